@@ -1,0 +1,16 @@
+import { defineConfig } from 'tsup';
+
+// The CLI bundles the other busfare workspaces from their TypeScript sources (tsconfig paths),
+// so a workspace builds without waiting for the others; npm packages stay external.
+export default defineConfig({
+  entry: { cli: 'src/cli.ts' },
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  outDir: 'dist',
+  clean: true,
+  sourcemap: true,
+  splitting: false,
+  tsconfig: '../tsconfig.base.json',
+  noExternal: [/^@busfare\//],
+});

@@ -1,0 +1,1 @@
+process.stderr.write('not implemented yet\n');

@@ -1,0 +1,75 @@
+import type { CardIdentity, DebitEvidence, TransactionRecord, TripContext } from '@busfare/shared-protocol';
+
+/**
+ * Life of a record in the terminal's outbox:
+ *
+ *   appendPending ──complete──▶ ready (kind purchase)
+ *        │
+ *        └──markInDoubt / recoverPending at start-up──▶ ready (kind in-doubt)
+ *
+ * A `pending` record was written before DEBIT left the terminal, and its outcome is not known
+ * yet. The uplink sends `ready` records in sequence order and stops at the first pending one, so
+ * acknowledgements stay contiguous. Resolution records (the outcome of an in-doubt record,
+ * learned at a later tap of the same card) are appended as new ready records.
+ */
+export type RecordState = 'pending' | 'ready';
+
+export interface PendingPurchase {
+  occurredAt: string;
+  card: CardIdentity;
+  /** Debit evidence known before DEBIT: everything but the TAC and the balance after. */
+  debit: DebitEvidence;
+  trip: TripContext;
+}
+
+export interface StoredRecord {
+  record: TransactionRecord;
+  state: RecordState;
+  acknowledged: boolean;
+}
+
+/** An in-doubt purchase that a later tap of the same card may settle. */
+export interface OpenInDoubt {
+  sequence: number;
+  record: TransactionRecord;
+}
+
+export interface TransactionStore {
+  /**
+   * Durably appends a pending purchase and returns its sequence number. Called before DEBIT is
+   * sent; when this returns, the record survives a power cut.
+   */
+  appendPending(purchase: PendingPurchase): number;
+  /** Durably turns a pending record into a completed purchase with the card's TAC. */
+  complete(sequence: number, result: { tac: string; balanceAfterFen: number; mac2Verified: boolean }): TransactionRecord;
+  /** Durably turns a pending record into an in-doubt record (DEBIT got no answer). */
+  markInDoubt(sequence: number): TransactionRecord;
+  /** Turns every pending record left by a crash into an in-doubt record; returns how many. */
+  recoverPending(): number;
+  /** The open in-doubt record of this card application serial number, if any. */
+  findOpenInDoubt(asn: string): OpenInDoubt | undefined;
+  /** Every open in-doubt record, oldest first. */
+  listOpenInDoubt(): OpenInDoubt[];
+  /**
+   * Durably appends a resolution of an in-doubt record and closes it. For `debited`, `proof`
+   * carries the TAC (and MAC2 check) from GET TRANSACTION PROOF.
+   */
+  appendResolution(
+    inDoubtSequence: number,
+    outcome: 'debited' | 'not-debited',
+    proof: { tac?: string; mac2Verified?: boolean; balanceAfterFen?: number; occurredAt: string },
+  ): TransactionRecord;
+  /** Ready records with sequence > afterSequence, in order, stopping before the first pending one. */
+  readReady(afterSequence: number, limit: number): TransactionRecord[];
+  /** Records the back office acknowledgement up to and including this sequence. */
+  acknowledge(throughSequence: number): void;
+  /** Highest acknowledged sequence (0 when none). */
+  ackedThrough(): number;
+  /** Highest sequence ever allocated (0 when none). */
+  lastSequence(): number;
+  /** Records not yet acknowledged. */
+  backlog(): number;
+  /** Deletes acknowledged records older than the cut-off; returns how many. */
+  pruneAcknowledged(olderThan: Date): number;
+  close(): void;
+}
