@@ -1,1 +1,3 @@
-process.stderr.write('not implemented yet\n');
+import { main } from './command-line.js';
+
+process.exitCode = await main(process.argv.slice(2));

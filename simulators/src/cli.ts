@@ -1,1 +1,49 @@
-process.stderr.write('not implemented yet\n');
+import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
+
+const USAGE = `Usage: busfare-bench [COMMAND] [options]
+
+Runs busfare on one machine: back office, simulated buses, virtual cards and riders.
+
+Commands:
+  run                The bench city (default command; see "busfare-bench run --help")
+
+Run "busfare-bench COMMAND --help" for the options of a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = first === undefined || first.startsWith('-') ? 'run' : first;
+  const args = command === first ? rest : argv;
+  switch (command) {
+    case 'run': {
+      const settings = parseRunArgs(args);
+      if (settings === 'help') {
+        process.stdout.write(RUN_USAGE);
+        return 0;
+      }
+      return runBench(settings);
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      process.stderr.write(`busfare-bench: ${(error as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`busfare-bench: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

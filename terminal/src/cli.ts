@@ -1,1 +1,45 @@
-process.stderr.write('not implemented yet\n');
+import { SOFTWARE_VERSION } from './build-info.js';
+
+const USAGE = `Usage: busfare-terminal COMMAND [options]
+
+The busfare card-reader runtime.
+
+Commands:
+  nmea FILE|-        Run an NMEA 0183 recording through the terminal's parser and fix filter
+  version            Print the software version
+
+Run "busfare-terminal COMMAND --help" for the options of a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    case 'version':
+    case '--version':
+      process.stdout.write(`${SOFTWARE_VERSION}\n`);
+      return 0;
+    case 'nmea': {
+      const { nmeaCommand } = await import('./cli/nmea-command.js');
+      return nmeaCommand(args);
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`busfare-terminal: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -69,6 +69,18 @@ export const UI_TEXT = {
   'kind.purchase': { zh: '消费', en: 'Purchase' },
   'kind.in-doubt': { zh: '可疑', en: 'In doubt' },
   'kind.resolution': { zh: '补记', en: 'Resolution' },
+  'console.summary': { zh: '概况', en: 'Overview' },
+  'console.clearedAmount': { zh: '清分金额(元)', en: 'Cleared amount (yuan)' },
+  'console.duplicates': { zh: '已忽略的重复记录', en: 'Duplicates ignored' },
+  'console.sequence': { zh: '流水号', en: 'Sequence' },
+  'console.reason': { zh: '原因', en: 'Reason' },
+  'console.verification': { zh: '验证', en: 'Verification' },
+  'console.vehicle': { zh: '车辆', en: 'Vehicle' },
+  'console.live.connected': { zh: '实时更新中', en: 'Live' },
+  'console.live.disconnected': { zh: '连接中断,正在重连', en: 'Disconnected, reconnecting' },
+  'verification.verified': { zh: 'TAC已验证', en: 'TAC verified' },
+  'verification.queued-for-issuer': { zh: '待发卡机构验证', en: 'Queued for the issuer' },
+  'verification.not-applicable': { zh: '无需验证', en: 'Nothing to verify' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;

@@ -40,13 +40,19 @@ export interface TransactionStore {
    * sent; when this returns, the record survives a power cut.
    */
   appendPending(purchase: PendingPurchase): number;
-  /** Durably turns a pending record into a completed purchase with the card's TAC. */
+  /**
+   * Durably turns a pending record into a completed purchase with the card's TAC. Throws
+   * TransactionStoreError `not-found` or `invalid-state` unless the record is pending.
+   */
   complete(sequence: number, result: { tac: string; balanceAfterFen: number; mac2Verified: boolean }): TransactionRecord;
   /** Durably turns a pending record into an in-doubt record (DEBIT got no answer). */
   markInDoubt(sequence: number): TransactionRecord;
   /** Turns every pending record left by a crash into an in-doubt record; returns how many. */
   recoverPending(): number;
-  /** The open in-doubt record of this card application serial number, if any. */
+  /**
+   * The open in-doubt record of this card application serial number, if any. With several, the
+   * newest, because GET TRANSACTION PROOF only proves the card's last transaction.
+   */
   findOpenInDoubt(asn: string): OpenInDoubt | undefined;
   /** Every open in-doubt record, oldest first. */
   listOpenInDoubt(): OpenInDoubt[];
@@ -61,7 +67,11 @@ export interface TransactionStore {
   ): TransactionRecord;
   /** Ready records with sequence > afterSequence, in order, stopping before the first pending one. */
   readReady(afterSequence: number, limit: number): TransactionRecord[];
-  /** Records the back office acknowledgement up to and including this sequence. */
+  /**
+   * Records the back office acknowledgement up to and including this sequence. A sequence at or
+   * below ackedThrough() changes nothing. Throws `invalid-acknowledgement` when the sequence is
+   * above lastSequence() or covers a pending record, because neither was ever sent.
+   */
   acknowledge(throughSequence: number): void;
   /** Highest acknowledged sequence (0 when none). */
   ackedThrough(): number;
@@ -69,7 +79,12 @@ export interface TransactionStore {
   lastSequence(): number;
   /** Records not yet acknowledged. */
   backlog(): number;
-  /** Deletes acknowledged records older than the cut-off; returns how many. */
+  /**
+   * Deletes acknowledged records whose occurredAt is before the cut-off; returns how many. Open
+   * in-doubt records are kept, because a later tap of the card still needs them.
+   */
   pruneAcknowledged(olderThan: Date): number;
+  /** One record with its state, or undefined when it never existed or was pruned. */
+  get(sequence: number): StoredRecord | undefined;
   close(): void;
 }

@@ -1,0 +1,87 @@
+import { type AddressInfo, type Server, createServer } from 'node:net';
+import { Aedes, type AedesOptions } from 'aedes';
+import type { Logger } from '../logger.js';
+
+/**
+ * Access-control hooks of the embedded broker, in aedes's own callback shapes. They are plain
+ * functions so that per-terminal credentials and topic ACLs can replace the defaults (which allow
+ * everything) without touching the broker start-up.
+ */
+export interface BrokerAccessHooks {
+  authenticate?: AedesOptions['authenticate'];
+  authorizePublish?: AedesOptions['authorizePublish'];
+  authorizeSubscribe?: AedesOptions['authorizeSubscribe'];
+}
+
+export interface EmbeddedBrokerOptions extends BrokerAccessHooks {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  host: string;
+  logger: Logger;
+}
+
+export interface EmbeddedBroker {
+  /** `mqtt://host:port` with the port actually bound. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an in-process aedes 1.x broker (MQTT 3.1.1 only, in-memory persistence) on a TCP port.
+ * Messages queued for offline clients do not survive a restart of this process; terminals resend
+ * every unacknowledged batch, so nothing is lost.
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { logger } = options;
+  const aedesOptions: AedesOptions = {};
+  if (options.authenticate) aedesOptions.authenticate = options.authenticate;
+  if (options.authorizePublish) aedesOptions.authorizePublish = options.authorizePublish;
+  if (options.authorizeSubscribe) aedesOptions.authorizeSubscribe = options.authorizeSubscribe;
+
+  const broker = await Aedes.createBroker(aedesOptions);
+  broker.on('clientError', (client, error) => logger.warn({ clientId: client.id, err: error }, 'MQTT client error'));
+  broker.on('connectionError', (client, error) => logger.warn({ clientId: client?.id, err: error }, 'MQTT connection error'));
+
+  const server = createServer(broker.handle);
+  try {
+    await listen(server, options.port, options.host);
+  } catch (error) {
+    await closeBroker(broker);
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `mqtt://${options.host}:${port}`;
+  logger.info({ url }, 'embedded MQTT broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close() {
+      closing ??= (async () => {
+        // server.close() only stops accepting; its callback waits for open connections, which
+        // broker.close() ends.
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeBroker(broker);
+        await serverClosed;
+        logger.info({ url }, 'embedded MQTT broker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeBroker(broker: Aedes): Promise<void> {
+  return new Promise((resolve) => broker.close(() => resolve()));
+}

@@ -1,0 +1,21 @@
+/** Rules that place a moment in a local business day. */
+export interface BusinessDayRule {
+  /** Local offset from UTC in minutes (480 for China Standard Time). */
+  timezoneOffsetMinutes: number;
+  /** Local time 'HH:MM' at which a business day starts; taps before it belong to the previous day. */
+  cutoff: string;
+}
+
+/** Returns the local business day (YYYY-MM-DD) of an ISO 8601 instant. */
+export function businessDayOf(isoTime: string, rule: BusinessDayRule): string {
+  const instant = Date.parse(isoTime);
+  if (Number.isNaN(instant)) throw new RangeError(`invalid ISO 8601 time "${isoTime}"`);
+  const shifted = new Date(instant + (rule.timezoneOffsetMinutes - cutoffMinutes(rule.cutoff)) * 60_000);
+  return shifted.toISOString().slice(0, 10);
+}
+
+export function cutoffMinutes(cutoff: string): number {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(cutoff);
+  if (!match) throw new RangeError(`invalid business day cutoff "${cutoff}": expected HH:MM`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}

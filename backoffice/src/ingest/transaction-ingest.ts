@@ -1,0 +1,159 @@
+import {
+  TX_ACK_SCHEMA,
+  type TransactionAck,
+  type TransactionRecord,
+  canonicalJson,
+  terminalIdFromTopic,
+  terminalIdSchema,
+  transactionBatchSchema,
+  transactionRecordSchema,
+} from '@busfare/shared-protocol';
+import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTransactionRow } from '../store/clearing-repository.js';
+import { describeIssues } from '../zod-issues.js';
+import { type BusinessDayRule, businessDayOf } from './business-day.js';
+import type { TacVerifier } from './tac-verifier.js';
+
+/** A payload refused as a whole: it is kept in the rejected table and gets no acknowledgement. */
+export interface PayloadRejection {
+  kind: 'payload-rejected';
+  terminalId: string;
+  reason: string;
+}
+
+/** A batch whose records were each stored or rejected, with the acknowledgement to publish. */
+export interface BatchOutcome {
+  kind: 'batch';
+  terminalId: string;
+  ack: TransactionAck;
+  /** Records stored for the first time by this batch. */
+  stored: AcceptedTransaction[];
+}
+
+export type TransactionIngestOutcome = PayloadRejection | BatchOutcome;
+
+export interface TransactionIngestorOptions {
+  repository: ClearingRepository;
+  verifier: TacVerifier;
+  businessDay: BusinessDayRule;
+}
+
+/**
+ * Turns one payload from a terminal's transactions topic into stored records, rejections and an
+ * acknowledgement. It holds no state of its own: everything it needs to decide is in the payload
+ * and the repository, so several ingest workers could share one database.
+ */
+export class TransactionIngestor {
+  constructor(private readonly options: TransactionIngestorOptions) {}
+
+  ingest(topic: string, payload: string): TransactionIngestOutcome {
+    const { repository } = this.options;
+    const topicTerminalId = terminalIdFromTopic(topic) ?? '';
+    const rejectPayload = (reason: string): PayloadRejection => {
+      repository.addRejected({ terminalId: topicTerminalId, topic, sequence: null, reason, payload });
+      return { kind: 'payload-rejected', terminalId: topicTerminalId, reason };
+    };
+
+    if (!terminalIdSchema.safeParse(topicTerminalId).success) return rejectPayload(`invalid terminal id in topic "${topic}"`);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(payload);
+    } catch (error) {
+      return rejectPayload(`invalid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+
+    const batch = transactionBatchSchema.safeParse(json);
+    if (!batch.success) return rejectPayload(`invalid transaction batch: ${describeIssues(batch.error).join('; ')}`);
+    if (batch.data.terminalId !== topicTerminalId) {
+      return rejectPayload(`terminal id "${batch.data.terminalId}" in the payload does not match "${topicTerminalId}" in the topic`);
+    }
+
+    const accepted: AcceptedTransaction[] = [];
+    const rejected: RejectedInput[] = [];
+    const inDoubtInBatch = new Set<number>();
+    for (const rawRecord of batch.data.records) {
+      const decision = this.decide(topicTerminalId, rawRecord, inDoubtInBatch);
+      if ('reason' in decision) {
+        rejected.push({ terminalId: topicTerminalId, topic, sequence: decision.sequence, reason: decision.reason, payload: canonicalJson(rawRecord) });
+        continue;
+      }
+      if (decision.record.kind === 'in-doubt') inDoubtInBatch.add(decision.record.sequence);
+      accepted.push(decision);
+    }
+
+    const written = repository.writeBatch(topicTerminalId, accepted, rejected);
+    const progress = repository.progress(topicTerminalId);
+    const ack: TransactionAck = {
+      schema: TX_ACK_SCHEMA,
+      terminalId: topicTerminalId,
+      batchId: batch.data.batchId,
+      ackedThrough: progress.contiguousThrough,
+      stored: written.stored,
+      duplicates: written.duplicates,
+      rejected: [
+        ...rejected.flatMap((item) => (item.sequence === null ? [] : [{ sequence: item.sequence, reason: item.reason }])),
+        ...written.conflicts,
+      ],
+    };
+    if (progress.missing.length > 0) ack.missing = progress.missing;
+
+    const storedSequences = new Set(written.storedSequences);
+    return { kind: 'batch', terminalId: topicTerminalId, ack, stored: accepted.filter((item) => storedSequences.has(item.record.sequence)) };
+  }
+
+  private decide(
+    terminalId: string,
+    rawRecord: unknown,
+    inDoubtInBatch: ReadonlySet<number>,
+  ): AcceptedTransaction | { sequence: number | null; reason: string } {
+    const parsed = transactionRecordSchema.safeParse(rawRecord);
+    if (!parsed.success) return { sequence: readableSequence(rawRecord), reason: `invalid record: ${describeIssues(parsed.error).join('; ')}` };
+    const record = parsed.data;
+
+    const linkProblem = this.checkResolutionLink(terminalId, record, inDoubtInBatch);
+    if (linkProblem) return { sequence: record.sequence, reason: linkProblem };
+
+    let verification: AcceptedTransaction['verification'] = 'not-applicable';
+    if (carriesTac(record)) {
+      const check = this.options.verifier.verify(record);
+      if (check.outcome === 'failed') return { sequence: record.sequence, reason: check.reason };
+      verification = check.outcome;
+    }
+
+    return {
+      terminalId,
+      record,
+      verification,
+      businessDay: businessDayOf(record.occurredAt, this.options.businessDay),
+      raw: canonicalJson(rawRecord),
+    };
+  }
+
+  /** A resolution must follow the record it settles, and that record, when stored, must be in doubt. */
+  private checkResolutionLink(terminalId: string, record: TransactionRecord, inDoubtInBatch: ReadonlySet<number>): string | undefined {
+    if (record.kind !== 'resolution' || record.resolvesSequence === undefined) return undefined;
+    if (record.resolvesSequence >= record.sequence) {
+      return `resolution ${record.sequence} settles sequence ${record.resolvesSequence}, which is not an earlier record`;
+    }
+    if (inDoubtInBatch.has(record.resolvesSequence)) return undefined;
+    const target: StoredTransactionRow | undefined = this.options.repository.findTransaction(terminalId, record.resolvesSequence);
+    if (target !== undefined && target.kind !== 'in-doubt') {
+      return `resolution ${record.sequence} settles sequence ${record.resolvesSequence}, which is a ${target.kind} record, not an in-doubt one`;
+    }
+    // A resolution can arrive before its in-doubt record (after a gap). It is stored, and the
+    // in-doubt record counts as settled from the moment it arrives.
+    return undefined;
+  }
+}
+
+/** Purchases and debited resolutions carry a TAC; in-doubt records and not-debited resolutions do not. */
+function carriesTac(record: TransactionRecord): boolean {
+  return record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited');
+}
+
+/** The sequence of a record that failed validation, when it still has a usable one. */
+function readableSequence(rawRecord: unknown): number | null {
+  if (typeof rawRecord !== 'object' || rawRecord === null) return null;
+  const sequence = (rawRecord as { sequence?: unknown }).sequence;
+  return typeof sequence === 'number' && Number.isSafeInteger(sequence) && sequence >= 1 ? sequence : null;
+}

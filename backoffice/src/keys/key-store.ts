@@ -1,0 +1,52 @@
+import type { CipherFamily } from '@busfare/shared-protocol';
+
+/**
+ * Issuer TAC master keys held by the clearing centre. Implementations must never expose a key
+ * through logs or errors; callers only ask for the key they are about to use.
+ */
+export interface KeyStore {
+  /** Returns the TAC master key (16 bytes) of an issuer for one cipher family, or undefined. */
+  tacMasterKey(issuerId: string, family: CipherFamily): Uint8Array | undefined;
+  /** Whether any key of this issuer is held, whatever its cipher family. */
+  holdsIssuer(issuerId: string): boolean;
+  /** Issuer ids with at least one key, for start-up logs. */
+  issuerIds(): string[];
+}
+
+export interface IssuerKeyEntry {
+  issuerId: string;
+  algorithm: CipherFamily;
+  tacMasterKey: Uint8Array;
+  /** A test key: bench and simulator cards only, never a production issuer's key. */
+  test: boolean;
+}
+
+/** A key store held in memory, built from already validated entries. */
+export class MemoryKeyStore implements KeyStore {
+  private readonly keys = new Map<string, Uint8Array>();
+  private readonly issuers = new Set<string>();
+
+  constructor(entries: readonly IssuerKeyEntry[]) {
+    for (const entry of entries) {
+      const issuerId = entry.issuerId.toUpperCase();
+      this.keys.set(keyOf(issuerId, entry.algorithm), entry.tacMasterKey);
+      this.issuers.add(issuerId);
+    }
+  }
+
+  tacMasterKey(issuerId: string, family: CipherFamily): Uint8Array | undefined {
+    return this.keys.get(keyOf(issuerId.toUpperCase(), family));
+  }
+
+  holdsIssuer(issuerId: string): boolean {
+    return this.issuers.has(issuerId.toUpperCase());
+  }
+
+  issuerIds(): string[] {
+    return [...this.issuers].sort();
+  }
+}
+
+function keyOf(issuerId: string, family: CipherFamily): string {
+  return `${issuerId}/${family}`;
+}

@@ -1,0 +1,138 @@
+import type { PositionBatch, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
+
+/**
+ * How a stored record's evidence was checked.
+ * - `verified`: the TAC was recomputed with the issuer's key and matched.
+ * - `queued-for-issuer`: an out-of-town T-Union issuer whose keys this centre does not hold; the
+ *   record waits for that issuer's clearing to verify it.
+ * - `not-applicable`: the record carries no TAC to check (an in-doubt record, or a resolution
+ *   whose card proved that no debit happened).
+ */
+export type VerificationStatus = 'verified' | 'queued-for-issuer' | 'not-applicable';
+
+/** A record that passed validation and verification, ready to store. */
+export interface AcceptedTransaction {
+  terminalId: string;
+  record: TransactionRecord;
+  verification: VerificationStatus;
+  /** Local business day (YYYY-MM-DD) that the record's occurredAt falls in. */
+  businessDay: string;
+  /** The record as received, as canonical JSON, so a resent copy compares equal. */
+  raw: string;
+}
+
+/** A payload or record that ingest refused, kept with the reason. */
+export interface RejectedInput {
+  terminalId: string;
+  topic: string;
+  /** The record's sequence when it could be read, so the acknowledgement can cover it. */
+  sequence: number | null;
+  reason: string;
+  /** The refused text: the whole payload, or one record as JSON. */
+  payload: string;
+}
+
+export interface RejectedRow extends RejectedInput {
+  id: number;
+  receivedAt: string;
+}
+
+export interface StoredTransactionRow {
+  terminalId: string;
+  sequence: number;
+  kind: TransactionRecord['kind'];
+  asn: string;
+  issuerId: string;
+  cardType: string;
+  amountFen: number;
+  occurredAt: string;
+  businessDay: string;
+  verification: VerificationStatus;
+  resolvesSequence: number | null;
+  outcome: 'debited' | 'not-debited' | null;
+  route: string | null;
+  vehicleId: string;
+  receivedAt: string;
+}
+
+export interface BatchWriteResult {
+  /** Records newly stored in the transactions table. */
+  stored: number;
+  /** Sequences of the records newly stored, in batch order. */
+  storedSequences: number[];
+  /** Records already stored with the same content, and rejections already kept. */
+  duplicates: number;
+  /**
+   * Records whose sequence was already stored with different content. The repository keeps them
+   * in the rejected table and returns them so the caller can report them.
+   */
+  conflicts: { sequence: number; reason: string }[];
+  /** Rejections newly kept. */
+  rejectedStored: number;
+}
+
+export interface TerminalProgress {
+  terminalId: string;
+  /** Every sequence from 1 to this one is stored or kept as rejected. */
+  contiguousThrough: number;
+  highestSeen: number;
+  /** Ranges below highestSeen that are neither stored nor rejected, in order. */
+  missing: { from: number; to: number }[];
+}
+
+export interface DayTotal {
+  terminalId: string;
+  businessDay: string;
+  count: number;
+  amountFen: number;
+}
+
+export interface OpenInDoubtRow {
+  terminalId: string;
+  sequence: number;
+  asn: string;
+  amountFen: number;
+  occurredAt: string;
+}
+
+/**
+ * Counts for the bench report and the console. "Cleared" records are stored records that move
+ * money, whose evidence is verified or queued for the issuer: purchases, and resolutions whose
+ * card proved the debit. In-doubt records and not-debited resolutions move no money and are not
+ * counted. Rejections count every row of the rejected table, payload-level ones included.
+ */
+export interface ClearingSummary {
+  recordsCleared: number;
+  clearedAmountFen: number;
+  recordsRejected: number;
+  inDoubtOpen: number;
+  duplicatesIgnored: number;
+  byTerminal: { terminalId: string; ackedThrough: number }[];
+}
+
+/**
+ * Storage of the clearing back office. Every method is synchronous in the SQLite adapter; a
+ * server-database adapter would make them asynchronous, so callers keep their use in one place.
+ */
+export interface ClearingRepository {
+  /**
+   * Stores one batch's accepted records and rejections in one durable transaction and advances
+   * the terminal's progress. A record whose (terminalId, sequence) is already stored is a
+   * duplicate when its content is the same, and a conflict (kept as rejected) when it differs.
+   */
+  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[]): BatchWriteResult;
+  /** Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). */
+  addRejected(rejected: RejectedInput): void;
+  /** Returns a stored record, or undefined. */
+  findTransaction(terminalId: string, sequence: number): StoredTransactionRow | undefined;
+  progress(terminalId: string): TerminalProgress;
+  storePositions(batch: PositionBatch): number;
+  storeStatus(status: TerminalStatus): void;
+  latestStatuses(): TerminalStatus[];
+  totalsByTerminalAndDay(): DayTotal[];
+  recentTransactions(limit: number): StoredTransactionRow[];
+  recentRejected(limit: number): RejectedRow[];
+  openInDoubt(): OpenInDoubtRow[];
+  summary(): ClearingSummary;
+  close(): void;
+}

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { POSITION_BATCH_SCHEMA, TERMINAL_STATUS_SCHEMA, canonicalJson, topics } from '@busfare/shared-protocol';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestPositions, ingestStatus } from '../ingest/telemetry-ingest.js';
+import { fakeRecord } from '../testing/fake-terminal.js';
+import type { AcceptedTransaction } from './clearing-repository.js';
+import { SqliteClearingRepository } from './sqlite-clearing-repository.js';
+
+let directory: string;
+let path: string;
+let repository: SqliteClearingRepository;
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'busfare-repository-'));
+  path = join(directory, 'clearing.db');
+  repository = new SqliteClearingRepository({ path });
+});
+
+afterEach(() => {
+  repository.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function accepted(sequence: number, overrides: Parameters<typeof fakeRecord>[0] | object = {}): AcceptedTransaction {
+  const record = fakeRecord({ sequence, ...overrides });
+  return { terminalId: 'T-1', record, verification: 'verified', businessDay: '2025-05-06', raw: canonicalJson(record) };
+}
+
+describe('SQLite clearing repository', () => {
+  it('opens the file in WAL mode', () => {
+    const probe = new Database(path, { readonly: true });
+    try {
+      expect(probe.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      probe.close();
+    }
+  });
+
+  it('keeps a resent record with different content as a conflict', () => {
+    repository.writeBatch('T-1', [accepted(1)], []);
+    const result = repository.writeBatch('T-1', [accepted(1, { amountFen: 1 })], []);
+
+    expect(result.stored).toBe(0);
+    expect(result.duplicates).toBe(0);
+    expect(result.conflicts).toEqual([{ sequence: 1, reason: 'sequence 1 is already stored with different content' }]);
+    expect(repository.recentRejected(10)[0]?.topic).toBe(topics.transactions('T-1'));
+    expect(repository.findTransaction('T-1', 1)?.amountFen).toBe(200);
+  });
+
+  it('advances progress over rejected sequences', () => {
+    repository.writeBatch('T-1', [accepted(1), accepted(3)], [{ terminalId: 'T-1', topic: 't', sequence: 2, reason: 'bad', payload: '{}' }]);
+
+    expect(repository.progress('T-1')).toEqual({ terminalId: 'T-1', contiguousThrough: 3, highestSeen: 3, missing: [] });
+  });
+
+  it('lists several missing ranges', () => {
+    repository.writeBatch('T-1', [accepted(1), accepted(4), accepted(7)], []);
+
+    expect(repository.progress('T-1').missing).toEqual([
+      { from: 2, to: 3 },
+      { from: 5, to: 6 },
+    ]);
+  });
+
+  it('advances progress across more than one page of sequences', () => {
+    const records = Array.from({ length: 2_500 }, (_, index) => accepted(index + 1));
+    repository.writeBatch('T-1', records, []);
+
+    expect(repository.progress('T-1').contiguousThrough).toBe(2_500);
+  });
+
+  it('keeps progress after reopening the file', () => {
+    repository.writeBatch('T-1', [accepted(1), accepted(2)], []);
+    repository.close();
+    repository = new SqliteClearingRepository({ path });
+
+    expect(repository.progress('T-1').contiguousThrough).toBe(2);
+    expect(repository.summary().recordsCleared).toBe(2);
+  });
+
+  it('counts a not-debited resolution as neither cleared nor open', () => {
+    const inDoubt = { ...accepted(1, { kind: 'in-doubt' }), verification: 'not-applicable' as const };
+    const resolution = { ...accepted(2, { kind: 'resolution', resolvesSequence: 1, outcome: 'not-debited' }), verification: 'not-applicable' as const };
+    repository.writeBatch('T-1', [inDoubt, resolution], []);
+
+    const summary = repository.summary();
+    expect(summary.recordsCleared).toBe(0);
+    expect(summary.clearedAmountFen).toBe(0);
+    expect(summary.inDoubtOpen).toBe(0);
+  });
+
+  it('stores positions and ignores a repeated fix', () => {
+    const payload = JSON.stringify({
+      schema: POSITION_BATCH_SCHEMA,
+      terminalId: 'T-1',
+      vehicleId: 'BUS-1',
+      fixes: [{ time: '2025-05-06T01:00:00Z', lat: 31.2, lon: 121.5, route: '12' }],
+    });
+
+    expect(ingestPositions(repository, topics.positions('T-1'), payload)).toEqual({ kind: 'stored', terminalId: 'T-1', count: 1 });
+    expect(ingestPositions(repository, topics.positions('T-1'), payload)).toEqual({ kind: 'stored', terminalId: 'T-1', count: 0 });
+  });
+
+  it('rejects an invalid position batch with the reason', () => {
+    const payload = JSON.stringify({ schema: POSITION_BATCH_SCHEMA, terminalId: 'T-1', vehicleId: 'BUS-1', fixes: [{ time: 'now', lat: 91, lon: 0 }] });
+
+    const outcome = ingestPositions(repository, topics.positions('T-1'), payload);
+
+    expect(outcome.kind).toBe('payload-rejected');
+    expect(repository.recentRejected(1)[0]?.reason).toMatch(/^invalid position batch: fixes\.0\.time: .*; fixes\.0\.lat: /);
+  });
+
+  it('keeps the newest terminal status', () => {
+    const status = (at: string, state: 'online' | 'offline') => JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state, at });
+    ingestStatus(repository, topics.status('T-1'), status('2025-05-06T02:00:00Z', 'online'));
+    ingestStatus(repository, topics.status('T-1'), status('2025-05-06T01:00:00Z', 'offline'));
+
+    expect(repository.latestStatuses().map((item) => item.state)).toEqual(['online']);
+  });
+
+  it('rejects a status whose terminal id differs from the topic', () => {
+    const payload = JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-2', state: 'online', at: '2025-05-06T02:00:00Z' });
+
+    const outcome = ingestStatus(repository, topics.status('T-1'), payload);
+
+    expect(outcome).toEqual({ kind: 'payload-rejected', terminalId: 'T-1', reason: 'terminal id "T-2" in the payload does not match "T-1" in the topic' });
+    expect(repository.latestStatuses()).toEqual([]);
+  });
+
+  it('rejects invalid JSON on the status topic', () => {
+    expect(ingestStatus(repository, topics.status('T-1'), 'online').kind).toBe('payload-rejected');
+  });
+});

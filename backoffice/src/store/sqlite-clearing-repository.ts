@@ -1,0 +1,308 @@
+import Database from 'better-sqlite3';
+import { type PositionBatch, type TerminalStatus, sha256Hex, terminalStatusSchema, topics } from '@busfare/shared-protocol';
+import type {
+  AcceptedTransaction,
+  BatchWriteResult,
+  ClearingRepository,
+  ClearingSummary,
+  DayTotal,
+  OpenInDoubtRow,
+  RejectedInput,
+  RejectedRow,
+  StoredTransactionRow,
+  TerminalProgress,
+} from './clearing-repository.js';
+import { CLEARING_SCHEMA_SQL } from './sqlite-schema.js';
+
+export interface SqliteClearingRepositoryOptions {
+  /** Database file path, or ':memory:'. */
+  path: string;
+  /** Wall clock for received_at columns. */
+  now?: () => Date;
+}
+
+/** Sequences read per query while walking a terminal's stored sequences. */
+const SEQUENCE_PAGE = 1_000;
+/**
+ * Stored sequences scanned above the contiguous point when listing missing ranges. Terminals send
+ * contiguous batches, so a gap is followed by few records until it is filled; a longer run only
+ * reports the gaps within this window.
+ */
+const MISSING_SCAN_LIMIT = 10_000;
+
+const CLEARED_CONDITION = `(kind = 'purchase' OR (kind = 'resolution' AND outcome = 'debited')) AND verification IN ('verified', 'queued-for-issuer')`;
+
+const SELECT_TRANSACTION = `
+  SELECT terminal_id AS terminalId, sequence, kind, asn, issuer_id AS issuerId, card_type AS cardType, amount_fen AS amountFen,
+    occurred_at AS occurredAt, business_day AS businessDay, verification, resolves_sequence AS resolvesSequence, outcome,
+    route, vehicle_id AS vehicleId, received_at AS receivedAt
+  FROM transactions`;
+
+/**
+ * Clearing storage in one SQLite file through better-sqlite3, in WAL mode with synchronous=FULL so
+ * that a batch is durable on disk before it is acknowledged.
+ */
+export class SqliteClearingRepository implements ClearingRepository {
+  private readonly db: Database.Database;
+  private readonly now: () => Date;
+  private readonly statements;
+
+  constructor(options: SqliteClearingRepositoryOptions) {
+    this.db = new Database(options.path);
+    this.now = options.now ?? (() => new Date());
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(CLEARING_SCHEMA_SQL);
+
+    this.statements = {
+      insertTransaction: this.db.prepare(`
+        INSERT OR IGNORE INTO transactions (terminal_id, sequence, kind, asn, issuer_id, card_type, amount_fen, occurred_at,
+          business_day, verification, resolves_sequence, outcome, route, vehicle_id, raw_json, received_at)
+        VALUES (@terminalId, @sequence, @kind, @asn, @issuerId, @cardType, @amountFen, @occurredAt,
+          @businessDay, @verification, @resolvesSequence, @outcome, @route, @vehicleId, @raw, @receivedAt)`),
+      storedRaw: this.db.prepare<[string, number], { raw_json: string }>('SELECT raw_json FROM transactions WHERE terminal_id = ? AND sequence = ?'),
+      insertRejected: this.db.prepare(`
+        INSERT OR IGNORE INTO rejected (terminal_id, topic, sequence, reason, payload, payload_sha256, received_at)
+        VALUES (@terminalId, @topic, @sequence, @reason, @payload, @payloadSha256, @receivedAt)`),
+      selectProgress: this.db.prepare<[string], { contiguous_through: number; highest_seen: number }>(
+        'SELECT contiguous_through, highest_seen FROM terminal_progress WHERE terminal_id = ?',
+      ),
+      upsertProgress: this.db.prepare(`
+        INSERT INTO terminal_progress (terminal_id, contiguous_through, highest_seen, duplicates, updated_at)
+        VALUES (@terminalId, @contiguousThrough, @highestSeen, @duplicates, @updatedAt)
+        ON CONFLICT (terminal_id) DO UPDATE SET
+          contiguous_through = excluded.contiguous_through,
+          highest_seen = excluded.highest_seen,
+          duplicates = duplicates + excluded.duplicates,
+          updated_at = excluded.updated_at`),
+      sequencesAbove: this.db.prepare<[string, number, string, number, number], { sequence: number }>(`
+        SELECT sequence FROM transactions WHERE terminal_id = ? AND sequence > ?
+        UNION
+        SELECT sequence FROM rejected WHERE terminal_id = ? AND sequence > ?
+        ORDER BY sequence LIMIT ?`),
+      findTransaction: this.db.prepare<[string, number], StoredTransactionRow>(`${SELECT_TRANSACTION} WHERE terminal_id = ? AND sequence = ?`),
+    };
+  }
+
+  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[]): BatchWriteResult {
+    const write = this.db.transaction((): BatchWriteResult => {
+      const receivedAt = this.now().toISOString();
+      const result: BatchWriteResult = { stored: 0, storedSequences: [], duplicates: 0, conflicts: [], rejectedStored: 0 };
+      let highest = 0;
+
+      for (const item of accepted) {
+        const record = item.record;
+        highest = Math.max(highest, record.sequence);
+        const changes = this.statements.insertTransaction.run({
+          terminalId,
+          sequence: record.sequence,
+          kind: record.kind,
+          asn: record.card.asn,
+          issuerId: record.card.issuerId,
+          cardType: record.card.cardType,
+          amountFen: record.debit.amountFen,
+          occurredAt: record.occurredAt,
+          businessDay: item.businessDay,
+          verification: item.verification,
+          resolvesSequence: record.resolvesSequence ?? null,
+          outcome: record.outcome ?? null,
+          route: record.trip.route ?? null,
+          vehicleId: record.trip.vehicleId,
+          raw: item.raw,
+          receivedAt,
+        }).changes;
+        if (changes === 1) {
+          result.stored += 1;
+          result.storedSequences.push(record.sequence);
+          continue;
+        }
+        const stored = this.statements.storedRaw.get(terminalId, record.sequence);
+        if (stored?.raw_json === item.raw) {
+          result.duplicates += 1;
+          continue;
+        }
+        const reason = `sequence ${record.sequence} is already stored with different content`;
+        result.conflicts.push({ sequence: record.sequence, reason });
+        if (this.insertRejected({ terminalId, topic: topics.transactions(terminalId), sequence: record.sequence, reason, payload: item.raw }, receivedAt)) result.rejectedStored += 1;
+        else result.duplicates += 1;
+      }
+
+      for (const item of rejected) {
+        if (item.sequence !== null) highest = Math.max(highest, item.sequence);
+        if (this.insertRejected(item, receivedAt)) result.rejectedStored += 1;
+        else result.duplicates += 1;
+      }
+
+      this.advanceProgress(terminalId, highest, result.duplicates, receivedAt);
+      return result;
+    });
+    return write.immediate();
+  }
+
+  addRejected(rejected: RejectedInput): void {
+    this.insertRejected(rejected, this.now().toISOString());
+  }
+
+  findTransaction(terminalId: string, sequence: number): StoredTransactionRow | undefined {
+    return this.statements.findTransaction.get(terminalId, sequence);
+  }
+
+  progress(terminalId: string): TerminalProgress {
+    const row = this.statements.selectProgress.get(terminalId);
+    const contiguousThrough = row?.contiguous_through ?? 0;
+    const highestSeen = row?.highest_seen ?? 0;
+    const missing: { from: number; to: number }[] = [];
+    if (highestSeen > contiguousThrough) {
+      let expected = contiguousThrough + 1;
+      const rows = this.statements.sequencesAbove.all(terminalId, contiguousThrough, terminalId, contiguousThrough, MISSING_SCAN_LIMIT);
+      for (const { sequence } of rows) {
+        if (sequence > expected) missing.push({ from: expected, to: sequence - 1 });
+        expected = sequence + 1;
+      }
+      if (rows.length < MISSING_SCAN_LIMIT && expected <= highestSeen) missing.push({ from: expected, to: highestSeen });
+    }
+    return { terminalId, contiguousThrough, highestSeen, missing };
+  }
+
+  storePositions(batch: PositionBatch): number {
+    const insert = this.db.prepare(`
+      INSERT OR IGNORE INTO positions (terminal_id, vehicle_id, time, lat, lon, speed_mps, course_deg, hdop, satellites,
+        route, direction, trip_id, stop_id, received_at)
+      VALUES (@terminalId, @vehicleId, @time, @lat, @lon, @speedMps, @courseDeg, @hdop, @satellites,
+        @route, @direction, @tripId, @stopId, @receivedAt)`);
+    const write = this.db.transaction(() => {
+      const receivedAt = this.now().toISOString();
+      let stored = 0;
+      for (const fix of batch.fixes) {
+        stored += insert.run({
+          terminalId: batch.terminalId,
+          vehicleId: batch.vehicleId,
+          time: fix.time,
+          lat: fix.lat,
+          lon: fix.lon,
+          speedMps: fix.speedMps ?? null,
+          courseDeg: fix.courseDeg ?? null,
+          hdop: fix.hdop ?? null,
+          satellites: fix.satellites ?? null,
+          route: fix.route ?? null,
+          direction: fix.direction ?? null,
+          tripId: fix.tripId ?? null,
+          stopId: fix.stopId ?? null,
+          receivedAt,
+        }).changes;
+      }
+      return stored;
+    });
+    return write();
+  }
+
+  storeStatus(status: TerminalStatus): void {
+    // A retained or delayed message can be older than the one already stored; keep the newest.
+    this.db
+      .prepare(`
+        INSERT INTO terminal_status (terminal_id, state, at, status_json, received_at)
+        VALUES (@terminalId, @state, @at, @json, @receivedAt)
+        ON CONFLICT (terminal_id) DO UPDATE SET
+          state = excluded.state, at = excluded.at, status_json = excluded.status_json, received_at = excluded.received_at
+        WHERE excluded.at >= terminal_status.at`)
+      .run({ terminalId: status.terminalId, state: status.state, at: status.at, json: JSON.stringify(status), receivedAt: this.now().toISOString() });
+  }
+
+  latestStatuses(): TerminalStatus[] {
+    const rows = this.db.prepare<[], { status_json: string }>('SELECT status_json FROM terminal_status ORDER BY terminal_id').all();
+    return rows.map((row) => terminalStatusSchema.parse(JSON.parse(row.status_json)));
+  }
+
+  totalsByTerminalAndDay(): DayTotal[] {
+    return this.db
+      .prepare<[], DayTotal>(`
+        SELECT terminal_id AS terminalId, business_day AS businessDay, COUNT(*) AS count, COALESCE(SUM(amount_fen), 0) AS amountFen
+        FROM transactions WHERE ${CLEARED_CONDITION}
+        GROUP BY terminal_id, business_day
+        ORDER BY business_day DESC, terminal_id`)
+      .all();
+  }
+
+  recentTransactions(limit: number): StoredTransactionRow[] {
+    return this.db.prepare<[number], StoredTransactionRow>(`${SELECT_TRANSACTION} ORDER BY rowid DESC LIMIT ?`).all(limit);
+  }
+
+  recentRejected(limit: number): RejectedRow[] {
+    return this.db
+      .prepare<[number], RejectedRow>(`
+        SELECT id, terminal_id AS terminalId, topic, sequence, reason, payload, received_at AS receivedAt
+        FROM rejected ORDER BY id DESC LIMIT ?`)
+      .all(limit);
+  }
+
+  openInDoubt(): OpenInDoubtRow[] {
+    return this.db
+      .prepare<[], OpenInDoubtRow>(`
+        SELECT t.terminal_id AS terminalId, t.sequence, t.asn, t.amount_fen AS amountFen, t.occurred_at AS occurredAt
+        FROM transactions t
+        WHERE t.kind = 'in-doubt' AND NOT EXISTS (
+          SELECT 1 FROM transactions r
+          WHERE r.terminal_id = t.terminal_id AND r.kind = 'resolution' AND r.resolves_sequence = t.sequence)
+        ORDER BY t.terminal_id, t.sequence`)
+      .all();
+  }
+
+  summary(): ClearingSummary {
+    const cleared = this.db
+      .prepare<[], { count: number; amount: number }>(`SELECT COUNT(*) AS count, COALESCE(SUM(amount_fen), 0) AS amount FROM transactions WHERE ${CLEARED_CONDITION}`)
+      .get() ?? { count: 0, amount: 0 };
+    const rejected = this.db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM rejected').get()?.count ?? 0;
+    const progress = this.db
+      .prepare<[], { terminalId: string; ackedThrough: number; duplicates: number }>(
+        'SELECT terminal_id AS terminalId, contiguous_through AS ackedThrough, duplicates FROM terminal_progress ORDER BY terminal_id',
+      )
+      .all();
+    return {
+      recordsCleared: cleared.count,
+      clearedAmountFen: cleared.amount,
+      recordsRejected: rejected,
+      inDoubtOpen: this.openInDoubt().length,
+      duplicatesIgnored: progress.reduce((sum, row) => sum + row.duplicates, 0),
+      byTerminal: progress.map(({ terminalId, ackedThrough }) => ({ terminalId, ackedThrough })),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private insertRejected(rejected: RejectedInput, receivedAt: string): boolean {
+    return (
+      this.statements.insertRejected.run({
+        terminalId: rejected.terminalId,
+        topic: rejected.topic,
+        sequence: rejected.sequence,
+        reason: rejected.reason,
+        payload: rejected.payload,
+        payloadSha256: sha256Hex(rejected.payload),
+        receivedAt,
+      }).changes === 1
+    );
+  }
+
+  /** Moves contiguous_through over every stored or rejected sequence that now follows it. */
+  private advanceProgress(terminalId: string, highestInBatch: number, duplicates: number, updatedAt: string): void {
+    const row = this.statements.selectProgress.get(terminalId);
+    let contiguous = row?.contiguous_through ?? 0;
+    const highestSeen = Math.max(row?.highest_seen ?? 0, highestInBatch);
+
+    for (;;) {
+      const page = this.statements.sequencesAbove.all(terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE);
+      let advanced = 0;
+      for (const { sequence } of page) {
+        if (sequence !== contiguous + 1) break;
+        contiguous = sequence;
+        advanced += 1;
+      }
+      if (advanced < SEQUENCE_PAGE) break;
+    }
+
+    this.statements.upsertProgress.run({ terminalId, contiguousThrough: contiguous, highestSeen, duplicates, updatedAt });
+  }
+}

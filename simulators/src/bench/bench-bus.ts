@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import type { PositionSource } from '@busfare/terminal';
+import {
+  ApduSecureAccessModule,
+  ParameterStore,
+  SqliteTransactionStore,
+  TerminalRuntime,
+  TerminalUplink,
+  systemClock,
+  type Logger,
+  type RiderFeedback,
+  type RiderFeedbackMessage,
+  type TapOutcome,
+  type CardSession,
+} from '@busfare/terminal';
+import type { ApduCard } from '../cards/apdu-card.js';
+import type { PsamIssuerKey } from '../psam/software-psam.js';
+import { SoftwarePsam } from '../psam/software-psam.js';
+import { PsamTransport } from '../psam/psam-transport.js';
+import { InProcessCardReader } from '../reader/in-process-reader.js';
+import type { TearPlan } from './rider-flow.js';
+
+export interface BenchBusOptions {
+  terminalId: string;
+  vehicleId: string;
+  route: string;
+  direction: 0 | 1;
+  driverId: string;
+  /** 6-byte PSAM terminal number, hex. */
+  psamTerminalNumber: string;
+  psamIssuers: readonly PsamIssuerKey[];
+  brokerUrl: string;
+  dataDir: string;
+  logger: Logger;
+  positions?: PositionSource;
+  /** Simulated link latencies of a bus reader (card APDU, PSAM APDU), in ms. */
+  cardLatencyMs?: number;
+  psamLatencyMs?: number;
+  softwareVersion: string;
+}
+
+/** What the rider saw on the door display, kept for the bench and the driver screen. */
+export class RecordingRiderFeedback implements RiderFeedback {
+  last?: RiderFeedbackMessage;
+  shown = 0;
+
+  show(message: RiderFeedbackMessage): void {
+    this.last = message;
+    this.shown += 1;
+  }
+}
+
+/**
+ * One simulated bus: an in-process reader with virtual cards, a software PSAM, the terminal's
+ * own SQLite outbox and parameter store, its MQTT uplink and its GPS source, all wired the way a
+ * real validator is.
+ */
+export class BenchBus {
+  readonly reader: InProcessCardReader;
+  readonly store: SqliteTransactionStore;
+  readonly parameters: ParameterStore;
+  readonly uplink: TerminalUplink;
+  readonly runtime: TerminalRuntime;
+  readonly feedback = new RecordingRiderFeedback();
+  private readonly waiters = new Map<CardSession, (outcome: TapOutcome) => void>();
+
+  constructor(readonly options: BenchBusOptions) {
+    const logger = options.logger.child({ terminalId: options.terminalId });
+    this.reader = new InProcessCardReader({ name: `${options.terminalId} reader`, apduLatencyMs: options.cardLatencyMs ?? 0 });
+    const psam = new SoftwarePsam({ terminalNumber: options.psamTerminalNumber, issuers: options.psamIssuers });
+    const sam = new ApduSecureAccessModule(new PsamTransport(psam, { latencyMs: options.psamLatencyMs ?? 0 }));
+    this.store = SqliteTransactionStore.open(join(options.dataDir, `${options.terminalId}-transactions.db`), { logger });
+    this.parameters = ParameterStore.open(join(options.dataDir, `${options.terminalId}-parameters.db`), { logger });
+    this.uplink = new TerminalUplink({
+      terminalId: options.terminalId,
+      vehicleId: options.vehicleId,
+      brokerUrl: options.brokerUrl,
+      store: this.store,
+      logger,
+      softwareVersion: options.softwareVersion,
+      parameters: this.parameters,
+      statusProvider: () => ({ backlog: this.store.backlog(), lastSequence: this.store.lastSequence(), parameters: this.parameters.versions(new Date()) }),
+    });
+    this.runtime = new TerminalRuntime({
+      terminalId: options.terminalId,
+      vehicleId: options.vehicleId,
+      reader: this.reader,
+      sam,
+      store: this.store,
+      fareTables: { activeFareTable: (now) => this.parameters.activeFareTable(now)?.body },
+      feedback: this.feedback,
+      clock: systemClock,
+      logger,
+      uplink: this.uplink,
+      positions: options.positions,
+      service: { route: options.route, direction: options.direction, driverId: options.driverId },
+    });
+    this.runtime.on('tap', (outcome, session) => {
+      const waiter = this.waiters.get(session);
+      if (waiter) {
+        this.waiters.delete(session);
+        waiter(outcome);
+      }
+    });
+  }
+
+  get terminalId(): string {
+    return this.options.terminalId;
+  }
+
+  async start(): Promise<void> {
+    this.uplink.start();
+    await this.runtime.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.runtime.stop();
+    await this.uplink.stop();
+    this.store.close();
+    this.parameters.close();
+  }
+
+  /** Whether the terminal holds an active fare table and can take fares. */
+  ready(now = new Date()): boolean {
+    return this.parameters.activeFareTable(now) !== undefined;
+  }
+
+  /** Presents a card until the terminal has decided, then takes it away; tears it when planned. */
+  tap(card: ApduCard, tear?: TearPlan): Promise<TapOutcome> {
+    if (tear) this.reader.tearAt(tear.apduIndex, tear.phase);
+    else this.reader.cancelTear();
+    return new Promise<TapOutcome>((resolve) => {
+      const session = this.reader.present(card);
+      this.waiters.set(session, (outcome) => {
+        this.reader.remove();
+        resolve(outcome);
+      });
+    });
+  }
+}

@@ -1,0 +1,208 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { TapOutcome } from '@busfare/terminal';
+import { createLogger } from '../logger.js';
+import { SeededRandom } from '../cards/seeded-random.js';
+import type { VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
+import { CardPool } from './card-pool.js';
+import { BenchCity } from './bench-city.js';
+import { drainBacklogs, representInDoubtCards } from './bench-drain.js';
+import { type BenchReport, computeLedgerReport, type TapRecordOutcome } from './bench-report.js';
+import { RiderFlow } from './rider-flow.js';
+
+export const RUN_USAGE = `Usage: busfare-bench run [options]
+
+Runs the bench: the back office with its embedded MQTT broker and console, a fleet of buses
+with their own terminals, riders and GPS replayed from real recordings, all in this process.
+Stops on Ctrl-C or after --duration, drains every backlog, settles in-doubt taps and checks
+that every fare reached clearing exactly once.
+
+Options:
+  --duration SECONDS     Stop by itself after this many seconds (default: run until Ctrl-C)
+  --report FILE          Write the bench report (JSON) to FILE when the run ends
+  --buses N              Number of buses (default 3)
+  --cards N              Number of virtual cards in the city (default 400)
+  --rate PER_SECOND      Mean boardings per second at each bus (default 0.6, a peak hour)
+  --tear-share SHARE     Share of taps in which the rider pulls the card away (default 0.02)
+  --seed N               Seed of the card population and the riders (default 2026)
+  --mqtt-port PORT       Port of the embedded broker (default 1883; 0 picks a free port)
+  --http-port PORT       Port of the operator console (default 8080; 0 picks a free port)
+  --port 0               Pick free ports for both
+  --data-dir DIR         Folder for the SQLite files (default: a new temporary folder)
+  --no-gps               Do not replay GPS recordings
+  -h, --help             Show this help
+`;
+
+const SUMMARY_INTERVAL_MS = 5_000;
+const DRAIN_TIMEOUT_MS = 60_000;
+
+export interface RunSettings {
+  durationS?: number;
+  reportPath?: string;
+  buses: number;
+  cards: number;
+  rate: number;
+  tearShare: number;
+  seed: number;
+  mqttPort: number;
+  httpPort: number;
+  dataDir?: string;
+  gps: boolean;
+}
+
+/** Parses `busfare-bench run` arguments; throws a UsageError with the problem. */
+export function parseRunArgs(args: string[]): RunSettings | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: 'string' },
+      report: { type: 'string' },
+      buses: { type: 'string' },
+      cards: { type: 'string' },
+      rate: { type: 'string' },
+      'tear-share': { type: 'string' },
+      seed: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'no-gps': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const port = values.port === undefined ? undefined : integer('--port', values.port, 0, 0);
+  return {
+    durationS: values.duration === undefined ? undefined : number('--duration', values.duration, 1, 7 * 24 * 3600),
+    reportPath: values.report,
+    buses: values.buses === undefined ? 3 : integer('--buses', values.buses, 1, 50),
+    cards: values.cards === undefined ? 400 : integer('--cards', values.cards, 20, 1_000_000),
+    rate: values.rate === undefined ? 0.6 : number('--rate', values.rate, 0.01, 20),
+    tearShare: values['tear-share'] === undefined ? 0.02 : number('--tear-share', values['tear-share'], 0, 1),
+    seed: values.seed === undefined ? 2026 : integer('--seed', values.seed, 0, 2 ** 31),
+    mqttPort: values['mqtt-port'] === undefined ? (port ?? 1883) : integer('--mqtt-port', values['mqtt-port'], 0, 65535),
+    httpPort: values['http-port'] === undefined ? (port ?? 8080) : integer('--http-port', values['http-port'], 0, 65535),
+    dataDir: values['data-dir'],
+    gps: !values['no-gps'],
+  };
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function number(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`invalid ${flag} "${text}": expected a number from ${min} to ${max}`);
+  return value;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = number(flag, text, min, max);
+  if (!Number.isInteger(value)) throw new UsageError(`invalid ${flag} "${text}": expected a whole number`);
+  return value;
+}
+
+/** Runs the bench city with riders; returns the process exit code. */
+export async function runBench(settings: RunSettings): Promise<number> {
+  const logger = createLogger('busfare-bench');
+  const city = new BenchCity({
+    buses: settings.buses,
+    cards: settings.cards,
+    seed: settings.seed,
+    mqttPort: settings.mqttPort,
+    httpPort: settings.httpPort,
+    dataDir: settings.dataDir,
+    logger,
+    gps: settings.gps,
+  });
+  const taps: TapRecordOutcome[] = [];
+  const started = Date.now();
+  let summaryTimer: NodeJS.Timeout | undefined;
+  let stopRequested: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  const onSignal = () => stopRequested();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    await city.start();
+    process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
+    process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
+    process.stderr.write(`数据目录 Data: ${city.dataDir}\n`);
+
+    const random = new SeededRandom(settings.seed);
+    const pool = new CardPool<VirtualTUnionCard>(city.cards.map((entry) => entry.card));
+    const flows = city.buses.map(
+      (bus) =>
+        new RiderFlow(bus, pool, {
+          ratePerSecond: settings.rate,
+          tearProbability: settings.tearShare,
+          retapProbability: 0.8,
+          purchaseApdus: 4,
+          random: new SeededRandom(random.integer(0, 2 ** 31)),
+          onTap: (terminalId, outcome) => taps.push({ terminalId, outcome }),
+        }),
+    );
+    for (const flow of flows) flow.start();
+    summaryTimer = setInterval(() => process.stderr.write(`${summaryLine(city, taps, started)}\n`), SUMMARY_INTERVAL_MS);
+
+    const timer = settings.durationS === undefined ? undefined : setTimeout(() => stopRequested(), settings.durationS * 1000);
+    await stopped;
+    if (timer) clearTimeout(timer);
+
+    process.stderr.write('停止乘客, 清空积压 Stopping riders and draining backlogs...\n');
+    await Promise.all(flows.map((flow) => flow.stop()));
+    await Promise.all(city.buses.map((bus) => bus.runtime.idle()));
+    const settled = await representInDoubtCards(city);
+    taps.push(...settled);
+    await drainBacklogs(city, DRAIN_TIMEOUT_MS);
+    process.stderr.write(`${summaryLine(city, taps, started)}\n`);
+
+    const report = buildReport(city, taps, settings, started);
+    if (settings.reportPath) writeFileSync(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(`${reportLine(report)}\n`);
+    const healthy = report.lost === 0 && report.duplicates === 0 && report.cardLedgerMismatch === 0 && report.inDoubtOpen === 0;
+    if (!healthy) logger.error({ report }, 'bench invariants violated');
+    return healthy ? 0 : 1;
+  } finally {
+    if (summaryTimer) clearInterval(summaryTimer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await city.stop();
+    logger.flush();
+  }
+}
+
+export function buildReport(city: BenchCity, taps: TapRecordOutcome[], settings: Partial<RunSettings>, started: number): BenchReport {
+  const summary = city.office.summary();
+  const terminalInDoubt = city.buses.reduce((sum, bus) => sum + bus.store.listOpenInDoubt().length, 0);
+  const cardDebits = city.cards.flatMap((entry) => entry.card.ledger.map((debit) => ({ asn: entry.card.asn, counter: debit.counter, amountFen: debit.amountFen })));
+  const report = computeLedgerReport({
+    taps,
+    cleared: city.office.repository.clearedLedger(),
+    cardDebits,
+    cardBalanceDecreaseFen: city.cardBalanceDecreaseFen(),
+    recordsRejectedAtIngest: summary.recordsRejected,
+    inDoubtOpen: Math.max(summary.inDoubtOpen, terminalInDoubt),
+  });
+  return { ...report, durationS: Math.round((Date.now() - started) / 100) / 10, buses: city.buses.length, seed: settings.seed };
+}
+
+function summaryLine(city: BenchCity, taps: TapRecordOutcome[], started: number): string {
+  const count = (status: TapOutcome['status']) => taps.filter((tap) => tap.outcome.status === status).length;
+  const cleared = city.office.summary().recordsCleared;
+  const seconds = Math.round((Date.now() - started) / 1000);
+  return (
+    `[${seconds}s] 刷卡 taps ${taps.length}  成功 accepted ${count('accepted') + count('recovered')}  拒绝 refused ${count('refused')}  ` +
+    `可疑 in-doubt ${count('in-doubt')}  存储 stored ${city.stored()}  已上传 synced ${city.synced()}  已清分 cleared ${cleared}  积压 backlog ${city.backlog()}`
+  );
+}
+
+function reportLine(report: BenchReport): string {
+  return `bench report: tapsAccepted ${report.tapsAccepted}, recordsCleared ${report.recordsCleared}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}`;
+}

@@ -1,0 +1,10 @@
+export { NmeaFixPipeline, type NmeaEvent, type NmeaFixPipelineOptions } from './nmea/fix-pipeline.js';
+export { DEFAULT_MAX_HDOP, DEFAULT_MIN_SATELLITES, type FixFilterOptions } from './nmea/fix-filter.js';
+export { applyWeekRolloverRule, GPS_WEEK_ROLLOVER_MS } from './nmea/gps-date.js';
+export * from './nmea-source-base.js';
+export * from './nmea-stream-position-source.js';
+export * from './nmea-file-replay-source.js';
+export * from './serial-nmea-position-source.js';
+export * from './gpsd-position-source.js';
+export * from './device-path.js';
+export * from './clock-discipline.js';

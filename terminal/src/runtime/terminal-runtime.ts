@@ -1,0 +1,146 @@
+import { EventEmitter } from 'node:events';
+import type { PositionFix, TripContext } from '@busfare/shared-protocol';
+import type { Logger } from 'pino';
+import type { CardReader, CardSession } from '../ports/card-reader.js';
+import type { Clock } from '../ports/clock.js';
+import type { GnssFix, PositionSource } from '../ports/position-source.js';
+import type { RiderFeedback } from '../ports/rider-feedback.js';
+import type { SecureAccessModule } from '../ports/secure-access-module.js';
+import type { TransactionStore } from '../store/transaction-store.js';
+import { type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
+import type { TapOutcome } from '../tap/tap-outcome.js';
+
+/** The part of the uplink the runtime drives. */
+export interface RuntimeUplink {
+  notify(): void;
+  publishPositions(fixes: PositionFix[]): void;
+}
+
+export interface TerminalRuntimeOptions {
+  terminalId: string;
+  vehicleId: string;
+  reader: CardReader;
+  sam: SecureAccessModule & { counter?: { apdus: number } };
+  store: TransactionStore;
+  fareTables: FareTableSource;
+  feedback: RiderFeedback;
+  clock: Clock;
+  logger: Logger;
+  uplink?: RuntimeUplink;
+  positions?: PositionSource;
+  /** Route, direction and driver from the driver's sign-on. */
+  service?: { route?: string; direction?: 0 | 1; driverId?: string };
+  /** How often buffered GPS fixes go to the back office. */
+  positionFlushMs?: number;
+  utcOffsetMinutes?: number;
+}
+
+export interface TerminalRuntimeEvents {
+  tap: [TapOutcome, CardSession];
+  fix: [GnssFix];
+}
+
+/**
+ * One card reader's runtime: it serialises taps from the reader through the tap state machine,
+ * keeps the trip context (service and last GPS fix) and forwards positions to the uplink.
+ */
+export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
+  private readonly processor: TapProcessor;
+  private lastFix?: GnssFix;
+  private readonly pendingFixes: PositionFix[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly onCard = (session: CardSession) => this.enqueue(session);
+  private readonly onFix = (fix: GnssFix) => this.acceptFix(fix);
+
+  constructor(private readonly options: TerminalRuntimeOptions) {
+    super();
+    this.processor = new TapProcessor({
+      store: options.store,
+      sam: options.sam,
+      fareTables: options.fareTables,
+      trip: () => this.tripContext(),
+      clock: options.clock,
+      feedback: options.feedback,
+      logger: options.logger,
+      onRecord: () => options.uplink?.notify(),
+      utcOffsetMinutes: options.utcOffsetMinutes,
+    });
+  }
+
+  async start(): Promise<void> {
+    const recovered = this.options.store.recoverPending();
+    if (recovered > 0) this.options.logger.warn({ recovered }, 'pending records from an interrupted run are now in doubt');
+    await this.options.sam.open();
+    this.options.reader.on('card', this.onCard);
+    this.options.positions?.on('fix', this.onFix);
+    await this.options.reader.start();
+    await this.options.positions?.start();
+    const flushMs = this.options.positionFlushMs ?? 10_000;
+    if (this.options.uplink && this.options.positions) this.flushTimer = setInterval(() => this.flushPositions(), flushMs);
+    this.options.logger.info({ terminalId: this.options.terminalId, vehicleId: this.options.vehicleId }, 'terminal started');
+  }
+
+  async stop(): Promise<void> {
+    this.options.reader.off('card', this.onCard);
+    this.options.positions?.off('fix', this.onFix);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.queue;
+    this.flushPositions();
+    await this.options.reader.stop();
+    await this.options.positions?.stop();
+    this.options.logger.info({ terminalId: this.options.terminalId }, 'terminal stopped');
+  }
+
+  /** Resolves when every tap already presented has finished. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  setService(service: TerminalRuntimeOptions['service']): void {
+    this.options.service = service;
+  }
+
+  tripContext(): TripContext {
+    const service = this.options.service ?? {};
+    return {
+      vehicleId: this.options.vehicleId,
+      route: service.route,
+      direction: service.direction,
+      driverId: service.driverId,
+      lat: this.lastFix?.lat,
+      lon: this.lastFix?.lon,
+    };
+  }
+
+  private enqueue(session: CardSession): void {
+    this.queue = this.queue.then(async () => {
+      const outcome = await this.processor.process(session);
+      this.emit('tap', outcome, session);
+    });
+  }
+
+  private acceptFix(fix: GnssFix): void {
+    this.lastFix = fix;
+    this.emit('fix', fix);
+    if (!fix.time) return;
+    const service = this.options.service ?? {};
+    this.pendingFixes.push({
+      time: fix.time.toISOString(),
+      lat: fix.lat,
+      lon: fix.lon,
+      speedMps: fix.speedMps,
+      courseDeg: fix.courseDeg,
+      hdop: fix.hdop,
+      satellites: fix.satellites,
+      route: service.route,
+      direction: service.direction,
+    });
+    if (this.pendingFixes.length > 600) this.pendingFixes.splice(0, this.pendingFixes.length - 600);
+  }
+
+  private flushPositions(): void {
+    if (!this.options.uplink || this.pendingFixes.length === 0) return;
+    this.options.uplink.publishPositions(this.pendingFixes.splice(0));
+  }
+}

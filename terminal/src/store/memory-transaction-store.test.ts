@@ -1,0 +1,7 @@
+import { MemoryTransactionStore } from './memory-transaction-store.js';
+import { transactionStoreContract } from './transaction-store.contract.js';
+
+transactionStoreContract('MemoryTransactionStore', {
+  create: () => new MemoryTransactionStore(),
+  dispose: () => undefined,
+});

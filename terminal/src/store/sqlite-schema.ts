@@ -1,0 +1,28 @@
+import type { Migrations } from './sqlite-file.js';
+
+/** Schema of the terminal's transaction database; see Migrations for the rules. */
+export const TRANSACTION_MIGRATIONS: Migrations = [
+  '',
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO meta (key, value) VALUES ('last_sequence', 0), ('acked_through', 0);
+
+  CREATE TABLE records (
+    sequence INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'ready')),
+    kind TEXT NOT NULL CHECK (kind IN ('purchase', 'in-doubt', 'resolution')),
+    asn TEXT NOT NULL,
+    acknowledged INTEGER NOT NULL DEFAULT 0 CHECK (acknowledged IN (0, 1)),
+    in_doubt_open INTEGER NOT NULL DEFAULT 0 CHECK (in_doubt_open IN (0, 1)),
+    occurred_at_ms INTEGER NOT NULL,
+    record_json TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX records_pending ON records (sequence) WHERE state = 'pending';
+  CREATE INDEX records_unacknowledged ON records (sequence) WHERE acknowledged = 0;
+  CREATE INDEX records_acknowledged_by_time ON records (occurred_at_ms) WHERE acknowledged = 1;
+  CREATE INDEX records_open_in_doubt ON records (asn, sequence) WHERE in_doubt_open = 1;
+  `,
+];

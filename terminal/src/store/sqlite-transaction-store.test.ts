@@ -1,0 +1,123 @@
+import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteTransactionStore } from './sqlite-transaction-store.js';
+import { DatabaseFileError, schemaVersionOf } from './sqlite-file.js';
+import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
+import { sampleCompletion, samplePurchase } from './transaction-fixtures.js';
+import { transactionStoreContract } from './transaction-store.contract.js';
+
+let contractDir: string | undefined;
+transactionStoreContract('SqliteTransactionStore', {
+  create: () => {
+    contractDir = mkdtempSync(join(tmpdir(), 'busfare-store-'));
+    return SqliteTransactionStore.open(join(contractDir, 'transactions.db'));
+  },
+  dispose: () => {
+    if (contractDir) rmSync(contractDir, { recursive: true, force: true });
+  },
+});
+
+const SCHEMA_VERSION = schemaVersionOf(TRANSACTION_MIGRATIONS);
+
+function openError(path: string): DatabaseFileError {
+  try {
+    SqliteTransactionStore.open(path).close();
+  } catch (error) {
+    if (error instanceof DatabaseFileError) return error;
+    throw error;
+  }
+  throw new Error(`opening ${path} succeeded`);
+}
+
+describe('SqliteTransactionStore file', () => {
+  let dir: string;
+  let path: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'busfare-store-'));
+    path = join(dir, 'transactions.db');
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every state across reopen', () => {
+    const first = SqliteTransactionStore.open(path);
+    const completed = first.appendPending(samplePurchase());
+    first.complete(completed, sampleCompletion);
+    const inDoubt = first.appendPending(samplePurchase('3104000000000002'));
+    first.markInDoubt(inDoubt);
+    const pending = first.appendPending(samplePurchase('3104000000000003'));
+    first.acknowledge(completed);
+    const before = [completed, inDoubt, pending].map((sequence) => first.get(sequence));
+    first.close();
+
+    const second = SqliteTransactionStore.open(path);
+    expect([completed, inDoubt, pending].map((sequence) => second.get(sequence))).toEqual(before);
+    expect(second.lastSequence()).toBe(3);
+    expect(second.ackedThrough()).toBe(1);
+    expect(second.backlog()).toBe(2);
+    expect(second.findOpenInDoubt('3104000000000002')?.sequence).toBe(inDoubt);
+    expect(second.get(pending)?.state).toBe('pending');
+
+    expect(second.recoverPending()).toBe(1);
+    expect(second.readReady(completed, 10).map((record) => record.kind)).toEqual(['in-doubt', 'in-doubt']);
+    second.close();
+  });
+
+  it('keeps the sequence counter across prune and reopen', () => {
+    const first = SqliteTransactionStore.open(path);
+    first.complete(first.appendPending(samplePurchase(undefined, '2026-01-01T08:00:00+08:00')), sampleCompletion);
+    first.acknowledge(1);
+    expect(first.pruneAcknowledged(new Date('2026-02-01T00:00:00+08:00'))).toBe(1);
+    first.close();
+
+    const second = SqliteTransactionStore.open(path);
+    expect(second.appendPending(samplePurchase())).toBe(2);
+    second.close();
+  });
+
+  it('opens in WAL mode with the current schema version', () => {
+    SqliteTransactionStore.open(path).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('rejects a file that is not a database', () => {
+    writeFileSync(path, 'this is not an SQLite database, only text that fills the header and more'.repeat(100));
+    const error = openError(path);
+    expect(error.code).toBe('corrupt');
+    expect(error.message).toContain(path);
+  });
+
+  it('rejects a database with damaged pages', () => {
+    const store = SqliteTransactionStore.open(path);
+    for (let i = 1; i <= 150; i += 1) store.complete(store.appendPending(samplePurchase(undefined, undefined, i)), sampleCompletion);
+    store.close();
+
+    const fd = openSync(path, 'r+');
+    const pageSize = 4096;
+    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, pageSize * 3);
+    closeSync(fd);
+
+    const error = openError(path);
+    expect(error.code).toBe('corrupt');
+    expect(error.message).toMatch(/quick_check|not a readable/);
+  });
+
+  it('rejects a schema from newer software', () => {
+    SqliteTransactionStore.open(path).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+
+    const error = openError(path);
+    expect(error.code).toBe('unsupported-schema');
+  });
+});

@@ -1,0 +1,201 @@
+import type Database from 'better-sqlite3';
+import type { TransactionRecord } from '@busfare/shared-protocol';
+import type { Logger } from '../logger.js';
+import { completedRecord, inDoubtRecord, pendingRecord, resolutionRecord, type CompletionResult, type ResolutionProof } from './record-transitions.js';
+import { DatabaseFileError, openDurableDatabase, type DurableDatabaseOptions } from './sqlite-file.js';
+import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
+import { TransactionStoreError } from './store-errors.js';
+import type { OpenInDoubt, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
+
+export type SqliteTransactionStoreOptions = DurableDatabaseOptions;
+
+interface RecordRow {
+  sequence: number;
+  state: RecordState;
+  acknowledged: number;
+  in_doubt_open: number;
+  record_json: string;
+}
+
+const NO_PENDING = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The terminal's durable outbox in one SQLite file (WAL, synchronous=FULL): a state change has
+ * reached the disk when its method returns. Every state change is one SQLite transaction, and
+ * sequence numbers come from a meta row, so they are never reused even after pruning.
+ */
+export class SqliteTransactionStore implements TransactionStore {
+  private readonly statements;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {
+    this.statements = {
+      readMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
+      writeMeta: db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE key = ?'),
+      insert: db.prepare<[number, RecordState, string, string, number, number, string]>(
+        'INSERT INTO records (sequence, state, kind, asn, in_doubt_open, occurred_at_ms, record_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      selectOne: db.prepare<[number], RecordRow>('SELECT sequence, state, acknowledged, in_doubt_open, record_json FROM records WHERE sequence = ?'),
+      update: db.prepare<[RecordState, string, number, string, number]>(
+        'UPDATE records SET state = ?, kind = ?, in_doubt_open = ?, record_json = ? WHERE sequence = ?',
+      ),
+      selectPending: db.prepare<[], RecordRow>(
+        "SELECT sequence, state, acknowledged, in_doubt_open, record_json FROM records WHERE state = 'pending' ORDER BY sequence",
+      ),
+      firstPendingAfter: db.prepare<[number], { first: number | null }>(
+        "SELECT MIN(sequence) AS first FROM records WHERE state = 'pending' AND sequence > ?",
+      ),
+      findOpenInDoubt: db.prepare<[string], RecordRow>(
+        'SELECT sequence, state, acknowledged, in_doubt_open, record_json FROM records WHERE in_doubt_open = 1 AND asn = ? ORDER BY sequence DESC LIMIT 1',
+      ),
+      listOpenInDoubt: db.prepare<[], RecordRow>(
+        'SELECT sequence, state, acknowledged, in_doubt_open, record_json FROM records WHERE in_doubt_open = 1 ORDER BY sequence',
+      ),
+      closeInDoubt: db.prepare<[number]>('UPDATE records SET in_doubt_open = 0 WHERE sequence = ?'),
+      readReady: db.prepare<[number, number, number], { record_json: string }>(
+        'SELECT record_json FROM records WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?',
+      ),
+      acknowledge: db.prepare<[number]>('UPDATE records SET acknowledged = 1 WHERE acknowledged = 0 AND sequence <= ?'),
+      backlog: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0'),
+      prune: db.prepare<[number]>('DELETE FROM records WHERE acknowledged = 1 AND in_doubt_open = 0 AND occurred_at_ms < ?'),
+    };
+  }
+
+  /**
+   * Opens or creates the database at `path`, checks it and brings its schema up to date. Throws
+   * DatabaseFileError when SQLite finds damage or the file comes from newer software.
+   */
+  static open(path: string, options: SqliteTransactionStoreOptions = {}): SqliteTransactionStore {
+    const db = openDurableDatabase(path, TRANSACTION_MIGRATIONS, options);
+    const store = new SqliteTransactionStore(db, path);
+    options.logger?.info(
+      { path, lastSequence: store.lastSequence(), ackedThrough: store.ackedThrough(), backlog: store.backlog() },
+      'transaction store opened',
+    );
+    return store;
+  }
+
+  appendPending(purchase: PendingPurchase): number {
+    return this.db.transaction(() => {
+      const sequence = this.meta('last_sequence') + 1;
+      const record = pendingRecord(sequence, purchase);
+      this.statements.insert.run(sequence, 'pending', record.kind, record.card.asn, 0, Date.parse(record.occurredAt), JSON.stringify(record));
+      this.statements.writeMeta.run(sequence, 'last_sequence');
+      return sequence;
+    })();
+  }
+
+  complete(sequence: number, result: CompletionResult): TransactionRecord {
+    return this.db.transaction(() => {
+      const record = completedRecord(this.pendingRecord(sequence), result);
+      this.statements.update.run('ready', record.kind, 0, JSON.stringify(record), sequence);
+      return record;
+    })();
+  }
+
+  markInDoubt(sequence: number): TransactionRecord {
+    return this.db.transaction(() => {
+      const record = inDoubtRecord(this.pendingRecord(sequence));
+      this.statements.update.run('ready', record.kind, 1, JSON.stringify(record), sequence);
+      return record;
+    })();
+  }
+
+  recoverPending(): number {
+    return this.db.transaction(() => {
+      const rows = this.statements.selectPending.all();
+      for (const row of rows) {
+        const record = inDoubtRecord(JSON.parse(row.record_json) as TransactionRecord);
+        this.statements.update.run('ready', record.kind, 1, JSON.stringify(record), row.sequence);
+      }
+      return rows.length;
+    })();
+  }
+
+  findOpenInDoubt(asn: string): OpenInDoubt | undefined {
+    const row = this.statements.findOpenInDoubt.get(asn);
+    return row ? { sequence: row.sequence, record: JSON.parse(row.record_json) as TransactionRecord } : undefined;
+  }
+
+  listOpenInDoubt(): OpenInDoubt[] {
+    return this.statements.listOpenInDoubt.all().map((row) => ({ sequence: row.sequence, record: JSON.parse(row.record_json) as TransactionRecord }));
+  }
+
+  appendResolution(inDoubtSequence: number, outcome: 'debited' | 'not-debited', proof: ResolutionProof): TransactionRecord {
+    return this.db.transaction(() => {
+      const inDoubt = this.statements.selectOne.get(inDoubtSequence);
+      if (!inDoubt) throw new TransactionStoreError('not-found', `no record with sequence ${inDoubtSequence}`);
+      if (inDoubt.in_doubt_open !== 1) throw new TransactionStoreError('invalid-state', `record ${inDoubtSequence} is not an open in-doubt record`);
+
+      const sequence = this.meta('last_sequence') + 1;
+      const record = resolutionRecord(sequence, JSON.parse(inDoubt.record_json) as TransactionRecord, outcome, proof);
+      this.statements.insert.run(sequence, 'ready', record.kind, record.card.asn, 0, Date.parse(record.occurredAt), JSON.stringify(record));
+      this.statements.writeMeta.run(sequence, 'last_sequence');
+      this.statements.closeInDoubt.run(inDoubtSequence);
+      return record;
+    })();
+  }
+
+  readReady(afterSequence: number, limit: number): TransactionRecord[] {
+    const firstPending = this.statements.firstPendingAfter.get(afterSequence)?.first ?? NO_PENDING;
+    return this.statements.readReady.all(afterSequence, firstPending, limit).map((row) => JSON.parse(row.record_json) as TransactionRecord);
+  }
+
+  acknowledge(throughSequence: number): void {
+    this.db.transaction(() => {
+      if (throughSequence <= this.meta('acked_through')) return;
+      const last = this.meta('last_sequence');
+      if (throughSequence > last) {
+        throw new TransactionStoreError('invalid-acknowledgement', `acknowledgement through ${throughSequence} is above the last sequence ${last}`);
+      }
+      const firstPending = this.statements.firstPendingAfter.get(0)?.first;
+      if (firstPending != null && firstPending <= throughSequence) {
+        throw new TransactionStoreError('invalid-acknowledgement', `acknowledgement through ${throughSequence} covers pending record ${firstPending}`);
+      }
+      this.statements.acknowledge.run(throughSequence);
+      this.statements.writeMeta.run(throughSequence, 'acked_through');
+    })();
+  }
+
+  ackedThrough(): number {
+    return this.meta('acked_through');
+  }
+
+  lastSequence(): number {
+    return this.meta('last_sequence');
+  }
+
+  backlog(): number {
+    return this.statements.backlog.get()?.count ?? 0;
+  }
+
+  pruneAcknowledged(olderThan: Date): number {
+    return this.statements.prune.run(olderThan.getTime()).changes;
+  }
+
+  get(sequence: number): StoredRecord | undefined {
+    const row = this.statements.selectOne.get(sequence);
+    if (!row) return undefined;
+    return { record: JSON.parse(row.record_json) as TransactionRecord, state: row.state, acknowledged: row.acknowledged === 1 };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private meta(key: 'last_sequence' | 'acked_through'): number {
+    const row = this.statements.readMeta.get(key);
+    if (!row) throw new DatabaseFileError('corrupt', `transaction database ${this.path} has no meta row ${key}`);
+    return row.value;
+  }
+
+  private pendingRecord(sequence: number): TransactionRecord {
+    const row = this.statements.selectOne.get(sequence);
+    if (!row) throw new TransactionStoreError('not-found', `no record with sequence ${sequence}`);
+    const record = JSON.parse(row.record_json) as TransactionRecord;
+    if (row.state !== 'pending') throw new TransactionStoreError('invalid-state', `record ${sequence} is ${record.kind}, not pending`);
+    return record;
+  }
+}

@@ -1,0 +1,28 @@
+import type { CardType, RiderPromptId } from '@busfare/shared-protocol';
+
+/**
+ * How a tap ended at the door.
+ * - accepted: the fare was taken and the completed record is durable.
+ * - recovered: a torn earlier tap of this card was proven debited; the trip is booked without a new debit.
+ * - refused: nothing was debited (balance, validity, card type, unknown or blocked card).
+ * - in-doubt: DEBIT was sent and no usable answer came back; the rider is asked to tap again.
+ * - failed: the tap ended before DEBIT (card removed, read error, reader or PSAM fault).
+ */
+export type TapStatus = 'accepted' | 'recovered' | 'refused' | 'in-doubt' | 'failed';
+
+export interface TapOutcome {
+  status: TapStatus;
+  promptId: RiderPromptId;
+  reason?: string;
+  asn?: string;
+  cardType?: CardType;
+  amountFen?: number;
+  balanceFen?: number;
+  /** Sequence of the record this tap wrote, if any. */
+  sequence?: number;
+  /** Card APDUs exchanged during the tap. */
+  cardApdus: number;
+  /** PSAM APDUs exchanged during the tap. */
+  psamApdus: number;
+  durationMs: number;
+}
