@@ -13,4 +13,6 @@ export default defineConfig({
   splitting: false,
   tsconfig: '../tsconfig.base.json',
   noExternal: [/^@busfare\//],
+  // Every npm package stays external, including those only another workspace depends on.
+  external: [/^(?!@busfare\/)[^./]/],
 });

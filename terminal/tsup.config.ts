@@ -13,4 +13,8 @@ export default defineConfig({
   splitting: false,
   tsconfig: '../tsconfig.base.json',
   noExternal: [/^@busfare\//],
+  // Every npm package stays external, including those only another workspace depends on.
+  external: [/^(?!@busfare\/)[^./]/],
+  // The GNSS week-rollover rule trusts no receiver date before the day this build was made.
+  define: { __BUSFARE_BUILD_DATE__: JSON.stringify(new Date().toISOString().slice(0, 10)) },
 });

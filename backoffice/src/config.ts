@@ -37,7 +37,7 @@ export const backOfficeConfigSchema = z.strictObject({
 export type BackOfficeConfig = z.infer<typeof backOfficeConfigSchema>;
 export type BackOfficeConfigInput = z.input<typeof backOfficeConfigSchema>;
 
-/** Command-line values that replace what the config file says. */
+/** Command-line values that replace the config file's values. */
 export interface ConfigOverrides {
   db?: string;
   mqttPort?: number;

@@ -29,8 +29,8 @@ export interface EmbeddedBroker {
 
 /**
  * Starts an in-process aedes 1.x broker (MQTT 3.1.1 only, in-memory persistence) on a TCP port.
- * Messages queued for offline clients do not survive a restart of this process; terminals resend
- * every unacknowledged batch, so nothing is lost.
+ * Messages queued for offline clients do not survive a restart of this process. Terminals resend
+ * every batch that has no acknowledgement, so no record depends on the broker's queue.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { logger } = options;

@@ -39,8 +39,8 @@ export interface TransactionIngestorOptions {
 
 /**
  * Turns one payload from a terminal's transactions topic into stored records, rejections and an
- * acknowledgement. It holds no state of its own: everything it needs to decide is in the payload
- * and the repository, so several ingest workers could share one database.
+ * acknowledgement. It keeps no state of its own, because every decision depends only on the
+ * payload and the repository. Several ingest workers could therefore share one database.
  */
 export class TransactionIngestor {
   constructor(private readonly options: TransactionIngestorOptions) {}
@@ -151,7 +151,7 @@ function carriesTac(record: TransactionRecord): boolean {
   return record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited');
 }
 
-/** The sequence of a record that failed validation, when it still has a usable one. */
+/** Reads the sequence of a record that failed validation, when it still has a usable one. */
 function readableSequence(rawRecord: unknown): number | null {
   if (typeof rawRecord !== 'object' || rawRecord === null) return null;
   const sequence = (rawRecord as { sequence?: unknown }).sequence;

@@ -1,9 +1,9 @@
 import { type FareTableBody, fareTableBodySchema } from '@busfare/shared-protocol';
 
 /**
- * The bench's fare table: a flat 2-yuan fare, half fare for students, free rides for seniors,
- * disabled riders and staff, full fare for monthly passes (their discount is the pass itself) and
- * for out-of-town T-Union cards, which get no local concession.
+ * Builds the bench's fare table: a flat 2-yuan fare, half fare for students, and free rides for
+ * seniors, disabled riders and staff. Monthly passes pay full fare here because the pass itself
+ * is their discount. Out-of-town T-Union cards pay full fare because they get no local concession.
  */
 export function defaultFareTable(localIssuerPrefixes: readonly string[]): FareTableBody {
   return fareTableBodySchema.parse({

@@ -1,7 +1,7 @@
 import type { PositionBatch, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
 
 /**
- * How a stored record's evidence was checked.
+ * Outcome of the evidence check of a stored record.
  * - `verified`: the TAC was recomputed with the issuer's key and matched.
  * - `queued-for-issuer`: an out-of-town T-Union issuer whose keys this centre does not hold; the
  *   record waits for that issuer's clearing to verify it.
@@ -110,6 +110,15 @@ export interface ClearingSummary {
   byTerminal: { terminalId: string; ackedThrough: number }[];
 }
 
+/** A cleared record reduced to what a card-ledger check needs. */
+export interface ClearedLedgerRow {
+  terminalId: string;
+  sequence: number;
+  asn: string;
+  cardCounter: number;
+  amountFen: number;
+}
+
 /**
  * Storage of the clearing back office. Every method is synchronous in the SQLite adapter; a
  * server-database adapter would make them asynchronous, so callers keep their use in one place.
@@ -134,5 +143,7 @@ export interface ClearingRepository {
   recentRejected(limit: number): RejectedRow[];
   openInDoubt(): OpenInDoubtRow[];
   summary(): ClearingSummary;
+  /** Every cleared record with the card counter its debit used, for ledger checks. */
+  clearedLedger(): ClearedLedgerRow[];
   close(): void;
 }

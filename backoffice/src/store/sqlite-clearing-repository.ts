@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { type PositionBatch, type TerminalStatus, sha256Hex, terminalStatusSchema, topics } from '@busfare/shared-protocol';
 import type {
+  ClearedLedgerRow,
   AcceptedTransaction,
   BatchWriteResult,
   ClearingRepository,
@@ -25,8 +26,8 @@ export interface SqliteClearingRepositoryOptions {
 const SEQUENCE_PAGE = 1_000;
 /**
  * Stored sequences scanned above the contiguous point when listing missing ranges. Terminals send
- * contiguous batches, so a gap is followed by few records until it is filled; a longer run only
- * reports the gaps within this window.
+ * contiguous batches, so few records follow a gap before it is filled. A longer run reports only
+ * the gaps within this window.
  */
 const MISSING_SCAN_LIMIT = 10_000;
 
@@ -266,6 +267,15 @@ export class SqliteClearingRepository implements ClearingRepository {
       duplicatesIgnored: progress.reduce((sum, row) => sum + row.duplicates, 0),
       byTerminal: progress.map(({ terminalId, ackedThrough }) => ({ terminalId, ackedThrough })),
     };
+  }
+
+  clearedLedger(): ClearedLedgerRow[] {
+    return this.db
+      .prepare<[], ClearedLedgerRow>(
+        `SELECT terminal_id AS terminalId, sequence, asn, json_extract(raw_json, '$.debit.cardCounter') AS cardCounter, amount_fen AS amountFen
+         FROM transactions WHERE ${CLEARED_CONDITION} ORDER BY terminal_id, sequence`,
+      )
+      .all();
   }
 
   close(): void {

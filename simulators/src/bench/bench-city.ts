@@ -22,6 +22,8 @@ export interface BenchCityOptions {
   psamLatencyMs?: number;
   /** Replay real GPS recordings on each bus. */
   gps?: boolean;
+  /** An MQTT broker to use in place of the back office's embedded one. */
+  externalBrokerUrl?: string;
 }
 
 /**
@@ -50,7 +52,7 @@ export class BenchCity {
     const { logger } = this.options;
     const config = backOfficeConfigSchema.parse({
       db: join(this.dataDir, 'backoffice.db'),
-      mqtt: { port: this.options.mqttPort },
+      mqtt: { port: this.options.mqttPort, externalUrl: this.options.externalBrokerUrl },
       http: { port: this.options.httpPort },
       localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
     });

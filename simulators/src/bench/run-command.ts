@@ -7,7 +7,8 @@ import type { VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
 import { CardPool } from './card-pool.js';
 import { BenchCity } from './bench-city.js';
 import { drainBacklogs, representInDoubtCards } from './bench-drain.js';
-import { type BenchReport, computeLedgerReport, type TapRecordOutcome } from './bench-report.js';
+import type { BenchReport, TapRecordOutcome } from './bench-report.js';
+import { cityLedgerReport } from './city-report.js';
 import { RiderFlow } from './rider-flow.js';
 
 export const RUN_USAGE = `Usage: busfare-bench run [options]
@@ -179,18 +180,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
 }
 
 export function buildReport(city: BenchCity, taps: TapRecordOutcome[], settings: Partial<RunSettings>, started: number): BenchReport {
-  const summary = city.office.summary();
-  const terminalInDoubt = city.buses.reduce((sum, bus) => sum + bus.store.listOpenInDoubt().length, 0);
-  const cardDebits = city.cards.flatMap((entry) => entry.card.ledger.map((debit) => ({ asn: entry.card.asn, counter: debit.counter, amountFen: debit.amountFen })));
-  const report = computeLedgerReport({
-    taps,
-    cleared: city.office.repository.clearedLedger(),
-    cardDebits,
-    cardBalanceDecreaseFen: city.cardBalanceDecreaseFen(),
-    recordsRejectedAtIngest: summary.recordsRejected,
-    inDoubtOpen: Math.max(summary.inDoubtOpen, terminalInDoubt),
-  });
-  return { ...report, durationS: Math.round((Date.now() - started) / 100) / 10, buses: city.buses.length, seed: settings.seed };
+  return { ...cityLedgerReport(city, taps), durationS: Math.round((Date.now() - started) / 100) / 10, buses: city.buses.length, seed: settings.seed };
 }
 
 function summaryLine(city: BenchCity, taps: TapRecordOutcome[], started: number): string {

@@ -11,6 +11,7 @@ import {
   type CardIdentity,
   type FareTableBody,
   type InitForPurchaseResult,
+  type ResponseApdu,
   type TripContext,
 } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
@@ -233,8 +234,8 @@ export class TapProcessor {
     let debitResult: { tac: Uint8Array; mac2: Uint8Array };
     try {
       const response = await exchange(session, epurse.debitForPurchase({ terminalSerial: samResult.terminalSerial, dateTime: cardDateTime, mac1: samResult.mac1 }), counter);
-      if (response.sw !== SW.OK && classifyStatusWord(response.sw) !== 'get-response') {
-        // The card answered and refused: its balance is untouched, so the attempt is voided.
+      if (isRefusal(response)) {
+        // A bare ISO 7816 error status is the card refusing: its balance is untouched, so the attempt is voided.
         store.markInDoubt(sequence);
         store.appendResolution(sequence, 'not-debited', { occurredAt: clock.now().toISOString() });
         this.options.onRecord?.();
@@ -292,4 +293,13 @@ export class TapProcessor {
   private get offset(): number {
     return this.options.utcOffsetMinutes ?? 480;
   }
+}
+
+/**
+ * A DEBIT answer that is only an error status word (6xxx or 9xxx other than 9000 and 61xx). Anything
+ * else that is not a clean 9000 answer, such as a truncated or garbled response, leaves the debit in doubt.
+ */
+function isRefusal(response: ResponseApdu): boolean {
+  const high = response.sw >> 12;
+  return response.data.length === 0 && (high === 0x6 || high === 0x9) && response.sw !== SW.OK && classifyStatusWord(response.sw) !== 'get-response';
 }
