@@ -1,4 +1,5 @@
 import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
+import { benchmarkCommand } from './benchmarks/benchmark-command.js';
 
 const USAGE = `Usage: busfare-bench [COMMAND] [options]
 
@@ -6,6 +7,7 @@ Runs busfare on one machine: back office, simulated buses, virtual cards and rid
 
 Commands:
   run                The bench city (default command; see "busfare-bench run --help")
+  benchmark GROUP    One benchmark group, one JSON line per figure (npm run -s bench -- GROUP)
 
 Run "busfare-bench COMMAND --help" for the options of a command.
 `;
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return runBench(settings);
     }
+    case 'benchmark':
+      return benchmarkCommand(args);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;
