@@ -6,6 +6,8 @@ The busfare card-reader runtime.
 
 Commands:
   nmea FILE|-        Run an NMEA 0183 recording through the terminal's parser and fix filter
+  list-readers       List the PC/SC readers and slots that pcscd reports
+  read-card          Read a T-Union card on a PC/SC reader and print its contents
   version            Print the software version
 
 Run "busfare-terminal COMMAND --help" for the options of a command.
@@ -27,6 +29,14 @@ async function main(argv: string[]): Promise<number> {
     case 'nmea': {
       const { nmeaCommand } = await import('./cli/nmea-command.js');
       return nmeaCommand(args);
+    }
+    case 'list-readers': {
+      const { listReadersCommand } = await import('./cli/list-readers-command.js');
+      return listReadersCommand(args);
+    }
+    case 'read-card': {
+      const { readCardCommand } = await import('./cli/read-card-command.js');
+      return readCardCommand(args);
     }
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);

@@ -6,7 +6,7 @@ import type { TearPhase } from '../reader/in-process-reader.js';
 /** TCP port on which vpcd in server mode listens for the card of slot 0; slot n listens on this port + n. */
 export const VPCD_BASE_PORT = 0x8c7b;
 
-/** Control bytes vpcd sends as one-byte messages. Only GET_ATR expects an answer. */
+/** Control bytes vpcd sends as one-byte messages. Only GET_ATR expects a response. */
 export const VPCD_CONTROL = { powerOff: 0x00, powerOn: 0x01, reset: 0x02, getAtr: 0x04 } as const;
 
 /** The only host this client connects to: vpcd runs in a private network namespace that has only `lo`. */
@@ -44,7 +44,7 @@ interface PlannedTear {
 export class VpcdCardConnection extends EventEmitter<VpcdCardConnectionEvents> {
   readonly port: number;
   private socket: Socket | undefined;
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private apdus = 0;
   private plannedTear: PlannedTear | undefined;
   private readonly connectRetryMs: number;
@@ -133,7 +133,10 @@ export class VpcdCardConnection extends EventEmitter<VpcdCardConnectionEvents> {
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        socket.on('error', (error) => this.emit('error', error));
+        // A reset socket (pcscd killed) also closes it, which reports the card removed; 'error' is only for listeners.
+        socket.on('error', (error) => {
+          if (this.listenerCount('error') > 0) this.emit('error', error);
+        });
         socket.on('data', (chunk) => this.receive(socket, chunk));
         socket.once('close', () => this.closed(socket));
         resolve(socket);

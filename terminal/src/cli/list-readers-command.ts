@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { uiText } from '@busfare/shared-protocol';
+import { createLogger } from '../logger.js';
+import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
+import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
+import { PcscService, pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
+import { readerModelOf } from '../readers/pcsc/reader-models.js';
+import { UsageError, parseLanguage, parseSeconds } from './cli-options.js';
+
+export const LIST_READERS_USAGE = `Usage: busfare-terminal list-readers [options]
+
+Lists the PC/SC readers and slots that pcscd reports, with the model from the terminal's reader
+table and whether a card is in each slot.
+
+Options:
+  --wait SECONDS   how long to collect readers and card states (default 1)
+  --lang zh|en     language of the text output (default zh)
+  --json           one JSON object per reader on stdout: name, model, slot, card, atr
+  -h, --help       show this help
+
+Exit status: 0 when pcscd answered (even with no readers), 1 when pcscd or nfc-pcsc is unavailable,
+2 on invalid arguments.
+`;
+
+interface ListedReader {
+  name: string;
+  model: string;
+  slot: string;
+  card: boolean;
+  atr: string | null;
+}
+
+export async function listReadersCommand(args: string[]): Promise<number> {
+  let options: { wait?: string; lang?: string; json?: boolean; help?: boolean };
+  try {
+    options = parseArgs({ args, options: { wait: { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${LIST_READERS_USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(LIST_READERS_USAGE);
+    return 0;
+  }
+  let waitSeconds: number;
+  let language;
+  try {
+    waitSeconds = parseSeconds('wait', options.wait, 1);
+    language = parseLanguage(options.lang);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${LIST_READERS_USAGE}`);
+    return 2;
+  }
+
+  const socketPath = pcscdSocketPath();
+  if (!(await probePcscd(socketPath))) {
+    process.stderr.write(`${uiText('listReaders.serviceDown', language)}: ${socketPath}\n`);
+    return 1;
+  }
+  const logger = createLogger('list-readers', process.env.BUSFARE_LOG_LEVEL ?? 'warn');
+  // One attempt only: a CLI reports pcscd down instead of waiting for it.
+  const service = new PcscService({ logger, socketPath, initialRetryMs: 60_000 });
+  const readers = new Map<string, ListedReader>();
+  service.on('reader', (reader: NfcPcscReader) => {
+    const model = readerModelOf(reader.name);
+    const entry: ListedReader = { name: reader.name, model: model.id, slot: model.slot, card: false, atr: null };
+    readers.set(reader.name, entry);
+    reader.autoProcessing = false;
+    reader.on('card', (card: { atr?: Buffer }) => {
+      entry.card = true;
+      entry.atr = card.atr ? card.atr.toString('hex').toUpperCase() : null;
+    });
+    reader.on('card.off', () => {
+      entry.card = false;
+      entry.atr = null;
+    });
+    reader.on('error', () => undefined);
+  });
+  try {
+    await service.start();
+    if (!service.isUp) {
+      process.stderr.write(`${uiText('listReaders.serviceDown', language)}: ${socketPath}\n`);
+      return 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
+  } catch (error) {
+    if (!(error instanceof PcscUnavailableError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  } finally {
+    await service.stop();
+  }
+
+  const listed = [...readers.values()].sort((a, b) => a.name.localeCompare(b.name));
+  if (options.json) {
+    for (const reader of listed) process.stdout.write(`${JSON.stringify(reader)}\n`);
+    return 0;
+  }
+  if (listed.length === 0) process.stdout.write(`${uiText('listReaders.none', language)}\n`);
+  for (const reader of listed) {
+    const state = reader.card ? `${uiText('listReaders.cardPresent', language)} ATR ${reader.atr ?? '-'}` : uiText('listReaders.empty', language);
+    process.stdout.write(`${reader.name}\t${reader.model}\t${reader.slot}\t${state}\n`);
+  }
+  return 0;
+}
