@@ -28,7 +28,7 @@ export const cardTypeRuleSchema = z.object({
   routes: z.array(routeIdSchema).min(1).optional(),
   /** A period pass: rides are free while the pass on the card is valid. */
   pass: z.boolean().optional(),
-  /** What a pass card does outside its pass validity: pay from the purse at ratePercent (default) or be refused. */
+  /** Handling of a pass card outside its pass validity: payment from the purse at ratePercent (default), or rejection. */
   passFallback: z.enum(['purse', 'refuse']).optional(),
 });
 
@@ -114,36 +114,31 @@ export const sectionRouteSchema = z
  * fields add rounding, repeat-tap windows, periods, a holiday calendar, transfer discounts and
  * tap-on/tap-off routes; a table without them charges flat fares only.
  */
-export const fareTableBodySchema = z
-  .object({
-    currency: z.literal('CNY'),
-    flatFareFen: fenSchema,
-    /** Route-specific flat fares, by route id; other routes pay flatFareFen. */
-    routeFareFen: z.record(z.string(), fenSchema).default({}),
-    cardTypes: z.partialRecord(cardTypeSchema, cardTypeRuleSchema),
-    /** Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. */
-    cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema),
-    /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
-    localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
-    /** The rider is told "请充值" when the balance after the fare is below this. */
-    lowBalanceWarningFen: fenSchema,
-    /** Rounding of discounted fares; absent: up to the fen. */
-    rounding: fareRoundingSchema.optional(),
-    /** Repeat-tap window of card types that set none, in seconds; absent: 0 (no repeat-tap check). */
-    repeatTapWindowSeconds: z.number().int().min(0).max(86_400).optional(),
-    periods: z.array(farePeriodSchema).optional(),
-    /** Public holidays, and weekend dates that are working days (make-up days). */
-    calendar: z.object({ holidays: z.array(localDateSchema).default([]), workdays: z.array(localDateSchema).default([]) }).optional(),
-    transfer: transferRuleSchema.optional(),
-    /** Tap-on/tap-off routes by route id; they take precedence over routeFareFen. */
-    sectionRoutes: z.record(routeIdSchema, sectionRouteSchema).optional(),
-  })
-  .superRefine((table, ctx) => {
-    for (const [code, cardType] of Object.entries(table.cardTypeByCode)) {
-      if (!table.cardTypes[cardType]) ctx.addIssue({ code: 'custom', path: ['cardTypeByCode', code], message: `card type "${cardType}" has no rule in cardTypes` });
-    }
-    if (!table.cardTypes['tunion-out-of-town']) ctx.addIssue({ code: 'custom', path: ['cardTypes'], message: 'cardTypes must have a "tunion-out-of-town" rule for cards of other issuers' });
-  });
+export const fareTableBodySchema = z.object({
+  currency: z.literal('CNY'),
+  flatFareFen: fenSchema,
+  /** Route-specific flat fares, by route id; other routes pay flatFareFen. */
+  routeFareFen: z.record(z.string(), fenSchema).default({}),
+  cardTypes: z.partialRecord(cardTypeSchema, cardTypeRuleSchema),
+  /** Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. */
+  cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema),
+  /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
+  localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
+  /** The rider is told "请充值" when the balance after the fare is below this. */
+  lowBalanceWarningFen: fenSchema,
+  /** Rounding of discounted fares; absent: up to the fen. */
+  rounding: fareRoundingSchema.optional(),
+  /** Repeat-tap window of card types that set none, in seconds; absent: 0 (no repeat-tap check). */
+  repeatTapWindowSeconds: z.number().int().min(0).max(86_400).optional(),
+  periods: z.array(farePeriodSchema).optional(),
+  /** Public holidays, and weekend dates that are working days (make-up days). */
+  calendar: z.object({ holidays: z.array(localDateSchema).default([]), workdays: z.array(localDateSchema).default([]) }).optional(),
+  transfer: transferRuleSchema.optional(),
+  /** Tap-on/tap-off routes by route id; they take precedence over routeFareFen. */
+  sectionRoutes: z.record(routeIdSchema, sectionRouteSchema).optional(),
+  /** Which purse a card with both a T-Union and a MOHURD application pays from; absent: T-Union. */
+  preferredApplication: z.enum(['tunion', 'mohurd']).optional(),
+});
 
 export type CardType = z.infer<typeof cardTypeSchema>;
 export type DayType = z.infer<typeof dayTypeSchema>;

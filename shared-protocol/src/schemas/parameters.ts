@@ -1,37 +1,32 @@
 import { z } from 'zod';
-import { fenSchema, isoTimeSchema } from './common.js';
+import { isoTimeSchema } from './common.js';
+import { blacklistBodySchema } from './blacklist.js';
+import { fareTableBodySchema } from './fare-table.js';
+import { issuersBodySchema } from './issuers.js';
+import { routesBodySchema } from './routes.js';
+
+export * from './fare-table.js';
+export * from './blacklist.js';
+export * from './routes.js';
+export * from './issuers.js';
 
 export const PARAMETER_SET_SCHEMA = 'busfare.parameters/1';
 
 export const parameterKindSchema = z.enum(['fare-table', 'blacklist', 'routes', 'issuers']);
 
-/** Card types the fare policy knows. */
-export const cardTypeSchema = z.enum(['ordinary', 'student', 'senior', 'disabled', 'staff', 'monthly', 'tunion-out-of-town']);
-
-export const cardTypeRuleSchema = z.object({
-  /** Whether this card type may ride at all. */
-  allowed: z.boolean(),
-  /** Percentage of the list fare charged (100 = full fare, 0 = free). */
-  ratePercent: z.number().int().min(0).max(100),
-});
+/** Body schema of each parameter kind. */
+export const PARAMETER_BODY_SCHEMAS = {
+  'fare-table': fareTableBodySchema,
+  blacklist: blacklistBodySchema,
+  routes: routesBodySchema,
+  issuers: issuersBodySchema,
+} as const satisfies Record<z.infer<typeof parameterKindSchema>, z.ZodType>;
 
 /**
- * Fare table. A flat fare per route with a per-card-type rate; the charge is
- * ceil(listFare × rate / 100) fen, the rounding that public reader code applies.
+ * Default limit on how far in the past a new set's effectiveFrom may lie when it arrives. A set
+ * older than this is stale (a replayed or long-delayed publication) and is rejected.
  */
-export const fareTableBodySchema = z.object({
-  currency: z.literal('CNY'),
-  flatFareFen: fenSchema,
-  /** Route-specific flat fares, by route id; other routes pay flatFareFen. */
-  routeFareFen: z.record(z.string(), fenSchema).default({}),
-  cardTypes: z.partialRecord(cardTypeSchema, cardTypeRuleSchema),
-  /** Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. */
-  cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema),
-  /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
-  localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
-  /** The rider is told "请充值" when the balance after the fare is below this. */
-  lowBalanceWarningFen: fenSchema,
-});
+export const DEFAULT_MAX_EFFECTIVE_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
 export const parameterSetSchema = z.object({
   schema: z.literal(PARAMETER_SET_SCHEMA),
@@ -45,6 +40,4 @@ export const parameterSetSchema = z.object({
 });
 
 export type ParameterKind = z.infer<typeof parameterKindSchema>;
-export type CardType = z.infer<typeof cardTypeSchema>;
-export type FareTableBody = z.infer<typeof fareTableBodySchema>;
 export type ParameterSet = z.infer<typeof parameterSetSchema>;

@@ -1,0 +1,159 @@
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FareInputError, routeStopLookupFromRoutes, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
+import { readCsvTableError } from '../csv/csv-errors.js';
+import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
+import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
+import { TapFileError, dryRunTaps } from '../params/dry-run.js';
+import { ParameterFileError, readFareTableFile } from '../params/fare-table-file.js';
+import { describeIssues } from '../zod-issues.js';
+
+export interface CommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: CommandIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+export const PARAMS_HELP = `Usage: busfare-backoffice params <command> [options]
+
+Parameter sets: fare tables, blacklists, route data and issuers.
+
+Commands:
+  dry-run    Price sample taps with a fare table before it goes live
+
+Run "busfare-backoffice params <command> --help" for the options of a command.
+`;
+
+export const DRY_RUN_HELP = `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+
+Applies the taps in FILE.csv in order, exactly as terminals would, and prints the same CSV on
+stdout with fareFen, balanceAfterFen, promptId and reason appended. Problems go to stderr.
+
+Options:
+  --table FILE    Fare table JSON: the table body, or a parameter set of kind "fare-table"
+  --taps FILE     CSV with the header time,vehicle,cardNumber,cardType,balanceFen,route,
+                  direction,stop,tapKind (time: ISO 8601 with offset; balanceFen: fen, empty
+                  to carry the card's previous balance; tapKind: on, off or single)
+  --routes PATH   Route data for tap-on/tap-off routes: a GTFS folder, or a JSON file with a
+                  routes parameter set or body. Without it, only stop lists inside the fare
+                  table are used.
+  -h, --help      Show this help
+
+Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
+`;
+
+class UsageError extends Error {}
+
+/** Runs `busfare-backoffice params …` and returns the exit code. */
+export async function paramsCommand(args: string[], io: CommandIo = processIo): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+        io.stderr(PARAMS_HELP);
+        return EXIT_USAGE;
+      case '--help':
+      case '-h':
+        io.stdout(PARAMS_HELP);
+        return EXIT_OK;
+      case 'dry-run':
+        return dryRun(rest, io);
+      default:
+        throw new UsageError(`unknown params command "${command}". Run busfare-backoffice params --help to list the commands.`);
+    }
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function dryRun(args: string[], io: CommandIo): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { table: { type: 'string' }, taps: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) {
+    io.stdout(DRY_RUN_HELP);
+    return EXIT_OK;
+  }
+  if (values.table === undefined) throw new UsageError('missing --table FILE (the fare table JSON)');
+  if (values.taps === undefined) throw new UsageError('missing --taps FILE.csv (the sample taps)');
+
+  const table = readFareTableFile(values.table);
+  const routeStops = values.routes === undefined ? undefined : readRouteStops(values.routes);
+  let csv: Buffer;
+  try {
+    csv = readFileSync(values.taps);
+  } catch (error) {
+    throw new ParameterFileError(values.taps, [`cannot read the taps: ${(error as Error).message}`]);
+  }
+  io.stdout(dryRunTaps(table, csv, routeStops));
+  return EXIT_OK;
+}
+
+/** Loads route data from a GTFS folder or a routes JSON file (a parameter set or its body). */
+function readRouteStops(path: string): RouteStopLookup {
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(path).isDirectory();
+  } catch (error) {
+    throw new ParameterFileError(path, [`cannot read the route data: ${(error as Error).message}`]);
+  }
+  if (isFolder) return routeStopLookupFromRoutes(routesBodyFromFeed(importGtfsFeed(path)));
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ParameterFileError(path, [`cannot read the route data: ${(error as Error).message}`]);
+  }
+  const candidate = parsed as { kind?: unknown; body?: unknown };
+  const body = typeof parsed === 'object' && parsed !== null && candidate.kind === 'routes' ? candidate.body : parsed;
+  const result = routesBodySchema.safeParse(body);
+  if (!result.success) throw new ParameterFileError(path, describeIssues(result.error));
+  return routeStopLookupFromRoutes(result.data);
+}
+
+function report(error: unknown, io: CommandIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ParameterFileError) {
+    io.stderr(`busfare-backoffice params: invalid ${error.path}:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof TapFileError) {
+    io.stderr(`busfare-backoffice params: invalid taps:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof GtfsFeedError) {
+    io.stderr(`busfare-backoffice params: invalid GTFS feed ${error.folder}:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  const csvProblem = readCsvTableError(error);
+  if (csvProblem) {
+    io.stderr(`busfare-backoffice params: invalid CSV: ${csvProblem}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof FareInputError) {
+    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  io.stderr(`busfare-backoffice params: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT_FAILURE;
+}

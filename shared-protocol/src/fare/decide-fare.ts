@@ -1,0 +1,284 @@
+import type { CardType, FareTableBody, SectionRoute } from '../schemas/fare-table.js';
+import type { RiderPromptId } from '../messages/catalogue.js';
+import { applyRate, checkCard, effectiveRule, resolveCardType, type EffectiveRule, type PolicyRefusal } from './card-policy.js';
+import type { FareCharge, FareDecision, FareInput, FareRefusal, RememberedTap } from './fare-input.js';
+import { cardTypePrompt, farePrompt } from './fare-prompt.js';
+import { parseLocalTime, type LocalTime } from './local-time.js';
+import { bandFare, boardingIndex, longestJourneyStops, sectionRouteOf, sectionStops, stopsTravelled } from './section-fare.js';
+import { applyTransfer, transferOrdinal } from './transfer.js';
+
+/** What the card's remembered taps say about this tap. */
+interface TapHistory {
+  /** The newest tap that was not a companion tap. */
+  lastJourney?: RememberedTap;
+  /** lastJourney when it is a boarding that no tap-off has closed yet. */
+  openBoarding?: RememberedTap;
+  /** Companion taps since lastJourney. */
+  companions: number;
+}
+
+type PassState = 'none' | 'valid' | 'not-valid';
+
+interface Context {
+  input: FareInput;
+  table: FareTableBody;
+  local: LocalTime;
+  cardType: CardType;
+  rule: EffectiveRule;
+  pass: PassState;
+  history: TapHistory;
+}
+
+/**
+ * Decides the fare of one tap from the card, the active fare table, the trip and the card's
+ * recent taps, with no I/O and no clock of its own. Checks run in this order: card type,
+ * blacklist, validity dates, permission (type, route, period), pass validity, repeat tap or
+ * companion, then the flat or tap-on/tap-off price with transfer discounts, any missing tap-off
+ * charge, and the balance. A charge carries the tap to remember once the debit is durable.
+ * Throws FareInputError when the trip time is not ISO 8601 with an offset.
+ */
+export function decideFare(input: FareInput): FareDecision {
+  const { card, table, trip } = input;
+  const local = parseLocalTime(trip.time);
+  const today = local.date.replaceAll('-', '');
+
+  const resolved = resolveCardType(card, table);
+  if (typeof resolved !== 'string') return refuse(resolved);
+  const cardType = resolved;
+
+  const cardProblem = checkCard(card, cardType, today);
+  if (cardProblem) return refuse(cardProblem);
+
+  const rule = effectiveRule(cardType, table, trip.route, local, trip.dayType);
+  if ('promptId' in rule) return refuse(rule);
+
+  const pass = passState(card.pass, rule, today);
+  if (pass === 'not-valid' && rule.rule.passFallback === 'refuse') {
+    return refuse({ cardType, promptId: 'card-not-allowed', reason: `pass not valid on ${today} (valid ${card.pass!.validFrom}-${card.pass!.validUntil})` });
+  }
+
+  const context: Context = { input, table, local, cardType, rule, pass, history: readHistory(input.recentTaps) };
+  const section = sectionRouteOf(table, trip.route);
+  const tapKind = trip.tapKind ?? 'single';
+  if (section) return decideSection(context, section);
+  if (tapKind === 'off') return refuse({ cardType, promptId: 'tap-off-not-needed', reason: `route ${trip.route} charges a flat fare at boarding, so no tap-off is needed` });
+  return decideFlat(context);
+}
+
+function readHistory(taps: readonly RememberedTap[]): TapHistory {
+  let companions = 0;
+  for (let index = taps.length - 1; index >= 0; index -= 1) {
+    const tap = taps[index]!;
+    if (tap.kind === 'companion') {
+      companions += 1;
+      continue;
+    }
+    return { lastJourney: tap, openBoarding: tap.kind === 'on' ? tap : undefined, companions };
+  }
+  return { companions };
+}
+
+function passState(pass: FareInput['card']['pass'], rule: EffectiveRule, today: string): PassState {
+  if (!rule.rule.pass || !pass) return 'none';
+  return today >= pass.validFrom && today <= pass.validUntil ? 'valid' : 'not-valid';
+}
+
+/** The rate after a valid pass: a pass makes the ride itself free. */
+function ridingRate(context: Context): number {
+  return context.pass === 'valid' ? 0 : context.rule.ratePercent;
+}
+
+function repeatWindowMs(context: Context): number {
+  return (context.rule.rule.repeatTapWindowSeconds ?? context.table.repeatTapWindowSeconds ?? 0) * 1000;
+}
+
+/** Whether the card's last journey tap was on this vehicle less than the repeat-tap window ago. */
+function withinRepeatWindow(context: Context): boolean {
+  const window = repeatWindowMs(context);
+  const last = context.history.lastJourney;
+  if (window === 0 || !last || last.vehicleId !== context.input.trip.vehicleId) return false;
+  const elapsed = context.local.epochMs - last.atMs;
+  // NOTE: a tap that appears older than the last one (the clock moved back) is not a repeat tap.
+  return elapsed >= 0 && elapsed < window;
+}
+
+function repeatRefusal(context: Context): PolicyRefusal {
+  return { cardType: context.cardType, promptId: 'repeat-tap', reason: `card already tapped on vehicle ${context.input.trip.vehicleId} within ${repeatWindowMs(context) / 1000} s` };
+}
+
+function decideFlat(context: Context): FareDecision {
+  const { input, table, cardType, history } = context;
+  const { trip, card } = input;
+  const listFareFen = table.routeFareFen[trip.route] ?? table.flatFareFen;
+  const missingTapOffFen = history.openBoarding?.missingTapOffFen ?? 0;
+  const reasons: string[] = [];
+  if (history.openBoarding) reasons.push(missingTapOffReason(history.openBoarding, missingTapOffFen));
+
+  if (withinRepeatWindow(context)) {
+    const allowed = context.rule.rule.companionsAllowed ?? 0;
+    if (history.companions >= allowed) return refuse(repeatRefusal(context));
+    const companionRate = context.rule.rule.companionRatePercent ?? 100;
+    const fareFen = applyRate(listFareFen, companionRate, table);
+    reasons.push(`companion ${history.companions + 1} of ${allowed}: ${companionRate}% of ${listFareFen} fen`);
+    return charge(context, { tapKind: 'companion', listFareFen, fareFen, missingTapOffFen, transferOrdinal: history.lastJourney?.transferOrdinal ?? 0, reasons });
+  }
+
+  const previous = history.openBoarding ? undefined : history.lastJourney;
+  const ordinal = transferOrdinal(table, cardType, trip.route, context.local.epochMs, previous);
+  const rated = applyRate(listFareFen, ridingRate(context), table);
+  const fareFen = applyTransfer(table, ordinal, rated, (fen, rate) => applyRate(fen, rate, table));
+  reasons.push(rateReason(context, listFareFen, trip.route));
+  if (ordinal > 0) reasons.push(`transfer ${ordinal}: ${rated} fen reduced to ${fareFen} fen`);
+  if (card.balanceFen < fareFen + missingTapOffFen) return refuse(insufficient(context, fareFen + missingTapOffFen));
+  return charge(context, { tapKind: 'single', listFareFen, fareFen, missingTapOffFen, transferOrdinal: ordinal, reasons });
+}
+
+function decideSection(context: Context, section: SectionRoute): FareDecision {
+  const { input, table, cardType, history, local } = context;
+  const { trip, card } = input;
+  const direction = trip.direction ?? 0;
+  const stops = sectionStops(section, trip.route, direction, input.routeStops);
+  if (!stops) return refuse({ cardType, promptId: 'stop-unknown', reason: `no stop list for tap-on/tap-off route ${trip.route} direction ${direction}` });
+  if (trip.stopId === undefined) return refuse({ cardType, promptId: 'stop-unknown', reason: `the current stop of vehicle ${trip.vehicleId} is not known` });
+
+  const open = history.openBoarding;
+  const closes =
+    open !== undefined &&
+    open.route === trip.route &&
+    open.vehicleId === trip.vehicleId &&
+    (open.direction ?? 0) === direction &&
+    local.epochMs >= open.atMs &&
+    local.epochMs - open.atMs <= section.maxJourneyMinutes * 60_000;
+  const requested = trip.tapKind ?? 'single';
+  const tapKind = requested === 'single' ? (closes ? 'off' : 'on') : requested;
+
+  if (tapKind === 'off') {
+    if (!closes || open.stopIndex === undefined) {
+      if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+      return refuse({ cardType, promptId: 'tap-on-first', reason: `no open boarding of this card on vehicle ${trip.vehicleId} route ${trip.route}` });
+    }
+    const travelled = stopsTravelled(stops, open.stopIndex, trip.stopId);
+    if (travelled < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
+    if (travelled === 0 && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+
+    const listFareFen = bandFare(section, travelled);
+    const rated = applyRate(listFareFen, ridingRate(context), table);
+    const fareFen = applyTransfer(table, open.transferOrdinal, rated, (fen, rate) => applyRate(fen, rate, table));
+    const reasons = [`${travelled} stops from ${stops[open.stopIndex]} to ${trip.stopId}`, rateReason(context, listFareFen, trip.route)];
+    if (open.transferOrdinal > 0) reasons.push(`transfer ${open.transferOrdinal}: ${rated} fen reduced to ${fareFen} fen`);
+    if (card.balanceFen < fareFen) return refuse(insufficient(context, fareFen));
+    return charge(context, { tapKind: 'off', listFareFen, fareFen, missingTapOffFen: 0, transferOrdinal: open.transferOrdinal, reasons });
+  }
+
+  if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+  const boardedAt = boardingIndex(stops, trip.stopId);
+  if (boardedAt < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
+
+  const missingTapOffFen = open?.missingTapOffFen ?? 0;
+  const reasons: string[] = [];
+  if (open) reasons.push(missingTapOffReason(open, missingTapOffFen));
+
+  const longestList = bandFare(section, longestJourneyStops(stops, boardedAt));
+  const longestRated = applyRate(longestList, ridingRate(context), table);
+  const required = longestRated + missingTapOffFen;
+  if (card.balanceFen < required) return refuse(insufficient(context, required, 'the longest journey from this stop'));
+
+  const previous = open ? undefined : history.lastJourney;
+  const ordinal = transferOrdinal(table, cardType, trip.route, local.epochMs, previous);
+  const boardingMissingFen = section.missingTapOffDiscount ? longestRated : longestList;
+  reasons.push(`boarded at ${trip.stopId}; a missing tap-off costs ${boardingMissingFen} fen`);
+  if (ordinal > 0) reasons.push(`transfer ${ordinal} priced at tap-off`);
+  return charge(context, {
+    tapKind: 'on',
+    listFareFen: 0,
+    fareFen: 0,
+    missingTapOffFen,
+    transferOrdinal: ordinal,
+    reasons,
+    boarding: { stopIndex: boardedAt, missingTapOffFen: boardingMissingFen },
+  });
+}
+
+interface ChargeParts {
+  tapKind: FareCharge['tapKind'];
+  listFareFen: number;
+  fareFen: number;
+  missingTapOffFen: number;
+  transferOrdinal: number;
+  reasons: string[];
+  boarding?: { stopIndex: number; missingTapOffFen: number };
+}
+
+function charge(context: Context, parts: ChargeParts): FareCharge {
+  const { input, cardType } = context;
+  const amountFen = parts.fareFen + parts.missingTapOffFen;
+  const balanceAfterFen = input.card.balanceFen - amountFen;
+  const promptId = successPromptId(context, parts, balanceAfterFen);
+  const remember: RememberedTap = {
+    atMs: context.local.epochMs,
+    vehicleId: input.trip.vehicleId,
+    route: input.trip.route,
+    kind: parts.tapKind,
+    amountFen,
+    cardType,
+    transferOrdinal: parts.transferOrdinal,
+  };
+  if (input.trip.direction !== undefined) remember.direction = input.trip.direction;
+  if (input.trip.stopId !== undefined) remember.stopId = input.trip.stopId;
+  if (parts.boarding) {
+    remember.stopIndex = parts.boarding.stopIndex;
+    remember.missingTapOffFen = parts.boarding.missingTapOffFen;
+  }
+  return {
+    kind: 'charge',
+    cardType,
+    tapKind: parts.tapKind,
+    listFareFen: parts.listFareFen,
+    fareFen: parts.fareFen,
+    missingTapOffFen: parts.missingTapOffFen,
+    amountFen,
+    balanceAfterFen,
+    transferOrdinal: parts.transferOrdinal,
+    promptId,
+    prompt: farePrompt(promptId),
+    reason: parts.reasons.join('; '),
+    remember,
+  };
+}
+
+/**
+ * The one prompt of an accepted tap, most urgent first: a missing tap-off charge, the request to
+ * tap off, a pass that no longer covers the ride, a low balance, a companion, a transfer, then
+ * the card type (so the driver can check a concession card) or "fare paid".
+ */
+function successPromptId(context: Context, parts: ChargeParts, balanceAfterFen: number): RiderPromptId {
+  if (parts.missingTapOffFen > 0) return 'missing-tap-off-charged';
+  if (parts.tapKind === 'on') return 'please-tap-off';
+  if (context.pass === 'not-valid') return 'pass-not-valid';
+  if (balanceAfterFen < context.table.lowBalanceWarningFen) return 'low-balance';
+  if (parts.tapKind === 'companion') return 'companion';
+  if (parts.transferOrdinal > 0) return 'transfer';
+  return cardTypePrompt(context.cardType);
+}
+
+function rateReason(context: Context, listFareFen: number, route: string): string {
+  if (context.pass === 'valid') return `${context.cardType} pass valid: ride free (list ${listFareFen} fen on route ${route})`;
+  const period = context.rule.periodName ? ` in period "${context.rule.periodName}"` : '';
+  const pass = context.pass === 'not-valid' ? ' (pass not valid, paid from the purse)' : '';
+  return `${context.cardType} ${ridingRate(context)}% of ${listFareFen} fen on route ${route}${period}${pass}`;
+}
+
+function missingTapOffReason(open: RememberedTap, fen: number): string {
+  return `missing tap-off after boarding at ${open.stopId ?? 'an unknown stop'} on route ${open.route}: ${fen} fen`;
+}
+
+function insufficient(context: Context, neededFen: number, what = 'the fare'): PolicyRefusal {
+  return { cardType: context.cardType, promptId: 'insufficient-balance', reason: `balance ${context.input.card.balanceFen} fen does not cover ${what} (${neededFen} fen)` };
+}
+
+function refuse(refusal: PolicyRefusal): FareRefusal {
+  const decision: FareRefusal = { kind: 'refuse', promptId: refusal.promptId, prompt: farePrompt(refusal.promptId), reason: refusal.reason };
+  if (refusal.cardType) decision.cardType = refusal.cardType;
+  if (refusal.blockCard) decision.blockCard = true;
+  return decision;
+}

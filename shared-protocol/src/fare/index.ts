@@ -1,0 +1,6 @@
+export * from './fare-input.js';
+export { decideFare } from './decide-fare.js';
+export { MemoryRecentTaps, type RecentTaps, type MemoryRecentTapsOptions } from './recent-taps.js';
+export { formatLocalTime, parseLocalTime, dayTypeOf, type LocalTime } from './local-time.js';
+export { farePrompt, cardTypePrompt } from './fare-prompt.js';
+export { routeStopLookupFromRoutes } from './route-stop-lookup.js';

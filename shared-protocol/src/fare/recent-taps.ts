@@ -1,0 +1,52 @@
+import type { RememberedTap } from './fare-input.js';
+
+/** The taps of each card that the fare engine needs to see again. */
+export interface RecentTaps {
+  /** This card's taps, oldest first. */
+  recent(cardKey: string): readonly RememberedTap[];
+  remember(cardKey: string, tap: RememberedTap): void;
+}
+
+export interface MemoryRecentTapsOptions {
+  /** Cards kept; the card tapped least recently goes first. */
+  maxCards?: number;
+  /** Taps kept per card, newest kept. */
+  maxTapsPerCard?: number;
+}
+
+/**
+ * Recent taps in memory, bounded in cards and in taps per card. Eight taps per card cover an open
+ * boarding plus companions and transfers; 20,000 cards cover several days of one bus door.
+ */
+export class MemoryRecentTaps implements RecentTaps {
+  private readonly byCard = new Map<string, RememberedTap[]>();
+  private readonly maxCards: number;
+  private readonly maxTapsPerCard: number;
+
+  constructor(options: MemoryRecentTapsOptions = {}) {
+    this.maxCards = options.maxCards ?? 20_000;
+    this.maxTapsPerCard = options.maxTapsPerCard ?? 8;
+    if (!Number.isInteger(this.maxCards) || this.maxCards < 1) throw new RangeError(`maxCards must be a positive integer, got ${this.maxCards}`);
+    if (!Number.isInteger(this.maxTapsPerCard) || this.maxTapsPerCard < 2) throw new RangeError(`maxTapsPerCard must be an integer of at least 2, got ${this.maxTapsPerCard}`);
+  }
+
+  get size(): number {
+    return this.byCard.size;
+  }
+
+  recent(cardKey: string): readonly RememberedTap[] {
+    return this.byCard.get(cardKey) ?? [];
+  }
+
+  remember(cardKey: string, tap: RememberedTap): void {
+    const taps = this.byCard.get(cardKey) ?? [];
+    // Re-inserting moves the card to the end of the Map's order, which makes the Map an LRU list.
+    this.byCard.delete(cardKey);
+    const next = [...taps, tap].slice(-this.maxTapsPerCard);
+    this.byCard.set(cardKey, next);
+    if (this.byCard.size > this.maxCards) {
+      const oldest = this.byCard.keys().next().value;
+      if (oldest !== undefined) this.byCard.delete(oldest);
+    }
+  }
+}
