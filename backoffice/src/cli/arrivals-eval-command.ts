@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
+import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
+
+export const ARRIVALS_EVAL_HELP = `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
+       busfare-backoffice arrivals-eval --format gtfs-avl --gtfs DIR --avl FILE --tz ZONE
+                                        [--baseline PREDICTIONS.csv] [--history FILE]
+
+Scores busfare's arrival predictions and the baselines (historical-median, last-vehicle, kalman,
+and transitclock when a baseline file is given). Prints one JSON line per model and horizon band on
+stdout: {"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"}; error = predicted −
+actual in seconds. A summary and the fitted busfare settings go to stderr.
+
+Options:
+  --format suzhou|gtfs-avl  Input format
+  --events FILE             Suzhou stop sightings (no header: stop name, stop code, plate, local
+                            time H:MM:SS at UTC+8, date, direction)
+  --route ID                Route id of the Suzhou file (default: the file name without extension)
+  --gtfs DIR                GTFS feed of the vehicle's route (gtfs-avl)
+  --avl FILE                GPS positions of one vehicle (gtfs-avl)
+  --baseline FILE           TransitClock prediction export, scored as model "transitclock"
+  --history FILE            Earlier positions to learn from (gtfs-avl)
+  --tz ZONE                 IANA time zone of the AVL and baseline times (gtfs-avl)
+  -h, --help                Show this help
+`;
+
+/** A command-line mistake: the caller prints the message and exits with the usage code. */
+export class ArrivalsEvalUsageError extends Error {}
+
+/**
+ * Runs `arrivals-eval` and returns the report lines; `writeLog` receives the human-readable summary.
+ * Throws ArrivalsEvalUsageError for bad flags and ArrivalDataError for unreadable input.
+ */
+export function runArrivalsEval(args: string[], writeOut: (text: string) => void, writeLog: (text: string) => void): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        format: { type: 'string' },
+        events: { type: 'string' },
+        route: { type: 'string' },
+        gtfs: { type: 'string' },
+        avl: { type: 'string' },
+        baseline: { type: 'string' },
+        history: { type: 'string' },
+        tz: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new ArrivalsEvalUsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    writeOut(ARRIVALS_EVAL_HELP);
+    return;
+  }
+  if (values.format === 'gtfs-avl') {
+    for (const flag of ['gtfs', 'avl', 'tz'] as const) {
+      if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(`--format gtfs-avl needs --${flag}`);
+    }
+    // TODO: detect arrivals from GPS positions against the GTFS shapes and score the TransitClock export.
+    throw new Error('--format gtfs-avl is not implemented yet; only --format suzhou is');
+  }
+  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(`invalid --format "${values.format ?? ''}": expected suzhou or gtfs-avl`);
+  if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError('--format suzhou needs --events FILE');
+
+  const routeId = values.route ?? basename(values.events, extname(values.events));
+  let text: string;
+  try {
+    text = readFileSync(values.events, 'utf8');
+  } catch (error) {
+    throw new ArrivalDataError(`cannot read --events ${values.events}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = evaluateSuzhou(text, { routeId });
+  for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
+  writeLog(
+    `route ${routeId}: ${result.sightings} sightings (${result.markerRows} marker rows skipped), ${result.trips} trips; ` +
+      `training ${result.trainingDates[0]}..${result.trainingDates.at(-1)} (${result.trainingDates.length} dates), ` +
+      `test ${result.testDates[0]}..${result.testDates.at(-1)} (${result.testDates.length} dates); ` +
+      `${result.unpredictable} targets without history left out, ${result.substituted} model gaps filled by the historical median\n` +
+      `busfare settings: ${JSON.stringify(result.fit.settings)}\n`,
+  );
+}
