@@ -14,6 +14,7 @@ export function makeCard(overrides: Partial<VirtualTUnionCardOptions> & { issuer
     algorithm: issuer.algorithm,
     purchaseMasterKey: issuer.purchaseMasterKey,
     tacMasterKey: issuer.tacMasterKey,
+    appBlockMasterKey: issuer.appBlockMasterKey,
     keyVersion: issuer.keyVersion,
     medium: 'card',
     startDate: '20240101',

@@ -1,36 +1,45 @@
 import {
   ApduSecureAccessModule,
   ManualClock,
+  MemoryCardLockLog,
   MemoryTransactionStore,
   TapProcessor,
   type RiderFeedbackMessage,
   type TransactionStore,
 } from '@busfare/terminal';
 import { defaultFareTable } from '@busfare/backoffice';
+import type { FareTableBody } from '@busfare/shared-protocol';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, InProcessCardReader, PsamTransport, SoftwarePsam, type ApduCard } from '@busfare/simulators';
 import pino from 'pino';
 
 export const PSAM_TERMINAL_NUMBER = '000058100001';
 
 /** A terminal's tap path wired to an in-process reader, a software PSAM and a memory outbox. */
-export async function createTapFixture(options: { store?: TransactionStore; clock?: ManualClock; psamNumber?: string } = {}) {
+export async function createTapFixture(
+  options: { store?: TransactionStore; clock?: ManualClock; psamNumber?: string; fareTable?: FareTableBody; blacklist?: string[]; preferredApplication?: 'tunion' | 'mohurd'; route?: string } = {},
+) {
   const clock = options.clock ?? new ManualClock(new Date('2026-03-02T08:00:00+08:00'));
   const store = options.store ?? new MemoryTransactionStore();
   const reader = new InProcessCardReader();
   await reader.start();
   const psam = new SoftwarePsam({
     terminalNumber: options.psamNumber ?? PSAM_TERMINAL_NUMBER,
-    issuers: ALL_BENCH_ISSUERS.map((issuer) => ({ issuerId: issuer.issuerId, purchaseMasterKey: issuer.purchaseMasterKey })),
+    issuers: ALL_BENCH_ISSUERS,
   });
   const sam = new ApduSecureAccessModule(new PsamTransport(psam));
   await sam.open();
   const shown: RiderFeedbackMessage[] = [];
-  const fareTable = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+  const fareTable = options.fareTable ?? defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+  const lockLog = new MemoryCardLockLog();
+  const blacklist = new Set(options.blacklist ?? []);
   const processor = new TapProcessor({
     store,
     sam,
     fareTables: { activeFareTable: () => fareTable },
-    trip: () => ({ vehicleId: 'V001', route: '1', direction: 0 }),
+    trip: () => ({ vehicleId: 'V001', route: options.route ?? '1', direction: 0 }),
+    blacklist: { has: (asn8) => blacklist.has(asn8) },
+    lockLog,
+    preferredApplication: options.preferredApplication,
     clock,
     feedback: { show: (message) => shown.push(message) },
     logger: pino({ level: 'silent' }),
@@ -47,5 +56,5 @@ export async function createTapFixture(options: { store?: TransactionStore; cloc
     return outcome;
   }
 
-  return { clock, store, reader, psam, sam, processor, shown, fareTable, tap };
+  return { clock, store, reader, psam, sam, processor, shown, fareTable, lockLog, tap };
 }

@@ -150,3 +150,9 @@ export function getChallenge(length = 4): Uint8Array {
 export function getMohurdVerifyCode(): Uint8Array {
   return buildApdu({ cla: 0x80, ins: 0xca, p1: 0x00, p2: 0x00, le: 0x09 });
 }
+
+/** APPLICATION BLOCK with secure messaging: 84 1E 00 00 04 MAC (the MAC comes from the PSAM's 80FA). */
+export function applicationBlock(mac: Uint8Array): Uint8Array {
+  if (mac.length !== 4) throw new RangeError(`APPLICATION BLOCK MAC must be 4 bytes, got ${mac.length}`);
+  return buildApdu({ cla: 0x84, ins: 0x1e, p1: 0x00, p2: 0x00, data: mac });
+}

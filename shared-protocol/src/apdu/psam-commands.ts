@@ -57,3 +57,40 @@ export function creditSamForPurchase(mac2: Uint8Array): Uint8Array {
   if (mac2.length !== 4) throw new RangeError('MAC2 must be 4 bytes');
   return buildApdu({ cla: 0x80, ins: 0x72, p1: 0x00, p2: 0x00, data: mac2 });
 }
+
+/** MOHURD: have the PSAM check a card's 9-byte security identification code (80 CA 00 00 09 code). */
+export function verifyMohurdCode(code: Uint8Array): Uint8Array {
+  if (code.length !== 9) throw new RangeError(`MOHURD verify code must be 9 bytes, got ${code.length}`);
+  return buildApdu({ cla: 0x80, ins: 0xca, p1: 0x00, p2: 0x00, data: code });
+}
+
+/**
+ * DELIVERY KEY for the application-block key: 80 1A 45 02 10 ASN8 factor8. The PSAM diversifies
+ * its block master key for this card and keeps the result for the next 80FA.
+ */
+export function deliverApplicationBlockKey(asn8: Uint8Array, issuerFactor: Uint8Array): Uint8Array {
+  if (asn8.length !== 8 || issuerFactor.length !== 8) throw new RangeError('diversification factors must be 8 bytes each');
+  const data = new Uint8Array(16);
+  data.set(asn8, 0);
+  data.set(issuerFactor, 8);
+  return buildApdu({ cla: 0x80, ins: 0x1a, p1: 0x45, p2: 0x02, data });
+}
+
+/** The APPLICATION BLOCK header the PSAM MACs, padded to 8 bytes: 84 1E 00 00 04 80 00 00. */
+export const APPLICATION_BLOCK_MAC_INPUT = Uint8Array.of(0x84, 0x1e, 0x00, 0x00, 0x04, 0x80, 0x00, 0x00);
+
+/**
+ * Compute a MAC with the delivered key: 80 FA 05 00 10 | card challenge (4) 00000000 | padded
+ * APPLICATION BLOCK header. The challenge with four zero bytes is the initial vector.
+ */
+export function computeApplicationBlockMac(challenge: Uint8Array): Uint8Array {
+  if (challenge.length !== 4) throw new RangeError(`card challenge must be 4 bytes, got ${challenge.length}`);
+  const data = new Uint8Array(16);
+  data.set(challenge, 0);
+  data.set(APPLICATION_BLOCK_MAC_INPUT, 8);
+  return buildApdu({ cla: 0x80, ins: 0xfa, p1: 0x05, p2: 0x00, data });
+}
+
+export function parseMacResponse(command: string, response: ResponseApdu): Uint8Array {
+  return expectLength(command, expectOk(command, response), 4).slice();
+}

@@ -124,6 +124,7 @@ function buildCard(index: number, profile: CardProfile, random: SeededRandom, op
     keyVersion: issuer.keyVersion,
     purchaseMasterKey: issuer.purchaseMasterKey,
     tacMasterKey: issuer.tacMasterKey,
+    appBlockMasterKey: issuer.appBlockMasterKey,
     medium: profile.medium,
     startDate: profile.expired ? EXPIRED_START_DATE : (options.startDate ?? '20240101'),
     expiryDate: profile.expired ? EXPIRED_EXPIRY_DATE : (options.expiryDate ?? '20341231'),

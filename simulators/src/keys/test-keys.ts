@@ -21,6 +21,12 @@ export interface BenchIssuer {
   readonly tacMasterKey: Uint8Array;
   /** Whether the bench city's back office has this issuer's TAC master key. */
   readonly local: boolean;
+  /** Which e-purse application the issuer's cards carry; the PSAM keeps its keys in that DF. */
+  readonly application: 'tunion' | 'mohurd';
+  /** 16-byte TEST master key of the application-block key (PSAM 801A/80FA, card 841E). */
+  readonly appBlockMasterKey: Uint8Array;
+  /** MOHURD only: 16-byte TEST key that MACs the cards' 9-byte security identification code. */
+  readonly verifyMasterKey?: Uint8Array;
 }
 
 /** City code of the bench city; the fare table lists it as the local issuer prefix. */
@@ -28,13 +34,24 @@ export const BENCH_LOCAL_CITY_CODE = '5810';
 /** City code of the out-of-town T-Union issuer. */
 export const BENCH_OUT_OF_TOWN_CITY_CODE = '2000';
 
-function benchIssuer(fields: Omit<BenchIssuer, 'cityCode' | 'purchaseMasterKey' | 'tacMasterKey'> & { purchaseMasterKeyHex: string; tacMasterKeyHex: string }): BenchIssuer {
-  const { purchaseMasterKeyHex, tacMasterKeyHex, ...rest } = fields;
+type BenchIssuerFields = Omit<BenchIssuer, 'cityCode' | 'purchaseMasterKey' | 'tacMasterKey' | 'appBlockMasterKey' | 'verifyMasterKey' | 'application'> & {
+  application?: BenchIssuer['application'];
+  purchaseMasterKeyHex: string;
+  tacMasterKeyHex: string;
+  appBlockMasterKeyHex: string;
+  verifyMasterKeyHex?: string;
+};
+
+function benchIssuer(fields: BenchIssuerFields): BenchIssuer {
+  const { purchaseMasterKeyHex, tacMasterKeyHex, appBlockMasterKeyHex, verifyMasterKeyHex, ...rest } = fields;
   return Object.freeze({
     ...rest,
+    application: fields.application ?? 'tunion',
     cityCode: fields.issuerId.slice(0, 4),
     purchaseMasterKey: fromHex(purchaseMasterKeyHex),
     tacMasterKey: fromHex(tacMasterKeyHex),
+    appBlockMasterKey: fromHex(appBlockMasterKeyHex),
+    ...(verifyMasterKeyHex ? { verifyMasterKey: fromHex(verifyMasterKeyHex) } : {}),
   });
 }
 
@@ -47,6 +64,7 @@ export const BENCH_ISSUERS = Object.freeze({
     keyVersion: 0x01,
     purchaseMasterKeyHex: '7E57C0DE00000001A1B2C3D4E5F60718',
     tacMasterKeyHex: '7E57C0DE00000002192A3B4C5D6E7F80',
+    appBlockMasterKeyHex: '7E57C0DE0000000710203040506070A0',
     local: true,
   }),
   /** A second local issuer whose cards use SM4 (algorithm id 0x04). */
@@ -57,6 +75,7 @@ export const BENCH_ISSUERS = Object.freeze({
     keyVersion: 0x02,
     purchaseMasterKeyHex: '7E57C0DE00000003F0E1D2C3B4A59687',
     tacMasterKeyHex: '7E57C0DE0000000411223344AABBCCDD',
+    appBlockMasterKeyHex: '7E57C0DE0000000820304050607080B0',
     local: true,
   }),
   /**
@@ -70,7 +89,24 @@ export const BENCH_ISSUERS = Object.freeze({
     keyVersion: 0x01,
     purchaseMasterKeyHex: '7E57C0DE0000000555667788990011AA',
     tacMasterKeyHex: '7E57C0DE00000006CAFEBABE0BADF00D',
+    appBlockMasterKeyHex: '7E57C0DE0000000930405060708090C0',
     local: false,
+  }),
+  /**
+   * The bench city's MOHURD "city union" card issuer. Its issuer id is the PSAM's second
+   * diversification factor for MOHURD cards: the city code followed by FF 00 00 00 00 00.
+   */
+  mohurdCity: benchIssuer({
+    issuerId: `${BENCH_LOCAL_CITY_CODE}FF0000000000`,
+    name: 'Bench city MOHURD city union card issuer (TEST, 3DES)',
+    application: 'mohurd',
+    algorithm: 'des',
+    keyVersion: 0x01,
+    purchaseMasterKeyHex: '7E57C0DE0000000A0F1E2D3C4B5A6978',
+    tacMasterKeyHex: '7E57C0DE0000000B8877665544332211',
+    appBlockMasterKeyHex: '7E57C0DE0000000C405060708090A0D0',
+    verifyMasterKeyHex: '7E57C0DE0000000D1357924680ACEBDF',
+    local: true,
   }),
 });
 

@@ -13,6 +13,7 @@ import {
   equalBytes,
   fromHex,
   parseCommandApdu,
+  psam,
   purchaseSessionKey,
   readU16be,
   readU32be,
@@ -20,12 +21,19 @@ import {
   u32be,
 } from '@busfare/shared-protocol';
 import { type ApduProcessor, SIMULATOR_SW, respond, statusOnly } from '../cards/apdu-card.js';
+import { applicationBlockKey, applicationBlockMac, checkMohurdVerifyCode } from '../keys/card-security.js';
 
 /** Key entry of one issuer in the PSAM: its diversification factor and purchase master key. */
 export interface PsamIssuerKey {
   /** Second diversification factor as the terminal sends it in 8070: the T-Union issuer id. */
   readonly issuerId: string;
   readonly purchaseMasterKey: Uint8Array;
+  /** DF that holds the issuer's keys: the T-Union DF (default) or the MOHURD DF 1001. */
+  readonly application?: 'tunion' | 'mohurd';
+  /** Master key of the application-block key, for 801A/80FA. */
+  readonly appBlockMasterKey?: Uint8Array;
+  /** MOHURD: key that checks the cards' 9-byte security identification codes (80CA). */
+  readonly verifyMasterKey?: Uint8Array;
 }
 
 export interface SoftwarePsamOptions {
@@ -68,6 +76,7 @@ export class SoftwarePsam implements ApduProcessor {
   private selection: PsamSelection = 'master-file';
   private session: PurchaseSession | undefined;
   private pendingResponse: Uint8Array | undefined;
+  private blockKey: Uint8Array | undefined;
 
   constructor(options: SoftwarePsamOptions) {
     this.terminalNumber = fromHex(options.terminalNumber);
@@ -114,6 +123,12 @@ export class SoftwarePsam implements ApduProcessor {
         return cla === 0x80 ? this.deliver(this.initForPurchase(p1, p2, data)) : statusOnly(SW.CLA_NOT_SUPPORTED);
       case 0x72:
         return cla === 0x80 ? this.creditForPurchase(p1, p2, data) : statusOnly(SW.CLA_NOT_SUPPORTED);
+      case 0xca:
+        return cla === 0x80 ? this.verifyMohurdCode(p1, p2, data) : statusOnly(SW.CLA_NOT_SUPPORTED);
+      case 0x1a:
+        return cla === 0x80 ? this.deliverBlockKey(p1, p2, data) : statusOnly(SW.CLA_NOT_SUPPORTED);
+      case 0xfa:
+        return cla === 0x80 ? this.deliver(this.blockMac(p1, p2, data)) : statusOnly(SW.CLA_NOT_SUPPORTED);
       default:
         return statusOnly(SW.INS_NOT_SUPPORTED);
     }
@@ -199,7 +214,7 @@ export class SoftwarePsam implements ApduProcessor {
       if (error instanceof UnsupportedAlgorithmError) return statusOnly(SIMULATOR_SW.WRONG_DATA);
       throw error;
     }
-    const issuer = this.issuers.get(toHex(data.subarray(28, 36)));
+    const issuer = this.issuerInSelectedDf(toHex(data.subarray(28, 36)));
     if (!issuer) return statusOnly(SIMULATOR_SW.KEY_NOT_SUPPORTED);
 
     const purchaseKey = diversifyKey(family, issuer.purchaseMasterKey, data.slice(20, 28));
@@ -224,5 +239,46 @@ export class SoftwarePsam implements ApduProcessor {
     if (!session) return statusOnly(SW.CONDITIONS_NOT_SATISFIED);
     const expected = computeMac2(session.family, session.sessionKey, session.amountFen);
     return statusOnly(equalBytes(expected, data) ? SW.OK : SW.MAC_INVALID);
+  }
+
+  /** The issuer's keys, when they live in the selected DF (T-Union keys in the T-Union DF, MOHURD keys in 1001). */
+  private issuerInSelectedDf(factor: string): PsamIssuerKey | undefined {
+    const issuer = this.issuers.get(factor);
+    if (!issuer) return undefined;
+    const application = issuer.application ?? 'tunion';
+    if (this.selection === 'mohurd-df') return application === 'mohurd' ? issuer : undefined;
+    return application === 'tunion' ? issuer : undefined;
+  }
+
+  /** MOHURD 80CA: 9000 when the card's 9-byte security identification code is genuine, 6988 when not. */
+  private verifyMohurdCode(p1: number, p2: number, data: Uint8Array): Uint8Array {
+    if (p1 !== 0x00 || p2 !== 0x00) return statusOnly(SW.WRONG_P1P2);
+    if (data.length !== 9) return statusOnly(SW.WRONG_LENGTH);
+    if (this.selection !== 'mohurd-df') return statusOnly(SW.CONDITIONS_NOT_SATISFIED);
+    const keyOfCity = (cityCode: string) => [...this.issuers.values()].find((issuer) => issuer.application === 'mohurd' && issuer.issuerId.startsWith(cityCode))?.verifyMasterKey;
+    return statusOnly(checkMohurdVerifyCode(keyOfCity, data) ? SW.OK : 0x6988);
+  }
+
+  /** DELIVERY KEY 801A 45 02: diversify the issuer's application-block key for the card ASN8. */
+  private deliverBlockKey(p1: number, p2: number, data: Uint8Array): Uint8Array {
+    this.blockKey = undefined;
+    if (p1 !== 0x45 || p2 !== 0x02) return statusOnly(SW.WRONG_P1P2);
+    if (data.length !== 16) return statusOnly(SW.WRONG_LENGTH);
+    if (this.selection === 'master-file') return statusOnly(SW.CONDITIONS_NOT_SATISFIED);
+    const issuer = this.issuerInSelectedDf(toHex(data.subarray(8, 16)));
+    if (!issuer?.appBlockMasterKey) return statusOnly(SIMULATOR_SW.KEY_NOT_SUPPORTED);
+    this.blockKey = applicationBlockKey(issuer.appBlockMasterKey, data.slice(0, 8));
+    return statusOnly(SW.OK);
+  }
+
+  /** 80FA 05 00: MAC of the APPLICATION BLOCK command under the delivered key, IV = challenge | 00000000. */
+  private blockMac(p1: number, p2: number, data: Uint8Array): Uint8Array {
+    if (p1 !== 0x05 || p2 !== 0x00) return statusOnly(SW.WRONG_P1P2);
+    if (data.length !== 16) return statusOnly(SW.WRONG_LENGTH);
+    const key = this.blockKey;
+    this.blockKey = undefined;
+    if (!key) return statusOnly(SW.CONDITIONS_NOT_SATISFIED);
+    if (!equalBytes(data.subarray(8, 16), psam.APPLICATION_BLOCK_MAC_INPUT)) return statusOnly(SIMULATOR_SW.WRONG_DATA);
+    return respond(applicationBlockMac(key, data.slice(0, 4)), SW.OK);
   }
 }

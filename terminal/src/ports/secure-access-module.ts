@@ -15,6 +15,15 @@ export interface SecureAccessModule {
   initForPurchase(command: psam.InitSamForPurchaseCommand): Promise<{ terminalSerial: number; mac1: Uint8Array }>;
   /** CREDIT SAM FOR PURCHASE: true when the PSAM accepts the card's MAC2. */
   verifyMac2(mac2: Uint8Array): Promise<boolean>;
+  /**
+   * Makes the PSAM DF that holds this card application's keys current (T-Union DF or MOHURD DF
+   * 1001) and returns that DF's purchase key index. PSAMs without the method serve T-Union only.
+   */
+  useApplication?(application: 'tunion' | 'mohurd'): Promise<number>;
+  /** MOHURD 80CA: true when the PSAM accepts the card's 9-byte security identification code. */
+  verifyMohurdCode?(code: Uint8Array): Promise<boolean>;
+  /** 801A then 80FA: the MAC of APPLICATION BLOCK for this card and its 4-byte challenge. */
+  applicationBlockMac?(asn8: Uint8Array, issuerFactor: Uint8Array, challenge: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The PSAM or its slot failed; the reader cannot take fares until it recovers. */

@@ -18,6 +18,8 @@ export interface TapOutcome {
   cardType?: CardType;
   amountFen?: number;
   balanceFen?: number;
+  /** Purse application the tap used. */
+  application?: 'tunion' | 'mohurd' | 'm1';
   /** Sequence of the record this tap wrote, if any. */
   sequence?: number;
   /** Card APDUs exchanged during the tap. */
@@ -26,3 +28,6 @@ export interface TapOutcome {
   psamApdus: number;
   durationMs: number;
 }
+
+/** A tap's outcome before the APDU counts and the duration are added. */
+export type TapResult = Omit<TapOutcome, 'cardApdus' | 'psamApdus' | 'durationMs'>;

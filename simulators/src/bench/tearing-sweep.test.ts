@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { runTearingSweep } from './tearing-sweep.js';
+
+describe('tearing sweep', () => {
+  it('never debits twice and records every debit when cards are torn at every APDU', async () => {
+    const report = await runTearingSweep({ rounds: 2, logger: pino({ level: 'silent' }) });
+    expect(report.tornTaps).toBeGreaterThan(200);
+    expect(report.recoveredByProof).toBeGreaterThan(0);
+    expect(report.doubleDebits).toBe(0);
+    expect(report.unrecordedDebits).toBe(0);
+    expect(report.unpaidRides).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(report.duplicates).toBe(0);
+    expect(report.cardLedgerMismatch).toBe(0);
+    expect(report.inDoubtOpen).toBe(0);
+    expect(report.recordsRejectedAtIngest).toBe(0);
+  });
+});

@@ -1,0 +1,237 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryKeyStore, TacVerifier, defaultFareTable } from '@busfare/backoffice';
+import { type FareTableBody, type TransactionRecord, fareTableBodySchema, fromHex } from '@busfare/shared-protocol';
+import {
+  ApduSecureAccessModule,
+  ManualClock,
+  SqliteTransactionStore,
+  TapProcessor,
+  type Logger,
+  type TapOutcome,
+} from '@busfare/terminal';
+import { SeededRandom } from '../cards/seeded-random.js';
+import type { VirtualCpuCard } from '../cards/virtual-cpu-card.js';
+import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
+import { PsamTransport } from '../psam/psam-transport.js';
+import { SoftwarePsam } from '../psam/software-psam.js';
+import { InProcessCardReader, type TearPhase } from '../reader/in-process-reader.js';
+import { type BenchReport, type CardDebit, type ClearedRecordKey, computeLedgerReport } from './bench-report.js';
+import { SWEEP_CARD_BALANCE_FEN, SWEEP_CARD_KINDS, type SweepCardKind, createSweepCard, preferredApplicationOf } from './tearing-cards.js';
+
+export const SWEEP_TERMINAL_ID = 'T-SWEEP';
+/** The tap-on/tap-off route of the composite rounds. */
+const SECTION_ROUTE = '9';
+
+/** What the rider does after the torn tap. */
+export type FollowUp = 'same-card' | 'other-card' | 'torn-again';
+const FOLLOW_UPS: readonly FollowUp[] = ['same-card', 'other-card', 'torn-again'];
+
+export interface TearingSweepOptions {
+  /** Rounds over every card kind, APDU and phase; odd rounds use the tap-on/tap-off route. */
+  rounds: number;
+  kinds?: readonly SweepCardKind[];
+  seed?: number;
+  logger: Logger;
+  /** Folder for the terminal's SQLite outbox (default: a temporary folder, removed afterwards). */
+  dataDir?: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface TearingReport extends BenchReport {
+  tornTaps: number;
+  recoveredByProof: number;
+  doubleDebits: number;
+  unrecordedDebits: number;
+  /** Scenarios whose torn card ended without paying for the ride. */
+  unpaidRides: number;
+  scenarios: number;
+  mode: 'in-process';
+}
+
+/** A terminal's tap path with an in-process reader, a software PSAM and a SQLite outbox. */
+interface SweepTerminal {
+  reader: InProcessCardReader;
+  store: SqliteTransactionStore;
+  clock: ManualClock;
+  processors: Record<'tunion' | 'mohurd', TapProcessor>;
+}
+
+/** Fare table of the composite rounds: the bench table with route 9 as a tap-on/tap-off route. */
+export function sectionFareTable(): FareTableBody {
+  const table = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+  return fareTableBodySchema.parse({
+    ...table,
+    sectionRoutes: { [SECTION_ROUTE]: { bands: [{ maxStops: 5, fareFen: 100 }, { maxStops: 60, fareFen: 300 }], maxJourneyMinutes: 240 } },
+  });
+}
+
+async function createTerminal(dataDir: string, logger: Logger, route: () => string): Promise<SweepTerminal> {
+  const clock = new ManualClock(new Date('2026-03-02T08:00:00+08:00'));
+  const reader = new InProcessCardReader({ name: 'sweep reader' });
+  const store = SqliteTransactionStore.open(join(dataDir, 'sweep-transactions.db'), { logger });
+  const psam = new SoftwarePsam({ terminalNumber: '000058109901', issuers: ALL_BENCH_ISSUERS });
+  const sam = new ApduSecureAccessModule(new PsamTransport(psam));
+  const flat = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+  const section = sectionFareTable();
+  const processor = (preferredApplication: 'tunion' | 'mohurd') =>
+    new TapProcessor({
+      store,
+      sam,
+      fareTables: { activeFareTable: () => (route() === SECTION_ROUTE ? section : flat) },
+      trip: () => ({ vehicleId: 'V-SWEEP', route: route(), direction: 0 }),
+      clock,
+      feedback: { show: () => undefined },
+      logger,
+      preferredApplication,
+      stopIndex: () => Math.floor(clock.now().getTime() / 60_000) % 20,
+    });
+  await sam.open();
+  return { reader, store, clock, processors: { tunion: processor('tunion'), mohurd: processor('mohurd') } };
+}
+
+/**
+ * Tears the card away at every APDU of the purchase, before and after the card processed it, for
+ * every card kind, then lets the rider tap again with the same card, tap another card first, or
+ * be torn a second time at a random APDU of the retry and then tap again. Accounting follows the
+ * bench report: the terminal's records stand for the back office's cleared records (each TAC is
+ * checked with the back office's verifier), against each virtual card's own debits.
+ */
+export async function runTearingSweep(options: TearingSweepOptions): Promise<TearingReport> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-tearing-'));
+  const removeDir = options.dataDir === undefined;
+  let route = '1';
+  // Torn taps are the point of the sweep, so their per-tap warnings stay out of the log.
+  const terminal = await createTerminal(dataDir, options.logger.child({}, { level: 'error' }), () => route);
+  await terminal.reader.start();
+  const random = new SeededRandom(options.seed ?? 2026);
+  const kinds = options.kinds ?? SWEEP_CARD_KINDS;
+  const taps: { terminalId: string; outcome: TapOutcome }[] = [];
+  const cards: VirtualCpuCard[] = [];
+  let serial = 0;
+  let tornTaps = 0;
+  let doubleDebits = 0;
+  let unpaidRides = 0;
+  let scenarios = 0;
+
+  const tap = async (card: VirtualCpuCard, kind: SweepCardKind, tear?: { apduIndex: number; phase: TearPhase }) => {
+    const { reader, clock } = terminal;
+    if (tear) reader.tearAt(tear.apduIndex, tear.phase);
+    else reader.cancelTear();
+    const session = reader.present(card);
+    const outcome = await terminal.processors[preferredApplicationOf(kind)].process(session);
+    const torn = reader.currentSession !== session;
+    reader.remove();
+    clock.advance(60_000);
+    taps.push({ terminalId: SWEEP_TERMINAL_ID, outcome });
+    return { outcome, torn };
+  };
+  const fresh = (kind: SweepCardKind) => {
+    serial += 1;
+    const card = createSweepCard(kind, serial);
+    cards.push(card);
+    return card;
+  };
+
+  try {
+    for (let round = 0; round < options.rounds; round += 1) {
+      route = round % 2 === 1 ? SECTION_ROUTE : '1';
+      for (const kind of kinds) {
+        // A clean tap of a fresh card shows how many card APDUs this kind's purchase takes.
+        const probe = fresh(kind);
+        if (route === SECTION_ROUTE) await tap(probe, kind);
+        const apdus = (await tap(probe, kind)).outcome.cardApdus;
+        const other = fresh(kind);
+        for (let apduIndex = 0; apduIndex < apdus; apduIndex += 1) {
+          for (const phase of ['before-card', 'after-card'] as const) {
+            for (const followUp of FOLLOW_UPS) {
+              const card = fresh(kind);
+              // On the tap-on/tap-off route half the torn taps are alightings (after a clean boarding).
+              if (route === SECTION_ROUTE && (apduIndex + (phase === 'after-card' ? 1 : 0)) % 2 === 0) await tap(card, kind);
+              const before = card.debits.length;
+              let last = await tap(card, kind, { apduIndex, phase });
+              if (last.torn) tornTaps += 1;
+              if (followUp === 'other-card') await tap(other, kind);
+              if (followUp === 'torn-again' && asksAgain(last.outcome)) {
+                const again = { apduIndex: random.integer(0, apdus - 1), phase: random.next() < 0.5 ? ('before-card' as const) : ('after-card' as const) };
+                last = await tap(card, kind, again);
+                if (last.torn) tornTaps += 1;
+              }
+              // The rider taps again only when the reader asks, as a rider at the door does.
+              for (let retry = 0; retry < 3 && asksAgain(last.outcome); retry += 1) last = await tap(card, kind);
+              const paid = card.debits.length - before;
+              if (paid > 1) doubleDebits += paid - 1;
+              if (paid === 0) unpaidRides += 1;
+              scenarios += 1;
+            }
+          }
+        }
+      }
+      options.onProgress?.(`round ${round + 1}/${options.rounds}: ${tornTaps} torn taps, ${doubleDebits} double debits`);
+    }
+    // The last taps leave no record open; any that is still open would count as inDoubtOpen.
+    return buildTearingReport({ taps, cards, store: terminal.store, tornTaps, doubleDebits, unpaidRides, scenarios });
+  } finally {
+    await terminal.reader.stop();
+    terminal.store.close();
+    if (removeDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function asksAgain(outcome: TapOutcome): boolean {
+  return outcome.promptId === 'tap-again' || outcome.promptId === 'card-read-error';
+}
+
+interface ReportInputs {
+  taps: { terminalId: string; outcome: TapOutcome }[];
+  cards: VirtualCpuCard[];
+  store: SqliteTransactionStore;
+  tornTaps: number;
+  doubleDebits: number;
+  unpaidRides: number;
+  scenarios: number;
+}
+
+function buildTearingReport(inputs: ReportInputs): TearingReport {
+  const verifier = new TacVerifier({
+    keys: new MemoryKeyStore(backofficeTacKeyTable().map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))),
+    localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
+  });
+  const records = inputs.store.readReady(0, Number.MAX_SAFE_INTEGER);
+  const cleared: ClearedRecordKey[] = [];
+  let rejected = 0;
+  const clear = (record: TransactionRecord) => {
+    const check = verifier.verify(record);
+    if (check.outcome === 'failed') {
+      rejected += 1;
+      return;
+    }
+    cleared.push({ terminalId: SWEEP_TERMINAL_ID, sequence: record.sequence, asn: record.card.asn, cardCounter: record.debit.cardCounter, amountFen: record.debit.amountFen });
+  };
+  for (const record of records) {
+    if (record.kind === 'purchase') clear(record);
+    if (record.kind === 'resolution' && record.outcome === 'debited') clear(record);
+  }
+  const cardDebits: CardDebit[] = inputs.cards.flatMap((card) => card.debits.map((debit) => ({ asn: debit.asn, counter: debit.counter, amountFen: debit.amountFen })));
+  const clearedKeys = new Set(cleared.map((record) => `${record.asn}#${record.cardCounter}`));
+  const unrecordedDebits = cardDebits.filter((debit) => !clearedKeys.has(`${debit.asn}#${debit.counter}`)).length;
+  const base = computeLedgerReport({
+    taps: inputs.taps,
+    cleared,
+    cardDebits,
+    cardBalanceDecreaseFen: inputs.cards.reduce((sum, card) => sum + card.applets.length * SWEEP_CARD_BALANCE_FEN - card.balanceFen, 0),
+    recordsRejectedAtIngest: rejected,
+    inDoubtOpen: inputs.store.listOpenInDoubt().length,
+  });
+  return {
+    ...base,
+    tornTaps: inputs.tornTaps,
+    recoveredByProof: inputs.taps.filter((tap) => tap.outcome.status === 'recovered').length,
+    doubleDebits: inputs.doubleDebits + (base.duplicates as number),
+    unrecordedDebits,
+    unpaidRides: inputs.unpaidRides,
+    scenarios: inputs.scenarios,
+    mode: 'in-process',
+  };
+}

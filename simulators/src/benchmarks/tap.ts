@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultFareTable } from '@busfare/backoffice';
+import { ApduSecureAccessModule, SqliteTransactionStore, TapProcessor, type ApduTransport, type CardSession } from '@busfare/terminal';
+import pino from 'pino';
+import type { VirtualCpuCard } from '../cards/virtual-cpu-card.js';
+import { createSweepCard, type SweepCardKind } from '../bench/tearing-cards.js';
+import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE } from '../keys/test-keys.js';
+import { PsamTransport } from '../psam/psam-transport.js';
+import { SoftwarePsam } from '../psam/software-psam.js';
+import { InProcessCardReader } from '../reader/in-process-reader.js';
+import { waitLinkLatency } from '../reader/link-latency.js';
+import { type BenchmarkFigure, type BenchmarkGroup, quantile } from './figure.js';
+
+/** Link latencies of a real bus reader: contactless card APDU and contact PSAM APDU. */
+const CARD_APDU_MS = 6;
+const PSAM_APDU_MS = 15;
+const TAPS_PER_VARIANT = 200;
+const WARM_UP_TAPS = 10;
+
+// TODO: the m1 variant (MIFARE Classic purses) has no figures until the terminal reads M1 cards.
+const VARIANTS: readonly { name: string; kind: SweepCardKind }[] = [
+  { name: 'tunion-cpu', kind: 'tunion-cpu' },
+  { name: 'tunion-phone', kind: 'tunion-hce' },
+  { name: 'mohurd-cpu', kind: 'mohurd-cpu' },
+];
+
+/** Adds a simulated link time to every APDU and adds up the time actually spent waiting. */
+class TimedLink implements ApduTransport {
+  waitedMs = 0;
+
+  constructor(
+    private readonly inner: ApduTransport,
+    private readonly latencyMs: number,
+  ) {}
+
+  async transmit(command: Uint8Array): Promise<Uint8Array> {
+    const started = performance.now();
+    await waitLinkLatency(this.latencyMs);
+    this.waitedMs += performance.now() - started;
+    return this.inner.transmit(command);
+  }
+}
+
+/**
+ * Tap to feedback at a bus reader's link latencies: the terminal's real tap path (selection,
+ * PSAM, SQLite outbox with synchronous=FULL) against virtual cards, timed from the card's arrival
+ * to the rider feedback. The software's own share is the total minus the time spent in the
+ * simulated links, measured, so timer overshoot counts as link time and not as software.
+ */
+export const tapBenchmark: BenchmarkGroup = async ({ log }) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'busfare-tap-bench-'));
+  const figures: BenchmarkFigure[] = [];
+  const logger = pino({ level: 'silent' });
+  const store = SqliteTransactionStore.open(join(dataDir, 'tap-bench.db'), { logger });
+  try {
+    const psamLink = new TimedLink(new PsamTransport(new SoftwarePsam({ terminalNumber: '000058109902', issuers: ALL_BENCH_ISSUERS })), PSAM_APDU_MS);
+    const sam = new ApduSecureAccessModule(psamLink);
+    await sam.open();
+    const fareTable = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+    let feedbackAt = 0;
+    const processor = new TapProcessor({
+      store,
+      sam,
+      fareTables: { activeFareTable: () => fareTable },
+      trip: () => ({ vehicleId: 'V-BENCH', route: '1', direction: 0 }),
+      clock: { now: () => new Date(), monotonicMs: () => performance.now() },
+      feedback: { show: () => (feedbackAt = performance.now()) },
+      logger,
+    });
+    const reader = new InProcessCardReader({ name: 'benchmark reader' });
+    await reader.start();
+
+    for (const variant of VARIANTS) {
+      const cards: VirtualCpuCard[] = Array.from({ length: 20 }, (_, index) => createSweepCard(variant.kind, 900_000 + index, 1_000_000));
+      const totals: number[] = [];
+      const software: number[] = [];
+      const apdus: number[] = [];
+      for (let tap = 0; tap < WARM_UP_TAPS + TAPS_PER_VARIANT; tap += 1) {
+        const session = reader.present(cards[tap % cards.length]!);
+        const cardLink = new TimedLink(session, CARD_APDU_MS);
+        const timedSession: CardSession = { id: session.id, atr: session.atr, protocol: session.protocol, uid: session.uid, transmit: (command) => cardLink.transmit(command) };
+        const psamWaitBefore = psamLink.waitedMs;
+        const started = performance.now();
+        const outcome = await processor.process(timedSession);
+        const total = feedbackAt - started;
+        reader.remove();
+        if (outcome.status !== 'accepted') throw new Error(`benchmark tap of ${variant.name} ended ${outcome.status}: ${outcome.reason ?? outcome.promptId}`);
+        if (tap < WARM_UP_TAPS) continue;
+        totals.push(total);
+        software.push(total - cardLink.waitedMs - (psamLink.waitedMs - psamWaitBefore));
+        apdus.push(outcome.cardApdus + outcome.psamApdus);
+      }
+      const p50 = quantile(totals, 0.5);
+      const p99 = quantile(totals, 0.99);
+      log(`${variant.name}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, software p99 ${quantile(software, 0.99).toFixed(2)} ms, ${quantile(apdus, 0.5)} APDUs`);
+      figures.push(
+        { name: `tap_to_feedback_ms.p50.${variant.name}`, value: round(p50), unit: 'ms' },
+        { name: `tap_to_feedback_ms.p99.${variant.name}`, value: round(p99), unit: 'ms' },
+        { name: `tap_software_ms.p99.${variant.name}`, value: round(quantile(software, 0.99)), unit: 'ms' },
+        { name: `tap_apdus.${variant.name}`, value: quantile(apdus, 0.5), unit: 'apdus' },
+      );
+    }
+    await reader.stop();
+    return figures;
+  } finally {
+    store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
