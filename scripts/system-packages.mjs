@@ -14,6 +14,8 @@ export const SYSTEM_PACKAGES = [
   { name: 'mosquitto-clients', provides: '/usr/bin/mosquitto_pub' },
   { name: 'chromium', provides: '/usr/bin/chromium' },
   { name: 'espeak-ng', provides: '/usr/bin/espeak-ng' },
+  // Chinese glyphs for the pages that browser tests render and screenshot.
+  { name: 'fonts-wqy-microhei', provides: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc' },
   { name: 'iproute2', provides: '/usr/sbin/ip' },
 ];
 
