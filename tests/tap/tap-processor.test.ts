@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BENCH_ISSUERS, type ApduCard } from '@busfare/simulators';
+import { defaultFareTable } from '@busfare/backoffice';
+import { BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, type ApduCard } from '@busfare/simulators';
 import { computeTac, cipherFamilyOf, diversifyKey, asnFactor, fromHex, toHex } from '@busfare/shared-protocol';
 import { makeCard } from './cards.js';
 import { PSAM_TERMINAL_NUMBER, createTapFixture } from './tap-fixture.js';
@@ -157,5 +158,33 @@ describe('tap processor against hostile cards', () => {
       ['in-doubt', undefined],
       ['resolution', 'not-debited'],
     ]);
+  });
+});
+
+describe('tap processor fare engine rules', () => {
+  it('refuses a repeat tap within the window without a second debit', async () => {
+    const base = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+    const fixture = await createTapFixture({ fareTable: { ...base, repeatTapWindowSeconds: 300 } });
+    const card = makeCard();
+    const first = await fixture.tap(card);
+    expect(first.status).toBe('accepted');
+
+    const second = await fixture.tap(card);
+    expect(second.status).toBe('refused');
+    expect(second.promptId).toBe('repeat-tap');
+    expect(card.balanceFen).toBe(800);
+    expect(fixture.store.lastSequence()).toBe(1);
+  });
+
+  it('sells a companion ride where the card type allows it', async () => {
+    const base = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
+    const table = { ...base, repeatTapWindowSeconds: 300, cardTypes: { ...base.cardTypes, ordinary: { allowed: true, ratePercent: 100, companionsAllowed: 2 } } };
+    const fixture = await createTapFixture({ fareTable: table });
+    const card = makeCard();
+    await fixture.tap(card);
+    const companion = await fixture.tap(card);
+    expect(companion.status).toBe('accepted');
+    expect(companion.promptId).toBe('companion');
+    expect(card.balanceFen).toBe(600);
   });
 });

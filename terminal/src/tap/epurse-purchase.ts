@@ -164,7 +164,8 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
   const balanceAfterFen = init.balanceFen - amountFen;
   store.complete(sequence, { tac: toHex(debitResult.tac), balanceAfterFen, mac2Verified });
   context.onRecord?.();
-  const promptId = decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, context.fareTable);
+  const lowBalance = decision.journey !== 'boarding' && balanceAfterFen < context.fareTable.lowBalanceWarningFen;
+  const promptId = lowBalance ? 'low-balance' : (decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, context.fareTable));
   return { ...base, status: 'accepted', promptId, amountFen, balanceFen: balanceAfterFen, sequence };
 }
 

@@ -1,4 +1,4 @@
-import type { CardType, FareTableBody, RiderPromptId, SectionRoute, TripContext } from '@busfare/shared-protocol';
+import { type CardType, type FareTableBody, type RecentTaps, type RememberedTap, type RiderPromptId, type SectionRoute, type TripContext, decideFare, formatLocalTime } from '@busfare/shared-protocol';
 import { decideFlatFare } from '../fare/flat-fare.js';
 import type { PurseCardFacts } from './select-application.js';
 
@@ -22,6 +22,10 @@ export interface TapFareInput {
   boarding?: CardBoarding;
   /** Stop index of the bus on its route pattern, when known. */
   stopIndex?: number;
+  /** This terminal's memory of the card's recent taps (repeat-tap window, transfers, companions). */
+  recentTaps?: RecentTaps;
+  /** Offset of local civil time from UTC, for time-of-day periods. */
+  utcOffsetMinutes: number;
 }
 
 export type TapFareDecision =
@@ -35,6 +39,8 @@ export type TapFareDecision =
       journey: 'single' | 'boarding' | 'alighting';
       /** Prompt that replaces the ordinary success prompt (a boarding asks the rider to tap off). */
       promptId?: RiderPromptId;
+      /** What the terminal remembers of this tap once its record is durable. */
+      remember?: RememberedTap;
     }
   | { kind: 'refuse'; cardType?: CardType; promptId: RiderPromptId; reason: string; blockCard?: boolean };
 
@@ -53,6 +59,7 @@ export function sectionRouteOf(fareTable: FareTableBody, trip: TripContext): Sec
 export function decideTapFare(input: TapFareInput): TapFareDecision {
   const { fareTable, card } = input;
   if (input.blacklisted) return { kind: 'refuse', promptId: 'card-blacklisted', reason: 'card is on the blacklist', blockCard: true };
+  if (!sectionRouteOf(fareTable, input.trip)) return decideFlatRouteFare(input);
   const flat = decideFlatFare({
     fareTable,
     cardTypeCode: card.cardTypeCode,
@@ -80,3 +87,40 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
   const listFareFen = band?.fareFen ?? longest;
   return { kind: 'charge', cardType: flat.cardType, listFareFen, amountFen: Math.ceil((listFareFen * rate) / 100), purchase: 'composite' as const, journey: 'alighting' as const };
 }
+
+/**
+ * Flat-fare routes go through the fare engine: card-type permission and rates, time-of-day
+ * periods, the repeat-tap window, companions and transfers. The balance is not read before the
+ * decision: INITIALIZE FOR PURCHASE reports it and refuses an amount above it (9401), which saves a
+ * GET BALANCE round trip, and the low-balance prompt is chosen after the debit from that balance.
+ */
+function decideFlatRouteFare(input: TapFareInput): TapFareDecision {
+  const { card, trip } = input;
+  const decision = decideFare({
+    card: {
+      asn: card.asn,
+      typeCode: card.cardTypeCode,
+      issuerId: card.issuerId,
+      startDate: card.startDate,
+      expiryDate: card.expiryDate,
+      balanceFen: BALANCE_NOT_READ,
+    },
+    table: input.fareTable,
+    trip: { vehicleId: trip.vehicleId, route: trip.route ?? '', direction: trip.direction as 0 | 1 | undefined, stopId: trip.stopId, time: formatLocalTime(input.now, input.utcOffsetMinutes), tapKind: 'single' },
+    recentTaps: input.recentTaps?.recent(card.asn) ?? [],
+  });
+  if (decision.kind === 'refuse') return { kind: 'refuse', cardType: decision.cardType, promptId: decision.promptId, reason: decision.reason, blockCard: decision.blockCard };
+  return {
+    kind: 'charge',
+    cardType: decision.cardType,
+    listFareFen: decision.listFareFen,
+    amountFen: decision.amountFen,
+    purchase: 'ordinary',
+    journey: 'single',
+    promptId: decision.promptId,
+    remember: decision.remember,
+  };
+}
+
+/** Stands in for the balance the engine would check; the card's own INIT check applies instead. */
+const BALANCE_NOT_READ = Number.MAX_SAFE_INTEGER;

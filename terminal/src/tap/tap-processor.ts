@@ -1,4 +1,6 @@
 import {
+  MemoryRecentTaps,
+  type RecentTaps,
   StatusWordError,
   formatCardDateTime,
   type CardIdentity,
@@ -53,6 +55,8 @@ export interface TapProcessorOptions {
   preferredApplication?: PurseApplicationKind;
   /** Stop index of the bus on its route pattern, for tap-on/tap-off fares. */
   stopIndex?: () => number | undefined;
+  /** Memory of recent taps per card for the fare engine; in memory by default. */
+  recentTaps?: RecentTaps;
 }
 
 export class TapAbort extends Error {
@@ -69,7 +73,11 @@ export class TapAbort extends Error {
  * Feedback is given only once the record is durable.
  */
 export class TapProcessor {
-  constructor(private readonly options: TapProcessorOptions) {}
+  private readonly recentTaps: RecentTaps;
+
+  constructor(private readonly options: TapProcessorOptions) {
+    this.recentTaps = options.recentTaps ?? new MemoryRecentTaps();
+  }
 
   async process(session: CardSession): Promise<TapOutcome> {
     const { clock, feedback, sam } = this.options;
@@ -138,6 +146,8 @@ export class TapProcessor {
       blacklisted: this.options.blacklist?.has(asn8Hex(facts.asn)) ?? false,
       boarding,
       stopIndex: this.options.stopIndex?.(),
+      recentTaps: this.recentTaps,
+      utcOffsetMinutes: this.offset,
     });
     if (decision.kind === 'refuse') {
       const refused: TapResult = { status: 'refused', promptId: decision.promptId, reason: decision.reason, asn: facts.asn, cardType: decision.cardType, application };
@@ -163,6 +173,7 @@ export class TapProcessor {
       section,
       stopIndex: this.options.stopIndex?.(),
     });
+    if (result.status === 'accepted' && decision.remember) this.recentTaps.remember(facts.asn, decision.remember);
     return { ...result, application };
   }
 
