@@ -17,6 +17,7 @@ export const SYSTEM_PACKAGES = [
   // Chinese glyphs for the pages that browser tests render and screenshot.
   { name: 'fonts-wqy-microhei', provides: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc' },
   { name: 'iproute2', provides: '/usr/sbin/ip' },
+  { name: 'softhsm2', provides: '/usr/lib/softhsm/libsofthsm2.so' },
 ];
 
 export async function missingPackages() {

@@ -1,25 +1,49 @@
 import { type FareTableBody, type ParameterSet, fareTableBodySchema } from '@busfare/shared-protocol';
 import { type MqttClient, connectAsync } from 'mqtt';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { type BrokerAccessHooks, startEmbeddedBroker } from './broker/embedded-broker.js';
+import { type ServiceAccount, terminalAccessHooks } from './broker/terminal-access.js';
+import { withPublishLimits } from './broker/publish-limits.js';
+import { EvidenceLedger } from './security/evidence-ledger.js';
+import { readTlsFiles } from './security/tls-files.js';
+import { GapResendRequester } from './ingest/gap-resend.js';
+import { TerminalCredentialStore } from './terminals/credential-store.js';
+import { FleetMonitor } from './terminals/fleet-monitor.js';
+import { type TerminalReconciliation, TerminalReconciler } from './terminals/reconciliation.js';
+import { blacklistLookup } from './clearing/blacklist-lookup.js';
+import { ClearingCentre } from './clearing/clearing-centre.js';
 import type { BackOfficeConfig } from './config.js';
+import { type InitialAdministrator, ensureInitialAdministrator } from './operators/initial-administrator.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { TacVerifier } from './ingest/tac-verifier.js';
 import { TransactionIngestor } from './ingest/transaction-ingest.js';
-import { loadKeyFile } from './keys/file-key-store.js';
-import { type KeyStore, MemoryKeyStore } from './keys/key-store.js';
+import { openConfiguredKeyStore } from './keys/open-key-store.js';
+import type { KeyStore } from './keys/key-store.js';
 import type { Logger } from './logger.js';
 import { defaultFareTable } from './params/default-fare-table.js';
-import { publishParameterSet } from './params/publisher.js';
+import { type ParameterPublishing, startParameterPublishing } from './params/parameter-publishing.js';
+import { loadSigningKey } from './params/signing-key-file.js';
 import type { ClearingRepository, ClearingSummary } from './store/clearing-repository.js';
 import { SqliteClearingRepository } from './store/sqlite-clearing-repository.js';
 import { buildConsoleServer, listenConsole } from './web/console-server.js';
+import { startArrivalService } from './arrivals/realtime/start-arrivals.js';
+
+/** Bytes a broker client may send in one packet before it authenticates: CONNECT with credentials and a will. */
+const PACKET_SIZE_LIMIT_BEFORE_AUTH = 64 * 1024;
 
 export interface BackOfficeOptions {
   logger: Logger;
   /** Keys to use in place of the config's key file (tests and benches). */
   keyStore?: KeyStore;
-  /** Access hooks of the embedded broker; the default allows every client. */
+  /**
+   * Access hooks of the embedded broker in place of the default: with `mqtt.terminalCredentials`,
+   * registered terminals only; without it, every client.
+   */
   brokerAccess?: BrokerAccessHooks;
+  /** The first administrator to create when the database has none; a random password is written beside the database otherwise. */
+  initialAdministrator?: InitialAdministrator;
+  /** Parameter-signing key to use in place of the config's key file (benches). */
+  parameterSigningKey?: KeyObject;
 }
 
 export interface FareTablePublication {
@@ -35,7 +59,21 @@ export interface BackOffice {
   consoleUrl: string;
   repository: ClearingRepository;
   ingest: IngestService;
+  /** Settlement, reconciliation, exception queues, customer service, operator accounts and audit log. */
+  clearing: ClearingCentre;
+  /** Per-terminal MQTT secrets in the clearing database. */
+  credentials: TerminalCredentialStore;
+  /** Heartbeats, last-will status and clock drift of every terminal. */
+  fleet: FleetMonitor;
+  /** Replay and PSAM-binding checks; undefined unless `security.evidenceChecks` is on. */
+  evidence: EvidenceLedger | undefined;
+  /** Asks terminals to re-send the sequences that ingest finds missing. */
+  gapRequests: GapResendRequester;
+  /** Each terminal's counters against the clearing database. */
+  reconcile(): TerminalReconciliation[];
   publishFareTable(publication: FareTablePublication): Promise<ParameterSet>;
+  /** The publications outbox and, with a signing key, authoring of every parameter kind. */
+  parameters: ParameterPublishing;
   summary(): ClearingSummary;
   stop(): Promise<void>;
 }
@@ -59,7 +97,8 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
   };
 
   try {
-    const keyStore = options.keyStore ?? loadKeys(config, logger);
+    const keyStore = options.keyStore ?? (await openConfiguredKeyStore(config, logger));
+    if (keyStore.close) cleanups.push(() => keyStore.close?.());
     if (config.localIssuerPrefixes.length === 0) {
       logger.warn('localIssuerPrefixes is empty: every T-Union issuer without a key is treated as out of town');
     }
@@ -68,29 +107,84 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     cleanups.push(() => repository.close());
     logger.info({ db: config.db }, 'clearing database opened');
 
+    const credentials = new TerminalCredentialStore(config.db);
+    cleanups.push(() => credentials.close());
+    const reconciler = new TerminalReconciler(config.db);
+    cleanups.push(() => reconciler.close());
+    const evidence = config.security.evidenceChecks ? new EvidenceLedger(config.db) : undefined;
+    if (evidence) cleanups.push(() => evidence.close());
+    const mqttTls = config.mqtt.tls ? readTlsFiles(config.mqtt.tls) : undefined;
+    const consoleTls = config.http.tls ? readTlsFiles(config.http.tls) : undefined;
+
+    // The back office's own clients get a secret that lives only as long as this process.
+    let service: ServiceAccount | undefined;
     let brokerUrl = config.mqtt.externalUrl;
     if (brokerUrl === undefined) {
-      const broker = await startEmbeddedBroker({ port: config.mqtt.port, host: config.mqtt.host, logger, ...options.brokerAccess });
+      let access = options.brokerAccess;
+      if (access === undefined && config.mqtt.terminalCredentials) {
+        service = { username: 'busfare-backoffice', secret: randomBytes(24).toString('base64url') };
+        access = withPublishLimits(terminalAccessHooks({ credentials, services: [service], logger }), { limits: config.mqtt.limits, exemptUsernames: [service.username], logger });
+      }
+      // Until a client authenticates, only a CONNECT-sized packet is read; publish-limits raises it.
+      const packetLimit = service === undefined ? {} : { packetSizeLimitBeforeAuth: PACKET_SIZE_LIMIT_BEFORE_AUTH };
+      const broker = await startEmbeddedBroker({ port: config.mqtt.port, host: config.mqtt.host, logger, ...access, ...packetLimit, ...(mqttTls ? { tls: mqttTls } : {}) });
       cleanups.push(() => broker.close());
       brokerUrl = broker.url;
     }
+    const serviceLogin =
+      service !== undefined
+        ? { username: service.username, password: service.secret }
+        : config.mqtt.serviceUsername !== undefined
+          ? { username: config.mqtt.serviceUsername, password: config.mqtt.servicePassword }
+          : {};
+    // In-process clients trust the configured CA (a private CA for the embedded broker's certificate).
+    const serviceTls = mqttTls?.ca ? { ca: mqttTls.ca } : {};
 
     const transactions = new TransactionIngestor({
       repository,
       verifier: new TacVerifier({ keys: keyStore, localIssuerPrefixes: config.localIssuerPrefixes }),
       businessDay: { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff },
+      ...(evidence ? { evidence } : {}),
     });
-    const ingest = new IngestService({ brokerUrl, repository, transactions, logger });
+    const clearing = new ClearingCentre({
+      repository,
+      ingestor: transactions,
+      rule: { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff },
+      localIssuerPrefixes: config.localIssuerPrefixes,
+    });
+    await ensureInitialAdministrator(clearing.accounts, {
+      given: options.initialAdministrator,
+      passwordFile: config.db === ':memory:' ? undefined : `${config.db}.admin-password`,
+      logger,
+    });
+    const ingest = new IngestService({ brokerUrl, repository, transactions, logger, ...serviceLogin, ...serviceTls });
+    const fleet = new FleetMonitor({ logger });
+    const gapRequests = new GapResendRequester({ logger, send: (terminalId, command) => ingest.sendCommand(terminalId, command) });
+    ingest.on('status', (status, receivedAt, retained) => fleet.observeStatus(status, receivedAt, retained));
+    ingest.on('batch', (receipt) => {
+      fleet.observeBatch(receipt.terminalId, receipt.receivedAt);
+      gapRequests.onAck(receipt.ack);
+    });
+    ingest.on('batch', (receipt) => clearing.recordBatchReceipt(receipt));
     cleanups.push(() => ingest.stop());
     await ingest.start();
 
-    const parameterClient: MqttClient = await connectAsync(brokerUrl, { protocolVersion: 4, clientId: 'busfare-params', reconnectPeriod: 1_000 });
+    const parameterClient: MqttClient = await connectAsync(brokerUrl, { protocolVersion: 4, clientId: 'busfare-params', reconnectPeriod: 1_000, ...serviceLogin, ...serviceTls });
     cleanups.push(() => parameterClient.endAsync());
+    const signingKey = options.parameterSigningKey ?? (config.parameterSigningKey === undefined ? undefined : loadSigningKey(config.parameterSigningKey));
+    const parameters = await startParameterPublishing({ databasePath: config.db, client: parameterClient, logger, ...(signingKey ? { signingKey } : {}) });
+    clearing.customerService.useBlacklist(blacklistLookup(parameters.repository));
+    cleanups.push(() => parameters.stop());
 
+    const arrivals = startArrivalService(config.arrivals, config.db, logger);
+    if (arrivals) cleanups.push(() => arrivals.stop());
     const web = buildConsoleServer({
+      rider: { arrivals, timezoneOffsetMinutes: config.timezoneOffsetMinutes },
       repository,
       timezoneOffsetMinutes: config.timezoneOffsetMinutes,
       logger,
+      ...(consoleTls ? { https: { cert: consoleTls.cert, key: consoleTls.key } } : {}),
+      clearing: { centre: clearing, repository },
       subscribeTaps: (listener) => {
         ingest.on('tap', listener);
         return () => ingest.off('tap', listener);
@@ -105,17 +199,16 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       consoleUrl,
       repository,
       ingest,
+      clearing,
+      credentials,
+      fleet,
+      evidence,
+      gapRequests,
+      reconcile: () => reconciler.reconcile(),
+      parameters,
       async publishFareTable(publication) {
-        const body = publication.body ?? defaultFareTableFor(config);
-        const published = await publishParameterSet(
-          parameterClient,
-          'fare-table',
-          publication.version,
-          fareTableBodySchema.parse(body),
-          publication.effectiveFrom ?? new Date().toISOString(),
-        );
-        logger.info({ kind: published.kind, version: published.version, bodySha256: published.bodySha256 }, 'parameter set published');
-        return published;
+        const body = fareTableBodySchema.parse(publication.body ?? defaultFareTableFor(config));
+        return parameters.publish({ kind: 'fare-table', version: publication.version, body, ...(publication.effectiveFrom === undefined ? {} : { effectiveFrom: publication.effectiveFrom }) });
       },
       summary: () => repository.summary(),
       stop: stopAll,
@@ -124,12 +217,6 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     await stopAll();
     throw error;
   }
-}
-
-function loadKeys(config: BackOfficeConfig, logger: Logger): KeyStore {
-  if (config.keys !== undefined) return loadKeyFile(config.keys, logger);
-  logger.warn('no key file configured: only records of out-of-town T-Union issuers can clear');
-  return new MemoryKeyStore([]);
 }
 
 function defaultFareTableFor(config: BackOfficeConfig): FareTableBody {

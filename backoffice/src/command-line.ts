@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startBackOffice } from './backoffice.js';
+import { ArrivalsEvalUsageError, runArrivalsEval } from './cli/arrivals-eval-command.js';
+import { paramsCommand } from './cli/params-command.js';
 import { ConfigError, type ConfigOverrides, loadConfig } from './config.js';
 import { KeyFileError } from './keys/file-key-store.js';
 import { createLogger } from './logger.js';
@@ -15,6 +17,9 @@ The busfare clearing back office.
 
 Commands:
   serve      Run the broker, ingest and the operator console until SIGINT or SIGTERM
+  arrivals-eval  Score arrival predictions against recorded arrivals (JSON lines on stdout)
+  params     Parameter sets: author, sign and publish them, dry-run a fare table, show lagging terminals
+  terminals  Register, list and remove terminals' MQTT credentials
 
 Options:
   -h, --help   Show this help; "busfare-backoffice <command> --help" shows a command's options
@@ -47,6 +52,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'arrivals-eval') {
+      runArrivalsEval(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+      return EXIT_OK;
+    }
+    if (command === 'params') return await paramsCommand(rest);
+    if (command === 'terminals') return await (await import('./terminals/terminals-command.js')).terminalsCommand(rest);
     throw new UsageError(`unknown command "${command}". Run busfare-backoffice --help to list the commands.`);
   } catch (error) {
     return reportError(error);
@@ -106,7 +117,7 @@ function parsePort(flag: string, text: string): number {
 }
 
 function reportError(error: unknown): number {
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof ArrivalsEvalUsageError) {
     process.stderr.write(`busfare-backoffice: ${error.message}\n`);
     return EXIT_USAGE;
   }

@@ -31,11 +31,13 @@ describe('config', () => {
 
     expect(config).toEqual({
       db: 'busfare-backoffice.db',
-      mqtt: { port: 1883, host: '127.0.0.1' },
+      mqtt: { port: 1883, host: '127.0.0.1', terminalCredentials: true, limits: { maxPayloadBytes: 1_048_576, messagesPerSecond: 200, burstMessages: 400 } },
       http: { port: 8080, host: '127.0.0.1' },
+      security: { evidenceChecks: false, allowTestKeys: false },
       localIssuerPrefixes: [],
       businessDayCutoff: '00:00',
       timezoneOffsetMinutes: 480,
+      arrivals: { refreshSeconds: 10 },
     });
   });
 
@@ -60,7 +62,7 @@ describe('config', () => {
     const config = loadConfig(path, { db: 'cli.db', mqttPort: 0, httpPort: 0, brokerUrl: 'mqtt://127.0.0.1:1999', keys: 'keys.json' });
 
     expect(config.db).toBe('cli.db');
-    expect(config.mqtt).toEqual({ port: 0, host: '127.0.0.1', externalUrl: 'mqtt://127.0.0.1:1999' });
+    expect(config.mqtt).toMatchObject({ port: 0, host: '127.0.0.1', externalUrl: 'mqtt://127.0.0.1:1999' });
     expect(config.http.port).toBe(0);
     expect(config.keys).toBe('keys.json');
   });

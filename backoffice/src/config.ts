@@ -2,6 +2,16 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues } from './zod-issues.js';
 
+/** Paths of a PEM certificate chain and its private key, and optionally of a CA bundle. */
+const tlsFilesSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  /** CA certificates: for the broker, the CA its in-process clients trust; clients pin it too. */
+  ca: z.string().min(1).optional(),
+});
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
 const portSchema = z.number().int().min(0, 'port must be 0 (any free port) or 1-65535').max(65535, 'port must be at most 65535');
 
 /** Back-office configuration. Unknown keys are errors, so a misspelt key cannot pass unnoticed. */
@@ -15,6 +25,31 @@ export const backOfficeConfigSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       /** An external broker (mosquitto, EMQX) to use in place of the embedded one. */
       externalUrl: z.url({ protocol: /^mqtts?$/, error: 'must be an mqtt:// or mqtts:// URL' }).optional(),
+      /**
+       * The embedded broker admits only terminals registered with `busfare-backoffice terminals add`
+       * and limits each to its own topics. An external broker applies its own access control.
+       */
+      terminalCredentials: z.boolean().default(true),
+      /** User name and password of the back office's own clients on an external broker. */
+      serviceUsername: z.string().min(1).optional(),
+      servicePassword: z.string().min(1).optional(),
+      /** Serve MQTT over TLS (mqtts://) with these PEM files; without it plain TCP, loopback only. */
+      tls: tlsFilesSchema.optional(),
+      /** Limits per terminal in the embedded broker, applied with terminalCredentials (service accounts are exempt). */
+      limits: z
+        .strictObject({
+          /** Largest PUBLISH payload accepted, in bytes. */
+          maxPayloadBytes: z.number().int().min(1024).default(1024 * 1024),
+          /** Sustained PUBLISH packets per second per terminal. */
+          messagesPerSecond: z.number().positive().default(200),
+          /** PUBLISH packets a terminal may send at once above the sustained rate. */
+          burstMessages: z.number().int().min(1).default(400),
+        })
+        .prefault({}),
+    })
+    .refine((mqtt) => mqtt.tls !== undefined || mqtt.externalUrl !== undefined || LOOPBACK_HOSTS.has(mqtt.host), {
+      message: 'plain MQTT listens on 127.0.0.1 only: set mqtt.tls to listen on another address',
+      path: ['host'],
     })
     .prefault({}),
   http: z
@@ -22,16 +57,52 @@ export const backOfficeConfigSchema = z.strictObject({
       /** Port of the operator console; 0 picks a free one. */
       port: portSchema.default(8080),
       host: z.string().min(1).default('127.0.0.1'),
+      /** Serve the console over HTTPS with these PEM files; without it plain HTTP, loopback only. */
+      tls: tlsFilesSchema.optional(),
+    })
+    .refine((http) => http.tls !== undefined || LOOPBACK_HOSTS.has(http.host), {
+      message: 'plain HTTP listens on 127.0.0.1 only: set http.tls to listen on another address',
+      path: ['host'],
     })
     .prefault({}),
+  security: z
+    .strictObject({
+      /**
+       * Reject records whose card evidence was already accepted under another (terminal,
+       * sequence), and records whose PSAM is bound to another terminal.
+       * NOTE: off by default because the test fixtures and the ingest benchmark send identical
+       * card evidence from several terminals; turn it on in production.
+       */
+      evidenceChecks: z.boolean().default(false),
+      /** Accept issuer keys marked as test keys (bench and simulator cards); never in production. */
+      allowTestKeys: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Issuer TAC master keys in a hardware security module, in place of the key file. */
+  pkcs11: z
+    .strictObject({
+      /** Path of the token's PKCS#11 module, for example /usr/lib/softhsm/libsofthsm2.so. */
+      library: z.string().min(1),
+      tokenLabel: z.string().min(1),
+      /** Environment variable that holds the token's user PIN, so the PIN stays out of the file. */
+      pinVariable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('BUSFARE_HSM_PIN'),
+    })
+    .optional(),
   /** JSON file of issuer TAC master keys; without it only out-of-town T-Union records can clear. */
   keys: z.string().min(1).optional(),
+  /**
+   * PEM file of the Ed25519 private key that signs parameter sets (mode 0600), made by
+   * `busfare-backoffice params keygen`; terminals pin its public key.
+   */
+  parameterSigningKey: z.string().min(1).optional(),
   /** Issuer-id prefixes of the city's own card issuers (hex). */
   localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-Fa-f]{2,16}$/, 'issuer prefix must be 2-16 hex digits')).default([]),
   /** Local time 'HH:MM' at which a business day begins. */
   businessDayCutoff: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM').default('00:00'),
   /** Local offset from UTC in minutes; 480 is China Standard Time. */
   timezoneOffsetMinutes: z.number().int().min(-720).max(840).default(480),
+  /** Arrival predictions: a GTFS folder of the routes (off without it) and the refresh interval in seconds. */
+  arrivals: z.strictObject({ gtfs: z.string().min(1).optional(), refreshSeconds: z.number().min(1).max(30).default(10) }).prefault({}),
 });
 
 export type BackOfficeConfig = z.infer<typeof backOfficeConfigSchema>;

@@ -7,12 +7,14 @@ export const topics = {
   positions: (terminalId: string) => `${TOPIC_ROOT}/terminals/${terminalId}/positions`,
   status: (terminalId: string) => `${TOPIC_ROOT}/terminals/${terminalId}/status`,
   commands: (terminalId: string) => `${TOPIC_ROOT}/terminals/${terminalId}/commands`,
+  shifts: (terminalId: string) => `${TOPIC_ROOT}/terminals/${terminalId}/shifts`,
   parameters: (kind: string) => `${TOPIC_ROOT}/parameters/${kind}`,
   /** Subscription filters for the back office. */
   allTransactions: `${TOPIC_ROOT}/terminals/+/transactions`,
   allPositions: `${TOPIC_ROOT}/terminals/+/positions`,
   allStatus: `${TOPIC_ROOT}/terminals/+/status`,
   allParameters: `${TOPIC_ROOT}/parameters/+`,
+  allShifts: `${TOPIC_ROOT}/terminals/+/shifts`,
 } as const;
 
 /** Extracts the terminal id from a `terminals/{id}/...` topic, or returns undefined. */

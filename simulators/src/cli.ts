@@ -1,5 +1,6 @@
 import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
 import { benchmarkCommand } from './benchmarks/benchmark-command.js';
+import { tearingCommand } from './bench/tearing-command.js';
 
 const USAGE = `Usage: busfare-bench [COMMAND] [options]
 
@@ -7,6 +8,8 @@ Runs busfare on one machine: back office, simulated buses, virtual cards and rid
 
 Commands:
   run                The bench city (default command; see "busfare-bench run --help")
+  tearing            Tear cards away at every APDU of the purchase and check no fare is lost or taken twice
+  chaos              A fleet of terminal processes under crashes and broken links (see "busfare-bench chaos --help")
   benchmark GROUP    One benchmark group, one JSON line per figure (npm run -s bench -- GROUP)
 
 Run "busfare-bench COMMAND --help" for the options of a command.
@@ -29,6 +32,17 @@ async function main(argv: string[]): Promise<number> {
       }
       return runBench(settings);
     }
+    case 'tearing':
+      return tearingCommand(args);
+    case 'chaos': {
+      const { CHAOS_USAGE, parseChaosArgs, runChaos } = await import('./bench/chaos-command.js');
+      const settings = parseChaosArgs(args);
+      if (settings === 'help') {
+        process.stdout.write(CHAOS_USAGE);
+        return 0;
+      }
+      return runChaos(settings);
+    }
     case 'benchmark':
       return benchmarkCommand(args);
     default:
@@ -42,7 +56,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (error instanceof UsageError || (error as Error).name === 'ChaosUsageError' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       process.stderr.write(`busfare-bench: ${(error as Error).message}\n`);
       process.exitCode = 2;
       return;

@@ -6,6 +6,7 @@ The busfare card-reader runtime.
 
 Commands:
   nmea FILE|-        Run an NMEA 0183 recording through the terminal's parser and fix filter
+  run --config FILE  Run the validator: reader, tap state machine, outbox and uplink
   list-readers       List the PC/SC readers and slots that pcscd reports
   read-card          Read a T-Union card on a PC/SC reader and print its contents
   version            Print the software version
@@ -37,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
     case 'read-card': {
       const { readCardCommand } = await import('./cli/read-card-command.js');
       return readCardCommand(args);
+    }
+    case 'run': {
+      const { runCommand } = await import('./cli/run-command.js');
+      return runCommand(args);
     }
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);

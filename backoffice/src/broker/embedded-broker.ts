@@ -1,6 +1,9 @@
-import { type AddressInfo, type Server, createServer } from 'node:net';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from '../logger.js';
+import type { TlsMaterial } from '../security/tls-files.js';
+import { guardPacketSize } from './packet-size-guard.js';
 
 /**
  * Access-control hooks of the embedded broker, in aedes's own callback shapes. They are plain
@@ -18,10 +21,17 @@ export interface EmbeddedBrokerOptions extends BrokerAccessHooks {
   port: number;
   host: string;
   logger: Logger;
+  /** Serve MQTT over TLS (mqtts://) with this certificate and key in place of plain TCP. */
+  tls?: TlsMaterial;
+  /**
+   * Largest packet, in bytes, that a connection may send before an authenticate hook raises or
+   * lifts its limit with setPacketSizeLimit(); without it packets are not measured.
+   */
+  packetSizeLimitBeforeAuth?: number;
 }
 
 export interface EmbeddedBroker {
-  /** `mqtt://host:port` with the port actually bound. */
+  /** `mqtt://host:port` (or `mqtts://` over TLS) with the port actually bound. */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -43,7 +53,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.on('clientError', (client, error) => logger.warn({ clientId: client.id, err: error }, 'MQTT client error'));
   broker.on('connectionError', (client, error) => logger.warn({ clientId: client?.id, err: error }, 'MQTT connection error'));
 
-  const server = createServer(broker.handle);
+  const limit = options.packetSizeLimitBeforeAuth;
+  const handle: (socket: Socket) => void =
+    limit === undefined
+      ? broker.handle
+      : (socket) => {
+          guardPacketSize(socket, limit, (declaredBytes) => logger.warn({ remoteAddress: socket.remoteAddress, declaredBytes, limit }, 'MQTT connection closed: packet over the size limit'));
+          broker.handle(socket);
+        };
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handle) : createServer(handle);
   try {
     await listen(server, options.port, options.host);
   } catch (error) {
@@ -51,7 +69,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
-  const url = `mqtt://${options.host}:${port}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${options.host}:${port}`;
   logger.info({ url }, 'embedded MQTT broker listening');
 
   let closing: Promise<void> | undefined;

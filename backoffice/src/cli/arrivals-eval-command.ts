@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
+import { evaluateGtfsAvl } from '../arrivals/evaluation/gtfs-avl-evaluation.js';
 import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
 
 export const ARRIVALS_EVAL_HELP = `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
@@ -63,19 +64,14 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     for (const flag of ['gtfs', 'avl', 'tz'] as const) {
       if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(`--format gtfs-avl needs --${flag}`);
     }
-    // TODO: detect arrivals from GPS positions against the GTFS shapes and score the TransitClock export.
-    throw new Error('--format gtfs-avl is not implemented yet; only --format suzhou is');
+    runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog);
+    return;
   }
   if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(`invalid --format "${values.format ?? ''}": expected suzhou or gtfs-avl`);
   if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError('--format suzhou needs --events FILE');
 
   const routeId = values.route ?? basename(values.events, extname(values.events));
-  let text: string;
-  try {
-    text = readFileSync(values.events, 'utf8');
-  } catch (error) {
-    throw new ArrivalDataError(`cannot read --events ${values.events}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const text = readInput('events', values.events);
   const result = evaluateSuzhou(text, { routeId });
   for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
   writeLog(
@@ -84,5 +80,31 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
       `test ${result.testDates[0]}..${result.testDates.at(-1)} (${result.testDates.length} dates); ` +
       `${result.unpredictable} targets without history left out, ${result.substituted} model gaps filled by the historical median\n` +
       `busfare settings: ${JSON.stringify(result.fit.settings)}\n`,
+  );
+}
+
+function readInput(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ArrivalDataError(`cannot read --${flag} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function runGtfsAvl(flags: { gtfs: string; avl: string; tz: string; baseline: string | undefined; history: string | undefined }, writeOut: (text: string) => void, writeLog: (text: string) => void): void {
+  const result = evaluateGtfsAvl({
+    gtfsFolder: flags.gtfs,
+    avlText: readInput('avl', flags.avl),
+    timeZone: flags.tz,
+    ...(flags.baseline === undefined ? {} : { baselineText: readInput('baseline', flags.baseline) }),
+    ...(flags.history === undefined ? {} : { historyText: readInput('history', flags.history) }),
+  });
+  for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
+  const trips = result.detectedTrips.map((entry) => `${entry.trip.routeId}/${entry.trip.id} (${entry.trip.arrivals.length} stops)`).join(', ');
+  writeLog(
+    `${result.fixes} positions; detected trips: ${trips}; ${result.requests} prediction requests; ` +
+      `history: ${result.scheduleTrips} timetable trips, ${result.historyTrips} recorded trips; ` +
+      `targets left out: ${result.leftOut.noHistory} without history, ${result.leftOut.noBaseline} without a current TransitClock prediction\n` +
+      `busfare settings (${result.settingsSource}): ${JSON.stringify(result.busfareSettings)}\n`,
   );
 }

@@ -7,11 +7,12 @@ import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
 import { TapFileError, dryRunTaps } from '../params/dry-run.js';
 import { ParameterFileError, readFareTableFile } from '../params/fare-table-file.js';
 import { describeIssues } from '../zod-issues.js';
+import { ConfigError } from '../config.js';
+import { ParameterAuthoringError } from '../params/authoring.js';
+import { SigningKeyError } from '../params/signing-key-file.js';
+import { blacklistCommand, keygenCommand, publishCommand, statusCommand, UsageError, type CommandIo } from './params-authoring-commands.js';
 
-export interface CommandIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+export type { CommandIo };
 
 const processIo: CommandIo = {
   stdout: (text) => process.stdout.write(text),
@@ -28,6 +29,10 @@ Parameter sets: fare tables, blacklists, route data and issuers.
 
 Commands:
   dry-run    Price sample taps with a fare table before it goes live
+  publish    Check, sign and store a set of any kind for the back office to publish
+  blacklist  Add cards to or remove cards from the blacklist (add|remove ASN...)
+  status     Show which terminals are behind the published parameter versions
+  keygen     Generate the Ed25519 key pair that signs parameter sets
 
 Run "busfare-backoffice params <command> --help" for the options of a command.
 `;
@@ -50,8 +55,6 @@ Options:
 Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
 `;
 
-class UsageError extends Error {}
-
 /** Runs `busfare-backoffice params …` and returns the exit code. */
 export async function paramsCommand(args: string[], io: CommandIo = processIo): Promise<number> {
   const [command, ...rest] = args;
@@ -66,6 +69,14 @@ export async function paramsCommand(args: string[], io: CommandIo = processIo): 
         return EXIT_OK;
       case 'dry-run':
         return dryRun(rest, io);
+      case 'publish':
+        return publishCommand(rest, io);
+      case 'blacklist':
+        return blacklistCommand(rest, io);
+      case 'status':
+        return statusCommand(rest, io);
+      case 'keygen':
+        return keygenCommand(rest, io);
       default:
         throw new UsageError(`unknown params command "${command}". Run busfare-backoffice params --help to list the commands.`);
     }
@@ -135,6 +146,18 @@ function report(error: unknown, io: CommandIo): number {
   }
   if (error instanceof ParameterFileError) {
     io.stderr(`busfare-backoffice params: invalid ${error.path}:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ParameterAuthoringError) {
+    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof SigningKeyError) {
+    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ConfigError) {
+    io.stderr(`busfare-backoffice params: ${error.message}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof TapFileError) {

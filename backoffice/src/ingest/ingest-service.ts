@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { type TransactionAck, topics } from '@busfare/shared-protocol';
+import { type TerminalCommand, type TerminalStatus, type TransactionAck, topics } from '@busfare/shared-protocol';
 import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
-import { ingestPositions, ingestStatus } from './telemetry-ingest.js';
+import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
 import type { TransactionIngestor } from './transaction-ingest.js';
 
 /** A stored record as the live view shows it. */
@@ -28,10 +28,21 @@ export interface IngestRejection {
   reason: string;
 }
 
+/** A transaction batch that was processed, with the terminal's send time and the local receive time. */
+export interface BatchReceipt {
+  terminalId: string;
+  sentAt: string;
+  receivedAt: Date;
+  ack: TransactionAck;
+}
+
 export interface IngestEvents {
   tap: [LiveTap];
   rejected: [IngestRejection];
   ack: [TransactionAck];
+  batch: [BatchReceipt];
+  /** A terminal status (heartbeat or last will) that was stored, its receive time and retain flag. */
+  status: [TerminalStatus, Date, boolean];
 }
 
 export interface IngestServiceOptions {
@@ -43,6 +54,10 @@ export interface IngestServiceOptions {
   clientId?: string;
   username?: string;
   password?: string;
+  /** CA certificates (PEM) to trust for an mqtts:// broker in place of the system store. */
+  ca?: Buffer;
+  /** Wall clock for receive times; defaults to the system clock. */
+  now?: () => Date;
 }
 
 /**
@@ -69,13 +84,14 @@ export class IngestService extends EventEmitter<IngestEvents> {
     };
     if (this.options.username !== undefined) connectOptions.username = this.options.username;
     if (this.options.password !== undefined) connectOptions.password = this.options.password;
+    if (this.options.ca !== undefined) connectOptions.ca = this.options.ca;
 
     const client = await connectAsync(brokerUrl, connectOptions);
     this.client = client;
-    client.on('message', (topic, payload) => this.handleMessage(topic, payload.toString('utf8')));
+    client.on('message', (topic, payload, packet) => this.handleMessage(topic, payload.toString('utf8'), packet.retain));
     client.on('error', (error) => logger.error({ err: error }, 'MQTT client error in ingest'));
     client.on('reconnect', () => logger.warn({ brokerUrl }, 'ingest reconnecting to the broker'));
-    await client.subscribeAsync({ [topics.allTransactions]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allPositions]: { qos: 1 } });
+    await client.subscribeAsync({ [topics.allTransactions]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allPositions]: { qos: 1 }, [topics.allShifts]: { qos: 1 } });
     logger.info({ brokerUrl }, 'ingest subscribed to terminal topics');
   }
 
@@ -86,11 +102,12 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   /** Processes one message; exposed so a caller can feed payloads without a broker. */
-  handleMessage(topic: string, payload: string): void {
+  handleMessage(topic: string, payload: string, retained = false): void {
     try {
       if (topic.endsWith('/transactions')) this.handleTransactions(topic, payload);
-      else if (topic.endsWith('/positions')) this.handleTelemetry(topic, payload, ingestPositions);
-      else if (topic.endsWith('/status')) this.handleTelemetry(topic, payload, ingestStatus);
+      else if (topic.endsWith('/positions')) this.handleTelemetry(topic, payload, ingestPositions, retained);
+      else if (topic.endsWith('/status')) this.handleTelemetry(topic, payload, ingestStatus, retained);
+      else if (topic.endsWith('/shifts')) this.handleTelemetry(topic, payload, ingestShift, retained);
     } catch (error) {
       // Nothing was acknowledged, so the terminal sends the batch again.
       this.options.logger.error({ err: error, topic }, 'failed to ingest a message');
@@ -105,21 +122,40 @@ export class IngestService extends EventEmitter<IngestEvents> {
       return;
     }
 
-    const { ack } = outcome;
+    const { ack, sentAt } = outcome;
     for (const item of ack.rejected) {
       this.options.logger.warn({ terminalId: ack.terminalId, sequence: item.sequence, reason: item.reason }, 'transaction record rejected');
       this.emit('rejected', { terminalId: ack.terminalId, topic, sequence: item.sequence, reason: item.reason });
     }
     this.publishAck(ack);
-    for (const item of outcome.stored) this.emit('tap', toLiveTap(item));
+    this.emit('batch', { terminalId: ack.terminalId, sentAt, receivedAt: this.now(), ack });
+    // Live taps feed the console; building them costs time on the ingest path when nobody listens.
+    if (this.listenerCount('tap') > 0) for (const item of outcome.stored) this.emit('tap', toLiveTap(item));
+  }
+
+  /**
+   * Publishes a command to one terminal's commands topic (QoS 1, not retained). Resolves false
+   * when ingest is not connected.
+   */
+  async sendCommand(terminalId: string, command: TerminalCommand): Promise<boolean> {
+    const client = this.client;
+    if (!client) return false;
+    await client.publishAsync(topics.commands(terminalId), JSON.stringify(command), { qos: 1 });
+    return true;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   private handleTelemetry(
     topic: string,
     payload: string,
     ingest: typeof ingestPositions,
+    retained: boolean,
   ): void {
     const outcome = ingest(this.options.repository, topic, payload);
+    if (outcome.kind === 'stored' && outcome.status) this.emit('status', outcome.status, this.now(), retained);
     if (outcome.kind === 'payload-rejected') {
       this.options.logger.warn({ topic, reason: outcome.reason }, 'terminal payload rejected');
       this.emit('rejected', { terminalId: outcome.terminalId, topic, sequence: null, reason: outcome.reason });

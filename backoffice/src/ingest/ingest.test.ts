@@ -19,7 +19,7 @@ beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-ingest-'));
   const config = parseConfig({
     db: join(directory, 'clearing.db'),
-    mqtt: { port: 0 },
+    mqtt: { port: 0, terminalCredentials: false },
     http: { port: 0 },
     localIssuerPrefixes: [LOCAL_ISSUER_PREFIX],
   });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import {
+  type CipherFamily,
   type TransactionRecord,
   UnsupportedAlgorithmError,
   asnFactor,
@@ -9,6 +10,7 @@ import {
   fromHex,
 } from '@busfare/shared-protocol';
 import type { KeyStore } from '../keys/key-store.js';
+import { verifyM1RecordMac } from './m1-record-check.js';
 
 export type TacCheck =
   | { outcome: 'verified' }
@@ -23,19 +25,26 @@ export interface TacVerifierOptions {
    * An empty list treats every T-Union issuer without a key as out of town.
    */
   localIssuerPrefixes: readonly string[];
+  /** Diversified card keys kept in memory, so a card seen again costs one cipher, not three. */
+  cardKeyCacheSize?: number;
 }
 
 /**
  * Recomputes a record's TAC with the card's diversified TAC key and compares it in constant time.
- * Only records that carry a TAC reach this check.
+ * Only records that carry a TAC reach this check. For MIFARE Classic (M1) records the TAC is the
+ * PSAM's record MAC, and the key store holds the M1 issuer's record master key in the place of a
+ * TAC master key; it is diversified with the card number in the same way.
  */
 export class TacVerifier {
   private readonly keys: KeyStore;
   private readonly localIssuerPrefixes: readonly string[];
+  private readonly cardKeys = new Map<string, { masterKey: Uint8Array; tacKey: Uint8Array }>();
+  private readonly cardKeyCacheSize: number;
 
   constructor(options: TacVerifierOptions) {
     this.keys = options.keys;
     this.localIssuerPrefixes = options.localIssuerPrefixes.map((prefix) => prefix.toUpperCase());
+    this.cardKeyCacheSize = options.cardKeyCacheSize ?? 100_000;
   }
 
   verify(record: TransactionRecord): TacCheck {
@@ -50,10 +59,17 @@ export class TacVerifier {
       throw error;
     }
 
-    const masterKey = this.keys.tacMasterKey(card.issuerId, family);
-    if (!masterKey) return this.withoutKey(record, family);
+    let tacKey: Uint8Array | undefined;
+    if (this.keys.deriveCardTacKey) {
+      // An HSM key store derives the card key itself and never hands out the master key.
+      tacKey = this.keys.deriveCardTacKey(card.issuerId, family, asnFactor(card.asn));
+    } else {
+      const masterKey = this.keys.tacMasterKey(card.issuerId, family);
+      if (masterKey) tacKey = this.cardTacKey(family, card.issuerId, card.asn, masterKey);
+    }
+    if (!tacKey) return this.withoutKey(record, family);
 
-    const tacKey = diversifyKey(family, masterKey, asnFactor(card.asn));
+    if (card.application === 'm1') return verifyM1RecordMac(record, tacKey);
     const expected = computeTac(family, tacKey, {
       amountFen: debit.amountFen,
       transactionType: debit.transactionType,
@@ -64,6 +80,24 @@ export class TacVerifier {
     const received = fromHex(debit.tac);
     if (received.length === expected.length && timingSafeEqual(received, expected)) return { outcome: 'verified' };
     return { outcome: 'failed', reason: `TAC does not match the issuer key (issuer ${card.issuerId}, ${family})` };
+  }
+
+  /**
+   * Returns the card's diversified TAC key from the cache, or derives it. An entry is reused only
+   * while the key store returns the same master key object, so a reloaded key is never bypassed.
+   * The cache drops its oldest entry when full.
+   */
+  private cardTacKey(family: CipherFamily, issuerId: string, asn: string, masterKey: Uint8Array): Uint8Array {
+    const cacheKey = `${family}:${issuerId}:${asn}`;
+    const cached = this.cardKeys.get(cacheKey);
+    if (cached && cached.masterKey === masterKey) return cached.tacKey;
+    const tacKey = diversifyKey(family, masterKey, asnFactor(asn));
+    if (this.cardKeys.size >= this.cardKeyCacheSize) {
+      const oldest = this.cardKeys.keys().next().value;
+      if (oldest !== undefined) this.cardKeys.delete(oldest);
+    }
+    this.cardKeys.set(cacheKey, { masterKey, tacKey });
+    return tacKey;
   }
 
   private withoutKey(record: TransactionRecord, family: string): TacCheck {

@@ -1,10 +1,10 @@
-import { positionBatchSchema, terminalIdFromTopic, terminalStatusSchema } from '@busfare/shared-protocol';
+import { type TerminalStatus, positionBatchSchema, shiftRecordSchema, terminalIdFromTopic, terminalStatusSchema } from '@busfare/shared-protocol';
 import type { z } from 'zod';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import { describeIssues } from '../zod-issues.js';
 
 export type TelemetryOutcome =
-  | { kind: 'stored'; terminalId: string; count: number }
+  | { kind: 'stored'; terminalId: string; count: number; status?: TerminalStatus }
   | { kind: 'payload-rejected'; terminalId: string; reason: string };
 
 /** Stores one position batch, or keeps it as rejected with the reason. */
@@ -25,7 +25,18 @@ export function ingestStatus(repository: ClearingRepository, topic: string, payl
   const checked = checkPayload(payload, terminalStatusSchema, 'terminal status', terminalId);
   if ('reason' in checked) return reject(repository, topic, terminalId, payload, checked.reason);
   repository.storeStatus(checked.value);
-  return { kind: 'stored', terminalId, count: 1 };
+  return { kind: 'stored', terminalId, count: 1, status: checked.value };
+}
+
+/**
+ * Stores a driver's shift record for reconciliation against the terminal's transactions. A record
+ * already stored under the same shift id is a resend and stores nothing new.
+ */
+export function ingestShift(repository: ClearingRepository, topic: string, payload: string): TelemetryOutcome {
+  const terminalId = terminalIdFromTopic(topic) ?? '';
+  const checked = checkPayload(payload, shiftRecordSchema, 'shift record', terminalId);
+  if ('reason' in checked) return reject(repository, topic, terminalId, payload, checked.reason);
+  return { kind: 'stored', terminalId, count: repository.storeShift(checked.value) ? 1 : 0 };
 }
 
 function checkPayload<S extends z.ZodType<{ terminalId: string }>>(

@@ -11,7 +11,9 @@ import {
 import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTransactionRow } from '../store/clearing-repository.js';
 import { describeIssues } from '../zod-issues.js';
 import { type BusinessDayRule, businessDayOf } from './business-day.js';
+import type { EvidenceScreen } from '../security/evidence-ledger.js';
 import type { TacVerifier } from './tac-verifier.js';
+import type { CloneFlagStore } from './m1-clone-flags.js';
 
 /** A payload refused as a whole: it is kept in the rejected table and gets no acknowledgement. */
 export interface PayloadRejection {
@@ -25,6 +27,8 @@ export interface BatchOutcome {
   kind: 'batch';
   terminalId: string;
   ack: TransactionAck;
+  /** The terminal's clock when it sent the batch. */
+  sentAt: string;
   /** Records stored for the first time by this batch. */
   stored: AcceptedTransaction[];
 }
@@ -35,6 +39,10 @@ export interface TransactionIngestorOptions {
   repository: ClearingRepository;
   verifier: TacVerifier;
   businessDay: BusinessDayRule;
+  /** Replay and PSAM-ownership checks on verified records; without it none are made. */
+  evidence?: EvidenceScreen;
+  /** Clone checks of MIFARE Classic purses on every newly stored M1 debit; without it none are made. */
+  cloneFlags?: CloneFlagStore;
 }
 
 /**
@@ -68,7 +76,7 @@ export class TransactionIngestor {
       return rejectPayload(`terminal id "${batch.data.terminalId}" in the payload does not match "${topicTerminalId}" in the topic`);
     }
 
-    const accepted: AcceptedTransaction[] = [];
+    let accepted: AcceptedTransaction[] = [];
     const rejected: RejectedInput[] = [];
     const inDoubtInBatch = new Set<number>();
     for (const rawRecord of batch.data.records) {
@@ -79,6 +87,12 @@ export class TransactionIngestor {
       }
       if (decision.record.kind === 'in-doubt') inDoubtInBatch.add(decision.record.sequence);
       accepted.push(decision);
+    }
+
+    if (this.options.evidence) {
+      const screened = this.options.evidence.screen(topicTerminalId, topic, accepted);
+      accepted = screened.accepted;
+      rejected.push(...screened.rejected);
     }
 
     const written = repository.writeBatch(topicTerminalId, accepted, rejected);
@@ -98,7 +112,12 @@ export class TransactionIngestor {
     if (progress.missing.length > 0) ack.missing = progress.missing;
 
     const storedSequences = new Set(written.storedSequences);
-    return { kind: 'batch', terminalId: topicTerminalId, ack, stored: accepted.filter((item) => storedSequences.has(item.record.sequence)) };
+    const stored = accepted.filter((item) => storedSequences.has(item.record.sequence));
+    if (this.options.cloneFlags) {
+      const flaggedAt = new Date().toISOString();
+      for (const item of stored) this.options.cloneFlags.observe(topicTerminalId, item.record, flaggedAt);
+    }
+    return { kind: 'batch', terminalId: topicTerminalId, ack, sentAt: batch.data.sentAt, stored };
   }
 
   private decide(
@@ -125,7 +144,9 @@ export class TransactionIngestor {
       record,
       verification,
       businessDay: businessDayOf(record.occurredAt, this.options.businessDay),
-      raw: canonicalJson(rawRecord),
+      // zod writes keys in schema order and drops unknown ones, so equal content gives equal text
+      // whatever key order the terminal used.
+      raw: JSON.stringify(record),
     };
   }
 

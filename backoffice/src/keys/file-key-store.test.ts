@@ -37,7 +37,7 @@ describe('key file', () => {
     const path = writeKeyFile('keys.json', [{ issuerId: '99000001ffffffff', algorithm: 'des', tacMasterKeyHex: SECRET, test: true }]);
     const { logger } = recordingLogger();
 
-    const store = loadKeyFile(path, logger);
+    const store = loadKeyFile(path, logger, { allowTestKeys: true });
 
     expect(toHex(store.tacMasterKey('99000001FFFFFFFF', 'des') ?? new Uint8Array())).toBe(SECRET);
     expect(store.tacMasterKey('99000001FFFFFFFF', 'sm4')).toBeUndefined();
@@ -87,6 +87,13 @@ describe('key file', () => {
     const path = writeKeyFile('broken.json', `[{"tacMasterKeyHex": "${SECRET}"`);
 
     expect(() => loadKeyFile(path, recordingLogger().logger)).toThrow(/not valid JSON \(syntax error\)/);
+  });
+
+  it('rejects test keys outside a bench', () => {
+    const path = writeKeyFile('test-keys.json', [{ issuerId: '99000001FFFFFFFF', algorithm: 'des', tacMasterKeyHex: SECRET, test: true }]);
+
+    expect(() => loadKeyFile(path, recordingLogger().logger)).toThrow(/test keys of issuers 99000001FFFFFFFF are accepted only on a bench/);
+    expect(() => loadKeyFile(path, recordingLogger().logger, { allowTestKeys: false })).toThrow(KeyFileError);
   });
 
   it('rejects a missing key file', () => {

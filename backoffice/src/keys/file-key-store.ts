@@ -27,10 +27,11 @@ export class KeyFileError extends Error {
 
 /**
  * Loads issuer TAC master keys from a JSON file of `{ issuerId, algorithm, tacMasterKeyHex, test? }`.
- * Warns when the file is readable by group or others. Error messages name the entry and field
- * but never contain key material.
+ * Warns when the file is readable by group or others. Entries marked `test` are rejected unless
+ * `allowTestKeys` is set (a bench). Error messages name the entry and field but never contain key
+ * material.
  */
-export function loadKeyFile(path: string, logger: Logger): MemoryKeyStore {
+export function loadKeyFile(path: string, logger: Logger, options: { allowTestKeys?: boolean } = {}): MemoryKeyStore {
   let mode: number;
   let text: string;
   try {
@@ -66,6 +67,9 @@ export function loadKeyFile(path: string, logger: Logger): MemoryKeyStore {
   if (duplicates.length > 0) throw new KeyFileError(path, duplicates);
 
   const testIssuers = entries.filter((entry) => entry.test).map((entry) => entry.issuerId);
+  if (testIssuers.length > 0 && options.allowTestKeys !== true) {
+    throw new KeyFileError(path, [`test keys of issuers ${testIssuers.join(', ')} are accepted only on a bench (security.allowTestKeys)`]);
+  }
   if (testIssuers.length > 0) logger.warn({ issuers: testIssuers }, 'test TAC keys loaded: records of these issuers are bench data');
   logger.info({ path, issuers: entries.length }, 'issuer TAC keys loaded');
   return new MemoryKeyStore(entries);

@@ -11,6 +11,14 @@ export interface KeyStore {
   holdsIssuer(issuerId: string): boolean;
   /** Issuer ids with at least one key, for start-up logs. */
   issuerIds(): string[];
+  /**
+   * Derives a card's TAC key from the issuer's master key and the 8-byte ASN factor inside the
+   * store, for stores whose master keys cannot leave it (an HSM). Undefined when no key is held.
+   * When present, callers use it in place of tacMasterKey().
+   */
+  deriveCardTacKey?(issuerId: string, family: CipherFamily, factor: Uint8Array): Uint8Array | undefined;
+  /** Releases the store's resources (an HSM session). */
+  close?(): void;
 }
 
 export interface IssuerKeyEntry {

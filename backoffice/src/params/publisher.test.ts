@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { canonicalJson, fareTableBodySchema, parameterSetSchema, sha256Hex, topics } from '@busfare/shared-protocol';
+import { canonicalJson, fareTableBodySchema, generateParameterSigningKeys, parameterSetSchema, sha256Hex, topics, verifyParameterSetSignature } from '@busfare/shared-protocol';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedBroker } from '../broker/embedded-broker.js';
 import { createLogger } from '../logger.js';
 import { defaultFareTable } from './default-fare-table.js';
-import { publishParameterSet } from './publisher.js';
+import { buildSignedParameterSet, publishParameterSet } from './publisher.js';
 
 describe('parameter publisher', () => {
   it('publishes a retained fare table that a late subscriber receives', async () => {
@@ -13,7 +13,9 @@ describe('parameter publisher', () => {
     const publisher = await connectAsync(broker.url, { protocolVersion: 4, clientId: 'publisher', reconnectPeriod: 0 });
     const body = defaultFareTable(['9900']);
     try {
-      const published = await publishParameterSet(publisher, 'fare-table', 3, body, '2025-05-07T00:00:00+08:00');
+      const keys = generateParameterSigningKeys();
+      const published = buildSignedParameterSet('fare-table', 3, body, '2025-05-07T00:00:00+08:00', keys.privateKey);
+      await publishParameterSet(publisher, published);
 
       const subscriber = await connectAsync(broker.url, { protocolVersion: 4, clientId: 'late-terminal', reconnectPeriod: 0 });
       const received = new Promise<string>((resolve) => subscriber.once('message', (_topic, payload) => resolve(payload.toString())));
@@ -25,6 +27,7 @@ describe('parameter publisher', () => {
       expect(parameterSet.version).toBe(3);
       expect(parameterSet.bodySha256).toBe(sha256Hex(canonicalJson(body)));
       expect(fareTableBodySchema.parse(parameterSet.body)).toEqual(body);
+      expect(verifyParameterSetSignature(parameterSet, keys.publicKey)).toEqual([]);
     } finally {
       await publisher.endAsync();
       await broker.close();

@@ -1,4 +1,4 @@
-import type { PositionBatch, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
+import type { PositionBatch, ShiftRecord, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
 
 /**
  * Outcome of the evidence check of a stored record.
@@ -120,6 +120,25 @@ export interface ClearedLedgerRow {
 }
 
 /**
+ * A driver shift as its terminal counted it, beside the cleared records of the shift's sequence
+ * range. A difference means records are missing, rejected or still in doubt, or the terminal lost
+ * counts in a power cut.
+ */
+export interface ShiftReconciliation {
+  terminalId: string;
+  shiftId: string;
+  driverId: string;
+  startedAt: string;
+  endedAt: string;
+  reportedAccepted: number;
+  reportedAmountFen: number;
+  clearedRecords: number;
+  clearedAmountFen: number;
+  /** reportedAmountFen minus clearedAmountFen. */
+  differenceFen: number;
+}
+
+/**
  * Storage of the clearing back office. Every method is synchronous in the SQLite adapter; a
  * server-database adapter would make them asynchronous, so callers keep their use in one place.
  */
@@ -137,6 +156,10 @@ export interface ClearingRepository {
   progress(terminalId: string): TerminalProgress;
   storePositions(batch: PositionBatch): number;
   storeStatus(status: TerminalStatus): void;
+  /** Stores a shift record; returns false when the same shift was already stored. */
+  storeShift(record: ShiftRecord): boolean;
+  /** Shifts, newest first, each reconciled against the cleared records of its sequence range. */
+  shiftReconciliations(limit: number): ShiftReconciliation[];
   latestStatuses(): TerminalStatus[];
   totalsByTerminalAndDay(): DayTotal[];
   recentTransactions(limit: number): StoredTransactionRow[];

@@ -73,4 +73,19 @@ CREATE TABLE IF NOT EXISTS terminal_status (
   status_json TEXT NOT NULL,
   received_at TEXT NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS shifts (
+  terminal_id TEXT NOT NULL,
+  shift_id TEXT NOT NULL,
+  driver_id TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  first_sequence INTEGER,
+  last_sequence INTEGER,
+  accepted INTEGER NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  record_json TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (terminal_id, shift_id)
+);
 `;

@@ -4,8 +4,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { LiveTap } from '../ingest/ingest-service.js';
 import type { Logger } from '../logger.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
+import { type ClearingConsoleOptions, clearingConsolePlugin } from './clearing-console.js';
 import { renderConsolePage } from './console-page.js';
 import { LiveFeed } from './live-feed.js';
+import { type RiderRoutesOptions, registerRiderRoutes } from './rider-api.js';
 
 /** Rows of recent taps and rejections the page shows when it loads. */
 const RECENT_ROWS = 50;
@@ -16,6 +18,12 @@ export interface ConsoleServerOptions {
   subscribeTaps: (listener: (tap: LiveTap) => void) => () => void;
   timezoneOffsetMinutes: number;
   logger: Logger;
+  /** Serve HTTPS with this PEM certificate and key in place of plain HTTP. */
+  https?: { cert: Buffer; key: Buffer };
+  /** The operators' console pages (/ops) and HTTP API (/api/v1), when the clearing centre runs. */
+  clearing?: ClearingConsoleOptions;
+  /** The rider API, rider page and GTFS-realtime feeds; they answer 503 while no predictor runs. */
+  rider?: RiderRoutesOptions;
 }
 
 /**
@@ -30,9 +38,16 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
     // NOTE: LogController replaces the deprecated disableRequestLogging option in the locked fastify
     // 5.12.8. The package.json range ^5.6.0 may admit releases without it, so raise it.
     logController: new LogController({ disableRequestLogging: true }),
-  });
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
   const feed = new LiveFeed();
   const unsubscribe = options.subscribeTaps((tap) => feed.publish(tap));
+
+  if (options.clearing) {
+    void app.register(clearingConsolePlugin, { ...options.clearing, secureCookies: options.clearing.secureCookies ?? options.https !== undefined });
+  }
+
+  registerRiderRoutes(app, options.rider ?? { arrivals: undefined, timezoneOffsetMinutes: options.timezoneOffsetMinutes });
 
   app.addHook('preClose', async () => {
     unsubscribe();
@@ -74,7 +89,8 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
 export async function listenConsole(app: FastifyInstance, host: string, port: number): Promise<string> {
   await app.listen({ host, port });
   const address = app.server.address() as AddressInfo;
-  return `http://${host}:${address.port}/`;
+  const scheme = app.initialConfig.https ? 'https' : 'http';
+  return `${scheme}://${host}:${address.port}/`;
 }
 
 function languageOf(value: string | undefined): Language {

@@ -35,12 +35,19 @@ export const blacklistFullSchema = z
   .refine((body) => (body.entries === undefined) !== (body.packed === undefined), { message: 'a full blacklist carries either entries or packed, not both' });
 
 /** Changes to the blacklist of version `baseVersion`; it applies only on top of that version. */
-export const blacklistDeltaSchema = z.object({
-  mode: z.literal('delta'),
-  baseVersion: z.number().int().min(1),
-  add: z.array(blacklistAsnSchema).default([]),
-  remove: z.array(blacklistAsnSchema).default([]),
-});
+export const blacklistDeltaSchema = z
+  .object({
+    mode: z.literal('delta'),
+    baseVersion: z.number().int().min(1),
+    add: z.array(blacklistAsnSchema).default([]),
+    remove: z.array(blacklistAsnSchema).default([]),
+  })
+  .superRefine((delta, context) => {
+    const added = new Set(delta.add);
+    delta.remove.forEach((asn, index) => {
+      if (added.has(asn)) context.addIssue({ code: 'custom', path: ['remove', index], message: `ASN ${asn} is both added and removed; list it in one of the two` });
+    });
+  });
 
 export const blacklistBodySchema = z.discriminatedUnion('mode', [blacklistFullSchema, blacklistDeltaSchema]);
 

@@ -19,7 +19,23 @@ export const cardIdentitySchema = z.object({
   cardType: z.string().min(1).max(32),
 });
 
-/** The evidence of one purchase as the card and the PSAM produced it. */
+/**
+ * Evidence that only MIFARE Classic (M1) records carry. An M1 card computes no TAC: the PSAM MACs
+ * the record before the card is written, and that MAC is the record's `tac` once the debit is known.
+ */
+export const m1EvidenceSchema = z.object({
+  /** UID of 4 or 7 bytes as the reader reports it. */
+  uid: z.string().regex(/^([0-9A-F]{8}|[0-9A-F]{14})$/, 'expected a 4- or 7-byte UID as upper-case hex'),
+  /** The PSAM's record MAC, also carried while the debit's outcome is unknown. */
+  recordMac: hexSchema(4),
+});
+
+/**
+ * The evidence of one purchase as the card and the PSAM produced it. M1 records fill the PBOC
+ * fields with their own meanings: `cardCounter` is the purse counter before the debit,
+ * `cardRandom` a random the terminal drew for the record MAC, `keyVersion` and `algorithmId` 0,
+ * and `tac` the PSAM's record MAC.
+ */
 export const debitSchema = z.object({
   /** 0x06 purchase, 0x09 composite purchase. */
   transactionType: z.union([z.literal(0x06), z.literal(0x09)]),
@@ -39,8 +55,10 @@ export const debitSchema = z.object({
   /** Date and time sent to the card, YYYYMMDDhhmmss local time. */
   cardDateTime: z.string().regex(/^\d{14}$/),
   tac: hexSchema(4).optional(),
-  /** Whether the PSAM accepted the card's MAC2. */
+  /** Whether the PSAM accepted the card's MAC2; for M1 records, whether the card's write was confirmed. */
   mac2Verified: z.boolean().optional(),
+  /** M1 records only. */
+  m1: m1EvidenceSchema.optional(),
 });
 
 export const tripContextSchema = z.object({
@@ -71,6 +89,9 @@ export const transactionRecordSchema = z
     outcome: z.enum(['debited', 'not-debited']).optional(),
   })
   .superRefine((record, ctx) => {
+    const m1 = record.card.application === 'm1';
+    if (m1 && !record.debit.m1) ctx.addIssue({ code: 'custom', path: ['debit', 'm1'], message: 'an M1 record must carry its UID and record MAC' });
+    if (!m1 && record.debit.m1) ctx.addIssue({ code: 'custom', path: ['debit', 'm1'], message: 'M1 evidence on a record of a CPU card application' });
     if (record.kind === 'purchase' && !record.debit.tac) ctx.addIssue({ code: 'custom', path: ['debit', 'tac'], message: 'a purchase record must carry its TAC' });
     if (record.kind === 'resolution') {
       if (record.resolvesSequence === undefined) ctx.addIssue({ code: 'custom', path: ['resolvesSequence'], message: 'a resolution must name the in-doubt record it settles' });
@@ -103,6 +124,7 @@ export const transactionAckSchema = z.object({
 
 export type CardIdentity = z.infer<typeof cardIdentitySchema>;
 export type DebitEvidence = z.infer<typeof debitSchema>;
+export type M1Evidence = z.infer<typeof m1EvidenceSchema>;
 export type TripContext = z.infer<typeof tripContextSchema>;
 export type TransactionRecord = z.infer<typeof transactionRecordSchema>;
 export type TransactionBatch = Omit<z.infer<typeof transactionBatchSchema>, 'records'> & { records: TransactionRecord[] };

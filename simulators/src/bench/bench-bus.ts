@@ -1,15 +1,16 @@
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import type { PositionSource } from '@busfare/terminal';
+import type { Clock, PositionSource } from '@busfare/terminal';
 import {
   ApduSecureAccessModule,
+  DriverScreenService,
   ParameterStore,
+  RecordingRiderFeedback,
   SqliteTransactionStore,
   TerminalRuntime,
   TerminalUplink,
   systemClock,
   type Logger,
-  type RiderFeedback,
-  type RiderFeedbackMessage,
   type TapOutcome,
   type CardSession,
 } from '@busfare/terminal';
@@ -30,6 +31,9 @@ export interface BenchBusOptions {
   psamTerminalNumber: string;
   psamIssuers: readonly PsamIssuerKey[];
   brokerUrl: string;
+  /** MQTT credentials of the terminal, when the broker checks them. */
+  brokerUsername?: string;
+  brokerPassword?: string;
   dataDir: string;
   logger: Logger;
   positions?: PositionSource;
@@ -37,17 +41,16 @@ export interface BenchBusOptions {
   cardLatencyMs?: number;
   psamLatencyMs?: number;
   softwareVersion: string;
-}
-
-/** What the rider saw on the door display, kept for the bench and the driver screen. */
-export class RecordingRiderFeedback implements RiderFeedback {
-  last?: RiderFeedbackMessage;
-  shown = 0;
-
-  show(message: RiderFeedbackMessage): void {
-    this.last = message;
-    this.shown += 1;
-  }
+  /**
+   * Port of the driver's page (0 picks a free one); without it the bus serves no page but still
+   * keeps the driver's shift. The bench signs the driver on at start through the shift API,
+   * because bench buses have no staff card reader.
+   */
+  driverScreenPort?: number;
+  /** The back office's parameter-signing public key, pinned as at provisioning. */
+  parameterPublicKey: KeyObject;
+  /** The terminal's clock; the system clock by default, a ManualClock for simulated days. */
+  clock?: Clock;
 }
 
 /**
@@ -62,6 +65,9 @@ export class BenchBus {
   readonly uplink: TerminalUplink;
   readonly runtime: TerminalRuntime;
   readonly feedback = new RecordingRiderFeedback();
+  readonly driver: DriverScreenService;
+  /** URL of the driver's page once started, when the bus serves one. */
+  driverScreenUrl?: string;
   private readonly waiters = new Map<CardSession, (outcome: TapOutcome) => void>();
 
   constructor(readonly options: BenchBusOptions) {
@@ -70,11 +76,13 @@ export class BenchBus {
     const psam = new SoftwarePsam({ terminalNumber: options.psamTerminalNumber, issuers: options.psamIssuers });
     const sam = new ApduSecureAccessModule(new PsamTransport(psam, { latencyMs: options.psamLatencyMs ?? 0 }));
     this.store = SqliteTransactionStore.open(join(options.dataDir, `${options.terminalId}-transactions.db`), { logger });
-    this.parameters = ParameterStore.open(join(options.dataDir, `${options.terminalId}-parameters.db`), { logger });
+    this.parameters = ParameterStore.open(join(options.dataDir, `${options.terminalId}-parameters.db`), { logger, publicKey: options.parameterPublicKey, clock: options.clock ?? systemClock });
     this.uplink = new TerminalUplink({
       terminalId: options.terminalId,
       vehicleId: options.vehicleId,
       brokerUrl: options.brokerUrl,
+      username: options.brokerUsername,
+      password: options.brokerPassword,
       store: this.store,
       logger,
       softwareVersion: options.softwareVersion,
@@ -89,12 +97,28 @@ export class BenchBus {
       store: this.store,
       fareTables: { activeFareTable: (now) => this.parameters.activeFareTable(now)?.body },
       feedback: this.feedback,
-      clock: systemClock,
+      clock: options.clock ?? systemClock,
       logger,
       uplink: this.uplink,
       positions: options.positions,
       service: { route: options.route, direction: options.direction, driverId: options.driverId },
     });
+    this.driver = new DriverScreenService({
+      terminalId: options.terminalId,
+      vehicleId: options.vehicleId,
+      shiftDbPath: join(options.dataDir, `${options.terminalId}-shifts.db`),
+      runtime: this.runtime,
+      reader: this.reader,
+      positions: options.positions,
+      transactions: this.store,
+      parameters: this.parameters,
+      uplink: this.uplink,
+      defaultService: { route: options.route, direction: options.direction },
+      clock: options.clock ?? systemClock,
+      logger,
+      port: options.driverScreenPort ?? null,
+    });
+    this.parameters.attachDriverScreen(this.driver.state);
     this.runtime.on('tap', (outcome, session) => {
       const waiter = this.waiters.get(session);
       if (waiter) {
@@ -111,10 +135,16 @@ export class BenchBus {
   async start(): Promise<void> {
     this.uplink.start();
     await this.runtime.start();
+    this.driverScreenUrl = await this.driver.start();
+    if (!this.driver.shift.current()) {
+      this.driver.shift.signOn(this.options.driverId);
+      this.driver.shift.confirmService(this.options.route, this.options.direction);
+    }
   }
 
   async stop(): Promise<void> {
     await this.runtime.stop();
+    await this.driver.stop();
     await this.uplink.stop();
     this.store.close();
     this.parameters.close();

@@ -1,9 +1,10 @@
+import { type KeyObject, createPublicKey } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackOffice, MemoryKeyStore, backOfficeConfigSchema, defaultFareTable, startBackOffice } from '@busfare/backoffice';
-import { fromHex } from '@busfare/shared-protocol';
-import { SOFTWARE_VERSION, type Logger } from '@busfare/terminal';
+import { fromHex, generateParameterSigningKeys } from '@busfare/shared-protocol';
+import { type Clock, SOFTWARE_VERSION, type Logger } from '@busfare/terminal';
 import { type PopulationCard, createCardPopulation } from '../cards/population.js';
 import { createBusReplaySource, planBusReplays } from '../gps/route-replay.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
@@ -24,6 +25,19 @@ export interface BenchCityOptions {
   gps?: boolean;
   /** An MQTT broker to use in place of the back office's embedded one. */
   externalBrokerUrl?: string;
+  /** The back office's user name and password on the external broker, when it checks them. */
+  externalBrokerLogin?: { username: string; password: string };
+  /** Ed25519 key that signs the parameter sets the back office publishes. */
+  parameterSigningKey?: KeyObject;
+  /**
+   * Port of the first bus's driver page; the others take the next ports, and 0 picks free ports
+   * for all. Without it the buses serve no driver page.
+   */
+  driverScreenPort?: number;
+  /** Clock of every terminal; the system clock by default. */
+  clock?: Clock;
+  /** When the bench fare table takes effect (ISO 8601); a minute before the start by default. */
+  fareTableEffectiveFrom?: string;
 }
 
 /**
@@ -35,12 +49,16 @@ export class BenchCity {
   readonly cards: PopulationCard[];
   readonly initialBalanceFen: number;
   readonly dataDir: string;
+  /** Signs the back office's parameter sets; every bench terminal pins the public key. */
+  readonly parameterKeys: { privateKey: KeyObject; publicKey: KeyObject };
   private backOffice?: BackOffice;
 
   constructor(readonly options: BenchCityOptions) {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
     this.cards = createCardPopulation({ count: options.cards, seed: options.seed });
     this.initialBalanceFen = this.cards.reduce((sum, entry) => sum + entry.card.balanceFen, 0);
+    const signingKey = options.parameterSigningKey ?? generateParameterSigningKeys().privateKey;
+    this.parameterKeys = { privateKey: signingKey, publicKey: createPublicKey(signingKey) };
   }
 
   get office(): BackOffice {
@@ -50,26 +68,22 @@ export class BenchCity {
 
   async start(): Promise<void> {
     const { logger } = this.options;
-    const config = backOfficeConfigSchema.parse({
-      db: join(this.dataDir, 'backoffice.db'),
-      mqtt: { port: this.options.mqttPort, externalUrl: this.options.externalBrokerUrl },
-      http: { port: this.options.httpPort },
-      localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
-    });
-    this.backOffice = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), keyStore: new MemoryKeyStore(backofficeTacKeyTable().map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
-    await this.backOffice.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: new Date(Date.now() - 60_000).toISOString() });
+    this.backOffice = await this.startOffice();
 
-    const replays = planBusReplays(this.options.buses);
+    const replays = this.options.buses > 0 ? planBusReplays(this.options.buses) : [];
     for (let index = 0; index < this.options.buses; index += 1) {
       const number = String(index + 1).padStart(3, '0');
+      const terminalId = `T${number}`;
+      const login = this.options.externalBrokerUrl === undefined ? { brokerUsername: terminalId, brokerPassword: await this.backOffice.credentials.add(terminalId, { replace: true }) } : {};
       const bus = new BenchBus({
-        terminalId: `T${number}`,
+        terminalId,
+        ...login,
         vehicleId: `V${number}`,
         route: String(index % 2 === 0 ? 1 : 2),
         direction: (index % 2) as 0 | 1,
         driverId: `D${number}`,
         psamTerminalNumber: `0000581000${number.slice(1)}`.slice(-12),
-        psamIssuers: ALL_BENCH_ISSUERS.map((issuer) => ({ issuerId: issuer.issuerId, purchaseMasterKey: issuer.purchaseMasterKey })),
+        psamIssuers: ALL_BENCH_ISSUERS,
         brokerUrl: this.backOffice.brokerUrl,
         dataDir: this.dataDir,
         logger,
@@ -77,6 +91,9 @@ export class BenchCity {
         cardLatencyMs: this.options.cardLatencyMs,
         psamLatencyMs: this.options.psamLatencyMs,
         softwareVersion: SOFTWARE_VERSION,
+        parameterPublicKey: this.parameterKeys.publicKey,
+        clock: this.options.clock,
+        ...(this.options.driverScreenPort === undefined ? {} : { driverScreenPort: this.options.driverScreenPort === 0 ? 0 : this.options.driverScreenPort + index }),
       });
       this.buses.push(bus);
       await bus.start();
@@ -94,6 +111,34 @@ export class BenchCity {
     }
     await this.backOffice?.stop();
     this.backOffice = undefined;
+  }
+
+  /**
+   * Stops the back office and starts it again on the same database, as a maintenance restart
+   * does. The terminals keep running and re-send whatever was not acknowledged.
+   */
+  async restartOffice(): Promise<void> {
+    await this.backOffice?.stop();
+    this.backOffice = undefined;
+    this.backOffice = await this.startOffice();
+  }
+
+  private async startOffice(): Promise<BackOffice> {
+    const { logger } = this.options;
+    const config = backOfficeConfigSchema.parse({
+      db: join(this.dataDir, 'backoffice.db'),
+      mqtt: {
+        port: this.options.mqttPort,
+        externalUrl: this.options.externalBrokerUrl,
+        serviceUsername: this.options.externalBrokerLogin?.username,
+        servicePassword: this.options.externalBrokerLogin?.password,
+      },
+      http: { port: this.options.httpPort },
+      localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
+    });
+    const office = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore(backofficeTacKeyTable().map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
+    await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString() });
+    return office;
   }
 
   /** Card balance taken by all debits so far: initial balances minus current ones. */

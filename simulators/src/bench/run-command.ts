@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { TapOutcome } from '@busfare/terminal';
+import { DEFAULT_DRIVER_SCREEN_PORT, type TapOutcome } from '@busfare/terminal';
 import { createLogger } from '../logger.js';
 import { SeededRandom } from '../cards/seeded-random.js';
 import type { VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
@@ -9,6 +9,7 @@ import { BenchCity } from './bench-city.js';
 import { drainBacklogs, representInDoubtCards } from './bench-drain.js';
 import type { BenchReport, TapRecordOutcome } from './bench-report.js';
 import { cityLedgerReport } from './city-report.js';
+import { runDaysBench } from './days-runner.js';
 import { RiderFlow } from './rider-flow.js';
 
 export const RUN_USAGE = `Usage: busfare-bench run [options]
@@ -28,9 +29,14 @@ Options:
   --seed N               Seed of the card population and the riders (default 2026)
   --mqtt-port PORT       Port of the embedded broker (default 1883; 0 picks a free port)
   --http-port PORT       Port of the operator console (default 8080; 0 picks a free port)
-  --port 0               Pick free ports for both
+  --screen-port PORT     Port of the first bus's driver page; the other buses take the next
+                         ports (default 8091; 0 picks free ports)
+  --port 0               Pick free ports for the broker, the console and the driver pages
   --data-dir DIR         Folder for the SQLite files (default: a new temporary folder)
   --no-gps               Do not replay GPS recordings
+  --days N               Run N simulated business days on a simulated clock, settling each one;
+                         the report adds settledDays and settlementMismatch
+  --taps-per-day N       With --days: boardings per bus and day (default 300)
   -h, --help             Show this help
 `;
 
@@ -47,8 +53,11 @@ export interface RunSettings {
   seed: number;
   mqttPort: number;
   httpPort: number;
+  screenPort: number;
   dataDir?: string;
   gps: boolean;
+  days?: number;
+  tapsPerDay: number;
 }
 
 /** Parses `busfare-bench run` arguments; throws a UsageError with the problem. */
@@ -66,8 +75,11 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
       'mqtt-port': { type: 'string' },
       'http-port': { type: 'string' },
       port: { type: 'string' },
+      'screen-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-gps': { type: 'boolean' },
+      days: { type: 'string' },
+      'taps-per-day': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,8 +97,11 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
     seed: values.seed === undefined ? 2026 : integer('--seed', values.seed, 0, 2 ** 31),
     mqttPort: values['mqtt-port'] === undefined ? (port ?? 1883) : integer('--mqtt-port', values['mqtt-port'], 0, 65535),
     httpPort: values['http-port'] === undefined ? (port ?? 8080) : integer('--http-port', values['http-port'], 0, 65535),
+    screenPort: values['screen-port'] === undefined ? (port ?? DEFAULT_DRIVER_SCREEN_PORT) : integer('--screen-port', values['screen-port'], 0, 65535),
     dataDir: values['data-dir'],
     gps: !values['no-gps'],
+    days: values.days === undefined ? undefined : integer('--days', values.days, 1, 366),
+    tapsPerDay: values['taps-per-day'] === undefined ? 300 : integer('--taps-per-day', values['taps-per-day'], 16, 100_000),
   };
 }
 
@@ -108,6 +123,7 @@ function integer(flag: string, text: string, min: number, max: number): number {
 
 /** Runs the bench city with riders; returns the process exit code. */
 export async function runBench(settings: RunSettings): Promise<number> {
+  if (settings.days !== undefined) return runDaysBench({ ...settings, days: settings.days, tapsPerBusPerDay: settings.tapsPerDay });
   const logger = createLogger('busfare-bench');
   const city = new BenchCity({
     buses: settings.buses,
@@ -115,6 +131,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     seed: settings.seed,
     mqttPort: settings.mqttPort,
     httpPort: settings.httpPort,
+    driverScreenPort: settings.screenPort,
     dataDir: settings.dataDir,
     logger,
     gps: settings.gps,
@@ -133,6 +150,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
   try {
     await city.start();
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
+    for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
     process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
     process.stderr.write(`数据目录 Data: ${city.dataDir}\n`);
 

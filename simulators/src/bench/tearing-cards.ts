@@ -1,12 +1,22 @@
 import { BENCH_ISSUERS, type BenchIssuer } from '../keys/test-keys.js';
 import type { VirtualCpuCard } from '../cards/virtual-cpu-card.js';
 import { VirtualDualCard } from '../cards/virtual-dual-card.js';
+import { VirtualM1Card } from '../cards/virtual-m1-card.js';
 import { VirtualMohurdCard } from '../cards/virtual-mohurd-card.js';
 import { type CardMediumKind, VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
 
 /** Every card kind the tearing sweep and the tap benchmark present. */
-export const SWEEP_CARD_KINDS = ['tunion-cpu', 'tunion-sm4', 'tunion-sim', 'tunion-hce', 'mohurd-cpu', 'dual-tunion', 'dual-mohurd'] as const;
+export const SWEEP_CARD_KINDS = ['tunion-cpu', 'tunion-sm4', 'tunion-sim', 'tunion-hce', 'mohurd-cpu', 'dual-tunion', 'dual-mohurd', 'm1'] as const;
 export type SweepCardKind = (typeof SWEEP_CARD_KINDS)[number];
+export type CpuSweepCardKind = Exclude<SweepCardKind, 'm1'>;
+
+/** A sweep card of any kind. */
+export type SweepCard = VirtualCpuCard | VirtualM1Card;
+
+/** Sum over the card's purses of the balance it started with, in fen. */
+export function initialBalanceOf(card: SweepCard, balanceFen: number): number {
+  return card instanceof VirtualM1Card ? card.initialBalanceFen : card.applets.length * balanceFen;
+}
 
 /** Which purse a dual-application card pays from under each kind; other kinds have one purse. */
 export function preferredApplicationOf(kind: SweepCardKind): 'tunion' | 'mohurd' {
@@ -51,9 +61,25 @@ function mohurdOptions(serial: number, balanceFen: number) {
   };
 }
 
+/** A fresh ordinary M1 purse; `serial` makes its UID and card number unique. */
+function m1Card(serial: number, balanceFen: number): VirtualM1Card {
+  return new VirtualM1Card({
+    uid: Uint8Array.of(0x4d, (serial >>> 16) & 0xff, (serial >>> 8) & 0xff, serial & 0xff),
+    cardSerial: String(serial % 100_000_000).padStart(8, '0'),
+    balanceFen,
+    cardTypeCode: 1,
+    ...VALIDITY,
+  });
+}
+
 /** A fresh ordinary card of the given kind; `serial` makes its ASN unique within the kind. */
-export function createSweepCard(kind: SweepCardKind, serial: number, balanceFen = SWEEP_CARD_BALANCE_FEN): VirtualCpuCard {
+export function createSweepCard(kind: CpuSweepCardKind, serial: number, balanceFen?: number): VirtualCpuCard;
+export function createSweepCard(kind: 'm1', serial: number, balanceFen?: number): VirtualM1Card;
+export function createSweepCard(kind: SweepCardKind, serial: number, balanceFen?: number): SweepCard;
+export function createSweepCard(kind: SweepCardKind, serial: number, balanceFen = SWEEP_CARD_BALANCE_FEN): SweepCard {
   switch (kind) {
+    case 'm1':
+      return m1Card(serial, balanceFen);
     case 'tunion-cpu':
       return new VirtualTUnionCard(tunionOptions(BENCH_ISSUERS.cityDes, serial, balanceFen, 'card'));
     case 'tunion-sm4':

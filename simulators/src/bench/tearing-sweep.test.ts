@@ -16,4 +16,18 @@ describe('tearing sweep', () => {
     expect(report.inDoubtOpen).toBe(0);
     expect(report.recordsRejectedAtIngest).toBe(0);
   });
+
+  it('finishes torn M1 debits without a double or unrecorded debit', async () => {
+    const report = await runTearingSweep({ rounds: 1, kinds: ['m1'], logger: pino({ level: 'silent' }) });
+    // 17 card APDUs, two phases and three follow-ups each.
+    expect(report.tornTaps).toBeGreaterThanOrEqual(17 * 2 * 3);
+    expect(report.recoveredByProof).toBeGreaterThan(0);
+    expect(report.doubleDebits).toBe(0);
+    expect(report.unrecordedDebits).toBe(0);
+    expect(report.unpaidRides).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(report.cardLedgerMismatch).toBe(0);
+    expect(report.inDoubtOpen).toBe(0);
+    expect(report.recordsRejectedAtIngest).toBe(0);
+  });
 });

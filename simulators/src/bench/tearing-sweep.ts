@@ -12,13 +12,13 @@ import {
   type TapOutcome,
 } from '@busfare/terminal';
 import { SeededRandom } from '../cards/seeded-random.js';
-import type { VirtualCpuCard } from '../cards/virtual-cpu-card.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
+import { backofficeM1KeyRow } from '../psam/m1-keys.js';
 import { PsamTransport } from '../psam/psam-transport.js';
 import { SoftwarePsam } from '../psam/software-psam.js';
 import { InProcessCardReader, type TearPhase } from '../reader/in-process-reader.js';
 import { type BenchReport, type CardDebit, type ClearedRecordKey, computeLedgerReport } from './bench-report.js';
-import { SWEEP_CARD_BALANCE_FEN, SWEEP_CARD_KINDS, type SweepCardKind, createSweepCard, preferredApplicationOf } from './tearing-cards.js';
+import { SWEEP_CARD_BALANCE_FEN, SWEEP_CARD_KINDS, type SweepCard, type SweepCardKind, createSweepCard, initialBalanceOf, preferredApplicationOf } from './tearing-cards.js';
 
 export const SWEEP_TERMINAL_ID = 'T-SWEEP';
 /** The tap-on/tap-off route of the composite rounds. */
@@ -108,14 +108,14 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
   const random = new SeededRandom(options.seed ?? 2026);
   const kinds = options.kinds ?? SWEEP_CARD_KINDS;
   const taps: { terminalId: string; outcome: TapOutcome }[] = [];
-  const cards: VirtualCpuCard[] = [];
+  const cards: SweepCard[] = [];
   let serial = 0;
   let tornTaps = 0;
   let doubleDebits = 0;
   let unpaidRides = 0;
   let scenarios = 0;
 
-  const tap = async (card: VirtualCpuCard, kind: SweepCardKind, tear?: { apduIndex: number; phase: TearPhase }) => {
+  const tap = async (card: SweepCard, kind: SweepCardKind, tear?: { apduIndex: number; phase: TearPhase }) => {
     const { reader, clock } = terminal;
     if (tear) reader.tearAt(tear.apduIndex, tear.phase);
     else reader.cancelTear();
@@ -137,7 +137,8 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
   try {
     for (let round = 0; round < options.rounds; round += 1) {
       route = round % 2 === 1 ? SECTION_ROUTE : '1';
-      for (const kind of kinds) {
+      // M1 purses keep no boarding record, so the tap-on/tap-off rounds leave them out.
+      for (const kind of kinds.filter((entry) => route !== SECTION_ROUTE || entry !== 'm1')) {
         // A clean tap of a fresh card shows how many card APDUs this kind's purchase takes.
         const probe = fresh(kind);
         if (route === SECTION_ROUTE) await tap(probe, kind);
@@ -185,7 +186,7 @@ function asksAgain(outcome: TapOutcome): boolean {
 
 interface ReportInputs {
   taps: { terminalId: string; outcome: TapOutcome }[];
-  cards: VirtualCpuCard[];
+  cards: SweepCard[];
   store: SqliteTransactionStore;
   tornTaps: number;
   doubleDebits: number;
@@ -195,7 +196,7 @@ interface ReportInputs {
 
 function buildTearingReport(inputs: ReportInputs): TearingReport {
   const verifier = new TacVerifier({
-    keys: new MemoryKeyStore(backofficeTacKeyTable().map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))),
+    keys: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))),
     localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
   });
   const records = inputs.store.readReady(0, Number.MAX_SAFE_INTEGER);
@@ -220,7 +221,7 @@ function buildTearingReport(inputs: ReportInputs): TearingReport {
     taps: inputs.taps,
     cleared,
     cardDebits,
-    cardBalanceDecreaseFen: inputs.cards.reduce((sum, card) => sum + card.applets.length * SWEEP_CARD_BALANCE_FEN - card.balanceFen, 0),
+    cardBalanceDecreaseFen: inputs.cards.reduce((sum, card) => sum + initialBalanceOf(card, SWEEP_CARD_BALANCE_FEN) - card.balanceFen, 0),
     recordsRejectedAtIngest: rejected,
     inDoubtOpen: inputs.store.listOpenInDoubt().length,
   });

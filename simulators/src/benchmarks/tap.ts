@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { defaultFareTable } from '@busfare/backoffice';
 import { ApduSecureAccessModule, SqliteTransactionStore, TapProcessor, type ApduTransport, type CardSession } from '@busfare/terminal';
 import pino from 'pino';
-import type { VirtualCpuCard } from '../cards/virtual-cpu-card.js';
-import { createSweepCard, type SweepCardKind } from '../bench/tearing-cards.js';
+import { createSweepCard, type SweepCard, type SweepCardKind } from '../bench/tearing-cards.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE } from '../keys/test-keys.js';
 import { PsamTransport } from '../psam/psam-transport.js';
 import { SoftwarePsam } from '../psam/software-psam.js';
@@ -19,11 +18,11 @@ const PSAM_APDU_MS = 15;
 const TAPS_PER_VARIANT = 200;
 const WARM_UP_TAPS = 10;
 
-// TODO: the m1 variant (MIFARE Classic purses) has no figures until the terminal reads M1 cards.
 const VARIANTS: readonly { name: string; kind: SweepCardKind }[] = [
   { name: 'tunion-cpu', kind: 'tunion-cpu' },
   { name: 'tunion-phone', kind: 'tunion-hce' },
   { name: 'mohurd-cpu', kind: 'mohurd-cpu' },
+  { name: 'm1', kind: 'm1' },
 ];
 
 /** Adds a simulated link time to every APDU and adds up the time actually spent waiting. */
@@ -73,7 +72,7 @@ export const tapBenchmark: BenchmarkGroup = async ({ log }) => {
     await reader.start();
 
     for (const variant of VARIANTS) {
-      const cards: VirtualCpuCard[] = Array.from({ length: 20 }, (_, index) => createSweepCard(variant.kind, 900_000 + index, 1_000_000));
+      const cards: SweepCard[] = Array.from({ length: 20 }, (_, index) => createSweepCard(variant.kind, 900_000 + index, 1_000_000));
       const totals: number[] = [];
       const software: number[] = [];
       const apdus: number[] = [];

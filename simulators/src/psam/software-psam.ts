@@ -22,6 +22,8 @@ import {
 } from '@busfare/shared-protocol';
 import { type ApduProcessor, SIMULATOR_SW, respond, statusOnly } from '../cards/apdu-card.js';
 import { applicationBlockKey, applicationBlockMac, checkMohurdVerifyCode } from '../keys/card-security.js';
+import { BENCH_M1_ISSUER, type M1IssuerKeys } from './m1-keys.js';
+import { deriveM1Keys, m1RecordMac } from './m1-psam.js';
 
 /** Key entry of one issuer in the PSAM: its diversification factor and purchase master key. */
 export interface PsamIssuerKey {
@@ -46,6 +48,8 @@ export interface SoftwarePsamOptions {
   initialSerial?: number;
   /** Return 61xx and keep the data for GET RESPONSE, as a contact PSAM under T=0 does. */
   t0?: boolean;
+  /** Keys of the city's MIFARE Classic purses (80 FC, 80 F8). Default: the bench M1 issuer; null for none. */
+  m1Issuer?: M1IssuerKeys | null;
 }
 
 type PsamSelection = 'master-file' | 'tunion-df' | 'mohurd-df';
@@ -65,7 +69,8 @@ const PSAM_SERIAL_LENGTH = 10;
 /**
  * A software PSAM with TEST keys: it selects the T-Union (or MOHURD) DF, returns its terminal
  * number and key index, computes MAC1 (INIT SAM FOR PURCHASE, 8070) and checks MAC2 (CREDIT SAM
- * FOR PURCHASE, 8072) with 3DES or SM4, as the card's algorithm id selects.
+ * FOR PURCHASE, 8072) with 3DES or SM4, as the card's algorithm id selects. For MIFARE Classic
+ * purses it derives sector keys (80 FC) and MACs purchase records (80 F8) in any DF.
  */
 export class SoftwarePsam implements ApduProcessor {
   readonly terminalNumber: Uint8Array;
@@ -77,6 +82,7 @@ export class SoftwarePsam implements ApduProcessor {
   private session: PurchaseSession | undefined;
   private pendingResponse: Uint8Array | undefined;
   private blockKey: Uint8Array | undefined;
+  private readonly m1Issuer: M1IssuerKeys | undefined;
 
   constructor(options: SoftwarePsamOptions) {
     this.terminalNumber = fromHex(options.terminalNumber);
@@ -85,6 +91,7 @@ export class SoftwarePsam implements ApduProcessor {
     this.issuers = new Map(options.issuers.map((issuer) => [issuer.issuerId.toUpperCase(), issuer]));
     this.serial = options.initialSerial ?? 1;
     this.t0 = options.t0 ?? false;
+    this.m1Issuer = options.m1Issuer === null ? undefined : (options.m1Issuer ?? BENCH_M1_ISSUER);
   }
 
   /** Serial the next INIT SAM FOR PURCHASE returns. */
@@ -129,6 +136,10 @@ export class SoftwarePsam implements ApduProcessor {
         return cla === 0x80 ? this.deliverBlockKey(p1, p2, data) : statusOnly(SW.CLA_NOT_SUPPORTED);
       case 0xfa:
         return cla === 0x80 ? this.deliver(this.blockMac(p1, p2, data)) : statusOnly(SW.CLA_NOT_SUPPORTED);
+      case 0xfc:
+        return cla === 0x80 ? this.deliver(deriveM1Keys(this.m1Issuer, p1, p2, data)) : statusOnly(SW.CLA_NOT_SUPPORTED);
+      case 0xf8:
+        return cla === 0x80 ? this.deliver(m1RecordMac(this.m1Issuer, { terminalNumber: this.terminalNumber, takeSerial: () => this.takeSerial() }, p1, p2, data)) : statusOnly(SW.CLA_NOT_SUPPORTED);
       default:
         return statusOnly(SW.INS_NOT_SUPPORTED);
     }
@@ -218,11 +229,10 @@ export class SoftwarePsam implements ApduProcessor {
     if (!issuer) return statusOnly(SIMULATOR_SW.KEY_NOT_SUPPORTED);
 
     const purchaseKey = diversifyKey(family, issuer.purchaseMasterKey, data.slice(20, 28));
-    const terminalSerial = this.serial;
+    const terminalSerial = this.takeSerial();
     const sessionKey = purchaseSessionKey(family, purchaseKey, { cardRandom: data.slice(0, 4), cardCounter: readU16be(data, 4), terminalSerial });
     const amountFen = readU32be(data, 6);
     const mac1 = computeMac1(family, sessionKey, { amountFen, transactionType: data[10] ?? 0, terminalNumber: this.terminalNumber, dateTime: data.slice(11, 18) });
-    this.serial = (this.serial + 1) >>> 0;
     this.session = { family, sessionKey, amountFen };
     return respond(concatBytes(u32be(terminalSerial), mac1), SW.OK);
   }
@@ -239,6 +249,13 @@ export class SoftwarePsam implements ApduProcessor {
     if (!session) return statusOnly(SW.CONDITIONS_NOT_SATISFIED);
     const expected = computeMac2(session.family, session.sessionKey, session.amountFen);
     return statusOnly(equalBytes(expected, data) ? SW.OK : SW.MAC_INVALID);
+  }
+
+  /** Hands out the next terminal transaction serial; purchases of every card kind share one sequence. */
+  private takeSerial(): number {
+    const serial = this.serial;
+    this.serial = (this.serial + 1) >>> 0;
+    return serial;
   }
 
   /** The issuer's keys, when they live in the selected DF (T-Union keys in the T-Union DF, MOHURD keys in 1001). */

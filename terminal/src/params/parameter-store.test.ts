@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalJson, PARAMETER_SET_SCHEMA, sha256Hex, type FareTableBody } from '@busfare/shared-protocol';
+import { canonicalJson, generateParameterSigningKeys, PARAMETER_SET_SCHEMA, sha256Hex, signParameterSet, type FareTableBody } from '@busfare/shared-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParameterStore } from './parameter-store.js';
 
@@ -17,8 +17,10 @@ function fareTableBody(flatFareFen = 200): FareTableBody {
   };
 }
 
+const KEYS = generateParameterSigningKeys();
+
 function fareTableSet(version: number, effectiveFrom: string, body: unknown = fareTableBody()): Record<string, unknown> {
-  return {
+  return signed({
     schema: PARAMETER_SET_SCHEMA,
     kind: 'fare-table',
     version,
@@ -26,7 +28,12 @@ function fareTableSet(version: number, effectiveFrom: string, body: unknown = fa
     publishedAt: '2026-01-01T00:00:00+08:00',
     bodySha256: sha256Hex(canonicalJson(body)),
     body,
-  };
+  });
+}
+
+/** Signs a set as the back office does, so that only the changes made after signing break it. */
+function signed(set: Record<string, unknown>): Record<string, unknown> {
+  return signParameterSet(set, KEYS.privateKey);
 }
 
 const MORNING = new Date('2026-01-05T08:00:00+08:00');
@@ -37,7 +44,7 @@ describe('ParameterStore', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'busfare-params-'));
-    store = ParameterStore.open(join(dir, 'parameters.db'));
+    store = ParameterStore.open(join(dir, 'parameters.db'), { publicKey: KEYS.publicKey, clock: { now: () => MORNING, monotonicMs: () => 0 } });
     expect(store.accept(fareTableSet(1, '2026-01-01T00:00:00+08:00', fareTableBody(200)))).toEqual({ ok: true });
   });
 
@@ -89,7 +96,7 @@ describe('ParameterStore', () => {
   it('keeps sets across reopen', () => {
     store.accept(fareTableSet(2, '2026-01-05T12:00:00+08:00', fareTableBody(300)));
     store.close();
-    store = ParameterStore.open(join(dir, 'parameters.db'));
+    store = ParameterStore.open(join(dir, 'parameters.db'), { publicKey: KEYS.publicKey, clock: { now: () => MORNING, monotonicMs: () => 0 } });
     expect(store.versions(MORNING)).toEqual({ active: { 'fare-table': 1 }, pending: { 'fare-table': 2 } });
     expect(store.activeFareTable(new Date('2026-01-06T00:00:00+08:00'))?.body.flatFareFen).toBe(300);
   });

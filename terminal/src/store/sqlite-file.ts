@@ -17,6 +17,11 @@ export interface DurableDatabaseOptions {
   integrityCheck?: 'quick' | 'full';
   /** Milliseconds a statement waits for a lock held by another connection. */
   busyTimeoutMs?: number;
+  /**
+   * Upper limit of the file in database pages (PRAGMA max_page_count), so the outbox cannot take
+   * the space the operating system needs. Writes beyond it fail with SQLITE_FULL.
+   */
+  maxPageCount?: number;
   logger?: Logger;
 }
 
@@ -43,6 +48,7 @@ export function openDurableDatabase(path: string, migrations: Migrations, option
     if (journalMode !== 'wal') throw new Error(`failed to switch ${path} to WAL mode (journal_mode is ${String(journalMode)})`);
     db.pragma('synchronous = FULL');
     migrate(db, path, migrations);
+    if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.trunc(options.maxPageCount)}`);
     return db;
   } catch (error) {
     db?.close();
@@ -72,10 +78,8 @@ function migrate(db: Database.Database, path: string, migrations: Migrations): v
 }
 
 /**
- * Runs SQLite's own consistency check and throws `corrupt` with its findings.
- * NOTE: a corrupt file is reported, not repaired. Moving a transaction database aside must keep
- * the sequence counter above every sequence the back office has seen, or new records would reuse
- * acknowledged numbers.
+ * Runs SQLite's own consistency check and throws `corrupt` with its findings. The caller decides
+ * what to do with the file; the outbox moves it aside and salvages it (database-salvage.ts).
  */
 function checkIntegrity(db: Database.Database, path: string, mode: 'quick' | 'full'): void {
   const pragma = mode === 'full' ? 'integrity_check' : 'quick_check';
@@ -83,6 +87,12 @@ function checkIntegrity(db: Database.Database, path: string, mode: 'quick' | 'fu
   const messages = findings.map((row) => Object.values(row)[0] ?? '');
   if (messages.length === 1 && messages[0] === 'ok') return;
   throw new DatabaseFileError('corrupt', `database ${path} failed PRAGMA ${pragma}: ${messages.join('; ')}; keep the file for recovery and do not delete it`);
+}
+
+/** Whether an error is SQLite's "database or disk is full" (the disk, or max_page_count). */
+export function isStorageFullError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
 }
 
 function asFileError(error: unknown, path: string): Error {

@@ -9,6 +9,13 @@ import type { OpenInDoubt, PendingPurchase, RecordState, StoredRecord, Transacti
 
 export type SqliteTransactionStoreOptions = DurableDatabaseOptions;
 
+/** A record read back from a damaged outbox file. */
+export interface SalvagedRow {
+  record: TransactionRecord;
+  state: RecordState;
+  inDoubtOpen: boolean;
+}
+
 interface RecordRow {
   sequence: number;
   state: RecordState;
@@ -75,6 +82,24 @@ export class SqliteTransactionStore implements TransactionStore {
       'transaction store opened',
     );
     return store;
+  }
+
+  /**
+   * Writes records read from a damaged copy of this outbox into this empty one, in one
+   * transaction, and sets the counters. Sequence numbering continues above `lastSequence`, which
+   * the caller sets at or above every sequence the old file may have handed out.
+   */
+  restoreSalvaged(rows: readonly SalvagedRow[], counters: { lastSequence: number; ackedThrough: number }): void {
+    this.db.transaction(() => {
+      if (this.meta('last_sequence') !== 0) throw new TransactionStoreError('invalid-state', `cannot restore into ${this.path}: it already holds records`);
+      for (const row of rows) {
+        const { record } = row;
+        this.statements.insert.run(record.sequence, row.state, record.kind, record.card.asn, row.inDoubtOpen ? 1 : 0, Date.parse(record.occurredAt), JSON.stringify(record));
+      }
+      this.db.prepare('UPDATE records SET acknowledged = 1 WHERE sequence <= ?').run(counters.ackedThrough);
+      this.statements.writeMeta.run(counters.lastSequence, 'last_sequence');
+      this.statements.writeMeta.run(counters.ackedThrough, 'acked_through');
+    })();
   }
 
   appendPending(purchase: PendingPurchase): number {

@@ -3,7 +3,8 @@ export type TransactionStoreErrorCode =
   | 'not-found'
   | 'invalid-state'
   | 'invalid-record'
-  | 'invalid-acknowledgement';
+  | 'invalid-acknowledgement'
+  | 'storage-full';
 
 export class TransactionStoreError extends Error {
   readonly code: TransactionStoreErrorCode;

@@ -1,7 +1,8 @@
-import { AID, MOHURD_PSAM_DF_FID, SW, StatusWordError, expectLength, expectOk, fromHex, psam, epurse } from '@busfare/shared-protocol';
+import { AID, MOHURD_PSAM_DF_FID, SW, StatusWordError, expectLength, expectOk, fromHex, m1Psam, psam, epurse } from '@busfare/shared-protocol';
 import type { ApduTransport } from '../ports/apdu-transport.js';
 import { type SecureAccessModule, SecureAccessModuleError } from '../ports/secure-access-module.js';
 import { exchange } from './apdu-exchange.js';
+import type { M1SecureAccess } from './m1/m1-secure-access.js';
 
 /** T-Union PSAM DF by file id, for PSAMs that do not answer the DF name. */
 const TUNION_PSAM_DF_FID = fromHex('8011');
@@ -14,7 +15,7 @@ type PsamApplication = 'tunion' | 'mohurd';
  * gives the purchase key index. The MOHURD DF (1001) is selected only when a MOHURD card needs
  * it, and the T-Union DF again after that; each DF's key index is read once and kept.
  */
-export class ApduSecureAccessModule implements SecureAccessModule {
+export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAccess {
   private number?: Uint8Array;
   private current: PsamApplication = 'tunion';
   private readonly keyIndexes = new Map<PsamApplication, number>();
@@ -83,6 +84,24 @@ export class ApduSecureAccessModule implements SecureAccessModule {
       return psam.parseMacResponse('COMPUTE MAC', response);
     } catch (error) {
       throw new SecureAccessModuleError(`COMPUTE MAC failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async deriveM1Keys(uid: Uint8Array, sectors: readonly number[]): Promise<Uint8Array[]> {
+    const response = await this.call(m1Psam.deriveM1Keys(uid, sectors), 'DERIVE M1 KEYS');
+    try {
+      return m1Psam.parseM1Keys(response, sectors.length);
+    } catch (error) {
+      throw new SecureAccessModuleError(`DERIVE M1 KEYS failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async m1RecordMac(command: m1Psam.M1RecordMacCommand): Promise<{ terminalSerial: number; mac: Uint8Array }> {
+    const response = await this.call(m1Psam.m1RecordMac(command), 'M1 RECORD MAC');
+    try {
+      return m1Psam.parseM1RecordMac(response);
+    } catch (error) {
+      throw new SecureAccessModuleError(`M1 RECORD MAC failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

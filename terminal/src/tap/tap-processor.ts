@@ -21,6 +21,7 @@ import { settleInDoubt } from './in-doubt-settlement.js';
 import { type PurseApplicationKind, selectPurseApplication } from './select-application.js';
 import type { TapOutcome, TapResult } from './tap-outcome.js';
 import { readCardBoarding, routeCode } from './transit-record.js';
+import { runM1Tap } from './m1/m1-tap.js';
 
 /** Where the active fare table comes from (the parameter store). */
 export interface FareTableSource {
@@ -66,11 +67,12 @@ export class TapAbort extends Error {
 }
 
 /**
- * The tap state machine for PBOC e-purse cards (T-Union and MOHURD cards, phone applets and
- * dual-application cards): select (PPSE, T-Union, MOHURD) → EF15 from the FCI → settle an open
- * in-doubt record of this card, if any → read the boarding on tap-on/tap-off routes → decide the
- * fare → lock a blacklisted card → purchase (ordinary or composite, with the MOHURD verify step).
- * Feedback is given only once the record is durable.
+ * The tap state machine. MIFARE Classic purses take the M1 flow (runM1Tap). PBOC e-purse cards
+ * (T-Union and MOHURD cards, phone applets and dual-application cards): select (PPSE, T-Union,
+ * MOHURD) → EF15 from the FCI → settle an open in-doubt record of this card, if any → read the
+ * boarding on tap-on/tap-off routes → decide the fare → lock a blacklisted card → purchase
+ * (ordinary or composite, with the MOHURD verify step). Feedback is given only once the record
+ * is durable.
  */
 export class TapProcessor {
   private readonly recentTaps: RecentTaps;
@@ -106,8 +108,23 @@ export class TapProcessor {
     const now = clock.now();
     const fareTable = this.options.fareTables.activeFareTable(now);
     if (!fareTable) return { status: 'failed', promptId: 'terminal-fault', reason: 'no active fare table' };
-    // TODO: MIFARE Classic purses (ATR byte 5 = 4F) are not read yet; they are refused as unknown cards.
-    if (session.protocol === 'mifare-classic') return { status: 'refused', promptId: 'invalid-card', reason: 'MIFARE Classic purses are not supported', application: 'm1' };
+    if (session.protocol === 'mifare-classic') {
+      return runM1Tap(session, counter, {
+        sam,
+        store,
+        clock,
+        logger: this.options.logger,
+        onRecord: this.options.onRecord,
+        utcOffsetMinutes: this.offset,
+        step: (action) => this.step(action),
+        fareTable,
+        trip: this.options.trip(),
+        isBlacklisted: (asn) => this.options.blacklist?.has(asn8Hex(asn)) ?? false,
+        recentTaps: this.recentTaps,
+        stopIndex: this.options.stopIndex?.(),
+        lockLog: this.options.lockLog,
+      });
+    }
 
     const preferred = this.options.preferredApplication ?? fareTable.preferredApplication ?? 'tunion';
     const selection = await this.step(() => selectPurseApplication(session, counter, { preferred }));

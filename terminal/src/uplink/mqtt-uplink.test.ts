@@ -7,6 +7,8 @@ import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import {
+  generateParameterSigningKeys,
+  signParameterSet,
   canonicalJson,
   PARAMETER_SET_SCHEMA,
   sha256Hex,
@@ -349,7 +351,8 @@ describe('TerminalUplink over aedes', () => {
   });
 
   it('stores a retained parameter set', async () => {
-    const parameters = ParameterStore.open(join(dir, 'parameters.db'));
+    const keys = generateParameterSigningKeys();
+    const parameters = ParameterStore.open(join(dir, 'parameters.db'), { publicKey: keys.publicKey });
     const office = await startBackOffice();
     const body = {
       currency: 'CNY',
@@ -359,7 +362,7 @@ describe('TerminalUplink over aedes', () => {
       localIssuerPrefixes: ['3104'],
       lowBalanceWarningFen: 500,
     };
-    const set = { schema: PARAMETER_SET_SCHEMA, kind: 'fare-table', version: 7, effectiveFrom: '2026-01-01T00:00:00+08:00', publishedAt: '2026-01-01T00:00:00+08:00', bodySha256: sha256Hex(canonicalJson(body)), body };
+    const set = signParameterSet({ schema: PARAMETER_SET_SCHEMA, kind: 'fare-table', version: 7, effectiveFrom: '2026-01-01T00:00:00+08:00', publishedAt: '2026-01-01T00:00:00+08:00', bodySha256: sha256Hex(canonicalJson(body)), body }, keys.privateKey);
     await office.client!.publishAsync(topics.parameters('fare-table'), JSON.stringify(set), { qos: 1, retain: true });
     await office.client!.publishAsync(topics.parameters('blacklist'), '{"truncated', { qos: 1, retain: true });
 

@@ -7,6 +7,7 @@ import {
   topics,
   transactionAckSchema,
   type PositionFix,
+  type ShiftRecord,
   type TerminalCommand,
   type TerminalStatus,
   type TransactionBatch,
@@ -26,6 +27,11 @@ export interface TerminalUplinkOptions {
   brokerUrl: string;
   username?: string;
   password?: string;
+  /**
+   * CA certificates (PEM) for an mqtts:// broker URL. They replace the system trust store, so the
+   * terminal accepts only a broker certificate issued by this CA.
+   */
+  ca?: Buffer | string;
   /** MQTT client id; defaults to the terminal id, so a restarted process replaces its old session. */
   clientId?: string;
   store: TransactionStore;
@@ -145,6 +151,7 @@ export class TerminalUplink {
       },
       ...(this.options.username === undefined ? {} : { username: this.options.username }),
       ...(this.options.password === undefined ? {} : { password: this.options.password }),
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca, rejectUnauthorized: true }),
     };
 
     this.logger.info({ terminalId, brokerUrl }, 'uplink starting');
@@ -214,6 +221,16 @@ export class TerminalUplink {
       this.positionBatchesSent += 1;
     }
     return true;
+  }
+
+  /**
+   * Publishes a driver's shift record at QoS 1 on `terminals/{id}/shifts`. Resolves when the
+   * broker acknowledges it and rejects when the link is down, so the caller keeps it to resend.
+   */
+  async publishShift(record: ShiftRecord): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) throw new Error(`uplink of ${this.options.terminalId} is not connected`);
+    await client.publishAsync(topics.shifts(this.options.terminalId), JSON.stringify(record), { qos: 1 });
   }
 
   /** Publishes the current status now (when connected). */

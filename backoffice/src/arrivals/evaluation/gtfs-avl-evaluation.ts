@@ -1,0 +1,167 @@
+import { importGtfsFeed } from '../../gtfs/gtfs-feed.js';
+import { checkTimeZone } from '../local-time.js';
+import { parseAvlFixes, parseTransitClockPredictions } from '../gtfs-avl-format.js';
+import { LiveDay } from '../live-day.js';
+import { type DetectedTrip, detectTrips } from '../matching/arrival-detection.js';
+import { scheduleHistoryTrips } from '../matching/schedule-history.js';
+import { buildTripSchedule } from '../matching/trip-patterns.js';
+import type { ArrivalModel, ModelName } from '../models/arrival-model.js';
+import { fitBusfareSettings } from '../models/busfare-fitting.js';
+import { BusfareModel, type BusfareSettings } from '../models/busfare-model.js';
+import { HistoricalMedianModel } from '../models/historical-median-model.js';
+import { HistoricalTravelTimes } from '../models/historical-travel-times.js';
+import { KalmanModel } from '../models/kalman-model.js';
+import { LastVehicleModel } from '../models/last-vehicle-model.js';
+import type { ObservedTrip } from '../observed-trip.js';
+import { PairHistory } from '../travel-history.js';
+import { type BandReport, ErrorTable } from './error-table.js';
+import { MAX_HORIZON_S } from './horizon-bands.js';
+import { BASELINE_WINDOW } from './suzhou-evaluation.js';
+import { TransitClockBaseline } from './transitclock-baseline.js';
+
+/** Service dates of timetable before the evaluated day that the models learn from. */
+export const SCHEDULE_HISTORY_DAYS = 7;
+
+/**
+ * busfare's settings where no recorded history exists to fit them on: the settings that the
+ * validation chose on both Suzhou routes (window ±15 min, 30 min time constant, today weight 1 up
+ * to 20 minutes and 0.6 beyond).
+ */
+export const DEFAULT_BUSFARE_SETTINGS: BusfareSettings = {
+  history: { windowS: 15 * 60, minSamples: 5 },
+  today: { timeConstantS: 30 * 60, priorWeight: 4 },
+  ownMaxAgeS: 40 * 60,
+  coefficients: { '0-5': { today: 1, own: 0 }, '5-10': { today: 1, own: 0 }, '10-20': { today: 1, own: 0 }, '20-30': { today: 0.6, own: 0 } },
+};
+
+export interface GtfsAvlInputs {
+  gtfsFolder: string;
+  avlText: string;
+  timeZone: string;
+  baselineText?: string;
+  historyText?: string;
+}
+
+export interface GtfsAvlEvaluation {
+  reports: BandReport[];
+  fixes: number;
+  detectedTrips: DetectedTrip[];
+  historyTrips: number;
+  scheduleTrips: number;
+  settingsSource: 'fitted' | 'default';
+  busfareSettings: BusfareSettings;
+  requests: number;
+  /** Targets left out: no historical travel time, or (with a baseline) no current TransitClock prediction. */
+  leftOut: { noHistory: number; noBaseline: number };
+}
+
+/**
+ * Scores the models on one day of GPS positions. Arrivals are detected from the positions against
+ * the feed, and the models learn from the timetable of the previous week and any recorded history.
+ * Each time a fix reveals new arrivals, every model predicts the later stops of that trip reached
+ * within 30 minutes. Predictions and actual times count from that fix's time, because
+ * that is when a live system knows of the arrival. With a baseline every model is scored on the
+ * targets TransitClock also predicted.
+ */
+export function evaluateGtfsAvl(inputs: GtfsAvlInputs): GtfsAvlEvaluation {
+  checkTimeZone(inputs.timeZone);
+  const schedule = buildTripSchedule(importGtfsFeed(inputs.gtfsFolder));
+  const fixes = parseAvlFixes(inputs.avlText, inputs.timeZone);
+  const detected = detectTrips(schedule, fixes).trips;
+  if (detected.length === 0) throw new Error(`no trip with two or more stop arrivals was detected in ${fixes.length} positions: check that --gtfs is the feed of the vehicle's route and --tz the zone of the AVL times`);
+  const firstDate = detected.map((entry) => entry.trip.serviceDate).sort()[0]!;
+
+  const recorded = inputs.historyText === undefined ? [] : detectTrips(schedule, parseAvlFixes(inputs.historyText, inputs.timeZone)).trips.map((entry) => entry.trip).filter((trip) => trip.serviceDate < firstDate);
+  const timetable = scheduleHistoryTrips(schedule, new Set(detected.map((entry) => entry.trip.routeId)), firstDate, SCHEDULE_HISTORY_DAYS);
+  const history = new PairHistory([...timetable, ...recorded]);
+  const travelTimes = new HistoricalTravelTimes(history, BASELINE_WINDOW);
+  const recordedDates = new Set(recorded.map((trip) => trip.serviceDate));
+  const busfareSettings = recordedDates.size >= 2 ? fitBusfareSettings(recorded).settings : DEFAULT_BUSFARE_SETTINGS;
+
+  const reference = new HistoricalMedianModel(travelTimes);
+  const others: ArrivalModel[] = [new BusfareModel(history, busfareSettings), new LastVehicleModel(travelTimes), new KalmanModel(history, travelTimes)];
+  const baseline = inputs.baselineText === undefined ? undefined : new TransitClockBaseline(parseTransitClockPredictions(inputs.baselineText, inputs.timeZone));
+
+  const table = new ErrorTable();
+  const leftOut = { noHistory: 0, noBaseline: 0 };
+  let requests = 0;
+  const live = new LiveDay(detected.map((entry) => entry.trip));
+  for (const request of detectionRequests(detected)) {
+    requests += 1;
+    const { trip, index, now, targets } = request;
+    const modelRequest = {
+      routeId: trip.routeId,
+      directionId: trip.directionId,
+      tripId: trip.id,
+      vehicleId: trip.vehicleId,
+      dayType: trip.dayType,
+      dayStart: trip.dayStart,
+      arrivalsSoFar: trip.arrivals.slice(0, index + 1),
+      now: trip.arrivals[index]!.time,
+      targets: targets.map((target) => trip.arrivals[target]!.stopId),
+    };
+    // The models predict travel from the arrival at the current stop, so the time since that arrival is subtracted.
+    const elapsed = now - modelRequest.now;
+    const referenceS = reference.predict(modelRequest, live);
+    const predictions = others.map((model) => model.predict(modelRequest, live));
+    targets.forEach((target, position) => {
+      const actual = trip.arrivals[target]!.time - now;
+      if (!Number.isFinite(referenceS[position]!)) {
+        leftOut.noHistory += 1;
+        return;
+      }
+      const scored: [ModelName, number][] = [[reference.name, referenceS[position]! - elapsed]];
+      others.forEach((model, modelIndex) => {
+        const value = predictions[modelIndex]![position]!;
+        scored.push([model.name, (Number.isFinite(value) ? value : referenceS[position]!) - elapsed]);
+      });
+      if (baseline) {
+        const tripId = trip.id.split('/').at(-1)!;
+        const predicted = baseline.predictedTime(trip.vehicleId, tripId, trip.arrivals[target]!.stopId, now);
+        if (predicted === undefined) {
+          leftOut.noBaseline += 1;
+          return;
+        }
+        scored.push(['transitclock', predicted - now]);
+      }
+      for (const [model, predictedS] of scored) table.add(model, actual, Math.max(0, predictedS), actual);
+    });
+  }
+
+  return {
+    reports: table.reports(),
+    fixes: fixes.length,
+    detectedTrips: detected,
+    historyTrips: recorded.length,
+    scheduleTrips: timetable.length,
+    settingsSource: recordedDates.size >= 2 ? 'fitted' : 'default',
+    busfareSettings,
+    requests,
+    leftOut,
+  };
+}
+
+interface DetectionRequest {
+  trip: ObservedTrip;
+  /** Index of the latest arrival known at `now`. */
+  index: number;
+  now: number;
+  /** Indexes of later arrivals within the horizon. */
+  targets: number[];
+}
+
+/** One request per fix that revealed arrivals: from the latest of them, to later stops within 30 minutes. */
+function* detectionRequests(detected: readonly DetectedTrip[]): Generator<DetectionRequest> {
+  for (const { trip, detectedAt } of detected) {
+    for (let index = 0; index < trip.arrivals.length - 1; index += 1) {
+      const now = detectedAt[index]!;
+      if (detectedAt[index + 1] === now) continue;
+      const targets: number[] = [];
+      for (let later = index + 1; later < trip.arrivals.length; later += 1) {
+        if (trip.arrivals[later]!.time - now > MAX_HORIZON_S) break;
+        targets.push(later);
+      }
+      if (targets.length > 0) yield { trip, index, now, targets };
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { serviceRunsOn } from '../../gtfs/gtfs-service.js';
+import { addDays, serviceDayStart } from '../local-time.js';
+import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
+import type { TripSchedule } from './trip-patterns.js';
+
+/**
+ * Returns the scheduled trips of the given routes on each of the `days` service dates before
+ * `beforeDate` as observed trips, so models can learn travel times from the timetable where no
+ * recorded history exists. The first stop counts from its departure, the others from arrival.
+ */
+export function scheduleHistoryTrips(schedule: TripSchedule, routeIds: ReadonlySet<string>, beforeDate: string, days: number): ObservedTrip[] {
+  const trips: ObservedTrip[] = [];
+  for (let back = days; back >= 1; back -= 1) {
+    const serviceDate = addDays(beforeDate, -back);
+    const compactDate = serviceDate.replaceAll('-', '');
+    const dayStart = serviceDayStart(serviceDate, schedule.timeZone);
+    const running = new Map<string, boolean>();
+    for (const routeId of routeIds) {
+      for (const trip of schedule.tripsByRoute.get(routeId) ?? []) {
+        let runs = running.get(trip.serviceId);
+        if (runs === undefined) {
+          runs = serviceRunsOn(schedule.feed, trip.serviceId, compactDate);
+          running.set(trip.serviceId, runs);
+        }
+        if (!runs) continue;
+        trips.push({
+          id: `${serviceDate}/schedule/${trip.id}`,
+          routeId: trip.routeId,
+          directionId: trip.directionId,
+          vehicleId: `schedule:${trip.id}`,
+          serviceDate,
+          dayType: dayTypeOf(serviceDate),
+          dayStart,
+          arrivals: trip.pattern.stops.map((stop, index) => ({ stopId: stop.stopId, time: dayStart + (index === 0 ? trip.departureS[0]! : trip.arrivalS[index]!) })),
+        });
+      }
+    }
+  }
+  return trips;
+}

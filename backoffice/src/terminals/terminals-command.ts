@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { CredentialError, TerminalCredentialStore } from './credential-store.js';
+
+export const TERMINALS_HELP = `Usage: busfare-backoffice terminals <add ID | list | remove ID> [options]
+
+Manages the per-terminal MQTT credentials that the embedded broker checks.
+
+  add ID      Register terminal ID and print its new secret on stdout, once: put it in the
+              terminal's config ("password"); only a salted scrypt hash is kept
+  list        Print the registered terminal ids and their registration times
+  remove ID   Revoke terminal ID's credentials; it can no longer connect
+
+Options:
+  --config FILE   JSON config file whose "db" names the clearing database
+  --db FILE       Clearing database file (default busfare-backoffice.db)
+  --replace       With add: issue a new secret for an already registered terminal
+  -h, --help      Show this help
+`;
+
+/** Runs `busfare-backoffice terminals ...`; returns the exit code (0 ok, 1 failure, 2 usage). */
+export async function terminalsCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { config: { type: 'string' }, db: { type: 'string' }, replace: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    process.stderr.write(`busfare-backoffice terminals: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(TERMINALS_HELP);
+    return 0;
+  }
+  const [action, terminalId, ...extra] = positionals;
+  const needsId = action === 'add' || action === 'remove';
+  if ((action !== 'add' && action !== 'list' && action !== 'remove') || (needsId && terminalId === undefined) || extra.length > 0 || (!needsId && terminalId !== undefined)) {
+    process.stderr.write(`busfare-backoffice terminals: expected "add ID", "list" or "remove ID"\n\n${TERMINALS_HELP}`);
+    return 2;
+  }
+
+  let db: string;
+  try {
+    db = loadConfig(values.config, values.db === undefined ? {} : { db: values.db }).db;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`busfare-backoffice: ${error.message}\n`);
+    return 2;
+  }
+
+  const store = new TerminalCredentialStore(db);
+  try {
+    if (action === 'list') {
+      for (const row of store.list()) process.stdout.write(`${row.terminalId}\t${row.createdAt}\n`);
+      return 0;
+    }
+    if (action === 'remove') {
+      store.remove(terminalId!);
+      process.stderr.write(`terminal ${terminalId} removed\n`);
+      return 0;
+    }
+    const secret = await store.add(terminalId!, { replace: values.replace === true });
+    process.stdout.write(`${secret}\n`);
+    process.stderr.write(`terminal ${terminalId} registered; the secret above is shown only once\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof CredentialError)) throw error;
+    process.stderr.write(`busfare-backoffice terminals: ${error.message}\n`);
+    return error.code === 'invalid-terminal-id' ? 2 : 1;
+  } finally {
+    store.close();
+  }
+}

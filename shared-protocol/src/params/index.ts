@@ -1,0 +1,3 @@
+export * from './signing.js';
+export * from './packed-blacklist.js';
+export * from './parameter-topics.js';

@@ -1,0 +1,1 @@
+export { BlacklistSet } from './blacklist-set.js';

@@ -1,0 +1,2 @@
+export * from './reader-link-protocol.js';
+export * from './socket-reader-link.js';
