@@ -33,7 +33,7 @@ describe('config', () => {
       db: 'busfare-backoffice.db',
       mqtt: { port: 1883, host: '127.0.0.1', terminalCredentials: true, limits: { maxPayloadBytes: 1_048_576, messagesPerSecond: 200, burstMessages: 400 } },
       http: { port: 8080, host: '127.0.0.1' },
-      security: { evidenceChecks: false, allowTestKeys: false },
+      security: { evidenceChecks: true, allowTestKeys: false },
       localIssuerPrefixes: [],
       businessDayCutoff: '00:00',
       timezoneOffsetMinutes: 480,

@@ -69,11 +69,10 @@ export const backOfficeConfigSchema = z.strictObject({
     .strictObject({
       /**
        * Reject records whose card evidence was already accepted under another (terminal,
-       * sequence), and records whose PSAM is bound to another terminal.
-       * NOTE: off by default because the test fixtures and the ingest benchmark send identical
-       * card evidence from several terminals; turn it on in production.
+       * sequence), and records whose PSAM is bound to another terminal. Turn it off only for a
+       * test that sends the same card evidence from several terminals on purpose.
        */
-      evidenceChecks: z.boolean().default(false),
+      evidenceChecks: z.boolean().default(true),
       /** Accept issuer keys marked as test keys (bench and simulator cards); never in production. */
       allowTestKeys: z.boolean().default(false),
     })

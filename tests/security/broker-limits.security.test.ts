@@ -79,14 +79,14 @@ describe('broker limits per terminal', () => {
 
     for (let index = 0; index < 200; index += 1) flood.publish(topics.positions('FLOOD'), '{}', { qos: 0 });
     await disconnected;
-    const calmAck = await sendBatch(calm, 'CALM', 'calm-1', fakeBatch('CALM', 'calm-1', [fakeRecord({ sequence: 1 })]));
+    const calmAck = await sendBatch(calm, 'CALM', 'calm-1', fakeBatch('CALM', 'calm-1', [fakeRecord({ terminalId: 'CALM', sequence: 1 })]));
 
     expect(flood.connected).toBe(false);
     expect(calmAck).toMatchObject({ ackedThrough: 1, stored: 1 });
   });
 
   it('loses nothing of the flooding terminal', async () => {
-    const ack = await resendUntilAcknowledged('FLOOD', 'flood-1', fakeBatch('FLOOD', 'flood-1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 })]));
+    const ack = await resendUntilAcknowledged('FLOOD', 'flood-1', fakeBatch('FLOOD', 'flood-1', [fakeRecord({ terminalId: 'FLOOD', sequence: 1 }), fakeRecord({ terminalId: 'FLOOD', sequence: 2 })]));
 
     expect(ack).toMatchObject({ ackedThrough: 2, stored: 2 });
     expect(backOffice.repository.findTransaction('FLOOD', 2)?.verification).toBe('verified');
@@ -95,11 +95,11 @@ describe('broker limits per terminal', () => {
   it('rejects an oversized payload', async () => {
     const big = await connectAs('BIG');
     const calm = await connectAs('CALM');
-    const oversized = fakeBatch('BIG', 'big-1', [fakeRecord({ sequence: 1 }), 'x'.repeat(MAX_PAYLOAD_BYTES)]);
+    const oversized = fakeBatch('BIG', 'big-1', [fakeRecord({ terminalId: 'BIG', sequence: 1 }), 'x'.repeat(MAX_PAYLOAD_BYTES)]);
 
     expect(Buffer.byteLength(oversized)).toBeGreaterThan(MAX_PAYLOAD_BYTES);
     expect(await sendBatch(big, 'BIG', 'big-1', oversized)).toBeUndefined();
-    const calmAck = await sendBatch(calm, 'CALM', 'calm-2', fakeBatch('CALM', 'calm-2', [fakeRecord({ sequence: 2 })]));
+    const calmAck = await sendBatch(calm, 'CALM', 'calm-2', fakeBatch('CALM', 'calm-2', [fakeRecord({ terminalId: 'CALM', sequence: 2 })]));
 
     expect(calmAck).toMatchObject({ ackedThrough: 2, stored: 1 });
     expect(backOffice.repository.progress('BIG').highestSeen).toBe(0);
@@ -107,7 +107,7 @@ describe('broker limits per terminal', () => {
   });
 
   it('stores the resized batch after an oversized one', async () => {
-    const ack = await resendUntilAcknowledged('BIG', 'big-2', fakeBatch('BIG', 'big-2', [fakeRecord({ sequence: 1 })]));
+    const ack = await resendUntilAcknowledged('BIG', 'big-2', fakeBatch('BIG', 'big-2', [fakeRecord({ terminalId: 'BIG', sequence: 1 })]));
 
     expect(ack).toMatchObject({ ackedThrough: 1, stored: 1 });
   });
@@ -143,7 +143,7 @@ describe('packet size before authentication', () => {
   it('serves terminals after a huge packet', async () => {
     const calm = await connectAs('CALM');
 
-    expect(await sendBatch(calm, 'CALM', 'calm-3', fakeBatch('CALM', 'calm-3', [fakeRecord({ sequence: 3 })]))).toMatchObject({ ackedThrough: 3, stored: 1 });
+    expect(await sendBatch(calm, 'CALM', 'calm-3', fakeBatch('CALM', 'calm-3', [fakeRecord({ terminalId: 'CALM', sequence: 3 })]))).toMatchObject({ ackedThrough: 3, stored: 1 });
   });
 });
 
@@ -156,7 +156,7 @@ describe('batch size limit', () => {
         verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }),
         businessDay: { timezoneOffsetMinutes: 480, cutoff: '00:00' },
       });
-      const records = Array.from({ length: MAX_BATCH_RECORDS + 1 }, (_, index) => fakeRecord({ sequence: index + 1 }));
+      const records = Array.from({ length: MAX_BATCH_RECORDS + 1 }, (_, index) => fakeRecord({ terminalId: 'HUGE', sequence: index + 1 }));
 
       const outcome = ingestor.ingest(topics.transactions('HUGE'), fakeBatch('HUGE', 'huge-1', records));
 

@@ -130,7 +130,7 @@ describe('embedded broker with terminal credentials', () => {
   it('drops a publish under another terminal id', async () => {
     const a = await connectAs('TA');
     const closed = new Promise<void>((resolve) => a.once('close', () => resolve()));
-    a.publish(topics.transactions('TB'), fakeBatch('TB', 'forged-1', [fakeRecord({ sequence: 1 })]), { qos: 1 });
+    a.publish(topics.transactions('TB'), fakeBatch('TB', 'forged-1', [fakeRecord({ terminalId: 'TB', sequence: 1 })]), { qos: 1 });
     await closed;
     // The forged batch never reached ingest.
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -141,7 +141,7 @@ describe('embedded broker with terminal credentials', () => {
     const b = await connectAs('TB');
     await b.subscribeAsync(topics.acks('TB'), { qos: 1 });
     const ack = nextMessage(b, topics.acks('TB'));
-    await b.publishAsync(topics.transactions('TB'), fakeBatch('TB', 'b-1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 })]), { qos: 1 });
+    await b.publishAsync(topics.transactions('TB'), fakeBatch('TB', 'b-1', [fakeRecord({ terminalId: 'TB', sequence: 1 }), fakeRecord({ terminalId: 'TB', sequence: 2 })]), { qos: 1 });
     const parsed: TransactionAck = transactionAckSchema.parse(JSON.parse(await ack));
     expect(parsed.ackedThrough).toBe(2);
     await b.endAsync();
@@ -153,8 +153,8 @@ describe('gap handling and fleet view', () => {
     const c = await connectAs('TC');
     await c.subscribeAsync({ [topics.acks('TC')]: { qos: 1 }, [topics.commands('TC')]: { qos: 1 } });
     const command = nextMessage(c, topics.commands('TC'));
-    await c.publishAsync(topics.transactions('TC'), fakeBatch('TC', 'c-1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 })]), { qos: 1 });
-    await c.publishAsync(topics.transactions('TC'), fakeBatch('TC', 'c-2', [fakeRecord({ sequence: 5 })]), { qos: 1 });
+    await c.publishAsync(topics.transactions('TC'), fakeBatch('TC', 'c-1', [fakeRecord({ terminalId: 'TC', sequence: 1 }), fakeRecord({ terminalId: 'TC', sequence: 2 })]), { qos: 1 });
+    await c.publishAsync(topics.transactions('TC'), fakeBatch('TC', 'c-2', [fakeRecord({ terminalId: 'TC', sequence: 5 })]), { qos: 1 });
 
     const parsed: TerminalCommand = terminalCommandSchema.parse(JSON.parse(await command));
     expect(parsed.command).toBe('resend');

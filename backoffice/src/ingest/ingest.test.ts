@@ -59,7 +59,7 @@ async function waitFor<T>(probe: () => T | undefined): Promise<T> {
 
 describe('ingest over a real broker', () => {
   it('stores and acknowledges a valid batch', async () => {
-    const ack = await sendBatch('T-VALID', 'b1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 }), fakeRecord({ sequence: 3, amountFen: 100 })]);
+    const ack = await sendBatch('T-VALID', 'b1', [fakeRecord({ terminalId: 'T-VALID', sequence: 1 }), fakeRecord({ terminalId: 'T-VALID', sequence: 2 }), fakeRecord({ terminalId: 'T-VALID', sequence: 3, amountFen: 100 })]);
 
     expect(ack.ackedThrough).toBe(3);
     expect(ack.stored).toBe(3);
@@ -74,7 +74,7 @@ describe('ingest over a real broker', () => {
   });
 
   it('stores a duplicate batch once and acknowledges it twice', async () => {
-    const records = [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 })];
+    const records = [fakeRecord({ terminalId: 'T-DUP', sequence: 1 }), fakeRecord({ terminalId: 'T-DUP', sequence: 2 })];
     const first = await sendBatch('T-DUP', 'dup', records);
     const second = await sendBatch('T-DUP', 'dup', records);
 
@@ -86,7 +86,7 @@ describe('ingest over a real broker', () => {
   });
 
   it('rejects a forged TAC and still covers it in the ack', async () => {
-    const ack = await sendBatch('T-FORGED', 'f1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2, tac: 'DEADBEEF' }), fakeRecord({ sequence: 3 })]);
+    const ack = await sendBatch('T-FORGED', 'f1', [fakeRecord({ terminalId: 'T-FORGED', sequence: 1 }), fakeRecord({ terminalId: 'T-FORGED', sequence: 2, tac: 'DEADBEEF' }), fakeRecord({ terminalId: 'T-FORGED', sequence: 3 })]);
 
     expect(ack.ackedThrough).toBe(3);
     expect(ack.stored).toBe(2);
@@ -100,7 +100,7 @@ describe('ingest over a real broker', () => {
   });
 
   it('keeps a forged TAC rejection once when the batch is resent', async () => {
-    const records = [fakeRecord({ sequence: 1, tac: '00000000' })];
+    const records = [fakeRecord({ terminalId: 'T-FORGED-AGAIN', sequence: 1, tac: '00000000' })];
     await sendBatch('T-FORGED-AGAIN', 'f', records);
     const second = await sendBatch('T-FORGED-AGAIN', 'f', records);
 
@@ -132,7 +132,7 @@ describe('ingest over a real broker', () => {
   });
 
   it('rejects a payload whose terminal id differs from the topic', async () => {
-    const rejection = await sendRaw(topics.transactions('T-TOPIC'), fakeBatch('T-OTHER', 'x', [fakeRecord({ sequence: 1 })]));
+    const rejection = await sendRaw(topics.transactions('T-TOPIC'), fakeBatch('T-OTHER', 'x', [fakeRecord({ terminalId: 'T-OTHER', sequence: 1 })]));
 
     expect(rejection.terminalId).toBe('T-TOPIC');
     expect(rejection.reason).toBe('terminal id "T-OTHER" in the payload does not match "T-TOPIC" in the topic');
@@ -141,8 +141,8 @@ describe('ingest over a real broker', () => {
   });
 
   it('rejects a bad record alone and stores the rest', async () => {
-    const bad = { ...fakeRecord({ sequence: 2 }), occurredAt: 'not a time' };
-    const ack = await sendBatch('T-ONE-BAD', 'r1', [fakeRecord({ sequence: 1 }), bad, fakeRecord({ sequence: 3 })]);
+    const bad = { ...fakeRecord({ terminalId: 'T-ONE-BAD', sequence: 2 }), occurredAt: 'not a time' };
+    const ack = await sendBatch('T-ONE-BAD', 'r1', [fakeRecord({ terminalId: 'T-ONE-BAD', sequence: 1 }), bad, fakeRecord({ terminalId: 'T-ONE-BAD', sequence: 3 })]);
 
     expect(ack.stored).toBe(2);
     expect(ack.ackedThrough).toBe(3);
@@ -150,30 +150,30 @@ describe('ingest over a real broker', () => {
   });
 
   it('queues an out-of-town issuer record for the issuer', async () => {
-    const ack = await sendBatch('T-AWAY', 'a1', [fakeRecord({ sequence: 1, issuerId: OUT_OF_TOWN_ISSUER })]);
+    const ack = await sendBatch('T-AWAY', 'a1', [fakeRecord({ terminalId: 'T-AWAY', sequence: 1, issuerId: OUT_OF_TOWN_ISSUER })]);
 
     expect(ack.stored).toBe(1);
     expect(backOffice.repository.findTransaction('T-AWAY', 1)?.verification).toBe('queued-for-issuer');
   });
 
   it('rejects a local issuer record without a key', async () => {
-    const ack = await sendBatch('T-NOKEY', 'k1', [fakeRecord({ sequence: 1, issuerId: '99000009FFFFFFFF' })]);
+    const ack = await sendBatch('T-NOKEY', 'k1', [fakeRecord({ terminalId: 'T-NOKEY', sequence: 1, issuerId: '99000009FFFFFFFF' })]);
 
     expect(ack.stored).toBe(0);
     expect(ack.rejected[0]?.reason).toBe('no TAC key for local T-Union issuer 99000009FFFFFFFF');
   });
 
   it('verifies an SM4 record', async () => {
-    const ack = await sendBatch('T-SM4', 's1', [fakeRecord({ sequence: 1, issuerId: LOCAL_SM4_ISSUER })]);
+    const ack = await sendBatch('T-SM4', 's1', [fakeRecord({ terminalId: 'T-SM4', sequence: 1, issuerId: LOCAL_SM4_ISSUER })]);
 
     expect(ack.stored).toBe(1);
     expect(backOffice.repository.findTransaction('T-SM4', 1)?.verification).toBe('verified');
   });
 
   it('holds ackedThrough at a gap and reports it missing', async () => {
-    const first = await sendBatch('T-GAP', 'g1', [fakeRecord({ sequence: 1 }), fakeRecord({ sequence: 2 })]);
-    const afterGap = await sendBatch('T-GAP', 'g2', [fakeRecord({ sequence: 5 }), fakeRecord({ sequence: 6 })]);
-    const filled = await sendBatch('T-GAP', 'g3', [fakeRecord({ sequence: 3 }), fakeRecord({ sequence: 4 })]);
+    const first = await sendBatch('T-GAP', 'g1', [fakeRecord({ terminalId: 'T-GAP', sequence: 1 }), fakeRecord({ terminalId: 'T-GAP', sequence: 2 })]);
+    const afterGap = await sendBatch('T-GAP', 'g2', [fakeRecord({ terminalId: 'T-GAP', sequence: 5 }), fakeRecord({ terminalId: 'T-GAP', sequence: 6 })]);
+    const filled = await sendBatch('T-GAP', 'g3', [fakeRecord({ terminalId: 'T-GAP', sequence: 3 }), fakeRecord({ terminalId: 'T-GAP', sequence: 4 })]);
 
     expect(first.ackedThrough).toBe(2);
     expect(afterGap.ackedThrough).toBe(2);
@@ -183,12 +183,12 @@ describe('ingest over a real broker', () => {
   });
 
   it('closes an in-doubt record with its resolution', async () => {
-    const inDoubt = fakeRecord({ sequence: 1, kind: 'in-doubt', asn: '99000001000000004242' });
+    const inDoubt = fakeRecord({ terminalId: 'T-DOUBT', sequence: 1, kind: 'in-doubt', asn: '99000001000000004242' });
     await sendBatch('T-DOUBT', 'd1', [inDoubt]);
     const openBefore = backOffice.repository.openInDoubt().filter((row) => row.terminalId === 'T-DOUBT');
     const clearedBefore = backOffice.summary().recordsCleared;
 
-    const resolution = fakeRecord({ sequence: 2, kind: 'resolution', asn: '99000001000000004242', resolvesSequence: 1, outcome: 'debited' });
+    const resolution = fakeRecord({ terminalId: 'T-DOUBT', sequence: 2, kind: 'resolution', asn: '99000001000000004242', resolvesSequence: 1, outcome: 'debited' });
     const ack = await sendBatch('T-DOUBT', 'd2', [resolution]);
 
     expect(openBefore).toHaveLength(1);
@@ -200,8 +200,8 @@ describe('ingest over a real broker', () => {
   });
 
   it('rejects a resolution of a purchase record', async () => {
-    await sendBatch('T-BADRES', 'p1', [fakeRecord({ sequence: 1 })]);
-    const ack = await sendBatch('T-BADRES', 'p2', [fakeRecord({ sequence: 2, kind: 'resolution', resolvesSequence: 1, outcome: 'not-debited' })]);
+    await sendBatch('T-BADRES', 'p1', [fakeRecord({ terminalId: 'T-BADRES', sequence: 1 })]);
+    const ack = await sendBatch('T-BADRES', 'p2', [fakeRecord({ terminalId: 'T-BADRES', sequence: 2, kind: 'resolution', resolvesSequence: 1, outcome: 'not-debited' })]);
 
     expect(ack.rejected[0]?.reason).toBe('resolution 2 settles sequence 1, which is a purchase record, not an in-doubt one');
     expect(ack.ackedThrough).toBe(2);
@@ -211,8 +211,8 @@ describe('ingest over a real broker', () => {
     const taps: string[] = [];
     const listener = (tap: { terminalId: string; sequence: number }) => taps.push(`${tap.terminalId}#${tap.sequence}`);
     backOffice.ingest.on('tap', listener);
-    await sendBatch('T-LIVE', 'l1', [fakeRecord({ sequence: 1 })]);
-    await sendBatch('T-LIVE', 'l1', [fakeRecord({ sequence: 1 })]);
+    await sendBatch('T-LIVE', 'l1', [fakeRecord({ terminalId: 'T-LIVE', sequence: 1 })]);
+    await sendBatch('T-LIVE', 'l1', [fakeRecord({ terminalId: 'T-LIVE', sequence: 1 })]);
     backOffice.ingest.off('tap', listener);
 
     expect(taps).toEqual(['T-LIVE#1']);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CipherFamily,
   TX_BATCH_SCHEMA,
@@ -31,6 +32,12 @@ export function testKeyStore(): MemoryKeyStore {
 
 export interface FakeRecordOptions {
   sequence: number;
+  /**
+   * The sending terminal. With it the default card number and the PSAM terminal number are that
+   * terminal's own, so batches of several terminals never carry the same card evidence, which the
+   * back office's replay checks reject.
+   */
+  terminalId?: string;
   kind?: TransactionRecord['kind'];
   issuerId?: string;
   family?: CipherFamily;
@@ -50,12 +57,12 @@ export interface FakeRecordOptions {
 export function fakeRecord(options: FakeRecordOptions): TransactionRecord {
   const family = options.family ?? (options.issuerId === LOCAL_SM4_ISSUER ? 'sm4' : 'des');
   const issuerId = options.issuerId ?? LOCAL_ISSUER;
-  const asn = options.asn ?? `99000001${String(1000 + options.sequence).padStart(12, '0')}`;
+  const asn = options.asn ?? defaultAsn(options.sequence, options.terminalId);
   const amountFen = options.amountFen ?? 200;
   const occurredAt = options.occurredAt ?? new Date(Date.UTC(2025, 4, 6, 1, 30, options.sequence % 60));
   const kind = options.kind ?? 'purchase';
   const cardDateTime = formatCardDateTime(occurredAt);
-  const psamTerminalNumber = '010203040506';
+  const psamTerminalNumber = options.terminalId === undefined ? '010203040506' : terminalDigest(options.terminalId).slice(0, 12).toUpperCase();
   const terminalSerial = 7000 + options.sequence;
 
   const masterKey = TEST_KEY_ENTRIES.find((entry) => entry.issuerId === issuerId && entry.algorithm === family)?.tacMasterKey ?? fromHex('A5'.repeat(16));
@@ -94,6 +101,17 @@ export function fakeRecord(options: FakeRecordOptions): TransactionRecord {
   if (options.resolvesSequence !== undefined) record.resolvesSequence = options.resolvesSequence;
   if (options.outcome !== undefined) record.outcome = options.outcome;
   return record;
+}
+
+/** Card number of the test issuer: one card per sequence number, and per terminal when one is named. */
+function defaultAsn(sequence: number, terminalId: string | undefined): string {
+  if (terminalId === undefined) return `99000001${String(1000 + sequence).padStart(12, '0')}`;
+  const terminalPart = String(Number.parseInt(terminalDigest(terminalId).slice(0, 8), 16) % 1_000_000).padStart(6, '0');
+  return `99000001${terminalPart}${String(sequence).padStart(6, '0')}`;
+}
+
+function terminalDigest(terminalId: string): string {
+  return createHash('sha256').update(terminalId).digest('hex');
 }
 
 export function fakeBatch(terminalId: string, batchId: string, records: unknown[]): string {

@@ -115,6 +115,8 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
     externalBrokerUrl: broker.url,
     externalBrokerLogin: service,
     parameterSigningKey: parameterKeys.privateKey,
+    // Terminals whose clock jumps back by minutes must still find the fare table in force.
+    fareTableEffectiveFrom: new Date(Date.now() - 24 * 3600_000).toISOString(),
   });
   const buses: ChaosBus[] = [];
   const duplicates = new DuplicateDelivery(broker.url, duplicatesLogin);

@@ -139,6 +139,8 @@ export class FaultSchedule {
     this.stopped = true;
     for (const bus of this.options.buses) {
       bus.killAtNextDebit = false;
+      // The clock is set right again, as a depot check would, before the final settlement.
+      if (bus.process.running && bus.process.clockOffsetMs !== 0) await bus.process.stop();
       if (!bus.process.running) bus.process.start({ clockOffsetMs: 0 });
     }
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   TX_BATCH_SCHEMA,
   type TransactionRecord,
@@ -11,13 +12,14 @@ import {
 } from '@busfare/shared-protocol';
 import { BENCH_ISSUERS, type BenchIssuer } from '../keys/test-keys.js';
 
-const PSAM_TERMINAL_NUMBER = '000058100001';
 const TRANSACTION_TYPE_PURCHASE = 0x06;
 
 /**
  * Builds completed purchase records of `terminalId` with sequences from..to, each with the TAC
  * that a card of the bench city's 3DES issuer computes, so the back office verifies every one.
- * Cards repeat every `cards` records, with their counter going up.
+ * Cards repeat every `cards` records, with their counter going up. Each terminal has its own PSAM
+ * terminal number and its own cards, so no two terminals send the same card evidence, which the
+ * back office's replay checks would reject.
  */
 export function signedRecords(terminalId: string, from: number, to: number, options: { cards?: number; issuer?: BenchIssuer; start?: Date } = {}): TransactionRecord[] {
   const issuer = options.issuer ?? BENCH_ISSUERS.cityDes;
@@ -25,11 +27,14 @@ export function signedRecords(terminalId: string, from: number, to: number, opti
   const start = options.start ?? new Date(Date.now() - 3600_000);
   const cardKeys = new Map<string, Uint8Array>();
   const records: TransactionRecord[] = [];
-  const terminalNumber = fromHex(PSAM_TERMINAL_NUMBER);
+  const digest = createHash('sha256').update(terminalId).digest('hex');
+  const psamTerminalNumber = `0000${digest.slice(0, 8)}`.toUpperCase();
+  const terminalNumber = fromHex(psamTerminalNumber);
+  const terminalPart = String(Number.parseInt(digest.slice(8, 16), 16) % 1_000_000).padStart(6, '0');
 
   for (let sequence = from; sequence <= to; sequence += 1) {
     const cardIndex = sequence % cards;
-    const asn = `${issuer.cityCode}${issuer.issuerId.slice(4, 8)}${String(900_000 + cardIndex).padStart(12, '0')}`;
+    const asn = `${issuer.cityCode}${issuer.issuerId.slice(4, 8)}${terminalPart}${String(cardIndex).padStart(6, '0')}`;
     let tacKey = cardKeys.get(asn);
     if (!tacKey) {
       tacKey = diversifyKey(issuer.algorithm, issuer.tacMasterKey, asnFactor(asn));
@@ -55,7 +60,7 @@ export function signedRecords(terminalId: string, from: number, to: number, opti
         cardRandom: '0A0B0C0D',
         keyVersion: issuer.keyVersion,
         algorithmId: algorithmIdOf(issuer.algorithm),
-        psamTerminalNumber: PSAM_TERMINAL_NUMBER,
+        psamTerminalNumber,
         terminalSerial,
         cardDateTime,
         tac: toHex(tac),

@@ -36,6 +36,10 @@ export class TerminalProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  get clockOffsetMs(): number {
+    return this.config.clockOffsetMs;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }

@@ -13,6 +13,7 @@ import {
   signParameterSet,
   sortedAsnArray,
 } from '@busfare/shared-protocol';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../ports/clock.js';
 import { MemoryDriverScreen } from '../ports/driver-screen.js';
@@ -111,6 +112,23 @@ describe('ParameterStore blacklist', () => {
     expect(store.blacklistLookup().has(A)).toBe(true);
     expect(store.blacklistLookup().has(B)).toBe(false);
     expect(store.accept(set('blacklist', 3, { mode: 'delta', baseVersion: 1, add: [B] }), { kind: BLACKLIST_DELTA_TOPIC_KIND })).toEqual({ ok: true });
+    expect(store.blacklistLookup().has(B)).toBe(true);
+  });
+
+  it('deletes superseded versions', () => {
+    store.accept(set('blacklist', 1, { mode: 'full', entries: [A] }), { kind: 'blacklist' });
+    store.accept(set('blacklist', 2, { mode: 'delta', baseVersion: 1, add: [B] }), { kind: BLACKLIST_DELTA_TOPIC_KIND });
+    store.accept(set('blacklist', 3, { mode: 'delta', baseVersion: 1, add: [B, C] }), { kind: BLACKLIST_DELTA_TOPIC_KIND });
+    store.accept(set('blacklist', 4, { mode: 'delta', baseVersion: 1, add: [C] }, '2026-01-05T09:00:00+08:00'), { kind: BLACKLIST_DELTA_TOPIC_KIND });
+    store.close();
+
+    const db = new Database(join(dir, 'parameters.db'), { readonly: true });
+    const versions = db.prepare("SELECT version FROM parameter_sets WHERE kind = 'blacklist' ORDER BY version").pluck().all();
+    db.close();
+    expect(versions).toEqual([1, 3, 4]);
+
+    store = open();
+    expect(store.versions(NOW)).toEqual({ active: { blacklist: 3 }, pending: { blacklist: 4 } });
     expect(store.blacklistLookup().has(B)).toBe(true);
   });
 

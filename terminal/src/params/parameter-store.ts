@@ -18,6 +18,7 @@ import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
 import { openDurableDatabase, type DurableDatabaseOptions, type Migrations } from '../store/sqlite-file.js';
 import type { ParameterSink } from '../uplink/parameter-subscriber.js';
 import { BlacklistSet } from './blacklist/blacklist-set.js';
+import { currentBlacklistVersions, neededBlacklistVersions, type StoredBlacklistVersion } from './blacklist/blacklist-retention.js';
 import { BlacklistVersions } from './blacklist/blacklist-versions.js';
 import { ChunkAssembler, type ChunkOutcome } from './blacklist/chunk-assembler.js';
 import { ParameterRejections, type ParameterRejection } from './parameter-rejections.js';
@@ -102,6 +103,8 @@ export class ParameterStore implements ParameterSink {
   private byKind = new Map<string, ReadonlyArray<CachedSet>>();
   private readonly insertSet;
   private readonly insertChunk;
+  private readonly deleteSet;
+  private readonly deleteChunks;
   private readonly clock: Clock;
   private readonly maxEffectiveAgeMs: number;
   private readonly rejections: ParameterRejections;
@@ -123,6 +126,8 @@ export class ParameterStore implements ParameterSink {
       'INSERT INTO parameter_sets (kind, version, effective_from_ms, body_sha256, set_json) VALUES (?, ?, ?, ?, ?)',
     );
     this.insertChunk = db.prepare<[string, number, number, Uint8Array]>('INSERT INTO parameter_chunks (kind, version, chunk_index, data) VALUES (?, ?, ?, ?)');
+    this.deleteSet = db.prepare<[string, number]>('DELETE FROM parameter_sets WHERE kind = ? AND version = ?');
+    this.deleteChunks = db.prepare<[string, number]>('DELETE FROM parameter_chunks WHERE kind = ? AND version = ?');
     const selectSet = db.prepare<[string, number], { set_json: string }>('SELECT set_json FROM parameter_sets WHERE kind = ? AND version = ?');
     const selectChunks = db.prepare<[string, number], Buffer>('SELECT data FROM parameter_chunks WHERE kind = ? AND version = ? ORDER BY chunk_index').pluck();
     this.blacklists = new BlacklistVersions({
@@ -337,6 +342,7 @@ export class ParameterStore implements ParameterSink {
     this.options.logger?.info({ kind: set.kind, version: set.version, effectiveFrom: set.effectiveFrom }, 'parameter set stored');
 
     if (set.kind === 'blacklist') {
+      this.pruneBlacklists();
       this.retainBlacklists();
       const delta = this.waitingDelta;
       if (delta && (valid.body as BlacklistBody).mode === 'full') {
@@ -348,18 +354,35 @@ export class ParameterStore implements ParameterSink {
   }
 
   /**
+   * Deletes the stored blacklist versions that neither the active nor a pending version needs as
+   * a base, so that superseded deltas and full lists do not pile up in the file.
+   */
+  private pruneBlacklists(): void {
+    const sets = this.byKind.get('blacklist') ?? [];
+    const needed = neededBlacklistVersions(sets.map(retentionView), this.clock.now().getTime());
+    if (!needed) return;
+    const superseded = sets.filter((entry) => !needed.has(entry.stored.version)).map((entry) => entry.stored.version);
+    if (superseded.length === 0) return;
+
+    this.db.transaction(() => {
+      for (const version of superseded) {
+        this.deleteSet.run('blacklist', version);
+        this.deleteChunks.run('blacklist', version);
+      }
+    })();
+    const next = new Map(this.byKind);
+    next.set('blacklist', sets.filter((entry) => needed.has(entry.stored.version)));
+    this.byKind = next;
+    this.options.logger?.info({ versions: superseded }, 'deleted superseded blacklist versions');
+  }
+
+  /**
    * Keeps in memory only the active and pending blacklists. The base of a later delta is read
    * from storage again when that delta arrives, which costs a decode but saves a whole list.
    */
   private retainBlacklists(): void {
     const sets = this.byKind.get('blacklist') ?? [];
-    const nowMs = this.clock.now().getTime();
-    const activeIndex = sets.findIndex((entry) => entry.effectiveFromMs <= nowMs);
-    const keep = new Set<number>();
-    sets.forEach((entry, index) => {
-      if (activeIndex === -1 || index <= activeIndex) keep.add(entry.stored.version);
-    });
-    this.blacklists.retainOnly(keep);
+    this.blacklists.retainOnly(currentBlacklistVersions(sets.map(retentionView), this.clock.now().getTime()));
   }
 
   /** Reads every stored set; a row that no longer passes the checks is skipped and logged. */
@@ -379,12 +402,9 @@ export class ParameterStore implements ParameterSink {
     }
     this.byKind = byKind;
 
-    const blacklists = byKind.get('blacklist') ?? [];
-    const nowMs = this.clock.now().getTime();
-    const activeIndex = blacklists.findIndex((entry) => entry.effectiveFromMs <= nowMs);
-    blacklists.forEach((entry, index) => {
-      if (activeIndex === -1 || index <= activeIndex) this.blacklists.build(entry.stored.version);
-    });
+    this.pruneBlacklists();
+    const blacklists = this.byKind.get('blacklist') ?? [];
+    for (const version of currentBlacklistVersions(blacklists.map(retentionView), this.clock.now().getTime())) this.blacklists.build(version);
     this.retainBlacklists();
     const newestPacked = blacklists.find((entry) => (entry.stored.body as { packedChunks?: string[] }).packedChunks !== undefined);
     this.storedChunkHashes = new Set((newestPacked?.stored.body as { packedChunks?: string[] } | undefined)?.packedChunks ?? []);
@@ -403,6 +423,10 @@ function summarizeBlacklist(body: BlacklistBody): Record<string, unknown> {
   if (body.mode === 'delta') return { mode: 'delta', baseVersion: body.baseVersion, added: body.add.length, removed: body.remove.length };
   if (body.packed) return { mode: 'full', count: body.packed.count, packedChunks: body.packed.chunks.map((chunk) => chunk.sha256) };
   return { mode: 'full', count: body.entries?.length ?? 0 };
+}
+
+function retentionView(entry: CachedSet): StoredBlacklistVersion {
+  return { version: entry.stored.version, effectiveFromMs: entry.effectiveFromMs, body: entry.stored.body };
 }
 
 function kindOf(raw: unknown): string {
