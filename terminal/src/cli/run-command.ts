@@ -112,6 +112,7 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     sam: new ApduSecureAccessModule(reader.psam),
     store,
     fareTables: { activeFareTable: (now) => parameters.activeFareTable(now)?.body },
+    blacklist: parameters.blacklistLookup(),
     feedback,
     clock,
     logger,

@@ -7,7 +7,8 @@ import type { GnssFix, PositionSource } from '../ports/position-source.js';
 import type { RiderFeedback } from '../ports/rider-feedback.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
-import { type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
+import type { CardLockLog } from '../tap/card-blocking.js';
+import { type BlacklistSource, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
 
 /** The part of the uplink the runtime drives. */
@@ -33,6 +34,10 @@ export interface TerminalRuntimeOptions {
   /** How often buffered GPS fixes go to the back office. */
   positionFlushMs?: number;
   utcOffsetMinutes?: number;
+  /** Cards to refuse and lock, looked up by the rightmost 8 bytes of the card number. */
+  blacklist?: BlacklistSource;
+  /** Where lock records of blacklisted cards go. */
+  lockLog?: CardLockLog;
 }
 
 export interface TerminalRuntimeEvents {
@@ -65,6 +70,8 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
       logger: options.logger,
       onRecord: () => options.uplink?.notify(),
       utcOffsetMinutes: options.utcOffsetMinutes,
+      blacklist: options.blacklist,
+      lockLog: options.lockLog,
     });
   }
 

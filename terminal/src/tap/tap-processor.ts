@@ -107,8 +107,9 @@ export class TapProcessor {
     const { clock, store, sam } = this.options;
     const now = clock.now();
     const fareTable = this.options.fareTables.activeFareTable(now);
-    if (!fareTable) return { status: 'failed', promptId: 'terminal-fault', reason: 'no active fare table' };
+    const noFareTable: TapResult = { status: 'failed', promptId: 'terminal-fault', reason: 'no active fare table' };
     if (session.protocol === 'mifare-classic') {
+      if (!fareTable) return noFareTable;
       return runM1Tap(session, counter, {
         sam,
         store,
@@ -126,7 +127,7 @@ export class TapProcessor {
       });
     }
 
-    const preferred = this.options.preferredApplication ?? fareTable.preferredApplication ?? 'tunion';
+    const preferred = this.options.preferredApplication ?? fareTable?.preferredApplication ?? 'tunion';
     const selection = await this.step(() => selectPurseApplication(session, counter, { preferred }));
     if (selection.status === 'blocked') {
       return { status: 'refused', promptId: 'invalid-card', reason: `application blocked (SW ${selection.sw.toString(16)})`, application: selection.application };
@@ -145,6 +146,8 @@ export class TapProcessor {
       });
       if (settled) return { ...settled, application };
     }
+    // Settling a torn tap needs no fare, so it runs even while no fare table is in force.
+    if (!fareTable) return { ...noFareTable, asn: facts.asn, application };
 
     const trip = this.options.trip();
     const section = sectionRouteOf(fareTable, trip);
