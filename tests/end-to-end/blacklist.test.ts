@@ -19,7 +19,9 @@ describe('blacklist from the back office', () => {
     const [listed, other] = payingCards(city);
     expect((await bus.tap(listed!)).status).toBe('accepted');
 
-    city.office.parameters.authoring.changeBlacklist([blacklistEntry(listed!.asn)], []);
+    const authoring = city.office.parameters.authoring;
+    if (!authoring) throw new Error('the bench back office has no parameter authoring');
+    authoring.changeBlacklist([blacklistEntry(listed!.asn)], []);
     await waitFor(() => bus.parameters.activeBlacklist(new Date()).has(blacklistEntry(listed!.asn)), 15_000, 'the blacklist to reach the terminal');
 
     const refused = await bus.tap(listed!);

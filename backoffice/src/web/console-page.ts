@@ -2,6 +2,7 @@ import { type Language, UI_TEXT, type UiTextId, formatYuan, uiText } from '@busf
 import type { ClearingSummary, DayTotal, RejectedRow, StoredTransactionRow } from '../store/clearing-repository.js';
 import { CONSOLE_SCRIPT } from './console-script.js';
 import { escapeHtml, formatLocalTime, jsonForScript } from './html.js';
+import { maskCardNumber } from '../security/card-masking.js';
 
 /** The fields of a stored record that the live taps table shows. */
 export type TapView = Pick<
@@ -124,7 +125,7 @@ function renderTapRow(tap: TapView, labels: TapLabels, offsetMinutes: number): s
     formatLocalTime(tap.occurredAt, offsetMinutes),
     tap.terminalId,
     String(tap.sequence),
-    tap.asn,
+    maskCardNumber(tap.asn),
     labels.cardType[tap.cardType] ?? tap.cardType,
     labels.kind[tap.kind] ?? tap.kind,
     formatYuan(tap.amountFen),

@@ -8,6 +8,7 @@ import { type ClearingConsoleOptions, clearingConsolePlugin } from './clearing-c
 import { renderConsolePage } from './console-page.js';
 import { LiveFeed } from './live-feed.js';
 import { type RiderRoutesOptions, registerRiderRoutes } from './rider-api.js';
+import { maskCardNumber } from '../security/card-masking.js';
 
 /** Rows of recent taps and rejections the page shows when it loads. */
 const RECENT_ROWS = 50;
@@ -41,7 +42,8 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
     ...(options.https ? { https: { cert: options.https.cert, key: options.https.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   const feed = new LiveFeed();
-  const unsubscribe = options.subscribeTaps((tap) => feed.publish(tap));
+  // The live page needs no login, so card numbers leave it masked.
+  const unsubscribe = options.subscribeTaps((tap) => feed.publish({ ...tap, asn: maskCardNumber(tap.asn) }));
 
   if (options.clearing) {
     void app.register(clearingConsolePlugin, { ...options.clearing, secureCookies: options.clearing.secureCookies ?? options.https !== undefined });
