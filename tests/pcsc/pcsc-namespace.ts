@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeAll, it } from 'vitest';
 
 /** Set in the environment of the vitest run that executes inside the private namespaces. */
 const INSIDE_ENV = 'BUSFARE_PCSC_NAMESPACE';
@@ -94,6 +95,23 @@ export function runVitestInNamespace(testFile: string, timeoutSeconds: number): 
       resolve({ exitCode, results, output });
     });
   });
+}
+
+/**
+ * Outside the namespace: runs `testFile` inside it once, and declares one test per title that
+ * reports the status of the test of that title inside.
+ */
+export function reportNamespaceRun(testFile: string, titles: readonly string[], timeoutSeconds: number): void {
+  let run: NamespaceRun;
+  beforeAll(async () => {
+    run = await runVitestInNamespace(testFile, timeoutSeconds);
+  }, (timeoutSeconds + 20) * 1000);
+  for (const title of titles) {
+    it(title, () => {
+      const status = run.results.get(title);
+      if (status !== 'passed') throw new Error(`"${title}" ${status ?? 'did not run'} inside the namespace (exit ${run.exitCode}):\n${run.output.slice(-6000)}`);
+    });
+  }
 }
 
 /**

@@ -5,12 +5,25 @@ import { parseArgs } from 'node:util';
 import { SOFTWARE_VERSION } from '../build-info.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Clock } from '../ports/clock.js';
+import type { DeviceHealth } from '@busfare/shared-protocol';
+import type { CardReader } from '../ports/card-reader.js';
 import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
+import type { PositionSource } from '../ports/position-source.js';
 import type { RiderFeedback } from '../ports/rider-feedback.js';
 import { ParameterStore } from '../params/parameter-store.js';
+import { GpsdPositionSource } from '../gnss/gpsd-position-source.js';
+import { NmeaFileReplaySource } from '../gnss/nmea-file-replay-source.js';
+import { SerialNmeaPositionSource } from '../gnss/serial-nmea-position-source.js';
+import type { ApduTransport } from '../ports/apdu-transport.js';
+import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
+import { PcscApduTransport } from '../readers/pcsc/pcsc-apdu-transport.js';
+import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
+import { PcscService } from '../readers/pcsc/pcsc-service.js';
+import { DriverScreenServiceAlert } from '../readers/pcsc/service-alert.js';
 import { SocketReaderLink } from '../readers/socket/socket-reader-link.js';
 import { TerminalRuntime } from '../runtime/terminal-runtime.js';
-import { TerminalConfigError, type TerminalConfig, loadTerminalConfig } from '../runtime/terminal-config.js';
+import { TerminalConfigError, type TerminalConfig, loadTerminalConfig, parseReaderNameFilter } from '../runtime/terminal-config.js';
+import type { StatusDetails } from '../uplink/status-message.js';
 import { openOutbox } from '../store/database-salvage.js';
 import { StorageGuardedStore } from '../store/storage-guard.js';
 import { ApduSecureAccessModule } from '../tap/apdu-secure-access-module.js';
@@ -20,12 +33,15 @@ export const RUN_USAGE = `Usage: busfare-terminal run --config FILE
 
 Runs one validator: the tap state machine on the configured reader, the durable outbox
 (checked with PRAGMA integrity_check at start; a damaged file is moved aside and salvaged), the
-MQTT uplink and the parameter store, until SIGINT or SIGTERM.
+MQTT uplink, the parameter store and the GPS/BeiDou receiver, until SIGINT or SIGTERM.
 
 Options:
   --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},
-                  parameterPublicKeyFile, reader {kind: "socket", path}, service, uplink,
-                  storage, clockOffsetMs
+                  parameterPublicKeyFile,
+                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
+                  gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
+                      | {kind: "nmea-file", path, speed, loop},
+                  service, uplink, storage, clockOffsetMs, utcOffsetMinutes
   -h, --help      Show this help
 
 Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid arguments or config.
@@ -72,6 +88,8 @@ export async function runCommand(args: string[]): Promise<number> {
 export interface RunningTerminal {
   runtime: TerminalRuntime;
   uplink: TerminalUplink;
+  reader: CardReader;
+  parameters: ParameterStore;
   stop(): Promise<void>;
 }
 
@@ -89,6 +107,7 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
   const publicKey = createPublicKey(readFileSync(config.parameterPublicKeyFile));
   const parameters = ParameterStore.open(join(config.dataDir, `${config.terminalId}-parameters.db`), { logger, publicKey, clock, driverScreen: screen });
 
+  const devices = new DeviceLinks(config, logger, screen);
   const uplink = new TerminalUplink({
     terminalId: config.terminalId,
     vehicleId: config.vehicleId,
@@ -101,15 +120,15 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     softwareVersion: SOFTWARE_VERSION,
     parameters,
     ...config.uplink,
-    statusProvider: () => ({ alerts: [...screen.alerts.values()] }),
+    statusProvider: () => ({ devices: devices.health(), alerts: [...screen.alerts.values()] }),
   });
-  const reader = new SocketReaderLink({ path: config.reader.path, terminalId: config.terminalId, logger });
   const feedback: RiderFeedback = { show: (message) => logger.debug({ message }, 'rider feedback') };
+  const positions = createPositionSource(config, clock, logger);
   const runtime = new TerminalRuntime({
     terminalId: config.terminalId,
     vehicleId: config.vehicleId,
-    reader,
-    sam: new ApduSecureAccessModule(reader.psam),
+    reader: devices.reader,
+    sam: new ApduSecureAccessModule(devices.psam),
     store,
     fareTables: { activeFareTable: (now) => parameters.activeFareTable(now)?.body },
     blacklist: parameters.blacklistLookup(),
@@ -117,24 +136,34 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     clock,
     logger,
     uplink,
+    ...(positions === undefined ? {} : { positions }),
     service: config.service,
     utcOffsetMinutes: config.utcOffsetMinutes,
+    samStartup: config.reader.kind === 'pcsc' ? 'retry' : 'required',
   });
-  runtime.on('tap', (outcome, session) => reader.sendOutcome(session.id, outcome));
+  const socketLink = devices.socketLink;
+  if (socketLink) runtime.on('tap', (outcome, session) => socketLink.sendOutcome(session.id, outcome));
+  devices.onSamReset((reason) => void runtime.reopenSam(reason));
+  positions?.on('health', (health) => (devices.gpsHealth = health));
+  positions?.on('error', (error) => logger.warn({ err: error }, 'GPS receiver error'));
 
   // Pending records of a killed run become in-doubt before the reader accepts the next card, so
   // that card's tap can settle them.
   const recovered = store.recoverPending();
   if (recovered > 0) logger.warn({ recovered }, 'pending records from an interrupted run are now in doubt');
   uplink.start();
-  // The PSAM sits behind the reader link, so the link must be up before the runtime opens it.
-  await reader.start();
+  // The PSAM sits behind the reader link or in a PC/SC slot, so that must be up before the runtime opens it.
+  await devices.start();
   await runtime.start();
+  devices.armSamResets();
   return {
     runtime,
     uplink,
+    reader: devices.reader,
+    parameters,
     async stop() {
       await runtime.stop();
+      await devices.stop();
       await uplink.stop();
       store.close();
       parameters.close();
@@ -155,5 +184,118 @@ class LoggingDriverScreen implements DriverScreen {
 
   clearAlert(id: string): void {
     if (this.alerts.delete(id)) this.logger.info({ alertId: id }, 'driver alert cleared');
+  }
+}
+
+/** Builds the configured GPS/BeiDou receiver, or undefined when the config has none. */
+function createPositionSource(config: TerminalConfig, clock: Clock, logger: Logger): PositionSource | undefined {
+  const gps = config.gps;
+  const gpsLogger = logger.child({ component: 'gps' });
+  switch (gps?.kind) {
+    case undefined:
+      return undefined;
+    case 'serial':
+      return new SerialNmeaPositionSource({
+        path: gps.path,
+        ...(gps.baudRate === undefined ? {} : { baudRate: gps.baudRate }),
+        ...(gps.rescanPattern === undefined ? {} : { rescanPattern: gps.rescanPattern }),
+        clock,
+        logger: gpsLogger,
+      });
+    case 'gpsd':
+      return new GpsdPositionSource({ ...(gps.host === undefined ? {} : { host: gps.host }), ...(gps.port === undefined ? {} : { port: gps.port }), clock, logger: gpsLogger });
+    case 'nmea-file':
+      return new NmeaFileReplaySource(gps.path, { ...(gps.speed === undefined ? {} : { speed: gps.speed }), ...(gps.loop === undefined ? {} : { loop: gps.loop }), clock });
+  }
+}
+
+/**
+ * The card reader and the PSAM transport of the configured kind, with their health for the status
+ * topic. Under PC/SC one PcscService serves both, its outages raise "reader service down" on the
+ * driver's screen, and every sign that the PSAM was powered again (its slot reporting a card, or
+ * the reader coming back after a fault) is passed to `onSamReset`.
+ */
+class DeviceLinks {
+  readonly reader: CardReader;
+  readonly psam: ApduTransport;
+  readonly socketLink: SocketReaderLink | undefined;
+  gpsHealth: DeviceHealth | undefined;
+  private readonly pcsc: { service: PcscService; reader: PcscCardReader; slot: PcscApduTransport } | undefined;
+  private readerHealth: DeviceHealth = 'unknown';
+  private samResetListener: ((reason: string) => void) | undefined;
+  private armed = false;
+
+  constructor(
+    config: TerminalConfig,
+    private readonly logger: Logger,
+    screen: DriverScreen,
+  ) {
+    const reader = config.reader;
+    if (reader.kind === 'socket') {
+      this.socketLink = new SocketReaderLink({ path: reader.path, terminalId: config.terminalId, logger });
+      this.reader = this.socketLink;
+      this.psam = this.socketLink.psam;
+      return;
+    }
+    const pcscLogger = logger.child({ component: 'pcsc' });
+    const service = new PcscService({ logger: pcscLogger });
+    const cardReader = new PcscCardReader({
+      logger: pcscLogger,
+      service,
+      serviceAlert: new DriverScreenServiceAlert({ screen }),
+      ...(reader.readerName === undefined ? {} : { readerName: parseReaderNameFilter(reader.readerName) }),
+    });
+    const slot = new PcscApduTransport({ logger: pcscLogger, service, ...(reader.psamReaderName === undefined ? {} : { readerName: parseReaderNameFilter(reader.psamReaderName) }) });
+    cardReader.on('health', (health) => this.readerHealthChanged(health));
+    // Registered after the slot's own listener, so the slot has adopted its reader when this runs.
+    service.on('reader', (pcscReader: NfcPcscReader) => {
+      if (pcscReader.name !== slot.name) return;
+      pcscReader.on('card', () => this.samReset(`PSAM powered in slot "${pcscReader.name}"`));
+    });
+    this.pcsc = { service, reader: cardReader, slot };
+    this.reader = cardReader;
+    this.psam = slot;
+  }
+
+  onSamReset(listener: (reason: string) => void): void {
+    this.samResetListener = listener;
+  }
+
+  /** From now on a PSAM reset reopens the SAM; the runtime's own start opened it the first time. */
+  armSamResets(): void {
+    this.armed = true;
+  }
+
+  health(): NonNullable<StatusDetails['devices']> {
+    const reader = this.pcsc ? this.readerHealth : 'ok';
+    return { reader, ...(this.gpsHealth === undefined ? {} : { gps: this.gpsHealth }) };
+  }
+
+  /** Connects the socket link, or starts pcscd's context and waits a little for the PSAM. */
+  async start(): Promise<void> {
+    if (this.socketLink) return this.socketLink.start();
+    const pcsc = this.pcsc!;
+    await pcsc.reader.start();
+    const slotReady = pcsc.slot.start();
+    await pcsc.service.start();
+    // Without a PSAM the terminal still starts: the runtime keeps trying to open it and the
+    // driver's screen shows why taps fail.
+    await slotReady.catch((error: Error) => this.logger.error({ err: error }, 'PSAM slot not ready at start'));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.pcsc) return;
+    await this.pcsc.slot.stop();
+    await this.pcsc.service.stop();
+  }
+
+  private readerHealthChanged(health: DeviceHealth): void {
+    const previous = this.readerHealth;
+    this.readerHealth = health;
+    if (health === 'ok' && (previous === 'down' || previous === 'degraded')) this.samReset(`card reader back after "${previous}"`);
+  }
+
+  private samReset(reason: string): void {
+    if (this.armed) this.samResetListener?.(reason);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TerminalConfigError, loadTerminalConfig } from './terminal-config.js';
+import { TerminalConfigError, loadTerminalConfig, parseReaderNameFilter } from './terminal-config.js';
 
 let directory: string;
 
@@ -66,6 +66,49 @@ describe('loadTerminalConfig', () => {
   });
 
   it('rejects an unknown reader kind', () => {
-    expect(problemsOf(write({ ...valid, reader: { kind: 'pcsc', path: 'x' } })).join('\n')).toMatch(/reader\.kind/);
+    expect(problemsOf(write({ ...valid, reader: { kind: 'usb', path: 'x' } })).join('\n')).toMatch(/reader\.kind/);
+  });
+
+  it('accepts a PC/SC reader with a serial GPS receiver', () => {
+    const config = loadTerminalConfig(
+      write({ ...valid, reader: { kind: 'pcsc', readerName: 'ACR1252', psamReaderName: '/SAM|01$/i' }, gps: { kind: 'serial', path: '/dev/ttyUSB0', baudRate: 9600, rescanPattern: '/dev/ttyUSB*' } }),
+    );
+    expect(config.reader).toEqual({ kind: 'pcsc', readerName: 'ACR1252', psamReaderName: '/SAM|01$/i' });
+    expect(config.gps).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baudRate: 9600, rescanPattern: '/dev/ttyUSB*' });
+  });
+
+  it('accepts a PC/SC reader with default slots, gpsd and an NMEA file', () => {
+    expect(loadTerminalConfig(write({ ...valid, reader: { kind: 'pcsc' }, gps: { kind: 'gpsd', host: '::1', port: 2947 } })).gps).toEqual({ kind: 'gpsd', host: '::1', port: 2947 });
+    expect(loadTerminalConfig(write({ ...valid, gps: { kind: 'nmea-file', path: 'trip.nmea', speed: 10, loop: true } })).gps?.kind).toBe('nmea-file');
+  });
+
+  it('rejects a socket path on a PC/SC reader', () => {
+    expect(problemsOf(write({ ...valid, reader: { kind: 'pcsc', path: 'x' } })).join('\n')).toMatch(/reader: .*path/);
+  });
+
+  it('rejects a reader name that is not a valid regular expression', () => {
+    expect(problemsOf(write({ ...valid, reader: { kind: 'pcsc', psamReaderName: '/(unclosed/' } }))).toEqual(['reader.psamReaderName: not a valid /pattern/flags regular expression']);
+  });
+
+  it('rejects gpsd on another host', () => {
+    expect(problemsOf(write({ ...valid, gps: { kind: 'gpsd', host: '192.0.2.1' } })).join('\n')).toMatch(/gps\.host: must be 127\.0\.0\.1 or ::1/);
+  });
+
+  it('rejects an unknown GPS kind and bad serial settings', () => {
+    expect(problemsOf(write({ ...valid, gps: { kind: 'bluetooth' } })).join('\n')).toMatch(/gps\.kind/);
+    expect(problemsOf(write({ ...valid, gps: { kind: 'serial', path: '', baudRate: 12 } })).length).toBe(2);
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf(write({ ...valid, vehicleId: '', reader: { kind: 'pcsc', readerName: '' }, gps: { kind: 'nmea-file', path: 'x', speed: -1 } }));
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual(['vehicleId', 'reader.readerName', 'gps.speed']);
+  });
+});
+
+describe('parseReaderNameFilter', () => {
+  it('turns /pattern/flags into a RegExp and keeps other names as text', () => {
+    expect(parseReaderNameFilter('/^ACS.*PICC/i')).toEqual(/^ACS.*PICC/i);
+    expect(parseReaderNameFilter('Virtual PCD 00 00')).toBe('Virtual PCD 00 00');
+    expect(parseReaderNameFilter('/[/')).toBe('/[/');
   });
 });

@@ -1,6 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
+/** "/pattern/flags" is a regular expression; any other text matches as a part of the name, ignoring case. */
+const readerNameFilter = z
+  .string()
+  .min(1)
+  .refine((value) => !value.startsWith('/') || parseReaderNameFilter(value) instanceof RegExp, 'not a valid /pattern/flags regular expression');
+
+/** Turns a configured reader name into the adapters' filter: a RegExp for "/pattern/flags", else the text. */
+export function parseReaderNameFilter(value: string): string | RegExp {
+  const match = /^\/(.+)\/([a-z]*)$/.exec(value);
+  if (!match) return value;
+  try {
+    return new RegExp(match[1]!, match[2]);
+  } catch {
+    return value;
+  }
+}
+
 /** Configuration of one `busfare-terminal run` process. Unknown keys are errors. */
 export const terminalConfigSchema = z.strictObject({
   terminalId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'terminal id must be 1-32 letters, digits, "_" or "-"'),
@@ -16,11 +33,47 @@ export const terminalConfigSchema = z.strictObject({
   }),
   /** PEM file of the back office's Ed25519 parameter-signing public key, pinned at provisioning. */
   parameterPublicKeyFile: z.string().min(1),
-  reader: z.strictObject({
-    /** A simulated reader in another process, reached over a Unix domain socket. */
-    kind: z.literal('socket'),
-    path: z.string().min(1),
-  }),
+  reader: z.discriminatedUnion('kind', [
+    z.strictObject({
+      /** A simulated reader in another process, reached over a Unix domain socket. */
+      kind: z.literal('socket'),
+      path: z.string().min(1),
+    }),
+    z.strictObject({
+      /** A contactless reader and a PSAM in a contact slot, both through pcscd. */
+      kind: z.literal('pcsc'),
+      /** The contactless reader: a part of its PC/SC name, or /pattern/flags. Default: the first contactless reader. */
+      readerName: readerNameFilter.optional(),
+      /** The PSAM slot, in the same form. Default: the first contact slot. */
+      psamReaderName: readerNameFilter.optional(),
+    }),
+  ]),
+  /** The GPS/BeiDou receiver; without it taps carry no position. */
+  gps: z
+    .discriminatedUnion('kind', [
+      z.strictObject({
+        /** An NMEA 0183 receiver on a serial port. */
+        kind: z.literal('serial'),
+        path: z.string().min(1),
+        baudRate: z.number().int().min(1200).max(921_600).optional(),
+        /** Pattern of device paths searched when `path` disappears, such as /dev/serial/by-id/usb-*GNSS*. */
+        rescanPattern: z.string().min(1).optional(),
+      }),
+      z.strictObject({
+        /** gpsd on this host. */
+        kind: z.literal('gpsd'),
+        host: z.union([z.literal('127.0.0.1'), z.literal('::1')], { error: 'must be 127.0.0.1 or ::1: gpsd is reached on this host only' }).optional(),
+        port: z.number().int().min(1).max(65_535).optional(),
+      }),
+      z.strictObject({
+        /** A recorded NMEA file played back, for bench runs. */
+        kind: z.literal('nmea-file'),
+        path: z.string().min(1),
+        speed: z.number().positive().optional(),
+        loop: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
   service: z
     .strictObject({
       route: z.string().max(32).optional(),

@@ -38,6 +38,13 @@ export interface TerminalRuntimeOptions {
   blacklist?: BlacklistSource;
   /** Where lock records of blacklisted cards go. */
   lockLog?: CardLockLog;
+  /** How long reopenSam() keeps retrying before it leaves the retry to the next tap, in ms. Default 10000. */
+  samReopenTimeoutMs?: number;
+  /**
+   * 'required' (default): start() fails when the SAM does not open. 'retry': start() goes on and
+   * keeps opening it as reopenSam() does, for a PSAM slot that may come up after the terminal.
+   */
+  samStartup?: 'required' | 'retry';
 }
 
 export interface TerminalRuntimeEvents {
@@ -55,6 +62,11 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   private readonly pendingFixes: PositionFix[] = [];
   private flushTimer?: NodeJS.Timeout;
   private queue: Promise<void> = Promise.resolve();
+  private samReopenPending = false;
+  private samReopen: Promise<void> | undefined;
+  /** Counts reported SAM resets, so a reset during an open that then succeeds is not lost. */
+  private samResets = 0;
+  private stopped = false;
   private readonly onCard = (session: CardSession) => this.enqueue(session);
   private readonly onFix = (fix: GnssFix) => this.acceptFix(fix);
 
@@ -76,9 +88,14 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     const recovered = this.options.store.recoverPending();
     if (recovered > 0) this.options.logger.warn({ recovered }, 'pending records from an interrupted run are now in doubt');
-    await this.options.sam.open();
+    if (this.options.samStartup === 'retry') {
+      await this.options.sam.open().catch((error: Error) => void this.reopenSam(`PSAM did not open at start: ${error.message}`));
+    } else {
+      await this.options.sam.open();
+    }
     this.options.reader.on('card', this.onCard);
     this.options.positions?.on('fix', this.onFix);
     await this.options.reader.start();
@@ -89,6 +106,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.options.reader.off('card', this.onCard);
     this.options.positions?.off('fix', this.onFix);
     if (this.flushTimer) clearInterval(this.flushTimer);
@@ -120,8 +138,54 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     };
   }
 
+  /**
+   * Opens the SAM again ahead of the next tap. A PSAM is reset when its slot or pcscd comes back
+   * from a fault. A reset PSAM has no application selected, so it refuses purchase commands until
+   * the terminal selects one again. Taps wait behind the retries. When the retries run out, the
+   * next tap tries once more before it is processed.
+   */
+  reopenSam(reason: string): Promise<void> {
+    this.samReopenPending = true;
+    this.samResets += 1;
+    this.options.logger.warn({ reason }, 'opening the PSAM again');
+    // One queued reopen serves every reset reported before it runs.
+    if (this.samReopen) return this.samReopen;
+    const task = this.queue.then(() => {
+      this.samReopen = undefined;
+      return this.openSamWithRetries(this.options.samReopenTimeoutMs ?? 10_000);
+    });
+    this.samReopen = task;
+    this.queue = task;
+    return task;
+  }
+
+  private async openSamWithRetries(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let delayMs = 100;
+    for (;;) {
+      if (!this.samReopenPending || this.stopped) return;
+      const resets = this.samResets;
+      try {
+        await this.options.sam.open();
+        this.options.logger.info('PSAM opened again');
+        // A reset reported while this open ran has queued its own reopen, so the flag stays set.
+        if (this.samResets === resets) this.samReopenPending = false;
+        return;
+      } catch (error) {
+        if (performance.now() + delayMs > deadline) {
+          this.options.logger.error({ err: error }, 'PSAM did not open; the next tap tries again');
+          return;
+        }
+        this.options.logger.debug({ err: error, delayMs }, 'PSAM not ready yet');
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 1000);
+    }
+  }
+
   private enqueue(session: CardSession): void {
     this.queue = this.queue.then(async () => {
+      if (this.samReopenPending) await this.openSamWithRetries(0);
       const outcome = await this.processor.process(session);
       this.emit('tap', outcome, session);
     });
