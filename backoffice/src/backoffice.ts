@@ -5,6 +5,7 @@ import { type BrokerAccessHooks, startEmbeddedBroker } from './broker/embedded-b
 import { type ServiceAccount, terminalAccessHooks } from './broker/terminal-access.js';
 import { withPublishLimits } from './broker/publish-limits.js';
 import { EvidenceLedger } from './security/evidence-ledger.js';
+import { maskCardNumber } from './security/card-masking.js';
 import { readTlsFiles } from './security/tls-files.js';
 import { GapResendRequester } from './ingest/gap-resend.js';
 import { TerminalCredentialStore } from './terminals/credential-store.js';
@@ -15,6 +16,7 @@ import { ClearingCentre } from './clearing/clearing-centre.js';
 import type { BackOfficeConfig } from './config.js';
 import { type InitialAdministrator, ensureInitialAdministrator } from './operators/initial-administrator.js';
 import { IngestService } from './ingest/ingest-service.js';
+import { type CloneFlagStore, SqliteCloneFlagStore } from './ingest/m1-clone-flags.js';
 import { TacVerifier } from './ingest/tac-verifier.js';
 import { TransactionIngestor } from './ingest/transaction-ingest.js';
 import { openConfiguredKeyStore } from './keys/open-key-store.js';
@@ -69,6 +71,8 @@ export interface BackOffice {
   evidence: EvidenceLedger | undefined;
   /** Asks terminals to re-send the sequences that ingest finds missing. */
   gapRequests: GapResendRequester;
+  /** Clone checks of MIFARE Classic purses, run on every newly stored M1 debit. */
+  cloneFlags: SqliteCloneFlagStore;
   /** Each terminal's counters against the clearing database. */
   reconcile(): TerminalReconciliation[];
   publishFareTable(publication: FareTablePublication): Promise<ParameterSet>;
@@ -113,6 +117,8 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     cleanups.push(() => reconciler.close());
     const evidence = config.security.evidenceChecks ? new EvidenceLedger(config.db) : undefined;
     if (evidence) cleanups.push(() => evidence.close());
+    const cloneFlags = SqliteCloneFlagStore.open(config.db);
+    cleanups.push(() => cloneFlags.close());
     const mqttTls = config.mqtt.tls ? readTlsFiles(config.mqtt.tls) : undefined;
     const consoleTls = config.http.tls ? readTlsFiles(config.http.tls) : undefined;
 
@@ -145,6 +151,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       verifier: new TacVerifier({ keys: keyStore, localIssuerPrefixes: config.localIssuerPrefixes }),
       businessDay: { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff },
       ...(evidence ? { evidence } : {}),
+      cloneFlags: loggingCloneFlags(cloneFlags, logger),
     });
     const clearing = new ClearingCentre({
       repository,
@@ -204,6 +211,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       fleet,
       evidence,
       gapRequests,
+      cloneFlags,
       reconcile: () => reconciler.reconcile(),
       parameters,
       async publishFareTable(publication) {
@@ -224,4 +232,18 @@ function defaultFareTableFor(config: BackOfficeConfig): FareTableBody {
     throw new Error('cannot build the default fare table: localIssuerPrefixes is empty; set it in the config or pass a fare table body');
   }
   return defaultFareTable(config.localIssuerPrefixes);
+}
+
+/** Logs every clone flag that ingest raises, with the card number masked, so an operator sees it as it happens. */
+function loggingCloneFlags(store: CloneFlagStore, logger: Logger): CloneFlagStore {
+  return {
+    observe(terminalId, record, flaggedAt) {
+      const flags = store.observe(terminalId, record, flaggedAt);
+      for (const flag of flags) {
+        logger.warn({ card: maskCardNumber(flag.asn), kind: flag.kind, terminalId: flag.terminalId, sequence: flag.sequence, otherTerminalId: flag.otherTerminalId, otherSequence: flag.otherSequence, detail: flag.detail }, 'M1 purse flagged as a possible clone');
+      }
+      return flags;
+    },
+    listCloneFlags: (limit) => store.listCloneFlags(limit),
+  };
 }

@@ -6,6 +6,7 @@ export * from './keys/key-store.js';
 export * from './keys/file-key-store.js';
 export * from './store/clearing-repository.js';
 export * from './store/sqlite-clearing-repository.js';
+export * from './store/card-lock-table.js';
 export * from './ingest/business-day.js';
 export * from './ingest/tac-verifier.js';
 export * from './ingest/m1-clone-flags.js';

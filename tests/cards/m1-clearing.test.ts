@@ -18,7 +18,7 @@ function verifier(recordMasterKeyHex = backofficeM1KeyRow().tacMasterKeyHex): Ta
 async function tapRecord(fixture: Awaited<ReturnType<typeof createTapFixture>>, card: VirtualM1Card): Promise<TransactionRecord> {
   const outcome = await fixture.tap(card);
   expect(outcome.status).toBe('accepted');
-  return fixture.store.get(outcome.sequence!)!.record;
+  return fixture.moneyRecord(outcome.sequence!);
 }
 
 describe('M1 record MAC in clearing', () => {

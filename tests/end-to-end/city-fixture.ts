@@ -1,4 +1,4 @@
-import { BenchCity, type VirtualTUnionCard } from '@busfare/simulators';
+import { BenchCity, VirtualTUnionCard } from '@busfare/simulators';
 import pino from 'pino';
 
 /** A small bench city on free ports, without riders or GPS, for end-to-end tests. */
@@ -19,5 +19,5 @@ export async function startTestCity(options: { buses?: number; externalBrokerUrl
 
 /** Cards of the population that a flat-fare bus accepts: valid, local or out-of-town, with money. */
 export function payingCards(city: BenchCity): VirtualTUnionCard[] {
-  return city.cards.filter((entry) => !entry.profile.expired && !entry.profile.lowBalance).map((entry) => entry.card);
+  return city.cards.flatMap((entry) => (entry.card instanceof VirtualTUnionCard && !entry.profile.expired && !entry.profile.lowBalance ? [entry.card] : []));
 }

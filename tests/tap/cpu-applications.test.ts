@@ -25,7 +25,7 @@ describe('MOHURD city union cards', () => {
     expect(outcome.application).toBe('mohurd');
     expect(card.balanceFen).toBe(4_800);
     expect(commands).toEqual(['00A40400', '00A40400', '00A40400', '80CA0000', '80500102', '80540100']);
-    const record = fixture.store.get(outcome.sequence!)!.record;
+    const record = fixture.moneyRecord(outcome.sequence!);
     expect(record.card).toMatchObject({ application: 'mohurd', asn: card.asn, issuerId: '5810FF0000000000' });
     expect(record.debit.mac2Verified).toBe(true);
   });
@@ -117,7 +117,7 @@ describe('tap-on/tap-off routes', () => {
       expect(alighting.status).toBe('accepted');
       expect(alighting.amountFen).toBeGreaterThan(0);
       expect(card.balanceFen).toBe(5_000 - alighting.amountFen!);
-      const records = [boarding, alighting].map((outcome) => fixture.store.get(outcome.sequence!)!.record);
+      const records = [boarding, alighting].map((outcome) => fixture.moneyRecord(outcome.sequence!));
       expect(records.map((record) => record.debit.transactionType)).toEqual([TRANSACTION_TYPE.compositePurchase, TRANSACTION_TYPE.compositePurchase]);
     }
   });
@@ -133,6 +133,6 @@ describe('tap-on/tap-off routes', () => {
   it('pays monthly passes with the ordinary purchase', async () => {
     const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
     const outcome = await fixture.tap(makeCard({ cardTypeCode: 6 }));
-    expect(fixture.store.get(outcome.sequence!)!.record.debit.transactionType).toBe(TRANSACTION_TYPE.purchase);
+    expect(fixture.moneyRecord(outcome.sequence!).debit.transactionType).toBe(TRANSACTION_TYPE.purchase);
   });
 });

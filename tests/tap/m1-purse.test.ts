@@ -25,7 +25,7 @@ describe('M1 purse tap', () => {
     expect(outcome.cardApdus).toBe(17);
     expect(outcome.psamApdus).toBe(2);
 
-    const record = fixture.store.get(outcome.sequence!)!.record;
+    const record = fixture.moneyRecord(outcome.sequence!);
     expect(transactionRecordSchema.safeParse(record).success).toBe(true);
     expect(record.card.application).toBe('m1');
     expect(record.debit.cardCounter).toBe(0);
@@ -105,7 +105,7 @@ describe('M1 purse tap', () => {
     expect(card.purseInfo).toMatchObject({ counter: 1, processFlag: M1_PROCESS_FLAG.idle });
     expect(card.block(M1_LAYOUT.backupValueBlock)).toEqual(card.block(M1_LAYOUT.primaryValueBlock));
     expect(fixture.store.listOpenInDoubt()).toHaveLength(0);
-    const resolution = fixture.store.get(again.sequence!)!.record;
+    const resolution = fixture.moneyRecord(again.sequence!);
     expect(resolution).toMatchObject({ kind: 'resolution', outcome: 'debited' });
     expect(resolution.debit.tac).toBe(resolution.debit.m1?.recordMac);
   });

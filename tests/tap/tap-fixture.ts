@@ -8,7 +8,7 @@ import {
   type TransactionStore,
 } from '@busfare/terminal';
 import { defaultFareTable } from '@busfare/backoffice';
-import type { FareTableBody } from '@busfare/shared-protocol';
+import type { FareTableBody, TransactionRecord } from '@busfare/shared-protocol';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, InProcessCardReader, PsamTransport, SoftwarePsam, type ApduCard } from '@busfare/simulators';
 import pino from 'pino';
 
@@ -56,5 +56,12 @@ export async function createTapFixture(
     return outcome;
   }
 
-  return { clock, store, reader, psam, sam, processor, shown, fareTable, lockLog, tap };
+  /** The money record (purchase, in-doubt or resolution) with this sequence; throws for a lock record or none. */
+  function moneyRecord(sequence: number): TransactionRecord {
+    const record = store.get(sequence)?.record;
+    if (record === undefined || record.kind === 'lock') throw new Error(`no money record with sequence ${sequence}`);
+    return record;
+  }
+
+  return { clock, store, reader, psam, sam, processor, shown, fareTable, lockLog, tap, moneyRecord };
 }

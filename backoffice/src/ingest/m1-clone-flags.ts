@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { TransactionRecord } from '@busfare/shared-protocol';
 
 /**
@@ -118,6 +118,22 @@ interface ObservationRow {
 /** Clone observations and flags in SQLite tables of their own, in the back office's database or any other. */
 export class SqliteCloneFlagStore implements CloneFlagStore {
   private readonly statements;
+  private ownedDatabase = false;
+
+  /**
+   * Opens the clone tables in the database file at `path` (created when missing) on a connection
+   * of its own, which close() closes.
+   */
+  static open(path: string): SqliteCloneFlagStore {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    // An observation must be as durable as the record it came from, which the repository writes with FULL.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    const store = new SqliteCloneFlagStore(db);
+    store.ownedDatabase = true;
+    return store;
+  }
 
   constructor(private readonly db: Database.Database) {
     db.exec(SCHEMA);
@@ -154,6 +170,11 @@ export class SqliteCloneFlagStore implements CloneFlagStore {
       }
       return flags;
     })();
+  }
+
+  /** Closes the connection that open() made; a database passed to the constructor stays open. */
+  close(): void {
+    if (this.ownedDatabase && this.db.open) this.db.close();
   }
 
   listCloneFlags(limit: number): StoredCloneFlag[] {

@@ -1,4 +1,5 @@
 import type { PositionBatch, ShiftRecord, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
+import type { AcceptedLock, CardLockRow } from './card-lock-table.js';
 
 /**
  * Outcome of the evidence check of a stored record.
@@ -56,7 +57,7 @@ export interface StoredTransactionRow {
 }
 
 export interface BatchWriteResult {
-  /** Records newly stored in the transactions table. */
+  /** Records newly stored in the transactions table, and lock records in theirs. */
   stored: number;
   /** Sequences of the records newly stored, in batch order. */
   storedSequences: number[];
@@ -147,8 +148,9 @@ export interface ClearingRepository {
    * Stores one batch's accepted records and rejections in one durable transaction and advances
    * the terminal's progress. A record whose (terminalId, sequence) is already stored is a
    * duplicate when its content is the same, and a conflict (kept as rejected) when it differs.
+   * Lock records go to their own table and take part in the same checks.
    */
-  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[]): BatchWriteResult;
+  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks?: readonly AcceptedLock[]): BatchWriteResult;
   /** Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). */
   addRejected(rejected: RejectedInput): void;
   /** Returns a stored record, or undefined. */
@@ -164,6 +166,8 @@ export interface ClearingRepository {
   totalsByTerminalAndDay(): DayTotal[];
   recentTransactions(limit: number): StoredTransactionRow[];
   recentRejected(limit: number): RejectedRow[];
+  /** Lock records of blacklisted cards, newest first. */
+  recentCardLocks(limit: number): CardLockRow[];
   openInDoubt(): OpenInDoubtRow[];
   summary(): ClearingSummary;
   /** Every cleared record with the card counter its debit used, for ledger checks. */

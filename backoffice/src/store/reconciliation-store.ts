@@ -80,13 +80,14 @@ export class SqliteReconciliationStore {
       .all();
   }
 
-  /** Sequences of one terminal between two bounds that are stored or kept as rejected. */
+  /** Sequences of one terminal between two bounds that are stored (lock records included) or kept as rejected. */
   presentSequences(terminalId: string, from: number, to: number): Set<number> {
     const rows = this.db
-      .prepare<[string, number, number, string, number, number], { sequence: number }>(`
+      .prepare<[string, number, number, string, number, number, string, number, number], { sequence: number }>(`
         SELECT sequence FROM transactions WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
-        UNION SELECT sequence FROM rejected WHERE terminal_id = ? AND sequence BETWEEN ? AND ?`)
-      .all(terminalId, from, to, terminalId, from, to);
+        UNION SELECT sequence FROM rejected WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
+        UNION SELECT sequence FROM card_locks WHERE terminal_id = ? AND sequence BETWEEN ? AND ?`)
+      .all(terminalId, from, to, terminalId, from, to, terminalId, from, to);
     return new Set(rows.map((row) => row.sequence));
   }
 

@@ -3,7 +3,8 @@ import { terminalStatusSchema } from '@busfare/shared-protocol';
 
 /**
  * One terminal's own counters against what the back office holds for it.
- * - `balanced`: every sequence the terminal has handed out is stored or kept as rejected;
+ * - `balanced`: every sequence the terminal has handed out is stored (as a transaction or a lock
+ *   record) or kept as rejected;
  * - `awaiting-upload`: some are not here yet, but no more than the terminal's reported backlog;
  * - `mismatch`: more are missing than the terminal still holds, so records were lost on the way
  *   or the terminal's store was replaced.
@@ -48,9 +49,11 @@ SELECT ids.terminal_id AS terminalId,
   p.contiguous_through AS contiguousThrough,
   p.highest_seen AS highestSeen,
   p.duplicates AS duplicates,
-  (SELECT COUNT(*) FROM transactions t WHERE t.terminal_id = ids.terminal_id) AS storedRecords,
+  (SELECT COUNT(*) FROM transactions t WHERE t.terminal_id = ids.terminal_id)
+    + (SELECT COUNT(*) FROM card_locks l WHERE l.terminal_id = ids.terminal_id) AS storedRecords,
   (SELECT COUNT(DISTINCT r.sequence) FROM rejected r WHERE r.terminal_id = ids.terminal_id AND r.sequence IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.terminal_id = r.terminal_id AND t.sequence = r.sequence)) AS rejectedRecords,
+     AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.terminal_id = r.terminal_id AND t.sequence = r.sequence)
+     AND NOT EXISTS (SELECT 1 FROM card_locks l WHERE l.terminal_id = r.terminal_id AND l.sequence = r.sequence)) AS rejectedRecords,
   (SELECT COUNT(*) FROM transactions t WHERE t.terminal_id = ids.terminal_id AND ${CLEARED}) AS clearedRecords,
   (SELECT COALESCE(SUM(t.amount_fen), 0) FROM transactions t WHERE t.terminal_id = ids.terminal_id AND ${CLEARED}) AS clearedAmountFen,
   (SELECT COUNT(*) FROM transactions t WHERE t.terminal_id = ids.terminal_id AND t.kind = 'in-doubt' AND NOT EXISTS (

@@ -113,6 +113,15 @@ export function clearingApiRoutes({ centre, repository, secureCookies }: Clearin
       query: transactionQuerySchema,
       handler: ({ query }) => centre.queries.search({ asn: query.card, terminalId: query.terminal, route: query.route, from: query.from, to: query.to, limit: query.limit }),
     }),
+    apiRoute({
+      method: 'GET',
+      url: '/api/v1/card-locks',
+      role: 'viewer',
+      tag: 'transactions',
+      summary: 'Blacklisted cards that terminals locked at the door, or failed to lock, newest first',
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(100) }),
+      handler: ({ query }) => repository.recentCardLocks(query.limit),
+    }),
     apiRoute({ method: 'GET', url: '/api/v1/settlements', role: 'viewer', tag: 'settlement', summary: 'Settled business days', handler: () => centre.settlement.days() }),
     apiRoute({
       method: 'GET',

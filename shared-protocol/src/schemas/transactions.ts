@@ -100,6 +100,26 @@ export const transactionRecordSchema = z
     }
   });
 
+/**
+ * A blacklisted card that a terminal locked (or tried to lock) at the door. It moves no money, so
+ * it carries no debit evidence, and clearing keeps it apart from the purchases. It takes a
+ * sequence number of the terminal's outbox like every other record.
+ */
+export const lockRecordSchema = z.object({
+  sequence: z.number().int().min(1),
+  kind: z.literal('lock'),
+  occurredAt: isoTimeSchema,
+  card: cardIdentitySchema.pick({ application: true, asn: true, issuerId: true }).extend({ medium: cardMediumSchema.optional() }),
+  lock: z.object({
+    /** Whether the card confirmed the lock: APPLICATION BLOCK returned 9000, or the M1 enable flag was written. */
+    locked: z.boolean(),
+    /** Reason the lock failed, when it did. */
+    reason: z.string().max(500).optional(),
+    psamTerminalNumber: hexSchema(6),
+  }),
+  trip: tripContextSchema,
+});
+
 export const transactionBatchSchema = z
   .object({
     schema: z.literal(TX_BATCH_SCHEMA),
@@ -127,5 +147,8 @@ export type DebitEvidence = z.infer<typeof debitSchema>;
 export type M1Evidence = z.infer<typeof m1EvidenceSchema>;
 export type TripContext = z.infer<typeof tripContextSchema>;
 export type TransactionRecord = z.infer<typeof transactionRecordSchema>;
-export type TransactionBatch = Omit<z.infer<typeof transactionBatchSchema>, 'records'> & { records: TransactionRecord[] };
+export type LockRecord = z.infer<typeof lockRecordSchema>;
+/** Any record of a terminal's outbox: a money record or a card lock. */
+export type OutboxRecord = TransactionRecord | LockRecord;
+export type TransactionBatch = Omit<z.infer<typeof transactionBatchSchema>, 'records'> & { records: OutboxRecord[] };
 export type TransactionAck = z.infer<typeof transactionAckSchema>;

@@ -96,6 +96,7 @@ export class BenchBus {
       sam,
       store: this.store,
       fareTables: { activeFareTable: (now) => this.parameters.activeFareTable(now)?.body },
+      blacklist: this.parameters.blacklistLookup(),
       feedback: this.feedback,
       clock: options.clock ?? systemClock,
       logger,

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { type BackOffice, MemoryKeyStore, backOfficeConfigSchema, defaultFareTable, startBackOffice } from '@busfare/backoffice';
 import { fromHex, generateParameterSigningKeys } from '@busfare/shared-protocol';
 import { type Clock, SOFTWARE_VERSION, type Logger } from '@busfare/terminal';
-import { type PopulationCard, createCardPopulation } from '../cards/population.js';
+import { type CardMix, type PopulationCard, createCardPopulation } from '../cards/population.js';
 import { createBusReplaySource, planBusReplays } from '../gps/route-replay.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
+import { backofficeM1KeyRow } from '../psam/m1-keys.js';
 import { BenchBus } from './bench-bus.js';
 
 export interface BenchCityOptions {
@@ -38,6 +39,8 @@ export interface BenchCityOptions {
   clock?: Clock;
   /** When the bench fare table takes effect (ISO 8601); a minute before the start by default. */
   fareTableEffectiveFrom?: string;
+  /** MOHURD, dual-application and M1 cards among the riders' cards; without it every card is T-Union. */
+  cardMix?: CardMix;
 }
 
 /**
@@ -55,7 +58,7 @@ export class BenchCity {
 
   constructor(readonly options: BenchCityOptions) {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
-    this.cards = createCardPopulation({ count: options.cards, seed: options.seed });
+    this.cards = createCardPopulation({ count: options.cards, seed: options.seed, ...(options.cardMix ? { mix: options.cardMix } : {}) });
     this.initialBalanceFen = this.cards.reduce((sum, entry) => sum + entry.card.balanceFen, 0);
     const signingKey = options.parameterSigningKey ?? generateParameterSigningKeys().privateKey;
     this.parameterKeys = { privateKey: signingKey, publicKey: createPublicKey(signingKey) };
@@ -136,7 +139,7 @@ export class BenchCity {
       http: { port: this.options.httpPort },
       localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
     });
-    const office = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore(backofficeTacKeyTable().map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
+    const office = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
     await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString() });
     return office;
   }

@@ -1,4 +1,5 @@
 import type { TapOutcome } from '@busfare/terminal';
+import { cardNumbersOf } from '../cards/population.js';
 import type { BenchCity } from './bench-city.js';
 import { waitFor } from './bench-city.js';
 
@@ -9,7 +10,7 @@ import { waitFor } from './bench-city.js';
  */
 export async function representInDoubtCards(city: BenchCity, maxRounds = 3): Promise<{ terminalId: string; outcome: TapOutcome }[]> {
   const outcomes: { terminalId: string; outcome: TapOutcome }[] = [];
-  const cardsByAsn = new Map(city.cards.map((entry) => [entry.card.asn, entry.card]));
+  const cardsByAsn = new Map(city.cards.flatMap((entry) => cardNumbersOf(entry.card).map((asn) => [asn, entry.card] as const)));
   for (let round = 0; round < maxRounds; round += 1) {
     let presented = 0;
     for (const bus of city.buses) {

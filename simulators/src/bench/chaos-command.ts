@@ -7,6 +7,7 @@ import { TerminalCredentialStore, terminalAccessHooks } from '@busfare/backoffic
 import { generateParameterSigningKeys } from '@busfare/shared-protocol';
 import { type Logger, type TapOutcome, readOutboxSnapshot } from '@busfare/terminal';
 import type { ApduCard } from '../cards/apdu-card.js';
+import { cardDebitsOf, cardNumbersOf } from '../cards/population.js';
 import { SeededRandom } from '../cards/seeded-random.js';
 import { createLogger } from '../logger.js';
 import { BenchCity, waitFor } from './bench-city.js';
@@ -179,7 +180,7 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
     const ledger = computeLedgerReport({
       taps,
       cleared: city.office.repository.clearedLedger(),
-      cardDebits: city.cards.flatMap((entry) => entry.card.ledger.map((debit) => ({ asn: entry.card.asn, counter: debit.counter, amountFen: debit.amountFen }))),
+      cardDebits: city.cards.flatMap((entry) => cardDebitsOf(entry.card)),
       cardBalanceDecreaseFen: city.cardBalanceDecreaseFen(),
       recordsRejectedAtIngest: summary.recordsRejected,
       inDoubtOpen: Math.max(summary.inDoubtOpen, snapshots.reduce((sum, snapshot) => sum + snapshot.openInDoubt.length, 0)),
@@ -227,7 +228,7 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
  * pending records into in-doubt records when it restarted.
  */
 async function presentInDoubtCards(buses: readonly ChaosBus[], city: BenchCity, logger: Logger): Promise<TapRecordOutcome[]> {
-  const cardsByAsn = new Map(city.cards.map((entry) => [entry.card.asn, entry.card as ApduCard]));
+  const cardsByAsn = new Map(city.cards.flatMap((entry) => cardNumbersOf(entry.card).map((asn) => [asn, entry.card as ApduCard] as const)));
   const outcomes: TapRecordOutcome[] = [];
   for (let round = 0; round < 5; round += 1) {
     let presented = 0;

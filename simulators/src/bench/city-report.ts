@@ -1,3 +1,4 @@
+import { cardDebitsOf } from '../cards/population.js';
 import type { BenchCity } from './bench-city.js';
 import { type BenchReport, type TapRecordOutcome, computeLedgerReport } from './bench-report.js';
 
@@ -12,7 +13,7 @@ export function cityLedgerReport(city: BenchCity, taps: TapRecordOutcome[]): Ben
   return computeLedgerReport({
     taps,
     cleared: city.office.repository.clearedLedger(),
-    cardDebits: city.cards.flatMap((entry) => entry.card.ledger.map((debit) => ({ asn: entry.card.asn, counter: debit.counter, amountFen: debit.amountFen }))),
+    cardDebits: city.cards.flatMap((entry) => cardDebitsOf(entry.card)),
     cardBalanceDecreaseFen: city.cardBalanceDecreaseFen(),
     recordsRejectedAtIngest: summary.recordsRejected,
     inDoubtOpen: Math.max(summary.inDoubtOpen, terminalInDoubt),

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { confirmAllAnswer } from '@busfare/backoffice';
 import { ManualClock, type TapOutcome } from '@busfare/terminal';
 import { SeededRandom } from '../cards/seeded-random.js';
-import type { VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
+import type { PopulationDevice } from '../cards/population.js';
 import { createLogger } from '../logger.js';
 import { BenchCity, waitFor } from './bench-city.js';
 import type { BenchBus } from './bench-bus.js';
@@ -69,7 +69,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
     await city.start();
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n`);
     const random = new SeededRandom(settings.seed);
-    const pool = new CardPool<VirtualTUnionCard>(city.cards.map((entry) => entry.card));
+    const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
 
     let day = firstDay;
     for (let index = 0; index < settings.days; index += 1, day = nextDate(day)) {
@@ -148,7 +148,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
  */
 async function rideDay(
   buses: readonly BenchBus[],
-  pool: CardPool<VirtualTUnionCard>,
+  pool: CardPool<PopulationDevice>,
   clock: ManualClock,
   random: SeededRandom,
   settings: DaysBenchSettings,

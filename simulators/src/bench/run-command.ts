@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_DRIVER_SCREEN_PORT, type TapOutcome } from '@busfare/terminal';
 import { createLogger } from '../logger.js';
 import { SeededRandom } from '../cards/seeded-random.js';
-import type { VirtualTUnionCard } from '../cards/virtual-tunion-card.js';
+import type { CardMix, PopulationDevice } from '../cards/population.js';
 import { CardPool } from './card-pool.js';
 import { BenchCity } from './bench-city.js';
 import { drainBacklogs, representInDoubtCards } from './bench-drain.js';
@@ -121,6 +121,9 @@ function integer(flag: string, text: string, min: number, max: number): number {
   return value;
 }
 
+/** Small shares of MOHURD, dual-application and M1 cards among the riders' cards of `run`. */
+export const RUN_CARD_MIX: CardMix = { mohurdShare: 0.04, dualShare: 0.03, m1Share: 0.04 };
+
 /** Runs the bench city with riders; returns the process exit code. */
 export async function runBench(settings: RunSettings): Promise<number> {
   if (settings.days !== undefined) return runDaysBench({ ...settings, days: settings.days, tapsPerBusPerDay: settings.tapsPerDay });
@@ -135,6 +138,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     dataDir: settings.dataDir,
     logger,
     gps: settings.gps,
+    cardMix: RUN_CARD_MIX,
   });
   const taps: TapRecordOutcome[] = [];
   const started = Date.now();
@@ -155,7 +159,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     process.stderr.write(`数据目录 Data: ${city.dataDir}\n`);
 
     const random = new SeededRandom(settings.seed);
-    const pool = new CardPool<VirtualTUnionCard>(city.cards.map((entry) => entry.card));
+    const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
     const flows = city.buses.map(
       (bus) =>
         new RiderFlow(bus, pool, {

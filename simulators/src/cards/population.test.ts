@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ALL_BENCH_ISSUERS, BENCH_ISSUERS } from '../keys/test-keys.js';
 import { SoftwarePsam } from '../psam/software-psam.js';
 import { BENCH_CARD_TYPE_BY_CODE, BENCH_CARD_TYPE_CODES } from './card-types.js';
-import { createCardPopulation } from './population.js';
+import { cardDebitsOf, cardNumbersOf, createCardPopulation } from './population.js';
+import { VirtualDualCard } from './virtual-dual-card.js';
+import { VirtualM1Card } from './virtual-m1-card.js';
+import { VirtualMohurdCard } from './virtual-mohurd-card.js';
 import { runPurchase } from './run-purchase.js';
 
 describe('card population', () => {
@@ -69,5 +72,43 @@ describe('card population', () => {
 
   it('rejects a negative count', () => {
     expect(() => createCardPopulation({ count: -1, seed: 1 })).toThrow(RangeError);
+  });
+
+  it('rejects a negative card mix share', () => {
+    expect(() => createCardPopulation({ count: 10, seed: 1, mix: { mohurdShare: -0.1, dualShare: 0, m1Share: 0 } })).toThrow(RangeError);
+  });
+
+  it('rejects card mix shares above one in total', () => {
+    expect(() => createCardPopulation({ count: 10, seed: 1, mix: { mohurdShare: 0.5, dualShare: 0.3, m1Share: 0.3 } })).toThrow(/add up to/);
+  });
+
+  it('adds MOHURD, dual and M1 cards with a mix', () => {
+    const mix = { mohurdShare: 0.05, dualShare: 0.05, m1Share: 0.05 };
+    const cards = createCardPopulation({ count: 400, seed: 9, mix });
+    const again = createCardPopulation({ count: 400, seed: 9, mix });
+
+    expect(cards.map(({ card }) => [cardNumbersOf(card), card.balanceFen])).toEqual(again.map(({ card }) => [cardNumbersOf(card), card.balanceFen]));
+    expect(cards.filter(({ card }) => card instanceof VirtualMohurdCard).length).toBeGreaterThan(5);
+    expect(cards.filter(({ card }) => card instanceof VirtualDualCard).length).toBeGreaterThan(5);
+    expect(cards.filter(({ card }) => card instanceof VirtualM1Card).length).toBeGreaterThan(5);
+    const numbers = cards.flatMap(({ card }) => cardNumbersOf(card));
+    expect(new Set(numbers).size).toBe(numbers.length);
+  });
+
+  it('keeps T-Union cards unchanged without a mix', () => {
+    const plain = createCardPopulation({ count: 50, seed: 12 });
+
+    expect(plain.every(({ profile }) => profile.kind === 'tunion')).toBe(true);
+  });
+
+  it('lists the debits of a dual card under each purse', () => {
+    const samModule = new SoftwarePsam({ terminalNumber: '000000581001', issuers: ALL_BENCH_ISSUERS });
+    const dual = createCardPopulation({ count: 20, seed: 3, mix: { mohurdShare: 0, dualShare: 1, m1Share: 0 } }).find(({ card }) => card instanceof VirtualDualCard && card.balanceFen > 0);
+    expect(dual).toBeDefined();
+    const result = runPurchase(dual!.card as VirtualDualCard, samModule, { amountFen: 1, dateTime: '20260105081500' });
+
+    expect(result.mac2Sw).toBe(SW.OK);
+    expect(cardDebitsOf(dual!.card)).toHaveLength(1);
+    expect(cardNumbersOf(dual!.card)).toContain(cardDebitsOf(dual!.card)[0]!.asn);
   });
 });

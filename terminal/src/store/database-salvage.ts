@@ -1,6 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { transactionRecordSchema } from '@busfare/shared-protocol';
+import { lockRecordSchema, transactionRecordSchema } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
 import type { DriverScreen } from '../ports/driver-screen.js';
 import { DatabaseFileError } from './sqlite-file.js';
@@ -182,7 +182,8 @@ function parseRow(raw: RawRow): SalvagedRow | undefined {
   } catch {
     return undefined;
   }
-  const parsed = transactionRecordSchema.safeParse(raw.state === 'pending' ? { ...(json as object), kind: 'in-doubt' } : json);
+  const isLock = (json as { kind?: unknown } | null)?.kind === 'lock';
+  const parsed = isLock ? lockRecordSchema.safeParse(json) : transactionRecordSchema.safeParse(raw.state === 'pending' ? { ...(json as object), kind: 'in-doubt' } : json);
   if (!parsed.success || parsed.data.sequence !== raw.sequence) return undefined;
   return { record: json as SalvagedRow['record'], state: raw.state === 'pending' ? 'pending' : 'ready', inDoubtOpen: raw.in_doubt_open === 1 };
 }

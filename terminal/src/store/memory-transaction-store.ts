@@ -1,13 +1,9 @@
-import type { TransactionRecord } from '@busfare/shared-protocol';
+import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import { completedRecord, inDoubtRecord, pendingRecord, resolutionRecord, type CompletionResult, type ResolutionProof } from './record-transitions.js';
 import { TransactionStoreError } from './store-errors.js';
-import type { OpenInDoubt, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
+import type { OpenInDoubt, PendingLock, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
 
-interface MemoryRow {
-  record: TransactionRecord;
-  state: RecordState;
-  inDoubtOpen: boolean;
-}
+type MemoryRow = { record: TransactionRecord; state: RecordState; inDoubtOpen: boolean } | { record: LockRecord; state: 'ready'; inDoubtOpen: false };
 
 /**
  * A TransactionStore in process memory, with the same behaviour as the SQLite store, for fast
@@ -53,6 +49,15 @@ export class MemoryTransactionStore implements TransactionStore {
     return count;
   }
 
+  appendLock(lock: PendingLock): LockRecord {
+    this.checkOpen();
+    const sequence = this.lastAllocated + 1;
+    const record: LockRecord = { sequence, kind: 'lock', ...structuredClone(lock) };
+    this.lastAllocated = sequence;
+    this.rows.set(sequence, { record, state: 'ready', inDoubtOpen: false });
+    return structuredClone(record);
+  }
+
   findOpenInDoubt(asn: string): OpenInDoubt | undefined {
     const open = this.listOpenInDoubt().filter((entry) => entry.record.card.asn === asn);
     return open.at(-1);
@@ -60,9 +65,7 @@ export class MemoryTransactionStore implements TransactionStore {
 
   listOpenInDoubt(): OpenInDoubt[] {
     this.checkOpen();
-    return this.sortedRows()
-      .filter((row) => row.inDoubtOpen)
-      .map((row) => ({ sequence: row.record.sequence, record: structuredClone(row.record) }));
+    return this.sortedRows().flatMap((row) => (row.inDoubtOpen ? [{ sequence: row.record.sequence, record: structuredClone(row.record) }] : []));
   }
 
   appendResolution(inDoubtSequence: number, outcome: 'debited' | 'not-debited', proof: ResolutionProof): TransactionRecord {
@@ -79,9 +82,9 @@ export class MemoryTransactionStore implements TransactionStore {
     return structuredClone(record);
   }
 
-  readReady(afterSequence: number, limit: number): TransactionRecord[] {
+  readReady(afterSequence: number, limit: number): OutboxRecord[] {
     this.checkOpen();
-    const ready: TransactionRecord[] = [];
+    const ready: OutboxRecord[] = [];
     for (const row of this.sortedRows()) {
       if (ready.length >= limit) break;
       if (row.record.sequence <= afterSequence) continue;
@@ -146,7 +149,7 @@ export class MemoryTransactionStore implements TransactionStore {
     this.closed = true;
   }
 
-  private pendingRow(sequence: number): MemoryRow {
+  private pendingRow(sequence: number): MemoryRow & { record: TransactionRecord } {
     this.checkOpen();
     const row = this.rows.get(sequence);
     if (!row) throw new TransactionStoreError('not-found', `no record with sequence ${sequence}`);

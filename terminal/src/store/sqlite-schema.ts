@@ -25,4 +25,26 @@ export const TRANSACTION_MIGRATIONS: Migrations = [
   CREATE INDEX records_acknowledged_by_time ON records (occurred_at_ms) WHERE acknowledged = 1;
   CREATE INDEX records_open_in_doubt ON records (asn, sequence) WHERE in_doubt_open = 1;
   `,
+  // Version 2 admits lock records. SQLite cannot change a CHECK constraint in place, so the table
+  // is rebuilt with its rows and indexes.
+  `
+  CREATE TABLE records_v2 (
+    sequence INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'ready')),
+    kind TEXT NOT NULL CHECK (kind IN ('purchase', 'in-doubt', 'resolution', 'lock')),
+    asn TEXT NOT NULL,
+    acknowledged INTEGER NOT NULL DEFAULT 0 CHECK (acknowledged IN (0, 1)),
+    in_doubt_open INTEGER NOT NULL DEFAULT 0 CHECK (in_doubt_open IN (0, 1)),
+    occurred_at_ms INTEGER NOT NULL,
+    record_json TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO records_v2 (sequence, state, kind, asn, acknowledged, in_doubt_open, occurred_at_ms, record_json)
+    SELECT sequence, state, kind, asn, acknowledged, in_doubt_open, occurred_at_ms, record_json FROM records;
+  DROP TABLE records;
+  ALTER TABLE records_v2 RENAME TO records;
+  CREATE INDEX records_pending ON records (sequence) WHERE state = 'pending';
+  CREATE INDEX records_unacknowledged ON records (sequence) WHERE acknowledged = 0;
+  CREATE INDEX records_acknowledged_by_time ON records (occurred_at_ms) WHERE acknowledged = 1;
+  CREATE INDEX records_open_in_doubt ON records (asn, sequence) WHERE in_doubt_open = 1;
+  `,
 ];

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteTransactionStore } from './sqlite-transaction-store.js';
 import { DatabaseFileError, schemaVersionOf } from './sqlite-file.js';
 import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
-import { sampleCompletion, samplePurchase } from './transaction-fixtures.js';
+import { sampleCompletion, sampleLock, samplePurchase } from './transaction-fixtures.js';
 import { transactionStoreContract } from './transaction-store.contract.js';
 
 let contractDir: string | undefined;
@@ -43,6 +43,25 @@ describe('SqliteTransactionStore file', () => {
 
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('upgrades a version 1 outbox for lock records', () => {
+    const old = new Database(path);
+    old.exec(TRANSACTION_MIGRATIONS[1]!);
+    old.pragma('user_version = 1');
+    const purchase = { sequence: 1, kind: 'in-doubt', ...samplePurchase() };
+    old.prepare("INSERT INTO records (sequence, state, kind, asn, in_doubt_open, occurred_at_ms, record_json) VALUES (1, 'ready', 'in-doubt', ?, 1, 0, ?)").run(purchase.card.asn, JSON.stringify(purchase));
+    old.prepare("UPDATE meta SET value = 1 WHERE key = 'last_sequence'").run();
+    old.close();
+
+    const store = SqliteTransactionStore.open(path);
+    const lock = store.appendLock(sampleLock());
+    const open = store.listOpenInDoubt();
+    store.close();
+
+    expect(lock.sequence).toBe(2);
+    expect(open.map((entry) => entry.sequence)).toEqual([1]);
+    expect(SCHEMA_VERSION).toBe(2);
   });
 
   it('keeps every state across reopen', () => {

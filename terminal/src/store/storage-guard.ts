@@ -1,11 +1,11 @@
 import { statfsSync } from 'node:fs';
-import type { TransactionRecord } from '@busfare/shared-protocol';
+import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
 import type { DriverScreen } from '../ports/driver-screen.js';
 import type { CompletionResult, ResolutionProof } from './record-transitions.js';
 import { isStorageFullError } from './sqlite-file.js';
 import { TransactionStoreError } from './store-errors.js';
-import type { OpenInDoubt, PendingPurchase, StoredRecord, TransactionStore } from './transaction-store.js';
+import type { OpenInDoubt, PendingLock, PendingPurchase, StoredRecord, TransactionStore } from './transaction-store.js';
 
 export interface StorageGuardOptions {
   /** Folder of the outbox file; its file system is the one measured. */
@@ -116,7 +116,11 @@ export class StorageGuardedStore implements TransactionStore {
     return this.write(() => this.inner.appendResolution(inDoubtSequence, outcome, proof));
   }
 
-  readReady(afterSequence: number, limit: number): TransactionRecord[] {
+  appendLock(lock: PendingLock): LockRecord {
+    return this.write(() => this.inner.appendLock(lock));
+  }
+
+  readReady(afterSequence: number, limit: number): OutboxRecord[] {
     return this.inner.readReady(afterSequence, limit);
   }
 

@@ -1,4 +1,4 @@
-import type { PendingPurchase } from './transaction-store.js';
+import type { PendingLock, PendingPurchase } from './transaction-store.js';
 
 /** Test data: a pending purchase of 2.00 yuan on route 12 by card `asn`. */
 export function samplePurchase(asn = '3104000000000001', occurredAt = '2026-01-05T08:00:00+08:00', terminalSerial = 1): PendingPurchase {
@@ -23,3 +23,13 @@ export function samplePurchase(asn = '3104000000000001', occurredAt = '2026-01-0
 }
 
 export const sampleCompletion = { tac: 'A1B2C3D4', balanceAfterFen: 4800, mac2Verified: true };
+
+/** Test data: blacklisted card `asn` locked at the door of route 12. */
+export function sampleLock(asn = '3104000000000009', occurredAt = '2026-01-05T08:05:00+08:00'): PendingLock {
+  return {
+    occurredAt,
+    card: { application: 'tunion', asn, issuerId: '3104000000000000' },
+    lock: { locked: true, psamTerminalNumber: '010203040506' },
+    trip: { vehicleId: 'BUS-0001', route: '12', direction: 0 },
+  };
+}

@@ -1,7 +1,7 @@
-import { transactionRecordSchema } from '@busfare/shared-protocol';
+import { lockRecordSchema, transactionRecordSchema } from '@busfare/shared-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransactionStoreError } from './store-errors.js';
-import { sampleCompletion, samplePurchase } from './transaction-fixtures.js';
+import { sampleCompletion, sampleLock, samplePurchase } from './transaction-fixtures.js';
 import type { TransactionStore } from './transaction-store.js';
 
 /** Creates a fresh, empty store for one test and disposes of it afterwards. */
@@ -67,6 +67,44 @@ export function transactionStoreContract(name: string, harness: StoreHarness): v
       expect(transactionRecordSchema.safeParse(record).success).toBe(true);
       expect(store.get(sequence)).toEqual({ record, state: 'ready', acknowledged: false });
       expect(store.readReady(0, 10)).toEqual([record]);
+    });
+
+    it('appends a ready lock record', () => {
+      const record = store.appendLock(sampleLock());
+
+      expect(record).toMatchObject({ sequence: 1, kind: 'lock', card: { asn: '3104000000000009' }, lock: { locked: true } });
+      expect(lockRecordSchema.safeParse(record).success).toBe(true);
+      expect(store.get(1)).toEqual({ record, state: 'ready', acknowledged: false });
+      expect(store.readReady(0, 10)).toEqual([record]);
+      expect(store.backlog()).toBe(1);
+      expect(store.listOpenInDoubt()).toEqual([]);
+    });
+
+    it('orders lock records among purchases', () => {
+      const first = store.appendPending(samplePurchase());
+      store.complete(first, sampleCompletion);
+      const lock = store.appendLock(sampleLock());
+      const pending = store.appendPending(samplePurchase());
+
+      expect(lock.sequence).toBe(2);
+      expect(store.readReady(0, 10).map((record) => record.kind)).toEqual(['purchase', 'lock']);
+      store.acknowledge(2);
+      expect(store.ackedThrough()).toBe(2);
+      expect(store.get(pending)?.state).toBe('pending');
+    });
+
+    it('prunes an acknowledged lock record', () => {
+      store.appendLock(sampleLock());
+      store.acknowledge(1);
+
+      expect(store.pruneAcknowledged(new Date('2026-02-01T00:00:00Z'))).toBe(1);
+      expect(store.get(1)).toBeUndefined();
+    });
+
+    it('rejects completing a lock record', () => {
+      store.appendLock(sampleLock());
+
+      expectStoreError(() => store.complete(1, sampleCompletion), 'invalid-state');
     });
 
     it('rejects completing a record twice', () => {

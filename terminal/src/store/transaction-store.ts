@@ -1,4 +1,4 @@
-import type { CardIdentity, DebitEvidence, TransactionRecord, TripContext } from '@busfare/shared-protocol';
+import type { CardIdentity, DebitEvidence, LockRecord, OutboxRecord, TransactionRecord, TripContext } from '@busfare/shared-protocol';
 
 /**
  * Life of a record in the terminal's outbox:
@@ -10,7 +10,8 @@ import type { CardIdentity, DebitEvidence, TransactionRecord, TripContext } from
  * A `pending` record was written before DEBIT left the terminal, and its outcome is not known
  * yet. The uplink sends `ready` records in sequence order and stops at the first pending one, so
  * acknowledgements stay contiguous. Resolution records (the outcome of an in-doubt record,
- * learned at a later tap of the same card) are appended as new ready records.
+ * learned at a later tap of the same card) and lock records (a blacklisted card locked at the
+ * door, no money) are appended as new ready records.
  */
 export type RecordState = 'pending' | 'ready';
 
@@ -22,8 +23,11 @@ export interface PendingPurchase {
   trip: TripContext;
 }
 
+/** A card lock as the tap path reports it; the store gives it its sequence number. */
+export type PendingLock = Omit<LockRecord, 'sequence' | 'kind'>;
+
 export interface StoredRecord {
-  record: TransactionRecord;
+  record: OutboxRecord;
   state: RecordState;
   acknowledged: boolean;
 }
@@ -65,8 +69,10 @@ export interface TransactionStore {
     outcome: 'debited' | 'not-debited',
     proof: { tac?: string; mac2Verified?: boolean; balanceAfterFen?: number; occurredAt: string },
   ): TransactionRecord;
+  /** Durably appends a ready lock record and returns it. */
+  appendLock(lock: PendingLock): LockRecord;
   /** Ready records with sequence > afterSequence, in order, stopping before the first pending one. */
-  readReady(afterSequence: number, limit: number): TransactionRecord[];
+  readReady(afterSequence: number, limit: number): OutboxRecord[];
   /**
    * Records the back office acknowledgement up to and including this sequence. A sequence at or
    * below ackedThrough() changes nothing. Throws `invalid-acknowledgement` when the sequence is

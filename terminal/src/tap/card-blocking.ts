@@ -1,6 +1,8 @@
-import { SW, asnFactor, epurse, fromHex, toHex } from '@busfare/shared-protocol';
+import { SW, type TripContext, asnFactor, epurse, fromHex, toHex } from '@busfare/shared-protocol';
+import type { Logger } from '../logger.js';
 import type { CardSession } from '../ports/card-reader.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
+import type { TransactionStore } from '../store/transaction-store.js';
 import { exchange } from './apdu-exchange.js';
 import type { PurseApplicationKind, PurseCardFacts } from './select-application.js';
 
@@ -15,6 +17,8 @@ export interface CardLockRecord {
   /** Whether the card confirmed the lock (APPLICATION BLOCK answered 9000, or the M1 flag was written). */
   locked: boolean;
   reason?: string;
+  /** Trip context of the bus at the lock; without it the lock record carries the vehicle id only. */
+  trip?: TripContext;
 }
 
 /** Where lock records go. */
@@ -22,8 +26,36 @@ export interface CardLockLog {
   append(record: CardLockRecord): void;
 }
 
-// TODO: lock records stay in the terminal (CardLockLog); the transaction schema, the outbox and the
-// back office do not carry them yet.
+/**
+ * Appends every lock record to the terminal's outbox as a `lock` record, so the uplink carries it
+ * to the back office, calls `onAppend` (the uplink's cue to send), then passes the record on to
+ * `next` when given. A failed append is logged and dropped, because the tap is refused either way
+ * and the card is already locked or not.
+ */
+export class OutboxCardLockLog implements CardLockLog {
+  constructor(
+    private readonly store: Pick<TransactionStore, 'appendLock'>,
+    private readonly logger: Logger,
+    private readonly next?: CardLockLog,
+    private readonly onAppend?: () => void,
+  ) {}
+
+  append(record: CardLockRecord): void {
+    try {
+      this.store.appendLock({
+        occurredAt: record.occurredAt,
+        card: { application: record.application, asn: record.asn, issuerId: record.issuerId },
+        lock: { locked: record.locked, psamTerminalNumber: record.psamTerminalNumber, ...(record.reason === undefined ? {} : { reason: record.reason.slice(0, 500) }) },
+        trip: record.trip ?? { vehicleId: record.vehicleId },
+      });
+      this.onAppend?.();
+    } catch (error) {
+      this.logger.error({ err: error, asn: record.asn, locked: record.locked }, 'failed to append a card lock record to the outbox');
+    }
+    this.next?.append(record);
+  }
+}
+
 /** Keeps lock records in memory, for tests and the bench. */
 export class MemoryCardLockLog implements CardLockLog {
   readonly records: CardLockRecord[] = [];

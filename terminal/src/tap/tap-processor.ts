@@ -14,7 +14,7 @@ import type { Clock } from '../ports/clock.js';
 import type { RiderFeedback } from '../ports/rider-feedback.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
-import { type CardLockLog, blockApplication } from './card-blocking.js';
+import { type CardLockLog, OutboxCardLockLog, blockApplication } from './card-blocking.js';
 import { purchaseFromPurse } from './epurse-purchase.js';
 import { type CardBoarding, decideTapFare, sectionRouteOf } from './fare-decision.js';
 import { settleInDoubt } from './in-doubt-settlement.js';
@@ -47,7 +47,7 @@ export interface TapProcessorOptions {
   utcOffsetMinutes?: number;
   /** Cards to refuse and lock; default none. */
   blacklist?: BlacklistSource;
-  /** Where lock records of blacklisted cards go; default: only the log. */
+  /** Where lock records of blacklisted cards go besides the outbox and the log; default: nowhere else. */
   lockLog?: CardLockLog;
   /**
    * Which purse a card with both a T-Union and a MOHURD application pays from. Default: the fare
@@ -76,9 +76,11 @@ export class TapAbort extends Error {
  */
 export class TapProcessor {
   private readonly recentTaps: RecentTaps;
+  private readonly lockLog: CardLockLog;
 
   constructor(private readonly options: TapProcessorOptions) {
     this.recentTaps = options.recentTaps ?? new MemoryRecentTaps();
+    this.lockLog = new OutboxCardLockLog(options.store, options.logger, options.lockLog, options.onRecord);
   }
 
   async process(session: CardSession): Promise<TapOutcome> {
@@ -123,7 +125,7 @@ export class TapProcessor {
         isBlacklisted: (asn) => this.options.blacklist?.has(asn8Hex(asn)) ?? false,
         recentTaps: this.recentTaps,
         stopIndex: this.options.stopIndex?.(),
-        lockLog: this.options.lockLog,
+        lockLog: this.lockLog,
       });
     }
 
@@ -217,7 +219,7 @@ export class TapProcessor {
       locked: result.locked,
       reason: result.reason,
     };
-    this.options.lockLog?.append(record);
+    this.lockLog.append({ ...record, trip });
     logger.warn({ lock: record }, result.locked ? 'blacklisted card locked' : 'blacklisted card could not be locked');
   }
 

@@ -175,6 +175,6 @@ async function lockM1Card(io: M1CardIo, issuance: M1Issuance, asn: string, conte
     locked,
     reason,
   };
-  context.lockLog?.append(record);
+  context.lockLog?.append({ ...record, trip: context.trip });
   context.logger.warn({ lock: record }, locked ? 'blacklisted M1 card locked' : 'blacklisted M1 card could not be locked');
 }
