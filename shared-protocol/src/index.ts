@@ -30,3 +30,4 @@ export * from './schemas/canonical-json.js';
 export * from './topics.js';
 export * from './messages/catalogue.js';
 export * from './fare/index.js';
+export * from './cards/card-masking.js';

@@ -162,6 +162,20 @@ describe('card numbers in the viewer role', () => {
     expect(asViewer.body).toContain('990000**********4321');
     expect(asAdministrator.body).toContain(asn);
   });
+
+  it('masks card numbers on pages for a viewer', async () => {
+    const asn = '99000001000000008765';
+    fixture.ingest('T1', 'b1', [fakeRecord({ sequence: 1, asn, occurredAt: new Date(Date.UTC(2025, 4, 6, 1, 1)) })]);
+    const url = `/ops/transactions?terminal=T1`;
+
+    const asViewer = await app.inject({ method: 'GET', url, headers: { cookie: await sessionCookie('viewer') } });
+    const asAdministrator = await app.inject({ method: 'GET', url, headers: { cookie: await sessionCookie('admin') } });
+
+    expect(asViewer.statusCode).toBe(200);
+    expect(asViewer.body).not.toContain(asn);
+    expect(asViewer.body).toContain('990000**********8765');
+    expect(asAdministrator.body).toContain(asn);
+  });
 });
 
 describe('login throttle', () => {

@@ -10,13 +10,13 @@ const input = {
   dateTimeHex: '20261204215500',
 };
 
-/** The same fields as computeTac takes them. */
+/** Converts the hex fields to the bytes computeTac takes. */
 function bytesOf(fields: typeof input) {
   return { ...fields, terminalNumber: fromHex(fields.terminalNumberHex), dateTime: fromHex(fields.dateTimeHex) };
 }
 
 describe('TacMacCiphers', () => {
-  it('gives the TAC computeTac gives, for DES and SM4 keys, again and again with one cipher', () => {
+  it('matches computeTac for DES and SM4', () => {
     const ciphers = new TacMacCiphers(4);
     const desKey = fromHex('0123456789ABCDEFFEDCBA9876543210');
     const sm4Key = fromHex('00112233445566778899AABBCCDDEEFF');
@@ -27,7 +27,7 @@ describe('TacMacCiphers', () => {
     }
   });
 
-  it('uses the new key when the same card comes with another key object', () => {
+  it('uses a replaced card key', () => {
     const ciphers = new TacMacCiphers(4);
     const first = fromHex('0123456789ABCDEFFEDCBA9876543210');
     const second = fromHex('1111111111111111222222222222222F');
@@ -35,7 +35,7 @@ describe('TacMacCiphers', () => {
     expect(toHex(ciphers.tac('des:card', 'des', second, input))).toBe(toHex(computeTac('des', second, bytesOf(input))));
   });
 
-  it('stays correct after dropping its oldest ciphers when full', () => {
+  it('stays correct after eviction', () => {
     const ciphers = new TacMacCiphers(2);
     const keys = ['0123456789ABCDEFFEDCBA9876543210', '1111111111111111222222222222222F', '3333333333333333444444444444444F'].map(fromHex);
     keys.forEach((key, index) => ciphers.tac(`des:${index}`, 'des', key, input));
@@ -44,23 +44,23 @@ describe('TacMacCiphers', () => {
 
   const key = fromHex('0123456789ABCDEFFEDCBA9876543210');
 
-  it('refuses a terminal number that is not 6 bytes', () => {
+  it('rejects a short terminal number', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, terminalNumberHex: '1122334455' })).toThrow(RangeError);
   });
 
-  it('refuses a terminal number with a digit that is not hex', () => {
+  it('rejects a non-hex terminal number', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, terminalNumberHex: '11223344556G' })).toThrow(RangeError);
   });
 
-  it('refuses a date and time that is not 7 bytes', () => {
+  it('rejects a short date and time', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, dateTimeHex: '202612042155' })).toThrow(RangeError);
   });
 
-  it('refuses a date and time with a digit that is not hex', () => {
+  it('rejects a non-hex date and time', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, dateTimeHex: '2026120421550X' })).toThrow(RangeError);
   });
 
-  it('refuses an amount that does not fit 4 bytes', () => {
+  it('rejects an amount above 4 bytes', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, amountFen: 2 ** 32 })).toThrow(RangeError);
   });
 });

@@ -24,8 +24,8 @@ interface CachedCipher {
  * Computes TACs with one ECB cipher kept per card TAC key, chaining the CBC blocks here. It gives
  * the same value as `computeTac`, but creating an OpenSSL cipher costs more than the MAC itself,
  * and a card is seen many times. The cipher is never finalised: with padding off, every update of
- * whole blocks returns their encryption at once. Each cipher holds about 1.4 KB of native memory,
- * so the cache is bounded and drops its oldest entry when full.
+ * whole blocks returns their encryption at once. Each cipher takes about 1.4 KB of native memory
+ * (measured on Node 20), so the cache is bounded and drops its oldest entry when full.
  */
 export class TacMacCiphers {
   private readonly ciphers = new Map<string, CachedCipher>();
@@ -33,7 +33,7 @@ export class TacMacCiphers {
   constructor(private readonly capacity: number) {}
 
   /**
-   * Returns the 4-byte TAC. `cacheKey` names the card; an entry is reused only for the same
+   * Computes the 4-byte TAC. `cacheKey` names the card. An entry is reused only for the same
    * `tacKey` object, so a key derived again after a master key reload gets a new cipher.
    */
   tac(cacheKey: string, family: CipherFamily, tacKey: Uint8Array, input: TacInput): Uint8Array {
@@ -44,11 +44,11 @@ export class TacMacCiphers {
     data[4] = input.transactionType;
     // Buffer's hex decoding stops at the first non-hex digit, so a full count means valid text.
     if (input.terminalNumberHex.length !== 12 || data.write(input.terminalNumberHex, 5, 6, 'hex') !== 6) {
-      throw new RangeError(`terminal number must be 6 bytes of hex, got "${input.terminalNumberHex}"`);
+      throw new RangeError(`terminal number must be 12 hex digits, got "${input.terminalNumberHex}"`);
     }
     data.writeUInt32BE(input.terminalSerial, 11);
     if (input.dateTimeHex.length !== 14 || data.write(input.dateTimeHex, 15, 7, 'hex') !== 7) {
-      throw new RangeError(`date and time must be 7 BCD bytes, got "${input.dateTimeHex}"`);
+      throw new RangeError(`date and time must be 14 digits (7 BCD bytes), got "${input.dateTimeHex}"`);
     }
     data[TAC_DATA_LENGTH] = 0x80;
     const cipher = this.cipherFor(cacheKey, family, tacKey);

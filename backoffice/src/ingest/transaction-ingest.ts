@@ -3,12 +3,14 @@ import {
   type TransactionAck,
   type TransactionRecord,
   canonicalJson,
+  lockRecordSchema,
   terminalIdFromTopic,
   terminalIdSchema,
   transactionBatchSchema,
   transactionRecordSchema,
 } from '@busfare/shared-protocol';
 import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTransactionRow } from '../store/clearing-repository.js';
+import type { AcceptedLock } from '../store/card-lock-table.js';
 import { describeIssues } from '../zod-issues.js';
 import { type BusinessDayRule, businessDayOf } from './business-day.js';
 import type { EvidenceScreen } from '../security/evidence-ledger.js';
@@ -78,8 +80,15 @@ export class TransactionIngestor {
 
     let accepted: AcceptedTransaction[] = [];
     const rejected: RejectedInput[] = [];
+    const locks: AcceptedLock[] = [];
     const inDoubtInBatch = new Set<number>();
     for (const rawRecord of batch.data.records) {
+      if (isLockRecord(rawRecord)) {
+        const lock = this.decideLock(topicTerminalId, rawRecord);
+        if ('reason' in lock) rejected.push({ terminalId: topicTerminalId, topic, sequence: lock.sequence, reason: lock.reason, payload: canonicalJson(rawRecord) });
+        else locks.push(lock);
+        continue;
+      }
       const decision = this.decide(topicTerminalId, rawRecord, inDoubtInBatch);
       if ('reason' in decision) {
         rejected.push({ terminalId: topicTerminalId, topic, sequence: decision.sequence, reason: decision.reason, payload: canonicalJson(rawRecord) });
@@ -95,7 +104,7 @@ export class TransactionIngestor {
       rejected.push(...screened.rejected);
     }
 
-    const written = repository.writeBatch(topicTerminalId, accepted, rejected);
+    const written = repository.writeBatch(topicTerminalId, accepted, rejected, locks);
     const progress = repository.progress(topicTerminalId);
     const ack: TransactionAck = {
       schema: TX_ACK_SCHEMA,
@@ -150,6 +159,14 @@ export class TransactionIngestor {
     };
   }
 
+  /** Validates a lock record. It moves no money and carries no TAC, so nothing is verified. */
+  private decideLock(terminalId: string, rawRecord: unknown): AcceptedLock | { sequence: number | null; reason: string } {
+    const parsed = lockRecordSchema.safeParse(rawRecord);
+    if (!parsed.success) return { sequence: readableSequence(rawRecord), reason: `invalid lock record: ${describeIssues(parsed.error).join('; ')}` };
+    const record = parsed.data;
+    return { terminalId, record, businessDay: businessDayOf(record.occurredAt, this.options.businessDay), raw: JSON.stringify(record) };
+  }
+
   /** A resolution must follow the record it settles, and that record, when stored, must be in doubt. */
   private checkResolutionLink(terminalId: string, record: TransactionRecord, inDoubtInBatch: ReadonlySet<number>): string | undefined {
     if (record.kind !== 'resolution' || record.resolvesSequence === undefined) return undefined;
@@ -170,6 +187,10 @@ export class TransactionIngestor {
 /** Purchases and debited resolutions carry a TAC; in-doubt records and not-debited resolutions do not. */
 function carriesTac(record: TransactionRecord): boolean {
   return record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited');
+}
+
+function isLockRecord(rawRecord: unknown): boolean {
+  return typeof rawRecord === 'object' && rawRecord !== null && (rawRecord as { kind?: unknown }).kind === 'lock';
 }
 
 /** Reads the sequence of a record that failed validation, when it still has a usable one. */

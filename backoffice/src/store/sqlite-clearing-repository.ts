@@ -16,6 +16,7 @@ import type {
 } from './clearing-repository.js';
 import { CLEARING_CENTRE_SCHEMA_SQL } from './clearing-centre-schema.js';
 import { CLEARING_SCHEMA_SQL } from './sqlite-schema.js';
+import { type AcceptedLock, type CardLockRow, CardLockTable } from './card-lock-table.js';
 
 export interface SqliteClearingRepositoryOptions {
   /** Database file path, or ':memory:'. */
@@ -46,6 +47,7 @@ const SELECT_TRANSACTION = `
  * that a batch is durable on disk before it is acknowledged.
  */
 export class SqliteClearingRepository implements ClearingRepository {
+  private readonly locks: CardLockTable;
   private readonly db: Database.Database;
   private readonly now: () => Date;
   private readonly statements;
@@ -60,6 +62,7 @@ export class SqliteClearingRepository implements ClearingRepository {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(CLEARING_SCHEMA_SQL);
     this.db.exec(CLEARING_CENTRE_SCHEMA_SQL);
+    this.locks = new CardLockTable(this.db);
 
     this.statements = {
       // Positional parameters: binding an object by name costs about 40% more per row, and this is ingest's hot path.
@@ -82,11 +85,16 @@ export class SqliteClearingRepository implements ClearingRepository {
           highest_seen = excluded.highest_seen,
           duplicates = duplicates + excluded.duplicates,
           updated_at = excluded.updated_at`),
-      sequencesAbove: this.db.prepare<[string, number, string, number, number], { sequence: number }>(`
+      sequencesAbove: this.db.prepare<[string, number, string, number, string, number, number], { sequence: number }>(`
         SELECT sequence FROM transactions WHERE terminal_id = ? AND sequence > ?
         UNION
         SELECT sequence FROM rejected WHERE terminal_id = ? AND sequence > ?
+        UNION
+        SELECT sequence FROM card_locks WHERE terminal_id = ? AND sequence > ?
         ORDER BY sequence LIMIT ?`),
+      lockSequencesBetween: this.db
+        .prepare<[string, number, number], number>('SELECT sequence FROM card_locks WHERE terminal_id = ? AND sequence BETWEEN ? AND ?')
+        .pluck(),
       findTransaction: this.db.prepare<[string, number], StoredTransactionRow>(`${SELECT_TRANSACTION} WHERE terminal_id = ? AND sequence = ?`),
     };
   }
@@ -96,15 +104,44 @@ export class SqliteClearingRepository implements ClearingRepository {
     return this.db;
   }
 
-  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[]): BatchWriteResult {
+  writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks: readonly AcceptedLock[] = []): BatchWriteResult {
     const write = this.db.transaction((): BatchWriteResult => {
       const receivedAt = this.now().toISOString();
       const result: BatchWriteResult = { stored: 0, storedSequences: [], duplicates: 0, conflicts: [], rejectedStored: 0 };
       let highest = 0;
+      const conflict = (sequence: number, raw: string) => {
+        const reason = `sequence ${sequence} is already stored with different content`;
+        result.conflicts.push({ sequence, reason });
+        if (this.insertRejected({ terminalId, topic: topics.transactions(terminalId), sequence, reason, payload: raw }, receivedAt)) result.rejectedStored += 1;
+        else result.duplicates += 1;
+      };
 
+      for (const item of locks) {
+        const { sequence } = item.record;
+        highest = Math.max(highest, sequence);
+        if (this.statements.storedRaw.get(terminalId, sequence) !== undefined) {
+          conflict(sequence, item.raw);
+          continue;
+        }
+        if (this.locks.insert(item, receivedAt)) {
+          result.stored += 1;
+          result.storedSequences.push(sequence);
+        } else if (this.locks.storedRaw(terminalId, sequence) === item.raw) {
+          result.duplicates += 1;
+        } else {
+          conflict(sequence, item.raw);
+        }
+      }
+
+      const lockedSequences = this.lockedSequences(terminalId, accepted);
       for (const item of accepted) {
         const record = item.record;
         highest = Math.max(highest, record.sequence);
+        // A lock record already holds this sequence.
+        if (lockedSequences.has(record.sequence)) {
+          conflict(record.sequence, item.raw);
+          continue;
+        }
         const changes = this.statements.insertTransaction.run(
           terminalId,
           record.sequence,
@@ -133,10 +170,7 @@ export class SqliteClearingRepository implements ClearingRepository {
           result.duplicates += 1;
           continue;
         }
-        const reason = `sequence ${record.sequence} is already stored with different content`;
-        result.conflicts.push({ sequence: record.sequence, reason });
-        if (this.insertRejected({ terminalId, topic: topics.transactions(terminalId), sequence: record.sequence, reason, payload: item.raw }, receivedAt)) result.rejectedStored += 1;
-        else result.duplicates += 1;
+        conflict(record.sequence, item.raw);
       }
 
       for (const item of rejected) {
@@ -149,6 +183,18 @@ export class SqliteClearingRepository implements ClearingRepository {
       return result;
     });
     return write.immediate();
+  }
+
+  /** Reads which sequences of `accepted` lock records already use, with one range query per batch. */
+  private lockedSequences(terminalId: string, accepted: readonly AcceptedTransaction[]): Set<number> {
+    if (accepted.length === 0) return new Set();
+    let lowest = Number.MAX_SAFE_INTEGER;
+    let highest = 0;
+    for (const { record } of accepted) {
+      lowest = Math.min(lowest, record.sequence);
+      highest = Math.max(highest, record.sequence);
+    }
+    return new Set(this.statements.lockSequencesBetween.all(terminalId, lowest, highest));
   }
 
   addRejected(rejected: RejectedInput): void {
@@ -166,7 +212,7 @@ export class SqliteClearingRepository implements ClearingRepository {
     const missing: { from: number; to: number }[] = [];
     if (highestSeen > contiguousThrough) {
       let expected = contiguousThrough + 1;
-      const rows = this.statements.sequencesAbove.all(terminalId, contiguousThrough, terminalId, contiguousThrough, MISSING_SCAN_LIMIT);
+      const rows = this.statements.sequencesAbove.all(terminalId, contiguousThrough, terminalId, contiguousThrough, terminalId, contiguousThrough, MISSING_SCAN_LIMIT);
       for (const { sequence } of rows) {
         if (sequence > expected) missing.push({ from: expected, to: sequence - 1 });
         expected = sequence + 1;
@@ -278,6 +324,10 @@ export class SqliteClearingRepository implements ClearingRepository {
     return this.db.prepare<[number], StoredTransactionRow>(`${SELECT_TRANSACTION} ORDER BY rowid DESC LIMIT ?`).all(limit);
   }
 
+  recentCardLocks(limit: number): CardLockRow[] {
+    return this.locks.recent(limit);
+  }
+
   recentRejected(limit: number): RejectedRow[] {
     return this.db
       .prepare<[number], RejectedRow>(`
@@ -352,7 +402,7 @@ export class SqliteClearingRepository implements ClearingRepository {
     const highestSeen = Math.max(row?.highest_seen ?? 0, highestInBatch);
 
     for (;;) {
-      const page = this.statements.sequencesAbove.all(terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE);
+      const page = this.statements.sequencesAbove.all(terminalId, contiguous, terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE);
       let advanced = 0;
       for (const { sequence } of page) {
         if (sequence !== contiguous + 1) break;

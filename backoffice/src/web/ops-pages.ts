@@ -11,6 +11,7 @@ import { exceptionsBody, reconciliationBody, settlementListBody, settlementRepor
 import { SESSION_COOKIE, clearSessionCookie, languageOfRequest, rememberLanguage, requireOperator, sameOrigin, setSessionCookie } from './ops-session.js';
 import { auditBody, customerServiceBody, dashboardBody, fleetBody, loginBody, operatorsBody, parametersBody, transactionsBody } from './ops-views.js';
 import type { MapVehicle, RouteShape } from './route-map.js';
+import { maskCardFields } from './viewer-masking.js';
 
 export interface OpsPagesOptions {
   centre: ClearingCentre;
@@ -118,7 +119,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       }
       rows = centre.queries.search({ asn: parsed.data.card, terminalId: parsed.data.terminal, route: parsed.data.route, from: parsed.data.from, to: parsed.data.to, limit: parsed.data.limit });
     }
-    body = transactionsBody(language, filter, rows, offset);
+    body = transactionsBody(language, filter, rows && forRole(request, rows), offset);
     return send(request, reply, 'transactions', title(request, 'ops.nav.transactions'), body);
   });
 
@@ -183,7 +184,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   app.get<{ Params: { day: string } }>('/ops/reconciliation/:day', { preHandler: guard('viewer') }, async (request, reply) => {
     try {
       const report = centre.reconcile(request.params.day);
-      return send(request, reply, 'settlement', `${title(request, 'ops.nav.reconciliation')} ${report.businessDay}`, reconciliationBody(languageOfRequest(request), report));
+      return send(request, reply, 'settlement', `${title(request, 'ops.nav.reconciliation')} ${report.businessDay}`, reconciliationBody(languageOfRequest(request), forRole(request, report)));
     } catch (error) {
       if (error instanceof RangeError) return reply.redirect(`/ops/settlement?error=${encodeURIComponent(error.message)}`, 303);
       throw error;
@@ -192,7 +193,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
 
   app.get('/ops/exceptions', { preHandler: guard('viewer') }, async (request, reply) => {
     const canAct = hasRole(request.operator?.role ?? 'viewer', 'operator');
-    const body = exceptionsBody(languageOfRequest(request), centre.exceptions.rejected(true), centre.exceptions.inDoubt(true), canAct, offset);
+    const body = exceptionsBody(languageOfRequest(request), centre.exceptions.rejected(true), forRole(request, centre.exceptions.inDoubt(true)), canAct, offset);
     return send(request, reply, 'exceptions', title(request, 'ops.nav.exceptions'), body);
   });
 
@@ -235,7 +236,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
 
   app.get('/ops/customer-service', { preHandler: guard('viewer') }, async (request, reply) => {
     const role = request.operator?.role ?? 'viewer';
-    return send(request, reply, 'customer-service', title(request, 'ops.nav.customerService'), customerServiceBody(languageOfRequest(request), centre.customerService.list(), hasRole(role, 'operator'), hasRole(role, 'administrator')));
+    return send(request, reply, 'customer-service', title(request, 'ops.nav.customerService'), customerServiceBody(languageOfRequest(request), forRole(request, centre.customerService.list()), hasRole(role, 'operator'), hasRole(role, 'administrator')));
   });
   app.post('/ops/customer-service/refund', act('operator', () => '/ops/customer-service', (request, form) =>
     centre.customerService.requestRefund({ asn: (form.asn ?? '').trim().toUpperCase(), amountFen: yuanToFen(form.amountYuan), reason: form.reason ?? '' }, request.operator?.username ?? ''),
@@ -294,4 +295,13 @@ function yuanToFen(text: string | undefined): number {
   if (!match) throw new ClearingError('invalid', `invalid amount "${text ?? ''}": write yuan with up to two decimals, for example 2.50`);
   const fen = Number(match[2]) * 100 + Number((match[3] ?? '').padEnd(2, '0'));
   return match[1] === '-' ? -fen : fen;
+}
+
+/**
+ * Masks every card number in what a page shows an operator of the viewer role, who may see counts
+ * and amounts but not whole card numbers; operators and administrators see them whole, because
+ * customer service needs them.
+ */
+function forRole<T>(request: FastifyRequest, value: T): T {
+  return request.operator?.role === 'viewer' ? (maskCardFields(value) as T) : value;
 }

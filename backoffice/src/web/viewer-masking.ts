@@ -9,7 +9,7 @@ const CARD_NUMBER_KEY = /asn$/i;
  * Masks card numbers in the JSON API's responses to an operator of the viewer role, who may see
  * counts and amounts but not whole card numbers. Operators and administrators see them whole,
  * because customer service needs them.
- * NOTE: the HTML pages under /ops and the unauthenticated live page at / are not masked here.
+ * The HTML pages under /ops mask the same fields through `maskCardFields` before rendering.
  */
 export function registerViewerMasking(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {

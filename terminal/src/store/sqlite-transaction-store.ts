@@ -1,17 +1,17 @@
 import type Database from 'better-sqlite3';
-import type { TransactionRecord } from '@busfare/shared-protocol';
+import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
 import { completedRecord, inDoubtRecord, pendingRecord, resolutionRecord, type CompletionResult, type ResolutionProof } from './record-transitions.js';
 import { DatabaseFileError, openDurableDatabase, type DurableDatabaseOptions } from './sqlite-file.js';
 import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
 import { TransactionStoreError } from './store-errors.js';
-import type { OpenInDoubt, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
+import type { OpenInDoubt, PendingLock, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
 
 export type SqliteTransactionStoreOptions = DurableDatabaseOptions;
 
 /** A record read back from a damaged outbox file. */
 export interface SalvagedRow {
-  record: TransactionRecord;
+  record: OutboxRecord;
   state: RecordState;
   inDoubtOpen: boolean;
 }
@@ -163,9 +163,19 @@ export class SqliteTransactionStore implements TransactionStore {
     })();
   }
 
-  readReady(afterSequence: number, limit: number): TransactionRecord[] {
+  appendLock(lock: PendingLock): LockRecord {
+    return this.db.transaction(() => {
+      const sequence = this.meta('last_sequence') + 1;
+      const record: LockRecord = { sequence, kind: 'lock', ...lock };
+      this.statements.insert.run(sequence, 'ready', record.kind, record.card.asn, 0, Date.parse(record.occurredAt), JSON.stringify(record));
+      this.statements.writeMeta.run(sequence, 'last_sequence');
+      return record;
+    })();
+  }
+
+  readReady(afterSequence: number, limit: number): OutboxRecord[] {
     const firstPending = this.statements.firstPendingAfter.get(afterSequence)?.first ?? NO_PENDING;
-    return this.statements.readReady.all(afterSequence, firstPending, limit).map((row) => JSON.parse(row.record_json) as TransactionRecord);
+    return this.statements.readReady.all(afterSequence, firstPending, limit).map((row) => JSON.parse(row.record_json) as OutboxRecord);
   }
 
   acknowledge(throughSequence: number): void {
@@ -203,7 +213,7 @@ export class SqliteTransactionStore implements TransactionStore {
   get(sequence: number): StoredRecord | undefined {
     const row = this.statements.selectOne.get(sequence);
     if (!row) return undefined;
-    return { record: JSON.parse(row.record_json) as TransactionRecord, state: row.state, acknowledged: row.acknowledged === 1 };
+    return { record: JSON.parse(row.record_json) as OutboxRecord, state: row.state, acknowledged: row.acknowledged === 1 };
   }
 
   close(): void {
