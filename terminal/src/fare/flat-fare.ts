@@ -1,4 +1,4 @@
-import type { CardType, FareTableBody, RiderPromptId } from '@busfare/shared-protocol';
+import { type CardType, type FareTableBody, type RiderPromptId, cardTypePrompt } from '@busfare/shared-protocol';
 
 export interface FlatFareInput {
   fareTable: FareTableBody;
@@ -45,18 +45,5 @@ export function decideFlatFare(input: FlatFareInput): FareDecision {
 /** The prompt for a successful tap: the card type for concession cards, a top-up warning when low. */
 export function successPrompt(cardType: CardType, balanceAfterFen: number, fareTable: FareTableBody): RiderPromptId {
   if (balanceAfterFen < fareTable.lowBalanceWarningFen) return 'low-balance';
-  switch (cardType) {
-    case 'student':
-      return 'card-type-student';
-    case 'senior':
-      return 'card-type-senior';
-    case 'disabled':
-      return 'card-type-disabled';
-    case 'staff':
-      return 'card-type-staff';
-    case 'monthly':
-      return 'card-type-monthly';
-    default:
-      return 'fare-paid';
-  }
+  return cardTypePrompt(cardType);
 }
