@@ -191,7 +191,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       timezoneOffsetMinutes: config.timezoneOffsetMinutes,
       logger,
       ...(consoleTls ? { https: { cert: consoleTls.cert, key: consoleTls.key } } : {}),
-      clearing: { centre: clearing, repository },
+      clearing: { centre: clearing, repository, ...(parameters.authoring ? { parameterAuthoring: parameters.authoring } : {}) },
       subscribeTaps: (listener) => {
         ingest.on('tap', listener);
         return () => ingest.off('tap', listener);

@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { ClearingCentre } from '../clearing/clearing-centre.js';
+import type { ParameterAuthoring } from '../params/authoring.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import { openApiDocument, registerApiRoutes } from './api-route.js';
 import { clearingApiRoutes } from './clearing-api.js';
@@ -20,6 +21,8 @@ export interface ClearingConsoleOptions {
   routeShapes?: () => RouteShape[];
   /** Failed-login counter; a new one with the default limits when absent. */
   loginThrottle?: LoginThrottle;
+  /** Signs and stores new parameter sets from the parameters page. Without it the page has no forms. */
+  parameterAuthoring?: ParameterAuthoring;
 }
 
 /**
@@ -37,5 +40,5 @@ export async function clearingConsolePlugin(app: FastifyInstance, options: Clear
   registerApiRoutes(app, routes, options.centre.accounts);
   const openApi = openApiDocument(routes, { title: 'busfare clearing centre API', version: '1' });
   app.get('/api/openapi.json', async () => openApi);
-  registerOpsPages(app, { centre: options.centre, repository: options.repository, secureCookies, routeShapes: options.routeShapes ?? (() => []) });
+  registerOpsPages(app, { centre: options.centre, repository: options.repository, secureCookies, routeShapes: options.routeShapes ?? (() => []), ...(options.parameterAuthoring ? { parameterAuthoring: options.parameterAuthoring } : {}) });
 }

@@ -3,10 +3,13 @@ import { uiText } from '@busfare/shared-protocol';
 import type { ClearingCentre } from '../clearing/clearing-centre.js';
 import { ClearingError } from '../clearing/clearing-error.js';
 import { hasRole } from '../operators/operator-accounts.js';
+import type { ParameterAuthoring } from '../params/authoring.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import type { OperatorRole } from '../store/operator-store.js';
 import { dashboardFigures, transactionQuerySchema } from './clearing-api.js';
 import { type OpsPageId, renderOpsPage } from './ops-layout.js';
+import { type ParameterFormsView, parameterFormsBody } from './ops-parameter-views.js';
+import { parameterFormAction } from './ops-parameter-actions.js';
 import { exceptionsBody, reconciliationBody, settlementListBody, settlementReportBody } from './ops-settlement-views.js';
 import { SESSION_COOKIE, clearSessionCookie, languageOfRequest, rememberLanguage, requireOperator, sameOrigin, setSessionCookie } from './ops-session.js';
 import { auditBody, customerServiceBody, dashboardBody, fleetBody, loginBody, operatorsBody, parametersBody, transactionsBody } from './ops-views.js';
@@ -19,6 +22,8 @@ export interface OpsPagesOptions {
   secureCookies: boolean;
   /** Route lines for the fleet map, usually from the GTFS feed. */
   routeShapes: () => RouteShape[];
+  /** Signs and stores new parameter sets. Without it the parameters page shows no forms. */
+  parameterAuthoring?: ParameterAuthoring;
 }
 
 type Form = Record<string, string | undefined>;
@@ -35,33 +40,34 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   const offset = centre.rule.timezoneOffsetMinutes;
   const guard = (role: OperatorRole) => requireOperator(centre.accounts, role, 'page');
 
-  const send = (request: FastifyRequest, reply: FastifyReply, active: OpsPageId | undefined, title: string, body: string) => {
+  type Flash = { kind: 'ok' | 'error'; text: string };
+  const send = (request: FastifyRequest, reply: FastifyReply, active: OpsPageId | undefined, title: string, body: string, ownFlash?: Flash, currentUrl = request.url) => {
     rememberLanguage(request, reply);
     const query = request.query as { done?: string; error?: string };
     const language = languageOfRequest(request);
     const flash =
-      query.error !== undefined
+      ownFlash ?? (query.error !== undefined
         ? { kind: 'error' as const, text: uiText('ops.error', language, { message: query.error }) }
         : query.done !== undefined
           ? { kind: 'ok' as const, text: uiText('ops.done', language) }
-          : undefined;
+          : undefined);
     return reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', CSP)
       .header('cache-control', 'no-store')
-      .send(renderOpsPage({ language, operator: request.operator, active, title, body, flash, currentUrl: request.url }));
+      .send(renderOpsPage({ language, operator: request.operator, active, title, body, flash, currentUrl }));
   };
   const title = (request: FastifyRequest, id: Parameters<typeof uiText>[0]) => uiText(id, languageOfRequest(request));
 
-  /** Runs a form action and redirects back with `done` or the error message. */
-  const act = (role: OperatorRole, back: (request: FastifyRequest) => string, action: (request: FastifyRequest, form: Form) => unknown) => ({
+  /** Runs a form action and redirects back with `done` or the error message, unless the action sent its own reply. */
+  const act = (role: OperatorRole, back: (request: FastifyRequest) => string, action: (request: FastifyRequest, form: Form, reply: FastifyReply) => unknown) => ({
     preHandler: guard(role),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       if (!sameOrigin(request)) return reply.code(403).send('cross-site form post rejected');
       const target = back(request);
       const join = target.includes('?') ? '&' : '?';
       try {
-        const result = await action(request, (request.body ?? {}) as Form);
+        const result = await action(request, (request.body ?? {}) as Form, reply);
         if (reply.sent) return reply;
         void result;
         return reply.redirect(`${target}${join}done=1`, 303);
@@ -230,9 +236,34 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
     return send(request, reply, 'fleet', title(request, 'ops.nav.fleet'), fleetBody(languageOfRequest(request), statuses, options.routeShapes(), vehicles, offset));
   });
 
-  app.get('/ops/parameters', { preHandler: guard('viewer') }, async (request, reply) =>
-    send(request, reply, 'parameters', title(request, 'ops.nav.parameters'), parametersBody(languageOfRequest(request), repository.latestStatuses())),
-  );
+  /** Renders the parameters page; operators and above also get the authoring forms. */
+  const sendParameters = (request: FastifyRequest, reply: FastifyReply, forms: Omit<ParameterFormsView, 'available'> = {}, flash?: Flash) => {
+    const language = languageOfRequest(request);
+    const canAuthor = hasRole(request.operator?.role ?? 'viewer', 'operator');
+    const formsHtml = canAuthor ? parameterFormsBody(language, { available: options.parameterAuthoring !== undefined, ...forms }) : '';
+    return send(request, reply, 'parameters', title(request, 'ops.nav.parameters'), `${parametersBody(language, repository.latestStatuses())}\n${formsHtml}`, flash, '/ops/parameters');
+  };
+
+  app.get('/ops/parameters', { preHandler: guard('viewer') }, async (request, reply) => {
+    const query = request.query as { published?: string; version?: string };
+    const published = query.published === 'blacklist' || query.published === 'fare-table' ? query.published : undefined;
+    const flash = published && /^\d+$/.test(query.version ?? '') ? { kind: 'ok' as const, text: uiText('ops.params.published', languageOfRequest(request), { kind: published, version: query.version ?? '' }) } : undefined;
+    return sendParameters(request, reply, {}, flash);
+  });
+  for (const kind of ['blacklist', 'fare-table'] as const) {
+    app.post(`/ops/parameters/${kind}`, act('operator', () => '/ops/parameters', async (request, form, reply) => {
+      const outcome = parameterFormAction(kind, form, {
+        authoring: options.parameterAuthoring,
+        audit: centre.audit,
+        operator: request.operator?.username ?? '',
+        localToIso: (value) => localToIso(value, offset),
+      });
+      if (outcome.ok) return reply.redirect(`/ops/parameters?published=${kind}&version=${outcome.version}`, 303);
+      request.log.info({ url: request.url, operator: request.operator?.username, problems: outcome.problems.length }, 'parameter set rejected');
+      const flash = { kind: 'error' as const, text: uiText('ops.params.rejected', languageOfRequest(request)) };
+      return sendParameters(request, reply.code(422), { problems: outcome.problems, values: outcome.values }, flash);
+    }));
+  }
 
   app.get('/ops/customer-service', { preHandler: guard('viewer') }, async (request, reply) => {
     const role = request.operator?.role ?? 'viewer';

@@ -350,6 +350,18 @@ export const UI_TEXT = {
   'ops.request.crossSite': { zh: '已拒绝来自其他网站的请求', en: 'Request from another site rejected' },
   'issuerGroup.local': { zh: "本市发卡", en: "City cards" },
   'issuerGroup.outOfTown': { zh: "异地发卡({city})", en: "Out of town ({city})" },
+  'ops.params.blacklist.title': { zh: '变更黑名单', en: 'Change the blacklist' },
+  'ops.params.blacklist.entries': { zh: '卡号(每行一个,16 位十六进制)', en: 'Card numbers (one per line, 16 hex digits)' },
+  'ops.params.blacklist.change': { zh: '操作', en: 'Change' },
+  'ops.params.blacklist.add': { zh: '加入黑名单', en: 'Add to the blacklist' },
+  'ops.params.blacklist.remove': { zh: '移出黑名单', en: 'Remove from the blacklist' },
+  'ops.params.fareTable.title': { zh: '发布新票价表', en: 'Publish a new fare table' },
+  'ops.params.fareTable.body': { zh: '票价表(JSON)', en: 'Fare table (JSON)' },
+  'ops.params.effectiveFrom': { zh: '生效时间(留空则立即生效)', en: 'Effective from (blank: now)' },
+  'ops.params.publish': { zh: '签名并发布', en: 'Sign and publish' },
+  'ops.params.published': { zh: '{kind} 版本 {version} 已签名,等待发布到终端', en: '{kind} version {version} signed and queued for publishing to terminals' },
+  'ops.params.rejected': { zh: '未发布,请修正以下问题:', en: 'Not published. Fix these problems:' },
+  'ops.params.unavailable': { zh: '未配置参数签名密钥,无法在控制台创建参数', en: 'No parameter signing key is configured, so the console cannot create parameter sets' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;
