@@ -29,6 +29,7 @@ import type { ClearingRepository, ClearingSummary } from './store/clearing-repos
 import { SqliteClearingRepository } from './store/sqlite-clearing-repository.js';
 import { buildConsoleServer, listenConsole } from './web/console-server.js';
 import { startArrivalService } from './arrivals/realtime/start-arrivals.js';
+import { terminalParameterStatus } from './params/fleet-parameter-status.js';
 
 /** Bytes a broker client may send in one packet before it authenticates: CONNECT with credentials and a will. */
 const PACKET_SIZE_LIMIT_BEFORE_AUTH = 64 * 1024;
@@ -191,7 +192,12 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       timezoneOffsetMinutes: config.timezoneOffsetMinutes,
       logger,
       ...(consoleTls ? { https: { cert: consoleTls.cert, key: consoleTls.key } } : {}),
-      clearing: { centre: clearing, repository, ...(parameters.authoring ? { parameterAuthoring: parameters.authoring } : {}) },
+      clearing: {
+        centre: clearing,
+        repository,
+        parameterStatus: () => terminalParameterStatus(config.db, parameters.repository, new Date()),
+        ...(parameters.authoring ? { parameterAuthoring: parameters.authoring } : {}),
+      },
       subscribeTaps: (listener) => {
         ingest.on('tap', listener);
         return () => ingest.off('tap', listener);

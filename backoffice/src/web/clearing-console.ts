@@ -11,6 +11,7 @@ import { registerViewerMasking } from './viewer-masking.js';
 import type { LoginThrottle } from '../security/login-throttle.js';
 import { registerOpsPages } from './ops-pages.js';
 import type { RouteShape } from './route-map.js';
+import type { TerminalParameterStatus } from '../params/fleet-parameter-status.js';
 
 export interface ClearingConsoleOptions {
   centre: ClearingCentre;
@@ -23,6 +24,8 @@ export interface ClearingConsoleOptions {
   loginThrottle?: LoginThrottle;
   /** Signs and stores new parameter sets from the parameters page. Without it the page has no forms. */
   parameterAuthoring?: ParameterAuthoring;
+  /** Each terminal's parameter versions against the published ones, for the parameters page. */
+  parameterStatus?: () => TerminalParameterStatus[];
 }
 
 /**
@@ -40,5 +43,5 @@ export async function clearingConsolePlugin(app: FastifyInstance, options: Clear
   registerApiRoutes(app, routes, options.centre.accounts);
   const openApi = openApiDocument(routes, { title: 'busfare clearing centre API', version: '1' });
   app.get('/api/openapi.json', async () => openApi);
-  registerOpsPages(app, { centre: options.centre, repository: options.repository, secureCookies, routeShapes: options.routeShapes ?? (() => []), ...(options.parameterAuthoring ? { parameterAuthoring: options.parameterAuthoring } : {}) });
+  registerOpsPages(app, { centre: options.centre, repository: options.repository, secureCookies, routeShapes: options.routeShapes ?? (() => []), ...(options.parameterAuthoring ? { parameterAuthoring: options.parameterAuthoring } : {}), ...(options.parameterStatus ? { parameterStatus: options.parameterStatus } : {}) });
 }

@@ -15,6 +15,7 @@ import { SESSION_COOKIE, clearSessionCookie, languageOfRequest, rememberLanguage
 import { auditBody, customerServiceBody, dashboardBody, fleetBody, loginBody, operatorsBody, parametersBody, transactionsBody } from './ops-views.js';
 import type { MapVehicle, RouteShape } from './route-map.js';
 import { maskCardFields } from './viewer-masking.js';
+import type { TerminalParameterStatus } from '../params/fleet-parameter-status.js';
 
 export interface OpsPagesOptions {
   centre: ClearingCentre;
@@ -24,6 +25,7 @@ export interface OpsPagesOptions {
   routeShapes: () => RouteShape[];
   /** Signs and stores new parameter sets. Without it the parameters page shows no forms. */
   parameterAuthoring?: ParameterAuthoring;
+  parameterStatus?: () => TerminalParameterStatus[];
 }
 
 type Form = Record<string, string | undefined>;
@@ -241,7 +243,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
     const language = languageOfRequest(request);
     const canAuthor = hasRole(request.operator?.role ?? 'viewer', 'operator');
     const formsHtml = canAuthor ? parameterFormsBody(language, { available: options.parameterAuthoring !== undefined, ...forms }) : '';
-    return send(request, reply, 'parameters', title(request, 'ops.nav.parameters'), `${parametersBody(language, repository.latestStatuses())}\n${formsHtml}`, flash, '/ops/parameters');
+    return send(request, reply, 'parameters', title(request, 'ops.nav.parameters'), `${parametersBody(language, repository.latestStatuses(), options.parameterStatus?.())}\n${formsHtml}`, flash, '/ops/parameters');
   };
 
   app.get('/ops/parameters', { preHandler: guard('viewer') }, async (request, reply) => {

@@ -7,6 +7,7 @@ import { escapeHtml, formatLocalTime } from './html.js';
 import { table, textFor } from './ops-layout.js';
 import { type MapVehicle, type RouteShape, routeMapSvg } from './route-map.js';
 import { hourlyChartSvg } from './svg-chart.js';
+import type { TerminalParameterStatus } from '../params/fleet-parameter-status.js';
 
 const money = (fen: number) => `<span class="number">${formatYuan(fen)}</span>`;
 
@@ -110,14 +111,26 @@ ${map ? `<h2>${t('ops.fleet.map')}</h2>\n${map}` : ''}`;
 }
 
 /** Parameter versions active and pending on each terminal, as the terminals report them. */
-export function parametersBody(language: Language, statuses: readonly TerminalStatus[]): string {
+/**
+ * Each terminal's active and pending parameter versions; with `lags`, a column says whether the
+ * terminal is behind what the back office has published (unknown while its last status is the
+ * offline last will).
+ */
+export function parametersBody(language: Language, statuses: readonly TerminalStatus[], lags?: readonly TerminalParameterStatus[]): string {
   const t = textFor(language);
   const kinds = [...new Set(statuses.flatMap((status) => [...Object.keys(status.parameters?.active ?? {}), ...Object.keys(status.parameters?.pending ?? {})]))].sort();
+  const behindOf = new Map(lags?.map((lag) => [lag.terminalId, lag.behind]));
+  const behindCell = (terminalId: string) => {
+    const behind = behindOf.get(terminalId);
+    if (behind === true) return `<strong class="behind">${t('ops.parameters.behind.yes')}</strong>`;
+    return behind === false ? t('ops.parameters.behind.no') : t('ops.parameters.behind.unknown');
+  };
   return table(
     'parameters',
-    [t('console.terminal'), ...kinds.map((kind) => escapeHtml(kind))],
+    [t('console.terminal'), ...(lags ? [t('ops.parameters.behind')] : []), ...kinds.map((kind) => escapeHtml(kind))],
     statuses.map((status) => [
       escapeHtml(status.terminalId),
+      ...(lags ? [behindCell(status.terminalId)] : []),
       ...kinds.map((kind) => {
         const active = status.parameters?.active[kind];
         const pending = status.parameters?.pending[kind];

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blacklistBodySchema, generateParameterSigningKeys } from '@busfare/shared-protocol';
+import { TERMINAL_STATUS_SCHEMA, blacklistBodySchema, generateParameterSigningKeys } from '@busfare/shared-protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParameterAuthoring } from '../params/authoring.js';
 import { defaultFareTable } from '../params/default-fare-table.js';
+import type { TerminalParameterStatus } from '../params/fleet-parameter-status.js';
 import { ParameterRepository } from '../params/parameter-repository.js';
 import { type ClearingFixture, openClearingFixture } from '../testing/clearing-fixture.js';
 import { clearingConsolePlugin } from './clearing-console.js';
@@ -21,10 +22,10 @@ describe('parameter authoring in the console', () => {
   let parameters: ParameterRepository;
   let app: FastifyInstance;
 
-  async function startConsole(withAuthoring: boolean): Promise<void> {
+  async function startConsole(withAuthoring: boolean, parameterStatus?: () => TerminalParameterStatus[]): Promise<void> {
     app = Fastify();
     const parameterAuthoring = new ParameterAuthoring({ repository: parameters, signingKey: KEYS.privateKey });
-    await app.register(clearingConsolePlugin, { centre: fixture.centre, repository: fixture.repository, ...(withAuthoring ? { parameterAuthoring } : {}) });
+    await app.register(clearingConsolePlugin, { centre: fixture.centre, repository: fixture.repository, ...(withAuthoring ? { parameterAuthoring } : {}), ...(parameterStatus ? { parameterStatus } : {}) });
     await app.ready();
   }
 
@@ -183,5 +184,26 @@ describe('parameter authoring in the console', () => {
     const response = await post(cookie, 'blacklist', { entries: ASN, change: 'add' });
     expect(response.statusCode).toBe(422);
     expect(response.body).toContain('no parameter signing key is configured');
+  });
+
+  it('marks terminals that are behind the published parameters', async () => {
+    for (const terminalId of ['T001', 'T002']) {
+      fixture.repository.storeStatus({ schema: TERMINAL_STATUS_SCHEMA, terminalId, state: 'online', at: new Date().toISOString(), parameters: { active: { 'fare-table': 1 }, pending: {} } });
+    }
+    const lag = (terminalId: string, behind: boolean): TerminalParameterStatus => ({
+      terminalId,
+      state: 'online',
+      at: new Date().toISOString(),
+      behind,
+      kinds: { 'fare-table': { active: 1, pending: null, expectedActive: behind ? 2 : 1, newest: behind ? 2 : 1, behind } },
+    });
+    await app.close();
+    await startConsole(true, () => [lag('T001', true), lag('T002', false)]);
+
+    const page = await app.inject({ method: 'GET', url: '/ops/parameters', headers: { cookie: await login('viewer') } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('参数落后');
+    expect(page.body).toMatch(/T001<\/td><td><strong class="behind">落后<\/strong>/);
+    expect(page.body).toMatch(/T002<\/td><td>最新/);
   });
 });
