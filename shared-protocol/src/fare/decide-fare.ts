@@ -7,7 +7,7 @@ import { parseLocalTime, type LocalTime } from './local-time.js';
 import { bandFare, boardingIndex, longestJourneyStops, sectionRouteOf, sectionStops, stopsTravelled } from './section-fare.js';
 import { applyTransfer, transferOrdinal } from './transfer.js';
 
-/** What the card's remembered taps say about this tap. */
+/** The facts this tap needs from the card's remembered taps. */
 interface TapHistory {
   /** The newest tap that was not a companion tap. */
   lastJourney?: RememberedTap;
@@ -83,7 +83,7 @@ function passState(pass: FareInput['card']['pass'], rule: EffectiveRule, today: 
   return today >= pass.validFrom && today <= pass.validUntil ? 'valid' : 'not-valid';
 }
 
-/** The rate after a valid pass: a pass makes the ride itself free. */
+/** Returns the rate the ride is charged at; a valid pass makes the ride itself free. */
 function ridingRate(context: Context): number {
   return context.pass === 'valid' ? 0 : context.rule.ratePercent;
 }
@@ -92,7 +92,7 @@ function repeatWindowMs(context: Context): number {
   return (context.rule.rule.repeatTapWindowSeconds ?? context.table.repeatTapWindowSeconds ?? 0) * 1000;
 }
 
-/** Whether the card's last journey tap was on this vehicle less than the repeat-tap window ago. */
+/** Returns whether the card's last journey tap was on this vehicle within the repeat-tap window. */
 function withinRepeatWindow(context: Context): boolean {
   const window = repeatWindowMs(context);
   const last = context.history.lastJourney;
@@ -150,7 +150,9 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
     local.epochMs >= open.atMs &&
     local.epochMs - open.atMs <= section.maxJourneyMinutes * 60_000;
   const requested = trip.tapKind ?? 'single';
-  const tapKind = requested === 'single' ? (closes ? 'off' : 'on') : requested;
+  // A single reader on a tap-on/tap-off route alights a card with an open boarding and boards any other.
+  let tapKind = requested;
+  if (requested === 'single') tapKind = closes ? 'off' : 'on';
 
   if (tapKind === 'off') {
     if (!closes || open.stopIndex === undefined) {

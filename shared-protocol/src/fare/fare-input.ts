@@ -1,7 +1,7 @@
 import type { CardType, DayType, FareTableBody } from '../schemas/fare-table.js';
 import type { RiderPromptId } from '../messages/catalogue.js';
 
-/** What the terminal has read from the card. */
+/** Card data the terminal has read, as the fare engine needs it. */
 export interface CardFacts {
   /** Application serial number as hex; recent taps are kept per card under this key. */
   asn: string;
@@ -22,10 +22,10 @@ export interface CardFacts {
   blacklisted?: boolean;
 }
 
-/** Which tap a door reader takes: a single flat-fare tap, a boarding or an alighting. */
+/** Kind of tap a door reader takes: a single flat-fare tap, a boarding or an alighting. */
 export type TapKind = 'single' | 'on' | 'off';
 
-/** Where the bus is when the card is tapped. */
+/** Position and service of the bus when the card is tapped. */
 export interface TripFacts {
   vehicleId: string;
   route: string;
@@ -89,11 +89,11 @@ export interface FarePrompt {
 export interface FareCharge {
   kind: 'charge';
   cardType: CardType;
-  /** How the reader took the tap. */
+  /** Kind of tap the reader took. */
   tapKind: 'single' | 'on' | 'off' | 'companion';
   /** Undiscounted fare of this ride in fen (0 for a boarding). */
   listFareFen: number;
-  /** What this ride costs after discounts, in fen. */
+  /** Cost of this ride after discounts, in fen. */
   fareFen: number;
   /** Charge for an earlier boarding that was never closed by a tap-off, in fen. */
   missingTapOffFen: number;
@@ -103,9 +103,9 @@ export interface FareCharge {
   transferOrdinal: number;
   promptId: RiderPromptId;
   prompt: FarePrompt;
-  /** How the fare was reached, for logs and the dry-run. */
+  /** Explanation of the fare, for logs and the dry-run. */
   reason: string;
-  /** What to store in RecentTaps once the debit is durable. */
+  /** Entry to store in RecentTaps once the debit is durable. */
   remember: RememberedTap;
 }
 

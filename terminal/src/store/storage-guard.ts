@@ -61,7 +61,7 @@ export class StorageGuardedStore implements TransactionStore {
     }
   }
 
-  /** The current storage level, measured now. */
+  /** Measures free space now, prunes when it runs low, and returns the storage level. */
   check(): StorageLevel {
     this.checkedAtMs = this.settings.monotonicMs();
     let free: number;
@@ -75,7 +75,9 @@ export class StorageGuardedStore implements TransactionStore {
       // Pruning frees pages inside the file, so SQLite can write again after SQLITE_FULL.
       if (this.pruneForSpace() > 0) this.sqliteFull = false;
     }
-    const level: StorageLevel = free < this.settings.refuseFreeBytes || this.sqliteFull ? 'full' : free < this.settings.warnFreeBytes ? 'low' : 'ok';
+    let level: StorageLevel = 'ok';
+    if (free < this.settings.warnFreeBytes) level = 'low';
+    if (free < this.settings.refuseFreeBytes || this.sqliteFull) level = 'full';
     this.setLevel(level, free);
     return level;
   }

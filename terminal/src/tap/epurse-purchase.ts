@@ -113,7 +113,7 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
     if (cached.sw !== SW.OK) return { ...base, status: 'failed', promptId: 'card-read-error', reason: `UPDATE CAPP DATA CACHE failed with SW ${cached.sw.toString(16)}` };
   }
 
-  // The record is durable before DEBIT leaves the terminal: whatever happens next, it is never lost.
+  // The record is durable before DEBIT leaves the terminal, so a torn card or a power cut cannot lose it.
   const sequence = store.appendPending({
     occurredAt: now.toISOString(),
     card: identity,
@@ -146,7 +146,7 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
     }
     debitResult = epurse.parseDebitForPurchase(response);
   } catch (error) {
-    // No answer, a transport error or a garbled answer: the card may or may not have debited.
+    // No response, a transport error or a garbled response: the card may or may not have debited.
     store.markInDoubt(sequence);
     context.onRecord?.();
     context.logger.warn({ sequence, asn: identity.asn, err: error }, 'DEBIT outcome unknown; record kept in doubt');

@@ -223,7 +223,7 @@ export class TapProcessor {
     logger.warn({ lock: record }, result.locked ? 'blacklisted card locked' : 'blacklisted card could not be locked');
   }
 
-  /** Runs a card step; card I/O errors and garbled answers before DEBIT end the tap with "请重刷". */
+  /** Runs a card step; card I/O errors and garbled responses before DEBIT end the tap with "请重刷". */
   private async step<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
