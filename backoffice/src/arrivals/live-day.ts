@@ -1,4 +1,4 @@
-import type { DayType, ObservedTrip } from './observed-trip.js';
+import type { DayType, ObservedTrip, StopArrival } from './observed-trip.js';
 
 /** A run between two stops by a trip that has already reached the second stop. */
 export interface Traversal {
@@ -29,45 +29,98 @@ interface StopVisit {
 
 /**
  * The arrivals of one service day, queried as of a given time: a query never returns an arrival
- * later than its `now`, so a prediction cannot see the future.
+ * later than its `now`, so a prediction cannot see the future. The online predictor extends the
+ * day arrival by arrival with `append`. Readers that keep derived sums follow the changes through
+ * `revision` and `firstChangedRunSince`.
  */
 export class LiveDay {
   private readonly visits = new Map<string, StopVisit[]>();
   private readonly stopIndex = new Map<ObservedTrip, Map<string, number>>();
   /** Runs between successive arrivals of every trip, in order of arrival. */
   private readonly runs: Run[] = [];
+  /** The same runs per route, each with, for every append, the lowest index it inserted at. */
+  private readonly routes = new Map<string, { runs: Run[]; changes: number[] }>();
 
-  constructor(trips: readonly ObservedTrip[]) {
+  constructor(trips: readonly ObservedTrip[] = []) {
     for (const trip of trips) {
       const indexes = new Map<string, number>();
+      this.stopIndex.set(trip, indexes);
       trip.arrivals.forEach((arrival, index) => {
         indexes.set(arrival.stopId, index);
-        const previous = trip.arrivals[index - 1];
-        if (previous) {
-          this.runs.push({ routeId: trip.routeId, directionId: trip.directionId, tripId: trip.id, fromStop: previous.stopId, toStop: arrival.stopId, departure: previous.time, arrival: arrival.time, dayStart: trip.dayStart, dayType: trip.dayType });
-        }
+        const run = runOf(trip, index);
+        if (run) this.runs.push(run);
         const key = stopKey(trip.routeId, trip.directionId, arrival.stopId);
         const list = this.visits.get(key);
         const visit = { trip, index, time: arrival.time };
         if (list) list.push(visit);
         else this.visits.set(key, [visit]);
       });
-      this.stopIndex.set(trip, indexes);
     }
     for (const list of this.visits.values()) list.sort((a, b) => a.time - b.time);
     this.runs.sort((a, b) => a.arrival - b.arrival);
+    for (const run of this.runs) this.routeOf(run.routeId).runs.push(run);
+  }
+
+  /** Count of appends to a route's runs so far; 0 for a day built only by the constructor. */
+  revision(routeId: string): number {
+    return this.routes.get(routeId)?.changes.length ?? 0;
+  }
+
+  /** Lowest index in runsInOrder(routeId) that appends after `revision` changed; the run count when none. */
+  firstChangedRunSince(routeId: string, revision: number): number {
+    const route = this.routes.get(routeId);
+    if (!route) return 0;
+    let lowest = route.runs.length;
+    for (let index = revision; index < route.changes.length; index += 1) lowest = Math.min(lowest, route.changes[index]!);
+    return lowest;
+  }
+
+  /** Returns every run of one route today, oldest arrival first. */
+  runsInOrder(routeId: string): readonly Run[] {
+    return this.routes.get(routeId)?.runs ?? [];
+  }
+
+  /**
+   * Adds a later arrival to a trip of this day (the trip is registered on its first arrival). The
+   * arrival is pushed onto trip.arrivals, so the caller must not add it there too.
+   */
+  append(trip: ObservedTrip, arrival: StopArrival): void {
+    let indexes = this.stopIndex.get(trip);
+    if (!indexes) {
+      indexes = new Map(trip.arrivals.map((known, index) => [known.stopId, index]));
+      this.stopIndex.set(trip, indexes);
+    }
+    trip.arrivals.push(arrival);
+    const index = trip.arrivals.length - 1;
+    indexes.set(arrival.stopId, index);
+    const key = stopKey(trip.routeId, trip.directionId, arrival.stopId);
+    let list = this.visits.get(key);
+    if (!list) {
+      list = [];
+      this.visits.set(key, list);
+    }
+    list.splice(upperBound(list, arrival.time, (visit) => visit.time), 0, { trip, index, time: arrival.time });
+    const run = runOf(trip, index);
+    if (!run) return;
+    this.runs.splice(upperBound(this.runs, run.arrival, (entry) => entry.arrival), 0, run);
+    const route = this.routeOf(run.routeId);
+    const at = upperBound(route.runs, run.arrival, (entry) => entry.arrival);
+    route.runs.splice(at, 0, run);
+    route.changes.push(at);
+  }
+
+  private routeOf(routeId: string): { runs: Run[]; changes: number[] } {
+    let route = this.routes.get(routeId);
+    if (!route) {
+      route = { runs: [], changes: [] };
+      this.routes.set(routeId, route);
+    }
+    return route;
   }
 
   /** Returns the runs completed at or before now, newest first, until one completed before `since`. */
   *runsCompleted(now: number, since: number): Generator<Run> {
-    let low = 0;
-    let high = this.runs.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.runs[middle]!.arrival <= now) low = middle + 1;
-      else high = middle;
-    }
-    for (let index = low - 1; index >= 0; index -= 1) {
+    for (let index = upperBound(this.runs, now, (run) => run.arrival) - 1; index >= 0; index -= 1) {
       const run = this.runs[index]!;
       if (run.arrival < since) return;
       yield run;
@@ -82,7 +135,7 @@ export class LiveDay {
     const list = this.visits.get(stopKey(routeId, directionId, toStop));
     const result: Traversal[] = [];
     if (!list) return result;
-    let index = upperBound(list, now) - 1;
+    let index = upperBound(list, now, (visit) => visit.time) - 1;
     for (; index >= 0 && result.length < limit; index -= 1) {
       const visit = list[index]!;
       if (visit.trip.id === excludeTripId) continue;
@@ -94,16 +147,24 @@ export class LiveDay {
   }
 }
 
+function runOf(trip: ObservedTrip, index: number): Run | undefined {
+  const previous = trip.arrivals[index - 1];
+  const arrival = trip.arrivals[index]!;
+  if (!previous) return undefined;
+  return { routeId: trip.routeId, directionId: trip.directionId, tripId: trip.id, fromStop: previous.stopId, toStop: arrival.stopId, departure: previous.time, arrival: arrival.time, dayStart: trip.dayStart, dayType: trip.dayType };
+}
+
 function stopKey(routeId: string, directionId: number, stopId: string): string {
   return `${routeId}|${directionId}|${stopId}`;
 }
 
-function upperBound(list: readonly StopVisit[], time: number): number {
+/** Index of the first entry whose time is later than `time`, in a list sorted by time. */
+function upperBound<T>(list: readonly T[], time: number, timeOf: (entry: T) => number): number {
   let low = 0;
   let high = list.length;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (list[middle]!.time <= time) low = middle + 1;
+    if (timeOf(list[middle]!) <= time) low = middle + 1;
     else high = middle;
   }
   return low;

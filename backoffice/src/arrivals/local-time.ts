@@ -23,6 +23,28 @@ export function checkTimeZone(zone: string): void {
 
 /** Returns the offset of local time in `zone` from UTC at an instant, in seconds. */
 export function zoneOffsetS(unixS: number, zone: string): number {
+  // Current zones change their offset only at whole quarter hours of UTC, so one look-up serves a
+  // quarter hour. Offsets of the 19th century (local mean time) are not whole minutes.
+  const quarter = Math.floor(unixS / OFFSET_SLOT_S);
+  let offsets = offsetCache.get(zone);
+  if (!offsets || offsets.size > OFFSET_CACHE_LIMIT) {
+    offsets = new Map();
+    offsetCache.set(zone, offsets);
+  }
+  let offset = offsets.get(quarter);
+  if (offset === undefined) {
+    offset = computeZoneOffsetS(quarter * OFFSET_SLOT_S, zone);
+    offsets.set(quarter, offset);
+  }
+  return offset;
+}
+
+const OFFSET_SLOT_S = 900;
+/** Quarter hours kept per zone before the cache starts again: about three years of them. */
+const OFFSET_CACHE_LIMIT = 100_000;
+const offsetCache = new Map<string, Map<number, number>>();
+
+function computeZoneOffsetS(unixS: number, zone: string): number {
   const parts = Object.fromEntries(formatterOf(zone).formatToParts(new Date(unixS * 1000)).map((part) => [part.type, part.value]));
   const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
   return Math.round(asUtc / 1000 - Math.floor(unixS));

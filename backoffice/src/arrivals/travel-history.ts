@@ -18,18 +18,35 @@ export function pairKey(routeId: string, directionId: number, fromStop: string, 
   return `${routeId}|${directionId}|${fromStop}|${toStop}`;
 }
 
+/** The samples of one pair in columns, sorted by time of day. */
+interface PairColumns {
+  secondsOfDay: Int32Array;
+  duration: Float64Array;
+  /** Index into the history's dates. */
+  date: Uint16Array;
+}
+
 /**
  * Travel times between every pair of stops of every historical trip, runs longer than maxRunS left
- * out, each list sorted by time of day.
+ * out, each list sorted by time of day. The samples are kept in typed columns, because a history
+ * contains millions of them and the online predictor keeps it for the whole service day.
  */
 export class PairHistory {
-  private readonly pairs = new Map<string, PairSample[]>();
+  private readonly pairs = new Map<string, PairColumns>();
+  private readonly dates: { serviceDate: string; dayType: DayType }[] = [];
   readonly serviceDates: readonly string[];
 
   constructor(trips: readonly ObservedTrip[], maxRunS = DEFAULT_MAX_RUN_S) {
-    const dates = new Set<string>();
+    const dateIndex = new Map<string, number>();
+    const building = new Map<string, { secondsOfDay: number[]; duration: number[]; date: number[] }>();
     for (const trip of trips) {
-      dates.add(trip.serviceDate);
+      let date = dateIndex.get(trip.serviceDate);
+      if (date === undefined) {
+        date = this.dates.length;
+        if (date > 0xffff) throw new RangeError(`invalid travel history: more than 65,536 service dates (from ${trip.serviceDate}); build it from fewer days`);
+        dateIndex.set(trip.serviceDate, date);
+        this.dates.push({ serviceDate: trip.serviceDate, dayType: trip.dayType });
+      }
       const { arrivals } = trip;
       for (let i = 0; i < arrivals.length; i += 1) {
         const from = arrivals[i]!;
@@ -38,21 +55,58 @@ export class PairHistory {
           const duration = to.time - from.time;
           if (duration > maxRunS) break;
           const key = pairKey(trip.routeId, trip.directionId, from.stopId, to.stopId);
-          const sample: PairSample = { secondsOfDay: from.time - trip.dayStart, duration, serviceDate: trip.serviceDate, dayType: trip.dayType };
-          const list = this.pairs.get(key);
-          if (list) list.push(sample);
-          else this.pairs.set(key, [sample]);
+          let columns = building.get(key);
+          if (!columns) {
+            columns = { secondsOfDay: [], duration: [], date: [] };
+            building.set(key, columns);
+          }
+          columns.secondsOfDay.push(from.time - trip.dayStart);
+          columns.duration.push(duration);
+          columns.date.push(date);
         }
       }
     }
-    for (const list of this.pairs.values()) list.sort((a, b) => a.secondsOfDay - b.secondsOfDay);
-    this.serviceDates = [...dates].sort();
+    for (const [key, columns] of building) {
+      const order = Array.from(columns.secondsOfDay.keys()).sort((a, b) => columns.secondsOfDay[a]! - columns.secondsOfDay[b]!);
+      this.pairs.set(key, {
+        secondsOfDay: Int32Array.from(order, (index) => columns.secondsOfDay[index]!),
+        duration: Float64Array.from(order, (index) => columns.duration[index]!),
+        date: Uint16Array.from(order, (index) => columns.date[index]!),
+      });
+      building.delete(key);
+    }
+    this.serviceDates = this.dates.map((date) => date.serviceDate).sort();
   }
 
   /** Samples of one pair sorted by time of day; empty when the pair was never run. */
-  samples(key: string): readonly PairSample[] {
-    return this.pairs.get(key) ?? [];
+  samples(key: string): PairSample[] {
+    return this.samplesBetween(key, -Infinity, Infinity);
   }
+
+  /** Samples of one pair whose time of day is within [fromS, toS], sorted by time of day. */
+  samplesBetween(key: string, fromS: number, toS: number): PairSample[] {
+    const columns = this.pairs.get(key);
+    if (!columns) return [];
+    const result: PairSample[] = [];
+    for (let index = firstAtOrAfter(columns.secondsOfDay, fromS); index < columns.secondsOfDay.length; index += 1) {
+      const secondsOfDay = columns.secondsOfDay[index]!;
+      if (secondsOfDay > toS) break;
+      const date = this.dates[columns.date[index]!]!;
+      result.push({ secondsOfDay, duration: columns.duration[index]!, serviceDate: date.serviceDate, dayType: date.dayType });
+    }
+    return result;
+  }
+}
+
+function firstAtOrAfter(values: Int32Array, target: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (values[middle]! < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Returns the index of the first sample at or after secondsOfDay. */

@@ -1,133 +1,93 @@
-import {
-  BusfareModel,
-  LiveDay,
-  type ObservedTrip,
-  PairHistory,
-  type PredictionRequest,
-  dayTypeOf,
-  neutralCoefficients,
-} from '@busfare/backoffice';
+import { ArrivalService, type PositionFeed, type VehicleFix, buildTripSchedule, createLogger, decodeRealtimeFeed, serviceDayStart } from '@busfare/backoffice';
+import { ArrivalCityBus, BUSES_PER_ROUTE, ROUTES, TIME_ZONE, arrivalCityFeed, arrivalCityHistory } from './arrival-city.js';
 import { type BenchmarkGroup, quantile } from './figure.js';
 
-/** Buses on the road in one refresh, spread over ROUTES routes and both directions. */
-const BUSES = 1_000;
-const ROUTES = 25;
-const STOPS_PER_DIRECTION = 30;
-/** Seconds between successive stops of the synthetic routes. */
-const STOP_SPACING_S = 90;
-const HISTORY_DAYS = 14;
-const HORIZON_S = 60 * 60;
-const REFRESHES = 30;
+const BUSES = ROUTES * BUSES_PER_ROUTE;
 const SERVICE_DATE = '2025-05-06';
-const DAY_START = Date.parse(`${SERVICE_DATE}T00:00:00Z`) / 1000 - 8 * 3600;
+/** The city runs from 05:00; the trackers and the day's arrivals are warmed up to noon. */
+const WARM_UP_FROM_S = 5 * 3600;
+const MEASURED_FROM_S = 12 * 3600;
+/** Fix interval while warming up (coarser, to keep the set-up short) and while measuring. */
+const WARM_UP_FIX_S = 30;
+const REFRESH_S = 10;
+const REFRESHES = 90;
+const HISTORY_DAYS = 7;
+const HISTORY_EVERY_S = 30 * 60;
+
+/** Hands the positions of the latest step to the service, as the positions table would. */
+class StepPositionFeed implements PositionFeed {
+  pending: VehicleFix[] = [];
+  private cursor = 0;
+
+  readAfter(cursor: number, limit: number): { fixes: VehicleFix[]; cursor: number } {
+    const fixes = this.pending.splice(0, limit);
+    this.cursor = Math.max(cursor, this.cursor) + fixes.length;
+    return { fixes, cursor: this.cursor };
+  }
+
+  close(): void {}
+}
 
 /**
- * `arrival_refresh_ms`: wall time of one prediction refresh for 1,000 buses, each predicting every
- * later stop of its trip within 60 minutes. A refresh indexes the day's arrivals so far (LiveDay)
- * and runs busfare's model for every bus; the history is built once, before timing.
+ * `arrival_refresh_ms`: wall time of one full refresh of the online predictor for 1,000 buses on
+ * 25 routes. A refresh reads one new fix per bus and tracks it (trip matching, arrival and
+ * departure detection). It predicts every later stop within 60 minutes for every bus and encodes
+ * the GTFS-realtime TripUpdates and VehiclePositions feeds. Before timing, the city runs from
+ * 05:00 to noon, so the trackers, the day's arrivals and the model's caches contain a morning's
+ * state.
  */
 export const arrivalsBenchmark: BenchmarkGroup = async ({ log }) => {
   const random = seededRandom(7);
-  const history = new PairHistory(historicalTrips(random));
-  const model = new BusfareModel(history, {
-    history: { windowS: 1800, minSamples: 5, halfLifeDays: 14 },
-    today: { timeConstantS: 1800, priorWeight: 4 },
-    ownMaxAgeS: 2400,
-    coefficients: Object.fromEntries(Object.keys(neutralCoefficients()).map((band) => [band, { today: 0.8, own: 0.2 }])) as ReturnType<typeof neutralCoefficients>,
+  const feed = arrivalCityFeed();
+  const setUpStarted = process.hrtime.bigint();
+  const schedule = buildTripSchedule(feed);
+  const dayStart = serviceDayStart(SERVICE_DATE, TIME_ZONE);
+  const buses = Array.from({ length: BUSES }, (_, index) => new ArrivalCityBus(index, dayStart, random));
+  const positions = new StepPositionFeed();
+  let clock = dayStart + WARM_UP_FROM_S;
+  const service = new ArrivalService({
+    schedule,
+    positions,
+    logger: createLogger('bench-arrivals', process.env.BUSFARE_LOG_LEVEL ?? 'warn'),
+    history: arrivalCityHistory(SERVICE_DATE, HISTORY_DAYS, HISTORY_EVERY_S, random),
+    now: () => clock,
   });
-  const now = DAY_START + 12 * 3600;
-  const today = liveTrips(random, now);
+
+  const step = (time: number): void => {
+    clock = time;
+    positions.pending = buses.map((bus) => bus.fixAt(time));
+  };
+  for (let time = dayStart + WARM_UP_FROM_S; time < dayStart + MEASURED_FROM_S; time += WARM_UP_FIX_S) {
+    step(time);
+    service.predictor.ingest(positions.readAfter(0, Infinity).fixes);
+  }
+  step(dayStart + MEASURED_FROM_S);
+  service.refresh();
+  log(`arrivals: set-up and warm-up ${Math.round(Number(process.hrtime.bigint() - setUpStarted) / 1e6)} ms (${schedule.trips.size} scheduled trips)`);
 
   const durations: number[] = [];
-  let predictions = 0;
-  for (let refresh = 0; refresh < REFRESHES; refresh += 1) {
+  const cpu: number[] = [];
+  let snapshot = service.snapshot();
+  for (let refresh = 1; refresh <= REFRESHES; refresh += 1) {
+    step(dayStart + MEASURED_FROM_S + refresh * REFRESH_S);
     const started = process.hrtime.bigint();
-    const live = new LiveDay(today);
-    predictions = 0;
-    for (const trip of today) predictions += model.predict(requestFor(trip, now), live).length;
+    const cpuStarted = process.cpuUsage();
+    snapshot = service.refresh();
     durations.push(Number(process.hrtime.bigint() - started) / 1e6);
+    const cpuUsed = process.cpuUsage(cpuStarted);
+    cpu.push((cpuUsed.user + cpuUsed.system) / 1000);
   }
-  log(`arrivals: ${BUSES} buses, ${predictions} predictions per refresh, ${REFRESHES} refreshes`);
+  if (process.env.BUSFARE_BENCH_TRACE) log(`wall ms: ${durations.map((value) => value.toFixed(0)).join(' ')}\ncpu ms: ${cpu.map((value) => value.toFixed(0)).join(' ')}`);
+  const predictions = snapshot.vehicles.reduce((sum, vehicle) => sum + vehicle.stops.length, 0);
+  const decoded = decodeRealtimeFeed(snapshot.feeds.tripUpdates);
+  if (snapshot.refreshedAt !== clock || decoded.entity.length !== snapshot.vehicles.length) throw new Error(`the last refresh failed: feed of ${snapshot.refreshedAt} with ${decoded.entity.length} entities, expected ${clock} with ${snapshot.vehicles.length}`);
+  log(`arrivals: CPU time per refresh ${round(quantile(cpu, 0.5))} ms median, ${round(quantile(cpu, 0.99))} ms p99 (less affected than wall time by other load)`);
+  log(`arrivals: ${BUSES} buses, ${snapshot.vehicles.length} with predictions, ${predictions} predictions, feeds ${snapshot.feeds.tripUpdates.length} + ${snapshot.feeds.vehiclePositions.length} bytes, ${REFRESHES} refreshes`);
   return [
     { name: 'arrival_refresh_ms', value: round(quantile(durations, 0.5)), unit: 'ms' },
     { name: 'arrival_refresh_ms.p99', value: round(quantile(durations, 0.99)), unit: 'ms' },
   ];
 };
-
-const STOP_LISTS = new Map<string, string[]>();
-
-/** Stop ids of one direction of a synthetic route, in route order; the same array on every call. */
-function stopsOf(route: number, direction: number): string[] {
-  const key = `${route}/${direction}`;
-  let stops = STOP_LISTS.get(key);
-  if (!stops) {
-    stops = makeStops(route, direction);
-    STOP_LISTS.set(key, stops);
-  }
-  return stops;
-}
-
-function makeStops(route: number, direction: number): string[] {
-  return Array.from({ length: STOPS_PER_DIRECTION }, (_, index) => `R${route}-S${direction === 0 ? index : STOPS_PER_DIRECTION - 1 - index}`);
-}
-
-function historicalTrips(random: () => number): ObservedTrip[] {
-  const trips: ObservedTrip[] = [];
-  for (let day = 0; day < HISTORY_DAYS; day += 1) {
-    const serviceDate = new Date(Date.parse('2025-04-01T00:00:00Z') + day * 86_400_000).toISOString().slice(0, 10);
-    const dayStart = Date.parse(`${serviceDate}T00:00:00Z`) / 1000 - 8 * 3600;
-    for (let route = 0; route < ROUTES; route += 1) {
-      for (let direction = 0; direction < 2; direction += 1) {
-        for (let start = 6 * 3600; start < 21 * 3600; start += 1800) {
-          trips.push(trip(`${serviceDate}/${route}/${direction}/${start}`, route, direction, serviceDate, dayStart, dayStart + start, STOPS_PER_DIRECTION, random));
-        }
-      }
-    }
-  }
-  return trips;
-}
-
-/** One trip per bus, each partway along its route at `now`, with its arrivals so far. */
-function liveTrips(random: () => number, now: number): ObservedTrip[] {
-  const trips: ObservedTrip[] = [];
-  for (let bus = 0; bus < BUSES; bus += 1) {
-    const route = bus % ROUTES;
-    const direction = Math.floor(bus / ROUTES) % 2;
-    const reached = 1 + Math.floor(random() * (STOPS_PER_DIRECTION - 2));
-    trips.push(trip(`today/${bus}`, route, direction, SERVICE_DATE, DAY_START, now - reached * STOP_SPACING_S, reached + 1, random));
-  }
-  return trips;
-}
-
-function trip(id: string, route: number, direction: number, serviceDate: string, dayStart: number, start: number, stops: number, random: () => number): ObservedTrip {
-  let time = start;
-  const arrivals = stopsOf(route, direction)
-    .slice(0, stops)
-    .map((stopId) => {
-      const arrival = { stopId, time: Math.round(time) };
-      time += STOP_SPACING_S * (0.7 + 0.6 * random());
-      return arrival;
-    });
-  return { id, routeId: `R${route}`, directionId: direction, vehicleId: id, serviceDate, dayType: dayTypeOf(serviceDate), dayStart, arrivals };
-}
-
-function requestFor(trip: ObservedTrip, now: number): PredictionRequest {
-  const current = trip.arrivals.at(-1)!;
-  const stops = stopsOf(Number(trip.routeId.slice(1)), trip.directionId);
-  const position = stops.indexOf(current.stopId);
-  const maxStops = Math.floor(HORIZON_S / STOP_SPACING_S);
-  return {
-    routeId: trip.routeId,
-    directionId: trip.directionId,
-    tripId: trip.id,
-    vehicleId: trip.vehicleId,
-    dayType: trip.dayType,
-    dayStart: trip.dayStart,
-    arrivalsSoFar: trip.arrivals,
-    now,
-    targets: stops.slice(position + 1, position + 1 + maxStops),
-  };
-}
 
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

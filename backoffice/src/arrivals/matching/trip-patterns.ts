@@ -1,4 +1,6 @@
 import type { GtfsFeed, GtfsStop } from '../../gtfs/gtfs-model.js';
+import { tripDepartures } from '../../gtfs/gtfs-service.js';
+import { formatGtfsTime } from '../../gtfs/gtfs-time.js';
 import { ShapeLine } from './shape-line.js';
 
 /** A stop of a pattern and its place along the pattern's line. */
@@ -18,7 +20,12 @@ export interface TripPattern {
 
 /** A scheduled trip on a pattern; times are seconds after the service day's start. */
 export interface ScheduledTrip {
+  /** The feed's trip id, or for one run of a frequency-based trip `tripId@HH:MM:SS`. */
   id: string;
+  /** trip_id in the feed. */
+  gtfsTripId: string;
+  /** First departure HH:MM:SS of one run of a frequency-based trip (GTFS-realtime start_time). */
+  startTime?: string;
   routeId: string;
   directionId: number;
   serviceId: string;
@@ -43,7 +50,7 @@ export interface TripSchedule {
  * Builds the patterns and scheduled trips of a feed. Trips with the same route, direction, shape
  * and stops share one pattern. A stop's place on the shape is found by projecting it forward from
  * the previous stop's place, so a loop visits its stops in order; without a shape the line runs
- * straight through the stops.
+ * straight through the stops. A frequency-based trip becomes one scheduled trip per start time.
  */
 export function buildTripSchedule(feed: GtfsFeed, timeZone = feed.agencies[0]?.timezone ?? 'UTC'): TripSchedule {
   const patterns = new Map<string, TripPattern>();
@@ -62,11 +69,26 @@ export function buildTripSchedule(feed: GtfsFeed, timeZone = feed.agencies[0]?.t
     const times = interpolateTimes(stopTimes.map((stopTime) => stopTime.arrivalS ?? stopTime.departureS), pattern);
     if (!times) continue;
     const departures = stopTimes.map((stopTime, index) => stopTime.departureS ?? times[index]!);
-    const scheduled: ScheduledTrip = { id: trip.id, routeId: trip.routeId, directionId: trip.directionId, serviceId: trip.serviceId, pattern, arrivalS: times, departureS: departures };
-    trips.set(trip.id, scheduled);
-    const list = tripsByRoute.get(trip.routeId);
-    if (list) list.push(scheduled);
-    else tripsByRoute.set(trip.routeId, [scheduled]);
+    let list = tripsByRoute.get(trip.routeId);
+    if (!list) {
+      list = [];
+      tripsByRoute.set(trip.routeId, list);
+    }
+    const base = { gtfsTripId: trip.id, routeId: trip.routeId, directionId: trip.directionId, serviceId: trip.serviceId, pattern };
+    if (!feed.frequencies.has(trip.id)) {
+      const scheduled: ScheduledTrip = { id: trip.id, ...base, arrivalS: times, departureS: departures };
+      trips.set(trip.id, scheduled);
+      list.push(scheduled);
+      continue;
+    }
+    // A frequency-based trip runs once per headway with the stop times' spacing from each start.
+    const offset = departures[0]!;
+    for (const start of tripDepartures(feed, trip.id)) {
+      const startTime = formatGtfsTime(start);
+      const scheduled: ScheduledTrip = { id: `${trip.id}@${startTime}`, ...base, startTime, arrivalS: times.map((time) => time - offset + start), departureS: departures.map((time) => time - offset + start) };
+      trips.set(scheduled.id, scheduled);
+      list.push(scheduled);
+    }
   }
   return { feed, patterns, trips, tripsByRoute, timeZone };
 }

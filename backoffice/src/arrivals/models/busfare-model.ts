@@ -63,9 +63,7 @@ export class BusfareModel implements ArrivalModel {
     const { arrivalsSoFar } = request;
     const current = arrivalsSoFar.at(-1)!;
     const secondsOfDay = request.now - request.dayStart;
-    const base = request.targets.map((target) =>
-      this.travelTimes.median(pairKey(request.routeId, request.directionId, current.stopId, target), secondsOfDay, request.dayType),
-    );
+    const base = this.travelTimes.mediansFrom(request.routeId, request.directionId, current.stopId, request.targets, secondsOfDay, request.dayType);
 
     let ownLogRatio = 0;
     const previous = arrivalsSoFar.at(-2);
@@ -75,7 +73,7 @@ export class BusfareModel implements ArrivalModel {
       const duration = current.time - previous.time;
       if (expected > 0 && duration > 0) ownLogRatio = clamp(Math.log(duration / expected));
     }
-    return { base, todayLogRatio: this.todayRatio.logRatio(live, request.now), ownLogRatio };
+    return { base, todayLogRatio: this.todayRatio.logRatio(live, request.routeId, request.now), ownLogRatio };
   }
 }
 

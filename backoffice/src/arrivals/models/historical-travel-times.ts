@@ -1,5 +1,5 @@
 import type { DayType } from '../observed-trip.js';
-import { type PairHistory, type PairSample, lowerBound, median } from '../travel-history.js';
+import { type PairHistory, type PairSample, median, pairKey } from '../travel-history.js';
 
 export interface HistoricalWindow {
   /** Half-width of the time-of-day window in seconds. */
@@ -16,6 +16,7 @@ export interface HistoricalWindow {
 /** Time-of-day cache resolution in seconds: requests within the same slot share one median. */
 const CACHE_SLOT_S = 300;
 const DAY_MS = 86_400_000;
+const DAY_TYPE_INDEX: Record<DayType, number> = { weekday: 0, saturday: 1, sunday: 2 };
 
 /**
  * Median historical travel time of a stop pair around a time of day, weighted by the age of the
@@ -23,8 +24,11 @@ const DAY_MS = 86_400_000;
  * to the whole day; a pair never run returns NaN.
  */
 export class HistoricalTravelTimes {
-  private readonly cache = new Map<string, number>();
+  /** Medians by pair key, then by time-of-day slot and day type. */
+  private readonly cache = new Map<string, Map<number, number>>();
   private readonly dateWeights = new Map<string, number>();
+  /** The same medians by `direction|route|from stop`, then by target stop, then as `cache`. */
+  private readonly fromCache = new Map<string, Map<string, Map<number, number>>>();
 
   constructor(
     readonly history: PairHistory,
@@ -41,23 +45,57 @@ export class HistoricalTravelTimes {
     }
   }
 
+  /**
+   * Medians from one stop to each target, the same values as median(). The cache is keyed by the
+   * targets' stop id strings, which callers reuse, so a cached look-up builds no new key.
+   */
+  mediansFrom(routeId: string, directionId: number, fromStop: string, targets: readonly string[], secondsOfDay: number, dayType: DayType): number[] {
+    const slotKey = Math.floor(secondsOfDay / CACHE_SLOT_S) * 4 + DAY_TYPE_INDEX[dayType];
+    const fromKey = `${directionId}|${routeId}|${fromStop}`;
+    let byTarget = this.fromCache.get(fromKey);
+    if (!byTarget) {
+      byTarget = new Map();
+      this.fromCache.set(fromKey, byTarget);
+    }
+    const result = new Array<number>(targets.length);
+    for (let index = 0; index < targets.length; index += 1) {
+      const target = targets[index]!;
+      let slots = byTarget.get(target);
+      if (!slots) {
+        slots = new Map();
+        byTarget.set(target, slots);
+      }
+      let value = slots.get(slotKey);
+      if (value === undefined) {
+        value = this.median(pairKey(routeId, directionId, fromStop, target), secondsOfDay, dayType);
+        slots.set(slotKey, value);
+      }
+      result[index] = value;
+    }
+    return result;
+  }
+
   median(key: string, secondsOfDay: number, dayType: DayType): number {
     const slot = Math.floor(secondsOfDay / CACHE_SLOT_S);
-    const cacheKey = `${key}#${dayType}#${slot}`;
-    const cached = this.cache.get(cacheKey);
+    const slotKey = slot * 4 + DAY_TYPE_INDEX[dayType];
+    let pairCache = this.cache.get(key);
+    if (!pairCache) {
+      pairCache = new Map();
+      this.cache.set(key, pairCache);
+    }
+    const cached = pairCache.get(slotKey);
     if (cached !== undefined) return cached;
 
-    const samples = this.history.samples(key);
     const centre = (slot + 0.5) * CACHE_SLOT_S;
     let value = Number.NaN;
     for (const windowS of [this.window.windowS, this.window.windowS * 4, 86_400]) {
-      const chosen = samplesNear(samples, centre, windowS, dayType, this.window.minSamples);
+      const chosen = samplesNear(this.history.samplesBetween(key, centre - windowS, centre + windowS), dayType, this.window.minSamples);
       if (chosen.length > 0) {
         value = this.dateWeights.size > 0 ? this.weightedMedian(chosen) : median(chosen.map((sample) => sample.duration));
         break;
       }
     }
-    this.cache.set(cacheKey, value);
+    pairCache.set(slotKey, value);
     return value;
   }
 
@@ -74,18 +112,8 @@ export class HistoricalTravelTimes {
   }
 }
 
-/**
- * Returns the samples within windowS of secondsOfDay, of the given day type when at least
- * minSamples of that type are there, otherwise of every day type.
- */
-function samplesNear(samples: readonly PairSample[], secondsOfDay: number, windowS: number, dayType: DayType, minSamples: number): PairSample[] {
-  const sameType: PairSample[] = [];
-  const every: PairSample[] = [];
-  for (let index = lowerBound(samples, secondsOfDay - windowS); index < samples.length; index += 1) {
-    const sample = samples[index]!;
-    if (sample.secondsOfDay > secondsOfDay + windowS) break;
-    every.push(sample);
-    if (sample.dayType === dayType) sameType.push(sample);
-  }
-  return sameType.length >= minSamples ? sameType : every;
+/** Returns the samples of the given day type when at least minSamples are of it, otherwise all of them. */
+function samplesNear(samples: PairSample[], dayType: DayType, minSamples: number): PairSample[] {
+  const sameType = samples.filter((sample) => sample.dayType === dayType);
+  return sameType.length >= minSamples ? sameType : samples;
 }

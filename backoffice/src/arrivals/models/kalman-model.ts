@@ -1,6 +1,6 @@
 import type { LiveDay } from '../live-day.js';
 import type { DayType } from '../observed-trip.js';
-import { type PairHistory, lowerBound, pairKey } from '../travel-history.js';
+import { type PairHistory, pairKey } from '../travel-history.js';
 import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
 import type { HistoricalTravelTimes } from './historical-travel-times.js';
 
@@ -65,11 +65,8 @@ export class KalmanModel implements ArrivalModel {
     if (cached !== undefined) return cached;
 
     const centre = (slot + 0.5) * CACHE_SLOT_S;
-    const samples = this.history.samples(key);
     const nearestByDate = new Map<string, { distance: number; duration: number; sameType: boolean }>();
-    for (let index = lowerBound(samples, centre - this.settings.windowS); index < samples.length; index += 1) {
-      const sample = samples[index]!;
-      if (sample.secondsOfDay > centre + this.settings.windowS) break;
+    for (const sample of this.history.samplesBetween(key, centre - this.settings.windowS, centre + this.settings.windowS)) {
       const distance = Math.abs(sample.secondsOfDay - centre);
       const previous = nearestByDate.get(sample.serviceDate);
       if (!previous || distance < previous.distance) {

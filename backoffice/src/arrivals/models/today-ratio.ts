@@ -1,4 +1,4 @@
-import type { LiveDay } from '../live-day.js';
+import type { LiveDay, Run } from '../live-day.js';
 import { pairKey } from '../travel-history.js';
 import type { HistoricalTravelTimes } from './historical-travel-times.js';
 
@@ -13,29 +13,32 @@ export interface TodayRatioSettings {
 }
 
 interface DecayedSums {
+  /** Revision of the LiveDay the sums reflect. */
+  revision: number;
   /** Arrival times of the runs, ascending. */
-  times: Float64Array;
+  times: number[];
   /** Decayed sums of weight·log ratio and of weight, at each run's arrival. */
-  weightedRatios: Float64Array;
-  weights: Float64Array;
+  weightedRatios: number[];
+  weights: number[];
 }
 
 /**
  * How much slower or faster than history the route runs today: the decayed, shrunk mean of
  * log(actual / historical median) over the day's completed runs between successive stops. The
- * sums are built once per day and read by binary search, so a request costs O(log runs).
+ * sums are kept per day and route and read by binary search, so a request costs O(log runs). An
+ * append to the day recomputes them only from the first run it changed.
  */
 export class TodayRatio {
-  private readonly sums = new WeakMap<LiveDay, DecayedSums>();
+  private readonly sums = new WeakMap<LiveDay, Map<string, DecayedSums>>();
 
   constructor(
     private readonly travelTimes: HistoricalTravelTimes,
     private readonly settings: TodayRatioSettings,
   ) {}
 
-  /** Returns the shrunk log ratio as of now; 0 before any run of the day. */
-  logRatio(live: LiveDay, now: number): number {
-    const sums = this.sumsOf(live);
+  /** Returns the shrunk log ratio of a route as of now; 0 before any run of the day. */
+  logRatio(live: LiveDay, routeId: string, now: number): number {
+    const sums = this.sumsOf(live, routeId);
     let low = 0;
     let high = sums.times.length;
     while (low < high) {
@@ -48,17 +51,35 @@ export class TodayRatio {
     return (sums.weightedRatios[low - 1]! * decay) / (sums.weights[low - 1]! * decay + this.settings.priorWeight);
   }
 
-  private sumsOf(live: LiveDay): DecayedSums {
-    const cached = this.sums.get(live);
-    if (cached) return cached;
-    const runs = [...live.runsCompleted(Infinity, -Infinity)].reverse();
-    const times = new Float64Array(runs.length);
-    const weightedRatios = new Float64Array(runs.length);
-    const weights = new Float64Array(runs.length);
-    let ratioSum = 0;
-    let weightSum = 0;
-    let previousTime = runs[0]?.arrival ?? 0;
-    runs.forEach((run, index) => {
+  private sumsOf(live: LiveDay, routeId: string): DecayedSums {
+    let byRoute = this.sums.get(live);
+    if (!byRoute) {
+      byRoute = new Map();
+      this.sums.set(live, byRoute);
+    }
+    let sums = byRoute.get(routeId);
+    const revision = live.revision(routeId);
+    if (!sums) {
+      sums = { revision, times: [], weightedRatios: [], weights: [] };
+      byRoute.set(routeId, sums);
+      this.extend(sums, live.runsInOrder(routeId), 0);
+    } else if (sums.revision !== revision) {
+      this.extend(sums, live.runsInOrder(routeId), live.firstChangedRunSince(routeId, sums.revision));
+      sums.revision = revision;
+    }
+    return sums;
+  }
+
+  /** Recomputes the sums from run index `from` to the end of the route's runs. */
+  private extend(sums: DecayedSums, runs: readonly Run[], from: number): void {
+    sums.times.length = from;
+    sums.weightedRatios.length = from;
+    sums.weights.length = from;
+    let ratioSum = from > 0 ? sums.weightedRatios[from - 1]! : 0;
+    let weightSum = from > 0 ? sums.weights[from - 1]! : 0;
+    let previousTime = from > 0 ? sums.times[from - 1]! : (runs[0]?.arrival ?? 0);
+    for (let index = from; index < runs.length; index += 1) {
+      const run = runs[index]!;
       const decay = Math.exp(-(run.arrival - previousTime) / this.settings.timeConstantS);
       ratioSum *= decay;
       weightSum *= decay;
@@ -68,13 +89,10 @@ export class TodayRatio {
         ratioSum += Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, Math.log(duration / expected)));
         weightSum += 1;
       }
-      times[index] = run.arrival;
-      weightedRatios[index] = ratioSum;
-      weights[index] = weightSum;
+      sums.times.push(run.arrival);
+      sums.weightedRatios.push(ratioSum);
+      sums.weights.push(weightSum);
       previousTime = run.arrival;
-    });
-    const result = { times, weightedRatios, weights };
-    this.sums.set(live, result);
-    return result;
+    }
   }
 }

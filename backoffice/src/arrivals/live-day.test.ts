@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { LiveDay } from './live-day.js';
+import { HistoricalTravelTimes } from './models/historical-travel-times.js';
+import { TodayRatio } from './models/today-ratio.js';
+import { type ObservedTrip, dayTypeOf } from './observed-trip.js';
+import { PairHistory } from './travel-history.js';
+
+const DATE = '2018-03-08';
+const DAY_START = Date.parse(`${DATE}T00:00:00Z`) / 1000 - 8 * 3600;
+
+function trip(id: string, routeId: string, startHour: number, runS: number[]): ObservedTrip {
+  let time = DAY_START + startHour * 3600;
+  const arrivals = [{ stopId: 'A', time }];
+  runS.forEach((run, index) => {
+    time += run;
+    arrivals.push({ stopId: String.fromCharCode(66 + index), time });
+  });
+  return { id, routeId, directionId: 0, vehicleId: id, serviceDate: DATE, dayType: dayTypeOf(DATE), dayStart: DAY_START, arrivals };
+}
+
+const complete = [trip('t1', 'R', 8, [100, 130, 90]), trip('t2', 'R', 8.01, [150, 80, 140]), trip('t3', 'S', 8, [60, 60, 60]), trip('t4', 'R', 8.03, [95, 300])];
+
+/** Builds a day from the same trips appended one arrival at a time, interleaved in time order. */
+function appended(): LiveDay {
+  const live = new LiveDay();
+  const shells = complete.map((entry) => ({ ...entry, arrivals: [] as ObservedTrip['arrivals'] }));
+  const steps = complete.flatMap((entry, tripIndex) => entry.arrivals.map((arrival) => ({ tripIndex, arrival })));
+  steps.sort((a, b) => a.arrival.time - b.arrival.time);
+  // Swapping two neighbours delivers one arrival after a later one, as a late fix does.
+  [steps[3], steps[4]] = [steps[4]!, steps[3]!];
+  for (const { tripIndex, arrival } of steps) live.append(shells[tripIndex]!, arrival);
+  return live;
+}
+
+describe('LiveDay.append', () => {
+  it('answers like a day built from the whole trips', () => {
+    const whole = new LiveDay(complete);
+    const grown = appended();
+    const now = DAY_START + 8 * 3600 + 400;
+    expect([...grown.runsCompleted(now, -Infinity)]).toEqual([...whole.runsCompleted(now, -Infinity)]);
+    expect(grown.recentTraversals('R', 0, 'A', 'C', now, 5)).toEqual(whole.recentTraversals('R', 0, 'A', 'C', now, 5));
+    expect(grown.runsInOrder('R')).toEqual(whole.runsInOrder('R'));
+    expect(grown.runsInOrder('S')).toHaveLength(3);
+  });
+
+  it('counts revisions per route and reports the first run an append changed', () => {
+    const live = new LiveDay();
+    const first = { ...complete[0]!, arrivals: [] as ObservedTrip['arrivals'] };
+    const second = { ...complete[1]!, arrivals: [] as ObservedTrip['arrivals'] };
+    live.append(first, complete[0]!.arrivals[0]!);
+    live.append(first, complete[0]!.arrivals[1]!);
+    live.append(first, complete[0]!.arrivals[2]!);
+    expect(live.revision('R')).toBe(2);
+    expect(live.revision('S')).toBe(0);
+    live.append(second, complete[1]!.arrivals[0]!);
+    live.append(second, complete[1]!.arrivals[1]!);
+    // t2 reaches B (08:00:36 + 150 s) before t1 reaches C, so its run sorts first.
+    expect(live.firstChangedRunSince('R', 2)).toBe(1);
+    expect(live.firstChangedRunSince('R', 3)).toBe(live.runsInOrder('R').length);
+  });
+});
+
+describe('TodayRatio on a growing day', () => {
+  it('gives the same ratio as on the whole day after every append', () => {
+    const history = new PairHistory([{ ...trip('h', 'R', 8, [100, 100, 100]), serviceDate: '2018-03-07', dayType: 'weekday', dayStart: DAY_START - 86_400, arrivals: trip('h', 'R', 8, [100, 100, 100]).arrivals.map((arrival) => ({ ...arrival, time: arrival.time - 86_400 })) }]);
+    const travelTimes = new HistoricalTravelTimes(history, { windowS: 1800, minSamples: 1 });
+    const settings = { timeConstantS: 600, priorWeight: 1 };
+    const grown = appended();
+    const incremental = new TodayRatio(travelTimes, settings);
+    const now = DAY_START + 8 * 3600 + 600;
+    // Read the ratio once before the last append, so the next read must extend the kept sums.
+    const last = new LiveDay();
+    const shell = { ...complete[3]!, arrivals: [] as ObservedTrip['arrivals'] };
+    last.append(shell, complete[3]!.arrivals[0]!);
+    last.append(shell, complete[3]!.arrivals[1]!);
+    incremental.logRatio(last, 'R', now);
+    last.append(shell, complete[3]!.arrivals[2]!);
+    expect(incremental.logRatio(last, 'R', now)).toBeCloseTo(new TodayRatio(travelTimes, settings).logRatio(new LiveDay([complete[3]!]), 'R', now), 12);
+    expect(incremental.logRatio(grown, 'R', now)).toBeCloseTo(new TodayRatio(travelTimes, settings).logRatio(new LiveDay(complete), 'R', now), 12);
+    expect(incremental.logRatio(grown, 'R', now)).not.toBe(0);
+  });
+});

@@ -1,0 +1,73 @@
+import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BenchCity } from '@busfare/simulators';
+
+const { FeedMessage } = GtfsRealtimeBindings.transit_realtime;
+
+interface VehicleBody {
+  vehicleId: string;
+  routeId: string;
+  tripId: string;
+  arrivals: { stopId: string; predictedArrival: string }[];
+}
+
+let city: BenchCity;
+
+beforeAll(async () => {
+  city = new BenchCity({
+    buses: 2,
+    cards: 20,
+    seed: 11,
+    mqttPort: 0,
+    httpPort: 0,
+    logger: pino({ level: process.env.BUSFARE_TEST_LOG ?? 'silent' }),
+    arrivalRefreshSeconds: 1,
+  });
+  await city.start();
+}, 60_000);
+
+afterAll(async () => {
+  await city?.stop();
+}, 60_000);
+
+/** Requests a bus from the rider API until the response lists predictions (positions reach the back office in 10 s batches). */
+async function predictedVehicle(vehicleId: string, timeoutMs: number): Promise<VehicleBody> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const response = await fetch(new URL(`/api/rider/vehicles/${vehicleId}`, city.office.consoleUrl));
+    last = `${response.status} ${await response.clone().text()}`;
+    if (response.status === 200) {
+      const body = (await response.json()) as VehicleBody;
+      if (body.arrivals.length > 0) return body;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`timed out waiting for predictions for ${vehicleId}: last response ${last}`);
+}
+
+describe('bench city arrival predictions', () => {
+  it('serves predictions for a bench bus on the rider API', async () => {
+    const body = await predictedVehicle('V001', 45_000);
+
+    expect(body).toMatchObject({ vehicleId: 'V001', routeId: '1' });
+    // The city feed runs each direction as a frequency-based trip: a run is named by its start time.
+    expect(body.tripId).toMatch(/^1-0@\d\d:[03]0:00$/);
+    expect(body.arrivals[0]!.stopId).toMatch(/^1-\d+$/);
+    expect(Date.parse(body.arrivals[0]!.predictedArrival)).toBeGreaterThan(Date.now() - 60_000);
+  }, 60_000);
+
+  it('publishes GTFS-realtime feeds that decode with gtfs-realtime-bindings', async () => {
+    await predictedVehicle('V001', 45_000);
+    const trips = FeedMessage.decode(new Uint8Array(await (await fetch(new URL('/gtfs-rt/trip-updates', city.office.consoleUrl))).arrayBuffer()));
+    const positions = FeedMessage.decode(new Uint8Array(await (await fetch(new URL('/gtfs-rt/vehicle-positions', city.office.consoleUrl))).arrayBuffer()));
+
+    const update = trips.entity.find((entity) => entity.tripUpdate?.vehicle?.id === 'V001')?.tripUpdate;
+    expect(update?.trip).toMatchObject({ tripId: '1-0', routeId: '1' });
+    expect(update?.trip?.startTime).toMatch(/^\d\d:[03]0:00$/);
+    expect(update?.stopTimeUpdate?.length).toBeGreaterThan(0);
+    const position = positions.entity.find((entity) => entity.vehicle?.vehicle?.id === 'V001')?.vehicle;
+    expect(position?.position?.latitude).toBeCloseTo(39.4, 0);
+  }, 60_000);
+});
