@@ -116,7 +116,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     cleanups.push(() => credentials.close());
     const reconciler = new TerminalReconciler(config.db);
     cleanups.push(() => reconciler.close());
-    const evidence = config.security.evidenceChecks ? new EvidenceLedger(config.db) : undefined;
+    const evidence = config.security.evidenceChecks ? new EvidenceLedger(repository.database) : undefined;
     if (evidence) cleanups.push(() => evidence.close());
     const cloneFlags = SqliteCloneFlagStore.open(config.db);
     cleanups.push(() => cloneFlags.close());

@@ -20,7 +20,7 @@ beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-replay-security-'));
   const path = join(directory, 'clearing.db');
   repository = new SqliteClearingRepository({ path });
-  ledger = new EvidenceLedger(path);
+  ledger = new EvidenceLedger(repository.database);
   ingestor = new TransactionIngestor({
     repository,
     verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }),

@@ -8,10 +8,20 @@ export interface BusinessDayRule {
 
 /** Returns the local business day (YYYY-MM-DD) of an ISO 8601 instant. */
 export function businessDayOf(isoTime: string, rule: BusinessDayRule): string {
-  const instant = Date.parse(isoTime);
-  if (Number.isNaN(instant)) throw new RangeError(`invalid ISO 8601 time "${isoTime}"`);
-  const shifted = new Date(instant + (rule.timezoneOffsetMinutes - cutoffMinutes(rule.cutoff)) * 60_000);
-  return shifted.toISOString().slice(0, 10);
+  return businessDayPlacer(rule)(isoTime);
+}
+
+/**
+ * Returns a function that places instants by `rule`, with the cutoff parsed once. Ingest places
+ * every record, so it keeps one.
+ */
+export function businessDayPlacer(rule: BusinessDayRule): (isoTime: string) => string {
+  const shiftMs = (rule.timezoneOffsetMinutes - cutoffMinutes(rule.cutoff)) * 60_000;
+  return (isoTime) => {
+    const instant = Date.parse(isoTime);
+    if (Number.isNaN(instant)) throw new RangeError(`invalid ISO 8601 time "${isoTime}"`);
+    return new Date(instant + shiftMs).toISOString().slice(0, 10);
+  };
 }
 
 export function cutoffMinutes(cutoff: string): number {

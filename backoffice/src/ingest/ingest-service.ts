@@ -4,7 +4,14 @@ import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
-import type { TransactionIngestor } from './transaction-ingest.js';
+import type { TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
+
+/**
+ * Maximum transaction payloads per commit. Payloads beyond it wait for the next commit. At 500
+ * records a payload, 16 payloads take well under a second to check and store, far inside a
+ * terminal's acknowledgement timeout (10 s by default).
+ */
+const MAX_PAYLOADS_PER_COMMIT = 16;
 
 /** A stored record as the live view shows it. */
 export interface LiveTap {
@@ -62,11 +69,16 @@ export interface IngestServiceOptions {
 
 /**
  * Subscribes to every terminal's transactions, positions and status (MQTT 3.1.1, QoS 1), stores
- * what arrives and publishes an acknowledgement per transaction batch. Records are stored before
- * the MQTT PUBACK is sent, because the handler runs synchronously in the message event.
+ * what arrives and publishes an acknowledgement per transaction batch. Transaction batches that
+ * arrive in the same turn of the event loop are stored in one write transaction, so they share
+ * one synchronous commit, and each batch's acknowledgement is published only after that commit.
+ * The MQTT PUBACK to the broker can precede the commit: a terminal drops records from its outbox
+ * on the acknowledgement alone, and re-sends every batch left without one.
  */
 export class IngestService extends EventEmitter<IngestEvents> {
   private client: MqttClient | undefined;
+  private queued: { topic: string; payload: string }[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly options: IngestServiceOptions) {
     super();
@@ -88,7 +100,10 @@ export class IngestService extends EventEmitter<IngestEvents> {
 
     const client = await connectAsync(brokerUrl, connectOptions);
     this.client = client;
-    client.on('message', (topic, payload, packet) => this.handleMessage(topic, payload.toString('utf8'), packet.retain));
+    client.on('message', (topic, payload, packet) => {
+      if (topic.endsWith('/transactions')) this.queueTransactions(topic, payload.toString('utf8'));
+      else this.handleMessage(topic, payload.toString('utf8'), packet.retain);
+    });
     client.on('error', (error) => logger.error({ err: error }, 'MQTT client error in ingest'));
     client.on('reconnect', () => logger.warn({ brokerUrl }, 'ingest reconnecting to the broker'));
     await client.subscribeAsync({ [topics.allTransactions]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allPositions]: { qos: 1 }, [topics.allShifts]: { qos: 1 } });
@@ -96,9 +111,47 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   async stop(): Promise<void> {
+    while (this.queued.length > 0) this.flushTransactions();
     const client = this.client;
     this.client = undefined;
     if (client) await client.endAsync();
+  }
+
+  /** Keeps a transaction payload for the next commit, which runs once this turn's I/O is read. */
+  private queueTransactions(topic: string, payload: string): void {
+    // After stop() no acknowledgement can go out, so the terminal sends the batch again anyway.
+    if (!this.client) return;
+    this.queued.push({ topic, payload });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushTransactions());
+  }
+
+  /**
+   * Stores up to MAX_PAYLOADS_PER_COMMIT queued payloads in one commit, then acknowledges them. A
+   * longer queue continues in the next turn of the event loop, after the acknowledgements went out.
+   */
+  private flushTransactions(): void {
+    this.flushScheduled = false;
+    if (this.queued.length > 0) {
+      const group = this.queued.splice(0, MAX_PAYLOADS_PER_COMMIT);
+      let results;
+      try {
+        results = this.options.transactions.ingestMany(group);
+      } catch (error) {
+        // Nothing was committed or acknowledged, so the terminals send these batches again.
+        this.options.logger.error({ err: error, payloads: group.length }, 'failed to store transaction batches');
+      }
+      results?.forEach((result, index) => {
+        const { topic } = group[index]!;
+        if ('error' in result) this.options.logger.error({ err: result.error, topic }, 'failed to ingest a message');
+        else this.afterTransactions(topic, result.outcome);
+      });
+    }
+    if (this.queued.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushTransactions());
+    }
   }
 
   /** Processes one message; exposed so a caller can feed payloads without a broker. */
@@ -115,7 +168,11 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   private handleTransactions(topic: string, payload: string): void {
-    const outcome = this.options.transactions.ingest(topic, payload);
+    this.afterTransactions(topic, this.options.transactions.ingest(topic, payload));
+  }
+
+  /** Reports rejections and publishes the acknowledgement of a committed payload. */
+  private afterTransactions(topic: string, outcome: TransactionIngestOutcome): void {
     if (outcome.kind === 'payload-rejected') {
       this.options.logger.warn({ topic, reason: outcome.reason }, 'transaction payload rejected');
       this.emit('rejected', { terminalId: outcome.terminalId, topic, sequence: null, reason: outcome.reason });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TransactionAck, topics, transactionAckSchema } from '@busfare/shared-protocol';
+import Database from 'better-sqlite3';
 import { type MqttClient, connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackOffice, startBackOffice } from '../backoffice.js';
@@ -216,6 +217,32 @@ describe('ingest over a real broker', () => {
     backOffice.ingest.off('tap', listener);
 
     expect(taps).toEqual(['T-LIVE#1']);
+  });
+
+  it('acknowledges grouped batches after commit', async () => {
+    // Another connection sees only committed rows, so its count at each ack shows the commit came first.
+    const reader = new Database(join(directory, 'clearing.db'), { readonly: true });
+    const count = reader.prepare<[string], number>('SELECT COUNT(*) FROM transactions WHERE terminal_id = ?').pluck();
+    const storedAtAck: number[] = [];
+    const listener = (ack: TransactionAck) => {
+      if (ack.terminalId.startsWith('T-GROUP')) storedAtAck.push(count.get(ack.terminalId) ?? 0);
+    };
+    backOffice.ingest.on('ack', listener);
+    const terminalIds = ['T-GROUP1', 'T-GROUP2', 'T-GROUP3', 'T-GROUP4'];
+    const seen = acks.length;
+    try {
+      await Promise.all(
+        terminalIds.map((terminalId) =>
+          terminal.publishAsync(topics.transactions(terminalId), fakeBatch(terminalId, 'g1', [fakeRecord({ terminalId, sequence: 1 }), fakeRecord({ terminalId, sequence: 2 })]), { qos: 1 }),
+        ),
+      );
+      await waitFor(() => (acks.slice(seen).filter((ack) => ack.batchId === 'g1').length === terminalIds.length ? true : undefined));
+    } finally {
+      backOffice.ingest.off('ack', listener);
+      reader.close();
+    }
+
+    expect(storedAtAck).toEqual([2, 2, 2, 2]);
   });
 
   it('counts every outcome in the summary', () => {

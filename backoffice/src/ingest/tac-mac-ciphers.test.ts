@@ -42,6 +42,25 @@ describe('TacMacCiphers', () => {
     keys.forEach((key, index) => expect(toHex(ciphers.tac(`des:${index}`, 'des', key, input))).toBe(toHex(computeTac('des', key, bytesOf(input)))));
   });
 
+  it('matches computeTac over many MACs of two cards in turn', () => {
+    const ciphers = new TacMacCiphers(4);
+    const desKey = fromHex('0123456789ABCDEFFEDCBA9876543210');
+    const sm4Key = fromHex('00112233445566778899AABBCCDDEEFF');
+    for (let serial = 1; serial <= 40; serial += 1) {
+      const record = { ...input, terminalSerial: serial, amountFen: serial * 37 };
+      expect(toHex(ciphers.tac('des:card', 'des', desKey, record))).toBe(toHex(computeTac('des', desKey, bytesOf(record))));
+      expect(toHex(ciphers.tac('sm4:card', 'sm4', sm4Key, record))).toBe(toHex(computeTac('sm4', sm4Key, bytesOf(record))));
+    }
+  });
+
+  it('stays correct after a rejected input', () => {
+    const ciphers = new TacMacCiphers(2);
+    const desKey = fromHex('0123456789ABCDEFFEDCBA9876543210');
+    ciphers.tac('des:card', 'des', desKey, input);
+    expect(() => ciphers.tac('des:card', 'des', desKey, { ...input, dateTimeHex: '2026120421550X' })).toThrow(RangeError);
+    expect(toHex(ciphers.tac('des:card', 'des', desKey, input))).toBe(toHex(computeTac('des', desKey, bytesOf(input))));
+  });
+
   const key = fromHex('0123456789ABCDEFFEDCBA9876543210');
 
   it('rejects a short terminal number', () => {

@@ -12,7 +12,7 @@ import {
 import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTransactionRow } from '../store/clearing-repository.js';
 import type { AcceptedLock } from '../store/card-lock-table.js';
 import { describeIssues } from '../zod-issues.js';
-import { type BusinessDayRule, businessDayOf } from './business-day.js';
+import { type BusinessDayRule, businessDayPlacer } from './business-day.js';
 import type { EvidenceScreen } from '../security/evidence-ledger.js';
 import type { TacVerifier } from './tac-verifier.js';
 import type { CloneFlagStore } from './m1-clone-flags.js';
@@ -37,6 +37,14 @@ export interface BatchOutcome {
 
 export type TransactionIngestOutcome = PayloadRejection | BatchOutcome;
 
+/** One payload of ingestMany(): its outcome, or the error that rolled it back. */
+export type GroupedIngestResult = { outcome: TransactionIngestOutcome } | { error: unknown };
+
+interface StoredRecords {
+  terminalId: string;
+  items: readonly AcceptedTransaction[];
+}
+
 export interface TransactionIngestorOptions {
   repository: ClearingRepository;
   verifier: TacVerifier;
@@ -53,9 +61,51 @@ export interface TransactionIngestorOptions {
  * payload and the repository. Several ingest workers could therefore share one database.
  */
 export class TransactionIngestor {
-  constructor(private readonly options: TransactionIngestorOptions) {}
+  private readonly businessDayOf: (isoTime: string) => string;
 
+  constructor(private readonly options: TransactionIngestorOptions) {
+    this.businessDayOf = businessDayPlacer(options.businessDay);
+  }
+
+  /** Ingests one payload in its own durable transaction. */
   ingest(topic: string, payload: string): TransactionIngestOutcome {
+    const stored: StoredRecords[] = [];
+    const outcome = this.options.repository.transaction(() => this.ingestPayload(topic, payload, stored));
+    this.observeClones(stored);
+    return outcome;
+  }
+
+  /**
+   * Ingests several payloads in one write transaction, so they cost one synchronous commit. A
+   * payload that fails with an error is rolled back alone and reported as `error`, and the
+   * others still commit. Every outcome holds only once this returns, so acknowledgements go out after it.
+   */
+  ingestMany(messages: readonly { topic: string; payload: string }[]): GroupedIngestResult[] {
+    const stored: StoredRecords[] = [];
+    const results = this.options.repository.transaction(() =>
+      messages.map((message): GroupedIngestResult => {
+        try {
+          // A nested transaction is a savepoint: an error undoes this payload's writes only.
+          return { outcome: this.options.repository.transaction(() => this.ingestPayload(message.topic, message.payload, stored)) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+    this.observeClones(stored);
+    return results;
+  }
+
+  /** Clone checks write through their own connection, so they run after the batch's commit. */
+  private observeClones(stored: readonly StoredRecords[]): void {
+    const { cloneFlags } = this.options;
+    if (!cloneFlags || stored.length === 0) return;
+    const flaggedAt = new Date().toISOString();
+    for (const { terminalId, items } of stored) for (const item of items) cloneFlags.observe(terminalId, item.record, flaggedAt);
+  }
+
+  /** Ingests one payload inside the caller's repository transaction and appends its newly stored records to `storedRecords`. */
+  private ingestPayload(topic: string, payload: string, storedRecords: StoredRecords[]): TransactionIngestOutcome {
     const { repository } = this.options;
     const topicTerminalId = terminalIdFromTopic(topic) ?? '';
     const rejectPayload = (reason: string): PayloadRejection => {
@@ -98,12 +148,12 @@ export class TransactionIngestor {
       accepted.push(decision);
     }
 
+    // The evidence claims and the records share the caller's transaction, so they commit together.
     if (this.options.evidence) {
       const screened = this.options.evidence.screen(topicTerminalId, topic, accepted);
       accepted = screened.accepted;
       rejected.push(...screened.rejected);
     }
-
     const written = repository.writeBatch(topicTerminalId, accepted, rejected, locks);
     const progress = repository.progress(topicTerminalId);
     const ack: TransactionAck = {
@@ -122,10 +172,7 @@ export class TransactionIngestor {
 
     const storedSequences = new Set(written.storedSequences);
     const stored = accepted.filter((item) => storedSequences.has(item.record.sequence));
-    if (this.options.cloneFlags) {
-      const flaggedAt = new Date().toISOString();
-      for (const item of stored) this.options.cloneFlags.observe(topicTerminalId, item.record, flaggedAt);
-    }
+    storedRecords.push({ terminalId: topicTerminalId, items: stored });
     return { kind: 'batch', terminalId: topicTerminalId, ack, sentAt: batch.data.sentAt, stored };
   }
 
@@ -152,7 +199,7 @@ export class TransactionIngestor {
       terminalId,
       record,
       verification,
-      businessDay: businessDayOf(record.occurredAt, this.options.businessDay),
+      businessDay: this.businessDayOf(record.occurredAt),
       // zod writes keys in schema order and drops unknown ones, so equal content gives equal text
       // whatever key order the terminal used.
       raw: JSON.stringify(record),
@@ -164,7 +211,7 @@ export class TransactionIngestor {
     const parsed = lockRecordSchema.safeParse(rawRecord);
     if (!parsed.success) return { sequence: readableSequence(rawRecord), reason: `invalid lock record: ${describeIssues(parsed.error).join('; ')}` };
     const record = parsed.data;
-    return { terminalId, record, businessDay: businessDayOf(record.occurredAt, this.options.businessDay), raw: JSON.stringify(record) };
+    return { terminalId, record, businessDay: this.businessDayOf(record.occurredAt), raw: JSON.stringify(record) };
   }
 
   /** A resolution must follow the record it settles, and that record, when stored, must be in doubt. */

@@ -1,11 +1,25 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { TransactionRecord } from '@busfare/shared-protocol';
 import type { AcceptedTransaction, RejectedInput } from '../store/clearing-repository.js';
 import { maskCardNumber } from './card-masking.js';
 
+/**
+ * Claim keys are the evidence fields packed into bytes, so they are exact (no two pieces of
+ * evidence share a key) and short:
+ * - counter key, 14 bytes: 0x01, card number length, card number (10 bytes, hex digits padded
+ *   with 0), card counter (2 bytes);
+ * - TAC key, 33 bytes: 0x02, card number length, card number (10 bytes), PSAM terminal number
+ *   (6), PSAM serial (4), card date and time (7 BCD bytes), TAC (4).
+ * The card number comes first, so a card's claims sit next to each other in the B-tree and a
+ * batch touches few pages.
+ */
+const COUNTER_KEY = 0x01;
+const TAC_KEY = 0x02;
+const ASN_BYTES = 10;
+
 const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS card_evidence (
-  evidence_key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS card_claims (
+  claim_key BLOB PRIMARY KEY,
   terminal_id TEXT NOT NULL,
   sequence INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -56,22 +70,26 @@ export interface PsamBinding {
  * Rejected records go to the rejected-transactions table with their reason; nothing is dropped.
  * Only records that already passed the TAC check reach screen(), so a forged record cannot claim
  * the evidence of a genuine one.
+ *
+ * The ledger writes through the clearing repository's connection, so the claims of a batch commit
+ * in the same transaction as its records. A batch therefore costs one synchronous commit, and a
+ * crash leaves neither claims without their records nor records without their claims.
  */
 export class EvidenceLedger implements EvidenceScreen {
-  private readonly db: Database.Database;
   private readonly statements;
 
-  /** Opens the evidence tables in the clearing database at `path` (created when missing). */
-  constructor(path: string, private readonly now: () => Date = () => new Date()) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // A claim must be as durable as the record it protects, which the repository writes with FULL.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+  /**
+   * Uses the evidence tables in `db`, the clearing repository's open database, and creates them
+   * when missing. Claims of an older database, kept as text keys in `card_evidence`, move to the
+   * binary-key table once.
+   */
+  constructor(private readonly db: Database.Database, private readonly now: () => Date = () => new Date()) {
     this.db.exec(SCHEMA_SQL);
+    migrateTextClaims(this.db);
     this.statements = {
-      claim: this.db.prepare<[string, string, number]>('INSERT OR IGNORE INTO card_evidence (evidence_key, terminal_id, sequence) VALUES (?, ?, ?)'),
-      claimant: this.db.prepare<[string], { terminalId: string; sequence: number }>('SELECT terminal_id AS terminalId, sequence FROM card_evidence WHERE evidence_key = ?'),
+      claim: this.db.prepare<[Buffer, string, number]>('INSERT OR IGNORE INTO card_claims (claim_key, terminal_id, sequence) VALUES (?, ?, ?)'),
+      release: this.db.prepare<[Buffer]>('DELETE FROM card_claims WHERE claim_key = ?'),
+      claimant: this.db.prepare<[Buffer], Claimant>('SELECT terminal_id AS terminalId, sequence FROM card_claims WHERE claim_key = ?'),
       binding: this.db.prepare<[string], PsamBinding>(
         'SELECT psam_terminal_number AS psamTerminalNumber, terminal_id AS terminalId, bound_at AS boundAt, source FROM psam_bindings WHERE psam_terminal_number = ?',
       ),
@@ -84,11 +102,15 @@ export class EvidenceLedger implements EvidenceScreen {
 
   screen(terminalId: string, topic: string, accepted: readonly AcceptedTransaction[]): EvidenceScreenResult {
     const result: EvidenceScreenResult = { accepted: [], rejected: [] };
-    // One write transaction per batch: one fsync, records of the same batch see each other's
-    // claims, and BEGIN IMMEDIATE keeps two ingest workers from both claiming one key.
+    // A batch usually carries one PSAM, so its owner is read once per batch. The map lives only
+    // inside this write transaction, so it never outlasts a rebinding.
+    const owners = new Map<string, string | undefined>();
+    // Records of the same batch see each other's claims, and BEGIN IMMEDIATE keeps two ingest
+    // workers from both claiming one key. Inside the repository's batch transaction this
+    // transaction is a savepoint of it.
     const screenBatch = this.db.transaction(() => {
       for (const item of accepted) {
-        const reason = carriesTac(item.record) ? this.claim(terminalId, item.record) : undefined;
+        const reason = carriesTac(item.record) ? this.claim(terminalId, item.record, owners) : undefined;
         if (reason === undefined) result.accepted.push(item);
         else result.rejected.push({ terminalId, topic, sequence: item.record.sequence, reason, payload: item.raw });
       }
@@ -110,41 +132,109 @@ export class EvidenceLedger implements EvidenceScreen {
     return this.statements.binding.get(normalisePsam(psamTerminalNumber));
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+  /** The connection belongs to the clearing repository, which closes it. */
+  close(): void {}
 
-  /** Returns the rejection reason, or claims the record's evidence and returns undefined. */
-  private claim(terminalId: string, record: TransactionRecord): string | undefined {
+  /**
+   * Returns the rejection reason, or claims the record's evidence and returns undefined. It
+   * inserts first and reads the holder only on a collision, because almost every key is new. A
+   * rejected record's new claims are deleted again inside the same transaction.
+   */
+  private claim(terminalId: string, record: TransactionRecord, owners: Map<string, string | undefined>): string | undefined {
     const { card, debit } = record;
     const psam = normalisePsam(debit.psamTerminalNumber);
     const asn = card.asn.toUpperCase();
-    // Reasons are logged and shown in the console, so they carry the masked card number only.
-    const masked = maskCardNumber(asn);
-    const keys = [
-      { key: `counter:${asn}:${debit.cardCounter}`, describe: () => `card ${masked} counter ${debit.cardCounter}` },
-      { key: `tac:${asn}:${psam}:${debit.terminalSerial}:${debit.cardDateTime}:${(debit.tac ?? '').toUpperCase()}`, describe: () => `the TAC of card ${masked} with PSAM ${psam} serial ${debit.terminalSerial}` },
-    ];
-    const holders = keys.map(({ key }) => this.statements.claimant.get(key));
-    const ownClaim = (holder: { terminalId: string; sequence: number } | undefined) => holder?.terminalId === terminalId && holder.sequence === record.sequence;
+    const keys = [counterKey(asn, debit.cardCounter), tacKey(asn, psam, debit.terminalSerial, debit.cardDateTime, debit.tac ?? '')] as const;
+    const fresh = keys.map((key) => this.statements.claim.run(key, terminalId, record.sequence).changes === 1);
+    const holders = keys.map((key, index) => (fresh[index] ? undefined : this.statements.claimant.get(key)));
+    const ownClaim = (holder: Claimant | undefined) => holder?.terminalId === terminalId && holder.sequence === record.sequence;
     // A resend of a record already accepted under this (terminalId, sequence) passes, even after
     // its PSAM was rebound to another terminal.
     if (holders.every(ownClaim)) return undefined;
 
-    const owner = this.statements.binding.get(psam)?.terminalId;
+    const reject = (reason: string): string => {
+      keys.forEach((key, index) => {
+        if (fresh[index]) this.statements.release.run(key);
+      });
+      return reason;
+    };
+    if (!owners.has(psam)) owners.set(psam, this.statements.binding.get(psam)?.terminalId);
+    const owner = owners.get(psam);
     if (owner !== undefined && owner !== terminalId) {
-      return `PSAM terminal number ${psam} belongs to terminal ${owner}, not ${terminalId}: the record was copied from another terminal, or the PSAM was moved without rebinding it`;
+      return reject(`PSAM terminal number ${psam} belongs to terminal ${owner}, not ${terminalId}: the record was copied from another terminal, or the PSAM was moved without rebinding it`);
     }
+    // Reasons are logged and shown in the console, so they carry the masked card number only.
+    const masked = maskCardNumber(asn);
+    const describe = [() => `card ${masked} counter ${debit.cardCounter}`, () => `the TAC of card ${masked} with PSAM ${psam} serial ${debit.terminalSerial}`];
     for (const [index, holder] of holders.entries()) {
       if (holder !== undefined && !ownClaim(holder)) {
-        return `replayed card evidence: ${keys[index]!.describe()} was already accepted as terminal ${holder.terminalId} sequence ${holder.sequence}`;
+        return reject(`replayed card evidence: ${describe[index]!()} was already accepted as terminal ${holder.terminalId} sequence ${holder.sequence}`);
       }
     }
 
-    for (const { key } of keys) this.statements.claim.run(key, terminalId, record.sequence);
-    if (owner === undefined) this.statements.bindFirstUse.run(psam, terminalId, this.now().toISOString());
+    if (owner === undefined) {
+      this.statements.bindFirstUse.run(psam, terminalId, this.now().toISOString());
+      owners.set(psam, terminalId);
+    }
     return undefined;
   }
+}
+
+interface Claimant {
+  terminalId: string;
+  sequence: number;
+}
+
+function counterKey(asn: string, cardCounter: number): Buffer {
+  const key = Buffer.alloc(2 + ASN_BYTES + 2);
+  key[0] = COUNTER_KEY;
+  writeAsn(key, asn);
+  key.writeUInt16BE(cardCounter, 2 + ASN_BYTES);
+  return key;
+}
+
+function tacKey(asn: string, psam: string, terminalSerial: number, cardDateTime: string, tac: string): Buffer {
+  const key = Buffer.alloc(2 + ASN_BYTES + 6 + 4 + 7 + 4);
+  key[0] = TAC_KEY;
+  let offset = writeAsn(key, asn);
+  offset = writeHex(key, offset, psam, 6, 'PSAM terminal number');
+  offset = key.writeUInt32BE(terminalSerial, offset);
+  offset = writeHex(key, offset, cardDateTime, 7, 'card date and time');
+  writeHex(key, offset, tac, 4, 'TAC');
+  return key;
+}
+
+/** Writes the card number's length and its 8 to 20 hex digits from offset 1, and returns the next offset. */
+function writeAsn(key: Buffer, asn: string): number {
+  if (asn.length < 8 || asn.length > ASN_BYTES * 2) throw new RangeError(`invalid card number length ${asn.length}`);
+  key[1] = asn.length;
+  return writeHex(key, 2, asn.padEnd(ASN_BYTES * 2, '0'), ASN_BYTES, 'card number');
+}
+
+/** Writes exactly `bytes` bytes of hex text. Buffer stops at the first non-hex digit, so a short count means invalid text. */
+function writeHex(key: Buffer, offset: number, text: string, bytes: number, field: string): number {
+  if (text.length !== bytes * 2 || key.write(text, offset, bytes, 'hex') !== bytes) throw new RangeError(`invalid ${field} "${text}" in card evidence`);
+  return offset + bytes;
+}
+
+/** Moves claims kept as text keys in `card_evidence` (older databases) to `card_claims`, once. */
+/** Packs a text key, `counter:ASN:COUNTER` or `tac:ASN:PSAM:SERIAL:DATETIME:TAC`. */
+function keyOfText(text: string): Buffer {
+  const [kind, asn = '', ...rest] = text.split(':');
+  if (kind === 'counter' && rest.length === 1) return counterKey(asn, Number(rest[0]));
+  if (kind === 'tac' && rest.length === 4) return tacKey(asn, rest[0]!, Number(rest[1]), rest[2]!, rest[3]!);
+  throw new RangeError(`unreadable card evidence key "${text}"`);
+}
+
+function migrateTextClaims(db: Database.Database): void {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'card_evidence'").get();
+  if (!exists) return;
+  const insert = db.prepare<[Buffer, string, number]>('INSERT OR IGNORE INTO card_claims (claim_key, terminal_id, sequence) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    const rows = db.prepare<[], { key: string; terminalId: string; sequence: number }>('SELECT evidence_key AS key, terminal_id AS terminalId, sequence FROM card_evidence').all();
+    for (const row of rows) insert.run(keyOfText(row.key), row.terminalId, row.sequence);
+    db.exec('DROP TABLE card_evidence');
+  }).immediate();
 }
 
 /** Purchases and debited resolutions carry a TAC. In-doubt records and not-debited resolutions do not. */

@@ -150,6 +150,11 @@ export interface ClearingRepository {
    * duplicate when its content is the same, and a conflict (kept as rejected) when it differs.
    * Lock records go to their own table and take part in the same checks.
    */
+  /**
+   * Runs `work` in one write transaction (BEGIN IMMEDIATE) and commits it once. Writes that
+   * `work` makes through this repository's connection, writeBatch included, join it.
+   */
+  transaction<T>(work: () => T): T;
   writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks?: readonly AcceptedLock[]): BatchWriteResult;
   /** Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). */
   addRejected(rejected: RejectedInput): void;

@@ -20,7 +20,8 @@ export function readOutboxSnapshot(path: string): OutboxSnapshot {
   try {
     db.pragma('busy_timeout = 5000');
     const meta = (key: string) => db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?').get(key)?.value ?? 0;
-    const backlog = db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0').get()?.count ?? 0;
+    // Every row up to acked_through is acknowledged, and only the last of them is flagged.
+    const backlog = db.prepare<[number], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0 AND sequence > ?').get(meta('acked_through'))?.count ?? 0;
     const openInDoubt = db
       .prepare<[], { sequence: number; record_json: string }>('SELECT sequence, record_json FROM records WHERE in_doubt_open = 1 ORDER BY sequence')
       .all()
