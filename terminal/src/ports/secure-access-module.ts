@@ -11,6 +11,12 @@ export interface SecureAccessModule {
   readonly terminalNumber: Uint8Array;
   /** Purchase key index from PSAM DF EF17; valid after open(). */
   readonly keyIndex: number;
+  /**
+   * The terminal transaction serial that the next INIT SAM FOR PURCHASE is expected to return:
+   * the last serial the PSAM handed out plus one. Undefined until the first purchase after open()
+   * and after a failed call, because the PSAM may or may not have advanced then.
+   */
+  readonly expectedTerminalSerial?: number;
   /** INIT SAM FOR PURCHASE: returns the terminal transaction serial and MAC1. */
   initForPurchase(command: psam.InitSamForPurchaseCommand): Promise<{ terminalSerial: number; mac1: Uint8Array }>;
   /** CREDIT SAM FOR PURCHASE: true when the PSAM accepts the card's MAC2. */

@@ -1,5 +1,15 @@
 import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
-import { completedRecord, inDoubtRecord, pendingRecord, resolutionRecord, type CompletionResult, type ResolutionProof } from './record-transitions.js';
+import {
+  completedRecord,
+  debitedRecord,
+  inDoubtRecord,
+  pendingRecord,
+  recoveredRecord,
+  resolutionRecord,
+  type CompletionResult,
+  type DebitResult,
+  type ResolutionProof,
+} from './record-transitions.js';
 import { TransactionStoreError } from './store-errors.js';
 import type { OpenInDoubt, PendingLock, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
 
@@ -24,6 +34,11 @@ export class MemoryTransactionStore implements TransactionStore {
     return sequence;
   }
 
+  recordDebit(sequence: number, result: DebitResult): void {
+    const row = this.pendingRow(sequence);
+    this.rows.set(sequence, { record: debitedRecord(row.record, result), state: 'pending', inDoubtOpen: false });
+  }
+
   complete(sequence: number, result: CompletionResult): TransactionRecord {
     const row = this.pendingRow(sequence);
     const record = completedRecord(row.record, result);
@@ -43,7 +58,8 @@ export class MemoryTransactionStore implements TransactionStore {
     let count = 0;
     for (const [sequence, row] of this.rows) {
       if (row.state !== 'pending') continue;
-      this.rows.set(sequence, { record: inDoubtRecord(row.record), state: 'ready', inDoubtOpen: true });
+      const record = recoveredRecord(row.record);
+      this.rows.set(sequence, { record, state: 'ready', inDoubtOpen: record.kind === 'in-doubt' });
       count += 1;
     }
     return count;

@@ -47,7 +47,42 @@ export function pendingRecord(sequence: number, purchase: PendingPurchase): Tran
   return dropUndefined(record);
 }
 
+/** The card's response to DEBIT, stored in a pending record while the PSAM still checks MAC2. */
+export interface DebitResult {
+  tac: string;
+  balanceAfterFen: number;
+}
+
+/**
+ * Adds the TAC and the balance after DEBIT to a pending record. It stays pending, but it is
+ * checked as a completed purchase, because start-up recovery completes it (without a MAC2
+ * verdict) if the terminal stops before complete().
+ */
+export function debitedRecord(pending: TransactionRecord, result: DebitResult): TransactionRecord {
+  if (pending.debit.tac !== undefined) throw new TransactionStoreError('invalid-state', `record ${pending.sequence} already carries a TAC`);
+  const record: TransactionRecord = { ...pending, debit: { ...pending.debit, tac: result.tac, balanceAfterFen: result.balanceAfterFen } };
+  checkRecord({ ...record, kind: 'purchase' }, 'debited purchase');
+  return record;
+}
+
+/**
+ * Turns a pending record left by a stop into what start-up recovery keeps: a completed purchase
+ * without a MAC2 verdict when its TAC was stored (the card did debit), else an in-doubt record.
+ */
+export function recoveredRecord(pending: TransactionRecord): TransactionRecord {
+  if (pending.debit.tac === undefined) return inDoubtRecord(pending);
+  return checkRecord({ ...pending, kind: 'purchase' }, 'recovered purchase');
+}
+
 export function completedRecord(pending: TransactionRecord, result: CompletionResult): TransactionRecord {
+  if (pending.debit.tac !== undefined) {
+    if (pending.debit.tac !== result.tac || pending.debit.balanceAfterFen !== result.balanceAfterFen) {
+      const stored = `TAC ${pending.debit.tac} and balance ${pending.debit.balanceAfterFen}`;
+      throw new TransactionStoreError('invalid-state', `record ${pending.sequence} stores ${stored}, but its completion gives TAC ${result.tac} and balance ${result.balanceAfterFen}`);
+    }
+    // debitedRecord() checked this record as a completed purchase, and a boolean verdict keeps it valid.
+    return { ...pending, kind: 'purchase', debit: { ...pending.debit, mac2Verified: result.mac2Verified } };
+  }
   const record: TransactionRecord = {
     ...pending,
     kind: 'purchase',
@@ -57,6 +92,7 @@ export function completedRecord(pending: TransactionRecord, result: CompletionRe
 }
 
 export function inDoubtRecord(pending: TransactionRecord): TransactionRecord {
+  if (pending.debit.tac !== undefined) throw new TransactionStoreError('invalid-state', `record ${pending.sequence} carries the TAC of a debit that happened, so it cannot be in doubt`);
   return checkRecord({ ...pending, kind: 'in-doubt' }, 'in-doubt record');
 }
 

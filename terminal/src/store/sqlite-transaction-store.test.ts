@@ -130,6 +130,49 @@ describe('SqliteTransactionStore file', () => {
     expect(error.message).toMatch(/quick_check|not a readable/);
   });
 
+  it('keeps a debited record across a reopen', () => {
+    const first = SqliteTransactionStore.open(path);
+    const sequence = first.appendPending(samplePurchase());
+    first.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+    first.close();
+
+    const reopened = SqliteTransactionStore.open(path);
+    expect(reopened.recoverPending()).toBe(1);
+    expect(reopened.get(sequence)?.record).toMatchObject({ kind: 'purchase', debit: { tac: 'A1B2C3D4', balanceAfterFen: 4800 } });
+    reopened.close();
+  });
+
+  it('restores full sync after a completion', () => {
+    const store = SqliteTransactionStore.open(path);
+    const db = (store as unknown as { db: Database.Database }).db;
+    const autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true });
+    const sequence = store.appendPending(samplePurchase());
+    store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+    store.complete(sequence, sampleCompletion);
+
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(autoCheckpoint);
+    store.close();
+
+    const reopened = SqliteTransactionStore.open(path);
+    expect(reopened.get(sequence)?.state).toBe('ready');
+    expect(reopened.get(sequence)?.record).toMatchObject({ debit: { mac2Verified: true } });
+    reopened.close();
+  });
+
+  it('flushes a completion before sending it', () => {
+    const store = SqliteTransactionStore.open(path);
+    const state = store as unknown as { unflushedCompletion: boolean };
+    const sequence = store.appendPending(samplePurchase());
+    store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+    store.complete(sequence, sampleCompletion);
+
+    expect(state.unflushedCompletion).toBe(true);
+    expect(store.readReady(0, 10).map((record) => record.sequence)).toEqual([sequence]);
+    expect(state.unflushedCompletion).toBe(false);
+    store.close();
+  });
+
   it('rejects a schema from newer software', () => {
     SqliteTransactionStore.open(path).close();
     const db = new Database(path);
@@ -138,5 +181,61 @@ describe('SqliteTransactionStore file', () => {
 
     const error = openError(path);
     expect(error.code).toBe('unsupported-schema');
+  });
+});
+
+describe('SqliteTransactionStore acknowledgements', () => {
+  let dir: string;
+  let path: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'busfare-store-ack-'));
+    path = join(dir, 'transactions.db');
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function flagged(): number[] {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare<[], number>('SELECT sequence FROM records WHERE acknowledged = 1 ORDER BY sequence').pluck().all();
+    } finally {
+      db.close();
+    }
+  }
+
+  it('flags only the record at the counter', () => {
+    const store = SqliteTransactionStore.open(path);
+    for (let index = 0; index < 5; index += 1) {
+      const sequence = store.appendPending(samplePurchase());
+      store.complete(sequence, sampleCompletion);
+    }
+    store.acknowledge(3);
+
+    expect(flagged()).toEqual([3]);
+    expect([1, 2, 3, 4].map((sequence) => store.get(sequence)?.acknowledged)).toEqual([true, true, true, false]);
+    expect(store.backlog()).toBe(2);
+
+    expect(store.pruneAcknowledged(new Date('2026-01-01T00:00:00Z'))).toBe(0);
+    expect(store.pruneAcknowledged(new Date('2026-02-01T00:00:00Z'))).toBe(3);
+    expect(store.get(1)).toBeUndefined();
+    expect(store.get(4)?.acknowledged).toBe(false);
+    expect(store.backlog()).toBe(2);
+    store.close();
+  });
+
+  it('keeps an acknowledgement across a reopen', () => {
+    const store = SqliteTransactionStore.open(path);
+    const sequence = store.appendPending(samplePurchase());
+    store.complete(sequence, sampleCompletion);
+    store.acknowledge(sequence);
+    store.close();
+
+    const reopened = SqliteTransactionStore.open(path);
+    expect(reopened.ackedThrough()).toBe(sequence);
+    expect(reopened.backlog()).toBe(0);
+    reopened.close();
   });
 });

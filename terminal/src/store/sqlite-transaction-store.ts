@@ -1,7 +1,18 @@
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
-import { completedRecord, inDoubtRecord, pendingRecord, resolutionRecord, type CompletionResult, type ResolutionProof } from './record-transitions.js';
+import {
+  completedRecord,
+  debitedRecord,
+  inDoubtRecord,
+  pendingRecord,
+  recoveredRecord,
+  resolutionRecord,
+  type CompletionResult,
+  type DebitResult,
+  type ResolutionProof,
+} from './record-transitions.js';
 import { DatabaseFileError, openDurableDatabase, type DurableDatabaseOptions } from './sqlite-file.js';
 import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
 import { TransactionStoreError } from './store-errors.js';
@@ -33,11 +44,22 @@ const NO_PENDING = Number.MAX_SAFE_INTEGER;
  */
 export class SqliteTransactionStore implements TransactionStore {
   private readonly statements;
+  private readonly pragmas;
+  /** Set by a completion committed without fsync; readReady() flushes the WAL before it reads. */
+  private unflushedCompletion = false;
+  private walDescriptor?: number;
 
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
   ) {
+    const autoCheckpointPages = Number(db.pragma('wal_autocheckpoint', { simple: true }));
+    this.pragmas = {
+      relaxed: db.prepare('PRAGMA synchronous = NORMAL'),
+      full: db.prepare('PRAGMA synchronous = FULL'),
+      noAutoCheckpoint: db.prepare('PRAGMA wal_autocheckpoint = 0'),
+      autoCheckpoint: db.prepare(`PRAGMA wal_autocheckpoint = ${Math.trunc(autoCheckpointPages)}`),
+    };
     this.statements = {
       readMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
       writeMeta: db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE key = ?'),
@@ -64,9 +86,11 @@ export class SqliteTransactionStore implements TransactionStore {
       readReady: db.prepare<[number, number, number], { record_json: string }>(
         'SELECT record_json FROM records WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?',
       ),
-      acknowledge: db.prepare<[number]>('UPDATE records SET acknowledged = 1 WHERE acknowledged = 0 AND sequence <= ?'),
-      backlog: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0'),
-      prune: db.prepare<[number]>('DELETE FROM records WHERE acknowledged = 1 AND in_doubt_open = 0 AND occurred_at_ms < ?'),
+      flagOne: db.prepare<[number]>('UPDATE records SET acknowledged = 1 WHERE sequence = ?'),
+      backlog: db.prepare<[number], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0 AND sequence > ?'),
+      // Every record up to acked_through is acknowledged, flagged or not, so the range on the
+      // primary key selects them.
+      prune: db.prepare<[number, number]>('DELETE FROM records WHERE sequence <= ? AND in_doubt_open = 0 AND occurred_at_ms < ?'),
     };
   }
 
@@ -112,12 +136,28 @@ export class SqliteTransactionStore implements TransactionStore {
     })();
   }
 
-  complete(sequence: number, result: CompletionResult): TransactionRecord {
-    return this.db.transaction(() => {
-      const record = completedRecord(this.pendingRecord(sequence), result);
-      this.statements.update.run('ready', record.kind, 0, JSON.stringify(record), sequence);
-      return record;
+  recordDebit(sequence: number, result: DebitResult): void {
+    this.db.transaction(() => {
+      const record = debitedRecord(this.pendingRecord(sequence), result);
+      this.statements.update.run('pending', record.kind, 0, JSON.stringify(record), sequence);
     })();
+  }
+
+  complete(sequence: number, result: CompletionResult): TransactionRecord {
+    const pending = this.pendingRecord(sequence);
+    const record = completedRecord(pending, result);
+    // One UPDATE is one SQLite transaction. After recordDebit() only the MAC2 verdict is new, so
+    // the commit skips its flush: a power cut that loses it leaves the pending record with its
+    // TAC, which recoverPending() completes. That commit sits between the card's response and the
+    // rider feedback, so a due checkpoint waits for the next commit.
+    const write = () => this.statements.update.run('ready', record.kind, 0, JSON.stringify(record), sequence);
+    if (pending.debit.tac === undefined) {
+      write();
+    } else {
+      this.withoutCheckpoint(() => this.withoutFlush(write));
+      this.unflushedCompletion = true;
+    }
+    return record;
   }
 
   markInDoubt(sequence: number): TransactionRecord {
@@ -132,8 +172,8 @@ export class SqliteTransactionStore implements TransactionStore {
     return this.db.transaction(() => {
       const rows = this.statements.selectPending.all();
       for (const row of rows) {
-        const record = inDoubtRecord(JSON.parse(row.record_json) as TransactionRecord);
-        this.statements.update.run('ready', record.kind, 1, JSON.stringify(record), row.sequence);
+        const record = recoveredRecord(JSON.parse(row.record_json) as TransactionRecord);
+        this.statements.update.run('ready', record.kind, record.kind === 'in-doubt' ? 1 : 0, JSON.stringify(record), row.sequence);
       }
       return rows.length;
     })();
@@ -174,11 +214,27 @@ export class SqliteTransactionStore implements TransactionStore {
   }
 
   readReady(afterSequence: number, limit: number): OutboxRecord[] {
+    // A record leaves the terminal only once its content is on disk, because after a power cut
+    // recovery would complete it without its MAC2 verdict, and the back office would reject that
+    // second version as a conflict.
+    if (this.unflushedCompletion) this.flushWal();
     const firstPending = this.statements.firstPendingAfter.get(afterSequence)?.first ?? NO_PENDING;
     return this.statements.readReady.all(afterSequence, firstPending, limit).map((row) => JSON.parse(row.record_json) as OutboxRecord);
   }
 
+  /**
+   * Writes the acked_through counter and flags the one record at it, so an acknowledgement costs
+   * the same whatever the batch size. Every record at or below the counter counts as acknowledged,
+   * whether its row is flagged or not. The flagged record still shows salvage how far
+   * acknowledgements reached when the counter's page is lost, as acknowledgements are contiguous.
+   * The commit skips its flush. A power cut that loses it makes the terminal send those records
+   * again, and the back office stores each (terminal, sequence) once.
+   */
   acknowledge(throughSequence: number): void {
+    this.withoutFlush(() => this.acknowledgeInTransaction(throughSequence));
+  }
+
+  private acknowledgeInTransaction(throughSequence: number): void {
     this.db.transaction(() => {
       if (throughSequence <= this.meta('acked_through')) return;
       const last = this.meta('last_sequence');
@@ -189,7 +245,7 @@ export class SqliteTransactionStore implements TransactionStore {
       if (firstPending != null && firstPending <= throughSequence) {
         throw new TransactionStoreError('invalid-acknowledgement', `acknowledgement through ${throughSequence} covers pending record ${firstPending}`);
       }
-      this.statements.acknowledge.run(throughSequence);
+      this.statements.flagOne.run(throughSequence);
       this.statements.writeMeta.run(throughSequence, 'acked_through');
     })();
   }
@@ -203,21 +259,59 @@ export class SqliteTransactionStore implements TransactionStore {
   }
 
   backlog(): number {
-    return this.statements.backlog.get()?.count ?? 0;
+    return this.statements.backlog.get(this.meta('acked_through'))?.count ?? 0;
   }
 
   pruneAcknowledged(olderThan: Date): number {
-    return this.statements.prune.run(olderThan.getTime()).changes;
+    return this.db.transaction(() => this.statements.prune.run(this.meta('acked_through'), olderThan.getTime()).changes)();
   }
 
   get(sequence: number): StoredRecord | undefined {
     const row = this.statements.selectOne.get(sequence);
     if (!row) return undefined;
-    return { record: JSON.parse(row.record_json) as OutboxRecord, state: row.state, acknowledged: row.acknowledged === 1 };
+    return { record: JSON.parse(row.record_json) as OutboxRecord, state: row.state, acknowledged: row.acknowledged === 1 || sequence <= this.meta('acked_through') };
   }
 
   close(): void {
+    if (this.walDescriptor !== undefined) closeSync(this.walDescriptor);
+    this.walDescriptor = undefined;
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Flushes the WAL file to disk with fdatasync on a descriptor of its own, which covers what
+   * SQLite wrote through its descriptor, so every commit made so far is durable.
+   */
+  private flushWal(): void {
+    this.walDescriptor ??= openSync(`${this.path}-wal`, 'r');
+    fdatasyncSync(this.walDescriptor);
+    this.unflushedCompletion = false;
+  }
+
+  /**
+   * Runs one write transaction with synchronous=NORMAL: SQLite appends it to the WAL without
+   * fsync, and the next synchronous=FULL commit or checkpoint makes it durable.
+   */
+  private withoutFlush(write: () => unknown): void {
+    this.pragmas.relaxed.run();
+    try {
+      write();
+    } finally {
+      this.pragmas.full.run();
+    }
+  }
+
+  /**
+   * Runs writes with automatic checkpoints off, so that the WAL checkpoint, which writes and
+   * flushes the database file, waits for the next commit outside them.
+   */
+  private withoutCheckpoint(write: () => unknown): void {
+    this.pragmas.noAutoCheckpoint.get();
+    try {
+      write();
+    } finally {
+      this.pragmas.autoCheckpoint.get();
+    }
   }
 
   private meta(key: 'last_sequence' | 'acked_through'): number {

@@ -2,7 +2,7 @@ import { statfsSync } from 'node:fs';
 import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
 import type { DriverScreen } from '../ports/driver-screen.js';
-import type { CompletionResult, ResolutionProof } from './record-transitions.js';
+import type { CompletionResult, DebitResult, ResolutionProof } from './record-transitions.js';
 import { isStorageFullError } from './sqlite-file.js';
 import { TransactionStoreError } from './store-errors.js';
 import type { OpenInDoubt, PendingLock, PendingPurchase, StoredRecord, TransactionStore } from './transaction-store.js';
@@ -92,6 +92,10 @@ export class StorageGuardedStore implements TransactionStore {
       throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until records are acknowledged and pruned`);
     }
     return this.write(() => this.inner.appendPending(purchase));
+  }
+
+  recordDebit(sequence: number, result: DebitResult): void {
+    this.write(() => this.inner.recordDebit(sequence, result));
   }
 
   complete(sequence: number, result: CompletionResult): TransactionRecord {

@@ -162,6 +162,83 @@ export function transactionStoreContract(name: string, harness: StoreHarness): v
       expect(store.readReady(0, 10).map((record) => record.sequence)).toEqual([1, 2, 3]);
     });
 
+    it('keeps a debited record pending', () => {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+
+      const stored = store.get(sequence);
+      expect(stored?.state).toBe('pending');
+      expect(stored?.record).toMatchObject({ kind: 'purchase', debit: { tac: 'A1B2C3D4', balanceAfterFen: 4800 } });
+      expect(stored?.record).not.toHaveProperty('debit.mac2Verified');
+      expect(store.readReady(0, 10)).toEqual([]);
+      expect(store.listOpenInDoubt()).toEqual([]);
+    });
+
+    it('completes a debited record', () => {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+      const record = store.complete(sequence, { ...sampleCompletion, mac2Verified: false });
+
+      expect(record.debit.mac2Verified).toBe(false);
+      expect(transactionRecordSchema.safeParse(record).success).toBe(true);
+      expect(store.get(sequence)).toEqual({ record, state: 'ready', acknowledged: false });
+      expect(store.readReady(0, 10)).toEqual([record]);
+    });
+
+    it('recovers a debited record as a purchase', () => {
+      const debited = store.appendPending(samplePurchase('3104000000000001'));
+      store.recordDebit(debited, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+      const torn = store.appendPending(samplePurchase('3104000000000002'));
+
+      expect(store.recoverPending()).toBe(2);
+      const recovered = store.get(debited);
+      expect(recovered?.state).toBe('ready');
+      expect(recovered?.record).toMatchObject({ kind: 'purchase', debit: { tac: 'A1B2C3D4', balanceAfterFen: 4800 } });
+      expect(recovered?.record).not.toHaveProperty('debit.mac2Verified');
+      expect(transactionRecordSchema.safeParse(recovered?.record).success).toBe(true);
+      expect(store.listOpenInDoubt().map((entry) => entry.sequence)).toEqual([torn]);
+      expect(store.readReady(0, 10).map((record) => record.sequence)).toEqual([debited, torn]);
+    });
+
+    it('rejects a completion with another TAC', () => {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+
+      expectStoreError(() => store.complete(sequence, { ...sampleCompletion, tac: '00000000' }), 'invalid-state');
+      expectStoreError(() => store.complete(sequence, { ...sampleCompletion, balanceAfterFen: 4700 }), 'invalid-state');
+      expect(store.get(sequence)?.state).toBe('pending');
+    });
+
+    it('rejects recording a debit twice', () => {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+
+      expectStoreError(() => store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 }), 'invalid-state');
+    });
+
+    it('rejects marking a debited record in doubt', () => {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+
+      expectStoreError(() => store.markInDoubt(sequence), 'invalid-state');
+      expect(store.get(sequence)?.state).toBe('pending');
+    });
+
+    it('rejects a debit outside pending records', () => {
+      const completed = store.appendPending(samplePurchase());
+      store.complete(completed, sampleCompletion);
+
+      expectStoreError(() => store.recordDebit(completed, { tac: 'A1B2C3D4', balanceAfterFen: 4800 }), 'invalid-state');
+      expectStoreError(() => store.recordDebit(99, { tac: 'A1B2C3D4', balanceAfterFen: 4800 }), 'not-found');
+    });
+
+    it('rejects an invalid debit result', () => {
+      const sequence = store.appendPending(samplePurchase());
+
+      expectStoreError(() => store.recordDebit(sequence, { tac: 'a1b2', balanceAfterFen: 4800 }), 'invalid-record');
+      expect(store.get(sequence)?.record).not.toHaveProperty('debit.tac');
+    });
+
     it('stops readReady at the first pending record', () => {
       store.complete(store.appendPending(samplePurchase()), sampleCompletion);
       const pending = store.appendPending(samplePurchase());

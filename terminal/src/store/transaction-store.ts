@@ -3,7 +3,7 @@ import type { CardIdentity, DebitEvidence, LockRecord, OutboxRecord, Transaction
 /**
  * Life of a record in the terminal's outbox:
  *
- *   appendPending ──complete──▶ ready (kind purchase)
+ *   appendPending ──(recordDebit)──complete──▶ ready (kind purchase)
  *        │
  *        └──markInDoubt / recoverPending at start-up──▶ ready (kind in-doubt)
  *
@@ -46,12 +46,24 @@ export interface TransactionStore {
   appendPending(purchase: PendingPurchase): number;
   /**
    * Durably turns a pending record into a completed purchase with the card's TAC. Throws
-   * TransactionStoreError `not-found` or `invalid-state` unless the record is pending.
+   * TransactionStoreError `not-found` or `invalid-state` unless the record is pending, and
+   * `invalid-state` when recordDebit() stored another TAC or balance.
    */
   complete(sequence: number, result: { tac: string; balanceAfterFen: number; mac2Verified: boolean }): TransactionRecord;
+  /**
+   * Durably adds the card's TAC and the balance after DEBIT to a pending record, which stays
+   * pending (never sent) until complete() adds the MAC2 verdict. A complete() with the same TAC
+   * then needs no disk flush of its own, and recoverPending() turns the record into a completed
+   * purchase without a verdict instead of an in-doubt one. Throws `not-found` or `invalid-state`
+   * unless the record is pending without a TAC.
+   */
+  recordDebit(sequence: number, result: { tac: string; balanceAfterFen: number }): void;
   /** Durably turns a pending record into an in-doubt record (DEBIT got no answer). */
   markInDoubt(sequence: number): TransactionRecord;
-  /** Turns every pending record left by a crash into an in-doubt record; returns how many. */
+  /**
+   * Turns every pending record left by a crash into an in-doubt record, or into a completed
+   * purchase when recordDebit() stored its TAC; returns how many.
+   */
   recoverPending(): number;
   /**
    * The open in-doubt record of this card application serial number, if any. With several, the

@@ -19,6 +19,7 @@ export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAcces
   private number?: Uint8Array;
   private current: PsamApplication = 'tunion';
   private readonly keyIndexes = new Map<PsamApplication, number>();
+  private nextSerial?: number;
   /** APDUs exchanged with the PSAM since start. */
   readonly counter = { apdus: 0 };
 
@@ -27,6 +28,15 @@ export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAcces
   get terminalNumber(): Uint8Array {
     if (!this.number) throw new SecureAccessModuleError('PSAM not opened: call open() first');
     return this.number;
+  }
+
+  /**
+   * Last serial from INIT SAM FOR PURCHASE or M1 RECORD MAC plus one. It assumes one serial
+   * sequence for every purchase kind, as the bench PSAM keeps. A PSAM that counts otherwise only
+   * makes the expectation miss, which the purchase detects.
+   */
+  get expectedTerminalSerial(): number | undefined {
+    return this.nextSerial;
   }
 
   /** Key index of the DF that is current now. */
@@ -41,6 +51,7 @@ export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAcces
       const ef16 = await exchange(this.transport, psam.readPsamTerminalNumber(), this.counter);
       this.number = expectLength('READ PSAM EF16', expectOk('READ PSAM EF16', ef16), 6).slice();
       this.keyIndexes.clear();
+      this.nextSerial = undefined;
       await this.selectDf('tunion');
     } catch (error) {
       throw new SecureAccessModuleError(`PSAM start-up failed: ${(error as Error).message}`, { cause: error });
@@ -59,8 +70,11 @@ export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAcces
   }
 
   async initForPurchase(command: psam.InitSamForPurchaseCommand): Promise<{ terminalSerial: number; mac1: Uint8Array }> {
+    this.nextSerial = undefined;
     const response = await this.call(psam.initSamForPurchase(command), 'INIT SAM FOR PURCHASE');
-    return psam.parseInitSamForPurchase(response);
+    const result = psam.parseInitSamForPurchase(response);
+    this.nextSerial = (result.terminalSerial + 1) >>> 0;
+    return result;
   }
 
   async verifyMac2(mac2: Uint8Array): Promise<boolean> {
@@ -97,9 +111,12 @@ export class ApduSecureAccessModule implements SecureAccessModule, M1SecureAcces
   }
 
   async m1RecordMac(command: m1Psam.M1RecordMacCommand): Promise<{ terminalSerial: number; mac: Uint8Array }> {
+    this.nextSerial = undefined;
     const response = await this.call(m1Psam.m1RecordMac(command), 'M1 RECORD MAC');
     try {
-      return m1Psam.parseM1RecordMac(response);
+      const result = m1Psam.parseM1RecordMac(response);
+      this.nextSerial = (result.terminalSerial + 1) >>> 0;
+      return result;
     } catch (error) {
       throw new SecureAccessModuleError(`M1 RECORD MAC failed: ${(error as Error).message}`, { cause: error });
     }

@@ -17,16 +17,16 @@ import {
   type TripContext,
 } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
-import { successPrompt } from '../fare/flat-fare.js';
 import type { CardSession } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
-import type { TransactionStore } from '../store/transaction-store.js';
+import type { PendingPurchase, TransactionStore } from '../store/transaction-store.js';
 import { exchange } from './apdu-exchange.js';
-import type { TapFareDecision } from './fare-decision.js';
+import { type TapFareDecision, acceptedPromptId } from './fare-decision.js';
 import type { PurseCardFacts } from './select-application.js';
 import type { TapResult } from './tap-outcome.js';
 import { transitRecordUpdate } from './transit-record.js';
+import { handOverToTransport } from './transport-hand-over.js';
 
 export interface PurchaseContext {
   sam: SecureAccessModule;
@@ -49,8 +49,9 @@ export interface PurchaseContext {
  * One purchase on the selected e-purse: (MOHURD: the card's verify code checked by the PSAM) →
  * INIT FOR (CAPP) PURCHASE → MAC1 from the PSAM → (composite: UPDATE CAPP DATA CACHE with the
  * transit record) → durable pending record → DEBIT → MAC2 check → durable completed record.
- * The terminal never sees a key or the card's algorithm; the PSAM takes the algorithm id as the
- * card reports it.
+ * Both commits run while a PSAM command is in flight: the pending record while MAC1 is computed
+ * (when the PSAM's next serial is known), the TAC while MAC2 is checked. The terminal never sees
+ * a key or the card's algorithm; the PSAM takes the algorithm id as the card reports it.
  */
 export async function purchaseFromPurse(session: CardSession, counter: { apdus: number }, context: PurchaseContext): Promise<TapResult> {
   const { sam, store, clock, identity, decision, step } = context;
@@ -76,45 +77,13 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
   } catch (error) {
     return { ...base, status: 'failed', promptId: 'card-read-error', reason: (error as Error).message };
   }
-  // A boarding charges nothing but needs the balance for the longest journey from here.
-  const rate = context.fareTable.cardTypes[decision.cardType]?.ratePercent ?? 100;
-  const required = decision.journey === 'boarding' ? Math.ceil((listFareFen * rate) / 100) : amountFen;
-  if (init.balanceFen < required) return { ...base, status: 'refused', promptId: 'insufficient-balance', reason: 'balance below the fare' };
+  // A boarding needs the balance for the longest journey from here, beyond what it debits.
+  if (init.balanceFen < decision.requiredBalanceFen) return { ...base, status: 'refused', promptId: 'insufficient-balance', reason: 'balance below the fare' };
 
   const now = clock.now();
   const cardDateTime = formatCardDateTime(now, context.utcOffsetMinutes);
-  const samResult = await sam.initForPurchase({
-    cardRandom: init.cardRandom,
-    cardCounter: init.cardCounter,
-    amountFen,
-    transactionType,
-    dateTime: cardDateTime,
-    keyVersion: init.keyVersion,
-    algorithmId: init.algorithmId,
-    asn8: asnFactor(identity.asn),
-    issuerFactor: fromHex(context.facts.issuerFactor),
-  });
-
-  if (composite && decision.journey !== 'single' && context.trip.route !== undefined && context.section) {
-    const update = transitRecordUpdate({
-      application: identity.application === 'mohurd' ? 'mohurd' : 'tunion',
-      journey: decision.journey,
-      terminalNumber: toHex(sam.terminalNumber),
-      route: context.trip.route,
-      stopIndex: context.stopIndex,
-      amountFen,
-      balanceAfterFen: init.balanceFen - amountFen,
-      cardDateTime,
-      acquirerCityCode: context.facts.issuerFactor.slice(0, 4),
-      maxIncompleteAmountFen: listFareFen,
-      maxJourneyMinutes: context.section.maxJourneyMinutes,
-    });
-    const cached = await step(() => exchange(session, update, counter));
-    if (cached.sw !== SW.OK) return { ...base, status: 'failed', promptId: 'card-read-error', reason: `UPDATE CAPP DATA CACHE failed with SW ${cached.sw.toString(16)}` };
-  }
-
-  // The record is durable before DEBIT leaves the terminal, so a torn card or a power cut cannot lose it.
-  const sequence = store.appendPending({
+  const psamTerminalNumber = toHex(sam.terminalNumber);
+  const pendingPurchase = (terminalSerial: number): PendingPurchase => ({
     occurredAt: now.toISOString(),
     card: identity,
     trip: context.trip,
@@ -127,20 +96,89 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
       cardRandom: toHex(init.cardRandom),
       keyVersion: init.keyVersion,
       algorithmId: init.algorithmId,
-      psamTerminalNumber: toHex(sam.terminalNumber),
-      terminalSerial: samResult.terminalSerial,
+      psamTerminalNumber,
+      terminalSerial,
       cardDateTime,
     },
   });
+  /** Settles a record whose DEBIT never left the terminal: the card was not debited. */
+  const voidAttempt = (sequence: number): void => {
+    store.markInDoubt(sequence);
+    store.appendResolution(sequence, 'not-debited', { occurredAt: clock.now().toISOString() });
+    context.onRecord?.();
+  };
+
+  // The pending record is durable before DEBIT leaves the terminal, so a torn card or a power cut
+  // cannot lose it. It needs the serial that comes with MAC1, so when the PSAM's next serial is
+  // known the record is committed while the PSAM computes MAC1, and voided if the serial differs.
+  const expectedSerial = sam.expectedTerminalSerial;
+  const macRequest = sam.initForPurchase({
+    cardRandom: init.cardRandom,
+    cardCounter: init.cardCounter,
+    amountFen,
+    transactionType,
+    dateTime: cardDateTime,
+    keyVersion: init.keyVersion,
+    algorithmId: init.algorithmId,
+    asn8: asnFactor(identity.asn),
+    issuerFactor: fromHex(context.facts.issuerFactor),
+  });
+  let sequence: number | undefined;
+  if (expectedSerial !== undefined) {
+    // A rejection while the commit runs is taken by the await below.
+    macRequest.catch(() => undefined);
+    await handOverToTransport();
+    try {
+      sequence = store.appendPending(pendingPurchase(expectedSerial));
+    } catch (error) {
+      await macRequest.catch(() => undefined);
+      throw error;
+    }
+  }
+  let samResult: { terminalSerial: number; mac1: Uint8Array };
+  try {
+    samResult = await macRequest;
+  } catch (error) {
+    if (sequence !== undefined) voidAttempt(sequence);
+    throw error;
+  }
+  if (sequence !== undefined && samResult.terminalSerial !== expectedSerial) {
+    context.logger.warn({ sequence, expectedSerial, terminalSerial: samResult.terminalSerial }, 'PSAM serial differs from the expected one; pending record voided and written again');
+    voidAttempt(sequence);
+    sequence = undefined;
+  }
+
+  if (composite && decision.transitRecord && context.trip.route !== undefined) {
+    const update = transitRecordUpdate({
+      ...decision.transitRecord,
+      application: identity.application === 'mohurd' ? 'mohurd' : 'tunion',
+      terminalNumber: psamTerminalNumber,
+      route: context.trip.route,
+      amountFen,
+      balanceAfterFen: init.balanceFen - amountFen,
+      cardDateTime,
+      acquirerCityCode: context.facts.issuerFactor.slice(0, 4),
+    });
+    let cached: ResponseApdu;
+    try {
+      cached = await step(() => exchange(session, update, counter));
+    } catch (error) {
+      if (sequence !== undefined) voidAttempt(sequence);
+      throw error;
+    }
+    if (cached.sw !== SW.OK) {
+      if (sequence !== undefined) voidAttempt(sequence);
+      return { ...base, status: 'failed', promptId: 'card-read-error', reason: `UPDATE CAPP DATA CACHE failed with SW ${cached.sw.toString(16)}` };
+    }
+  }
+  sequence ??= store.appendPending(pendingPurchase(samResult.terminalSerial));
 
   let debitResult: { tac: Uint8Array; mac2: Uint8Array };
   try {
     const response = await exchange(session, epurse.debitForPurchase({ terminalSerial: samResult.terminalSerial, dateTime: cardDateTime, mac1: samResult.mac1 }), counter);
     if (isRefusal(response)) {
       // A bare ISO 7816 error status is the card refusing: its balance is untouched, so the attempt is voided.
-      store.markInDoubt(sequence);
-      store.appendResolution(sequence, 'not-debited', { occurredAt: clock.now().toISOString() });
-      context.onRecord?.();
+      voidAttempt(sequence);
       const security = classifyStatusWord(response.sw) === 'security-failure';
       return { ...base, status: 'refused', promptId: security ? 'invalid-card' : 'card-read-error', reason: `DEBIT refused with SW ${response.sw.toString(16)}` };
     }
@@ -153,20 +191,46 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
     return { ...base, status: 'in-doubt', promptId: 'tap-again', reason: `DEBIT outcome unknown: ${(error as Error).message}`, sequence };
   }
 
-  let mac2Verified = false;
-  try {
-    mac2Verified = await sam.verifyMac2(debitResult.mac2);
-  } catch (error) {
-    context.logger.error({ sequence, err: error }, 'MAC2 check failed; the TAC is still verified in clearing');
-  }
-  if (!mac2Verified) context.logger.warn({ sequence, asn: identity.asn }, 'PSAM rejected MAC2');
-
+  // The TAC becomes durable while the PSAM checks MAC2. The verdict then completes the record in a
+  // commit without its own flush, because a record with its TAC is completed even after a power cut.
   const balanceAfterFen = init.balanceFen - amountFen;
-  store.complete(sequence, { tac: toHex(debitResult.tac), balanceAfterFen, mac2Verified });
+  const tac = toHex(debitResult.tac);
+  const debitedSequence = sequence;
+  const mac2Check = sam.verifyMac2(debitResult.mac2).catch((error: unknown) => {
+    context.logger.error({ sequence: debitedSequence, err: error }, 'MAC2 check failed; the TAC is still verified in clearing');
+    return false;
+  });
+  await handOverToTransport();
+  try {
+    store.recordDebit(sequence, { tac, balanceAfterFen });
+  } catch (error) {
+    await mac2Check;
+    return keepTakenDebitInDoubt(context, sequence, error, base);
+  }
+  const mac2Verified = await mac2Check;
+  if (!mac2Verified) context.logger.warn({ sequence, asn: identity.asn }, 'PSAM rejected MAC2');
+  store.complete(sequence, { tac, balanceAfterFen, mac2Verified });
   context.onRecord?.();
-  const lowBalance = decision.journey !== 'boarding' && balanceAfterFen < context.fareTable.lowBalanceWarningFen;
-  const promptId = lowBalance ? 'low-balance' : (decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, context.fareTable));
+  const promptId = acceptedPromptId(decision, balanceAfterFen, context.fareTable);
   return { ...base, status: 'accepted', promptId, amountFen, balanceFen: balanceAfterFen, sequence };
+}
+
+/**
+ * The card took the fare but its TAC could not be stored (a full or failing disk). The record is
+ * put in doubt so that the same card's next tap settles it with GET TRANSACTION PROOF and is not
+ * debited again. If even that write fails, the record stays pending and start-up recovery puts it
+ * in doubt.
+ */
+function keepTakenDebitInDoubt(context: PurchaseContext, sequence: number, error: unknown, base: Pick<TapResult, 'asn' | 'cardType'>): TapResult {
+  const { store, identity } = context;
+  context.logger.error({ sequence, asn: identity.asn, err: error }, 'storing the TAC of a taken debit failed; the record is kept in doubt for the card proof');
+  try {
+    store.markInDoubt(sequence);
+    context.onRecord?.();
+  } catch (markError) {
+    context.logger.error({ sequence, asn: identity.asn, err: markError }, 'marking the record in doubt failed; it stays pending until the terminal restarts');
+  }
+  return { ...base, status: 'in-doubt', promptId: 'tap-again', reason: `storing the TAC failed: ${(error as Error).message}`, sequence };
 }
 
 /**
