@@ -13,6 +13,7 @@ export * as m1Psam from './apdu/m1-psam-commands.js';
 export { decodeValueBlock, encodeValueBlock, MIFARE_OPERATION_FAILED } from './apdu/mifare-commands.js';
 export * from './crypto/m1-record-mac.js';
 export * from './cards/m1-layout.js';
+export * from './cards/m1-boarding.js';
 export { TRANSACTION_TYPE } from './apdu/epurse-commands.js';
 export type { InitForPurchaseResult } from './apdu/epurse-commands.js';
 export * from './cards/card-time.js';

@@ -125,7 +125,7 @@ function sectionTable(): FareTableBody {
   return fareTableBodySchema.parse({
     ...table,
     cardTypeByCode: { ...table.cardTypeByCode, '0': 'ordinary' },
-    sectionRoutes: { '9': { bands: [{ maxStops: 5, fareFen: 100 }, { maxStops: 60, fareFen: 300 }], maxJourneyMinutes: 240 } },
+    sectionRoutes: { '9': { bands: [{ maxStops: 5, fareFen: 100 }, { maxStops: 60, fareFen: 300 }], stops: { '0': Array.from({ length: 20 }, (_, index) => `S${index}`) }, maxJourneyMinutes: 240 } },
   });
 }
 

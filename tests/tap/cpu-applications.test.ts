@@ -106,7 +106,7 @@ describe('blacklisted cards', () => {
 
 describe('tap-on/tap-off routes', () => {
   it('boards with a zero-amount composite purchase and charges the journey at tap-off', async () => {
-    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
+    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9', stopId: 'S2' });
     for (const kind of ['tunion-cpu', 'mohurd-cpu'] as const) {
       const card = createSweepCard(kind, 7);
       const boarding = await fixture.tap(card);
@@ -123,16 +123,26 @@ describe('tap-on/tap-off routes', () => {
   });
 
   it('writes the transit record in the same step as the debit', async () => {
-    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
+    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9', stopId: 'S2' });
     const card = createSweepCard('tunion-cpu', 8);
     await fixture.tap(card);
     const record = card.process(Uint8Array.of(0x00, 0xb2, 0x01, 0xf4, 0x30));
     expect(parseTransitRecord(record.subarray(0, 48)).recordType).toBe(0x03);
   });
 
-  it('pays monthly passes with the ordinary purchase', async () => {
-    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
+  it('boards monthly cards with the composite purchase', async () => {
+    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9', stopId: 'S2' });
     const outcome = await fixture.tap(makeCard({ cardTypeCode: 6 }));
-    expect(fixture.moneyRecord(outcome.sequence!).debit.transactionType).toBe(TRANSACTION_TYPE.purchase);
+    expect(outcome.promptId).toBe('please-tap-off');
+    expect(fixture.moneyRecord(outcome.sequence!).debit.transactionType).toBe(TRANSACTION_TYPE.compositePurchase);
+  });
+
+  it('refuses a tap while the stop is not known', async () => {
+    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
+    const card = makeCard();
+    const outcome = await fixture.tap(card);
+    expect(outcome.status).toBe('refused');
+    expect(outcome.promptId).toBe('stop-unknown');
+    expect(card.balanceFen).toBe(1000);
   });
 });

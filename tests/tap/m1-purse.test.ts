@@ -218,15 +218,17 @@ describe('M1 purse tap', () => {
     expect(card.balanceFen).toBe(1000);
   });
 
-  it('refuses M1 cards on a tap-on/tap-off route', async () => {
+  it('boards M1 cards on a tap-on/tap-off route', async () => {
     const { sectionFareTable } = await import('@busfare/simulators');
-    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9' });
+    const fixture = await createTapFixture({ fareTable: sectionFareTable(), route: '9', stopId: 'S2' });
     const card = makeM1Card();
 
     const outcome = await fixture.tap(card);
 
-    expect(outcome.status).toBe('refused');
-    expect(outcome.promptId).toBe('card-not-allowed');
+    expect(outcome.status).toBe('accepted');
+    expect(outcome.promptId).toBe('please-tap-off');
+    expect(outcome.amountFen).toBe(0);
     expect(card.balanceFen).toBe(1000);
+    expect(card.hasOpenBoarding).toBe(true);
   });
 });

@@ -12,7 +12,10 @@ export function verifyM1RecordMac(record: TransactionRecord, cardRecordKey: Uint
   if (!debit.m1) return { outcome: 'failed', reason: 'M1 record carries no UID and record MAC' };
   if (!debit.tac) return { outcome: 'failed', reason: 'record carries no TAC' };
   if (debit.tac !== debit.m1.recordMac) return { outcome: 'failed', reason: `M1 record TAC ${debit.tac} differs from its record MAC ${debit.m1.recordMac}` };
-  if (debit.transactionType !== TRANSACTION_TYPE.purchase) return { outcome: 'failed', reason: `M1 record has transaction type ${debit.transactionType}; M1 purses take ordinary purchases only` };
+  // 09 marks a leg of a tap-on/tap-off journey (the zero-amount boarding or the alighting); the MAC covers the type.
+  if (debit.transactionType !== TRANSACTION_TYPE.purchase && debit.transactionType !== TRANSACTION_TYPE.compositePurchase) {
+    return { outcome: 'failed', reason: `M1 record has transaction type ${debit.transactionType}; M1 purses take purchases (06) and composite purchases (09) only` };
+  }
   let expected: Uint8Array;
   try {
     expected = computeM1RecordMac(cardRecordKey, {

@@ -11,6 +11,8 @@ import { MIFARE_BLOCK_SIZE } from '../apdu/mifare-commands.js';
  * - Sector 2, block 8: purse information (counter, process flag and the debit in progress).
  * - Sector 2, blocks 9 and 10: the purse as primary and backup value blocks.
  * - Sectors 3-5, blocks 12-14, 16-18, 20-22: nine cyclic purchase records.
+ * - Sector 6, blocks 24 and 25: the boarding record of tap-on/tap-off routes (m1-boarding.ts);
+ *   block 26 is reserved.
  */
 export const M1_LAYOUT = {
   issuanceSector: 1,
@@ -21,6 +23,8 @@ export const M1_LAYOUT = {
   backupValueBlock: 10,
   recordSectors: [3, 4, 5],
   recordSlots: 9,
+  boardingSector: 6,
+  boardingBlocks: [24, 25],
 } as const;
 
 /** Enable flag of the issuance block. */

@@ -198,6 +198,7 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
     transferOrdinal: ordinal,
     reasons,
     boarding: { stopIndex: boardedAt, missingTapOffFen: boardingMissingFen },
+    requiredBalanceFen: required,
   });
 }
 
@@ -209,6 +210,8 @@ interface ChargeParts {
   transferOrdinal: number;
   reasons: string[];
   boarding?: { stopIndex: number; missingTapOffFen: number };
+  /** Balance needed beyond the debit itself (a boarding needs the longest journey); default the debit. */
+  requiredBalanceFen?: number;
 }
 
 function charge(context: Context, parts: ChargeParts): FareCharge {
@@ -240,6 +243,7 @@ function charge(context: Context, parts: ChargeParts): FareCharge {
     missingTapOffFen: parts.missingTapOffFen,
     amountFen,
     balanceAfterFen,
+    requiredBalanceFen: parts.requiredBalanceFen ?? amountFen,
     transferOrdinal: parts.transferOrdinal,
     promptId,
     prompt: farePrompt(promptId),

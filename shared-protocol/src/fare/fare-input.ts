@@ -100,6 +100,8 @@ export interface FareCharge {
   /** The debit: fareFen + missingTapOffFen. May be 0 (free rides, boardings, valid passes). */
   amountFen: number;
   balanceAfterFen: number;
+  /** Balance the card must hold for this tap: amountFen, or at a boarding the longest journey from the stop plus missingTapOffFen. */
+  requiredBalanceFen: number;
   transferOrdinal: number;
   promptId: RiderPromptId;
   prompt: FarePrompt;

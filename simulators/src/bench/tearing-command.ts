@@ -8,8 +8,8 @@ export const TEARING_USAGE = `Usage: busfare-bench tearing [options]
 
 Tears the card away at every APDU of the purchase (before and after the card answers), for every
 card kind (T-Union card, SM4 card, SIM and HCE phones, MOHURD card, dual-application card paying
-from either purse, MIFARE Classic purse), on a flat-fare route and a tap-on/tap-off route (MIFARE
-Classic purses on the flat-fare route only). After each torn tap the rider
+from either purse, MIFARE Classic purse), on a flat-fare route and on a tap-on/tap-off route, where
+both the boarding and the alighting tap are torn. After each torn tap the rider
 taps the same card again, taps another card first, or is torn again and then taps again. The run
 happens in this process, through the in-process reader, the software PSAM and the terminal's
 SQLite outbox; each record's TAC (an M1 record's PSAM MAC) is checked with the back office's

@@ -30,4 +30,19 @@ describe('tearing sweep', () => {
     expect(report.inDoubtOpen).toBe(0);
     expect(report.recordsRejectedAtIngest).toBe(0);
   });
+
+  it('tears M1 boardings and alightings without a double or unrecorded debit', async () => {
+    // Round 1 is the tap-on/tap-off route: both journeys torn at every APDU, in both phases, with three follow-ups.
+    const report = await runTearingSweep({ rounds: 2, kinds: ['m1'], logger: pino({ level: 'silent' }) });
+    expect(report.tornTaps).toBeGreaterThanOrEqual(17 * 2 * 3 + 2 * 24 * 2 * 3);
+    expect(report.doubleDebits).toBe(0);
+    expect(report.unrecordedDebits).toBe(0);
+    expect(report.unpaidRides).toBe(0);
+    expect(report.boardingsLeftOpen).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(report.duplicates).toBe(0);
+    expect(report.cardLedgerMismatch).toBe(0);
+    expect(report.inDoubtOpen).toBe(0);
+    expect(report.recordsRejectedAtIngest).toBe(0);
+  });
 });

@@ -12,6 +12,7 @@ import {
   type TapOutcome,
 } from '@busfare/terminal';
 import { SeededRandom } from '../cards/seeded-random.js';
+import { VirtualM1Card } from '../cards/virtual-m1-card.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
 import { backofficeM1KeyRow } from '../psam/m1-keys.js';
 import { PsamTransport } from '../psam/psam-transport.js';
@@ -29,7 +30,10 @@ export type FollowUp = 'same-card' | 'other-card' | 'torn-again';
 const FOLLOW_UPS: readonly FollowUp[] = ['same-card', 'other-card', 'torn-again'];
 
 export interface TearingSweepOptions {
-  /** Rounds over every card kind, APDU and phase; odd rounds use the tap-on/tap-off route. */
+  /**
+   * Rounds over every card kind, APDU and phase. Odd rounds use the tap-on/tap-off route, where
+   * both the boarding and the alighting tap are torn at every APDU.
+   */
   rounds: number;
   kinds?: readonly SweepCardKind[];
   seed?: number;
@@ -44,8 +48,10 @@ export interface TearingReport extends BenchReport {
   recoveredByProof: number;
   doubleDebits: number;
   unrecordedDebits: number;
-  /** Scenarios whose torn card ended without paying for the ride. */
+  /** Scenarios whose torn card ended without paying for the ride (or, on a boarding, without an open boarding). */
   unpaidRides: number;
+  /** Scenarios whose M1 card paid a fare but still has an open boarding, which a later tap would charge again. */
+  boardingsLeftOpen: number;
   scenarios: number;
   mode: 'in-process';
 }
@@ -58,12 +64,15 @@ interface SweepTerminal {
   processors: Record<'tunion' | 'mohurd', TapProcessor>;
 }
 
+/** Stop ids of route 9 in direction 0, S0 to S29; terminals find the stop by its index on this list. */
+export const SECTION_ROUTE_STOPS: readonly string[] = Array.from({ length: 30 }, (_, index) => `S${index}`);
+
 /** Fare table of the composite rounds: the bench table with route 9 as a tap-on/tap-off route. */
 export function sectionFareTable(): FareTableBody {
   const table = defaultFareTable([BENCH_LOCAL_CITY_CODE]);
   return fareTableBodySchema.parse({
     ...table,
-    sectionRoutes: { [SECTION_ROUTE]: { bands: [{ maxStops: 5, fareFen: 100 }, { maxStops: 60, fareFen: 300 }], maxJourneyMinutes: 240 } },
+    sectionRoutes: { [SECTION_ROUTE]: { bands: [{ maxStops: 5, fareFen: 100 }, { maxStops: 60, fareFen: 300 }], stops: { '0': [...SECTION_ROUTE_STOPS] }, maxJourneyMinutes: 240 } },
   });
 }
 
@@ -113,6 +122,7 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
   let tornTaps = 0;
   let doubleDebits = 0;
   let unpaidRides = 0;
+  let boardingsLeftOpen = 0;
   let scenarios = 0;
 
   const tap = async (card: SweepCard, kind: SweepCardKind, tear?: { apduIndex: number; phase: TearPhase }) => {
@@ -137,34 +147,38 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
   try {
     for (let round = 0; round < options.rounds; round += 1) {
       route = round % 2 === 1 ? SECTION_ROUTE : '1';
-      // M1 purses keep no boarding record, so the tap-on/tap-off rounds leave them out.
-      for (const kind of kinds.filter((entry) => route !== SECTION_ROUTE || entry !== 'm1')) {
-        // A clean tap of a fresh card shows how many card APDUs this kind's purchase takes.
+      for (const kind of kinds) {
+        // Clean taps of a fresh card show how many card APDUs this kind's purchase takes: the
+        // boarding and the alighting on the tap-on/tap-off route, the one purchase elsewhere.
         const probe = fresh(kind);
-        if (route === SECTION_ROUTE) await tap(probe, kind);
-        const apdus = (await tap(probe, kind)).outcome.cardApdus;
-        const other = fresh(kind);
-        for (let apduIndex = 0; apduIndex < apdus; apduIndex += 1) {
-          for (const phase of ['before-card', 'after-card'] as const) {
-            for (const followUp of FOLLOW_UPS) {
-              const card = fresh(kind);
-              // On the tap-on/tap-off route half the torn taps are alightings (after a clean boarding).
-              if (route === SECTION_ROUTE && (apduIndex + (phase === 'after-card' ? 1 : 0)) % 2 === 0) await tap(card, kind);
-              const before = card.debits.length;
-              let last = await tap(card, kind, { apduIndex, phase });
-              if (last.torn) tornTaps += 1;
-              if (followUp === 'other-card') await tap(other, kind);
-              if (followUp === 'torn-again' && asksAgain(last.outcome)) {
-                const again = { apduIndex: random.integer(0, apdus - 1), phase: random.next() < 0.5 ? ('before-card' as const) : ('after-card' as const) };
-                last = await tap(card, kind, again);
+        const boardingApdus = route === SECTION_ROUTE ? (await tap(probe, kind)).outcome.cardApdus : 0;
+        const apdus = Math.max(boardingApdus, (await tap(probe, kind)).outcome.cardApdus);
+        const journeys = route === SECTION_ROUTE ? (['boarding', 'alighting'] as const) : (['single'] as const);
+        for (const journey of journeys) {
+          for (let apduIndex = 0; apduIndex < apdus; apduIndex += 1) {
+            // The card tapped in between, fresh for each APDU so that its balance never runs out.
+            const other = fresh(kind);
+            for (const phase of ['before-card', 'after-card'] as const) {
+              for (const followUp of FOLLOW_UPS) {
+                const card = fresh(kind);
+                if (journey === 'alighting') await tap(card, kind);
+                const before = card.debits.length;
+                let last = await tap(card, kind, { apduIndex, phase });
                 if (last.torn) tornTaps += 1;
+                if (followUp === 'other-card') await tap(other, kind);
+                if (followUp === 'torn-again' && asksAgain(last.outcome)) {
+                  const again = { apduIndex: random.integer(0, apdus - 1), phase: random.next() < 0.5 ? ('before-card' as const) : ('after-card' as const) };
+                  last = await tap(card, kind, again);
+                  if (last.torn) tornTaps += 1;
+                }
+                // The rider taps again only when the reader asks, as a rider at the door does.
+                for (let retry = 0; retry < 3 && asksAgain(last.outcome); retry += 1) last = await tap(card, kind);
+                const verdict = judgeScenario(card, journey, card.debits.length - before);
+                doubleDebits += verdict.doubleDebits;
+                if (verdict.unpaid) unpaidRides += 1;
+                if (verdict.boardingLeftOpen) boardingsLeftOpen += 1;
+                scenarios += 1;
               }
-              // The rider taps again only when the reader asks, as a rider at the door does.
-              for (let retry = 0; retry < 3 && asksAgain(last.outcome); retry += 1) last = await tap(card, kind);
-              const paid = card.debits.length - before;
-              if (paid > 1) doubleDebits += paid - 1;
-              if (paid === 0) unpaidRides += 1;
-              scenarios += 1;
             }
           }
         }
@@ -172,12 +186,34 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
       options.onProgress?.(`round ${round + 1}/${options.rounds}: ${tornTaps} torn taps, ${doubleDebits} double debits`);
     }
     // The last taps leave no record open; any that is still open would count as inDoubtOpen.
-    return buildTearingReport({ taps, cards, store: terminal.store, tornTaps, doubleDebits, unpaidRides, scenarios });
+    return buildTearingReport({ taps, cards, store: terminal.store, tornTaps, doubleDebits, unpaidRides, boardingsLeftOpen, scenarios });
   } finally {
     await terminal.reader.stop();
     terminal.store.close();
     if (removeDir) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+interface ScenarioVerdict {
+  doubleDebits: number;
+  unpaid: boolean;
+  boardingLeftOpen: boolean;
+}
+
+/**
+ * Judges one scenario from the card's own debits. A CPU card books every purchase, a zero-amount
+ * boarding included, so one debit is the right count. An M1 purse books only value decrements, so
+ * its boarding counts by the open boarding record. A boarding scenario ends boarded without a
+ * debit. It may instead end with one debit and the boarding closed, when the retry found the torn
+ * boarding already taken and so alighted. An alighting scenario ends with one debit and the
+ * boarding closed.
+ */
+function judgeScenario(card: SweepCard, journey: 'single' | 'boarding' | 'alighting', debits: number): ScenarioVerdict {
+  const doubleDebits = Math.max(0, debits - 1);
+  if (!(card instanceof VirtualM1Card) || journey === 'single') return { doubleDebits, unpaid: debits === 0, boardingLeftOpen: false };
+  const open = card.hasOpenBoarding;
+  if (journey === 'boarding') return { doubleDebits, unpaid: debits === 0 && !open, boardingLeftOpen: debits > 0 && open };
+  return { doubleDebits, unpaid: debits === 0, boardingLeftOpen: open };
 }
 
 function asksAgain(outcome: TapOutcome): boolean {
@@ -191,6 +227,7 @@ interface ReportInputs {
   tornTaps: number;
   doubleDebits: number;
   unpaidRides: number;
+  boardingsLeftOpen: number;
   scenarios: number;
 }
 
@@ -232,6 +269,7 @@ function buildTearingReport(inputs: ReportInputs): TearingReport {
     doubleDebits: inputs.doubleDebits + (base.duplicates as number),
     unrecordedDebits,
     unpaidRides: inputs.unpaidRides,
+    boardingsLeftOpen: inputs.boardingsLeftOpen,
     scenarios: inputs.scenarios,
     mode: 'in-process',
   };

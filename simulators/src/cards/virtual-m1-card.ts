@@ -8,13 +8,19 @@ import {
   encodeM1Issuance,
   encodeM1PurseInfo,
   encodeValueBlock,
+  classifyM1Boarding,
+  classifyM1BoardingBySlot,
   m1CardNumber,
+  m1RecordBlock,
   m1SectorOf,
   parseCommandApdu,
   parseM1Issuance,
+  parseM1Boarding,
   parseM1PurseInfo,
+  parseM1Record,
   readU32be,
   u32be,
+  type M1BoardingRead,
   type M1Issuance,
 } from '@busfare/shared-protocol';
 import { BENCH_M1_ISSUER, type M1IssuerKeys, m1SectorKey, m1SectorKeyB } from '../psam/m1-keys.js';
@@ -52,7 +58,8 @@ export interface M1DebitEntry {
 /**
  * A MIFARE Classic 1K purse behind an ACS reader's pseudo-APDUs (GET UID, LOAD KEY, GENERAL
  * AUTHENTICATE, READ/UPDATE BINARY, VALUE BLOCK OPERATION, READ VALUE, RESTORE VALUE). The card
- * is personalised in the bench layout with keys diversified from its UID. On real hardware the two
+ * is personalised in the bench layout with keys diversified from its UID, and its boarding record
+ * (blocks 24 and 25) starts empty, as on a card that never rode a tap-on/tap-off route. On real hardware the two
  * volatile key slots belong to the reader. They live here because the in-process reader passes
  * every pseudo-APDU through to the card. GET UID starts a new presentation and drops any
  * authentication, as the reader's anticollision at card arrival does.
@@ -114,6 +121,31 @@ export class VirtualM1Card implements ApduCard {
 
   get purseInfo() {
     return parseM1PurseInfo(this.blocks[M1_LAYOUT.purseInfoBlock]!);
+  }
+
+  /** The boarding record of sector 6, decoded. */
+  get boardingRecord(): M1BoardingRead {
+    const [first, second] = M1_LAYOUT.boardingBlocks;
+    return parseM1Boarding(this.blocks[first]!, this.blocks[second]!);
+  }
+
+  /**
+   * Whether the boarding record is open and names the purse's last debit, as the next tap will
+   * find it. A debit that a torn tap left in progress counts the way the terminal finishes it:
+   * taken when the primary block already shows the balance after it (always, for a zero amount),
+   * not taken otherwise.
+   */
+  get hasOpenBoarding(): boolean {
+    const read = this.boardingRecord;
+    if (read.kind !== 'boarding') return false;
+    let info = this.purseInfo;
+    if (info.processFlag === M1_PROCESS_FLAG.debitInProgress) {
+      const debitTaken = info.pendingAmountFen === 0 || this.balanceFen === info.pendingBalanceBeforeFen - info.pendingAmountFen;
+      info = { ...info, counter: debitTaken ? (info.counter + 1) & 0xffff : info.counter, processFlag: M1_PROCESS_FLAG.idle };
+    }
+    const commitState = classifyM1Boarding(read.boarding, info);
+    if (commitState !== 'check-record') return commitState === 'open';
+    return classifyM1BoardingBySlot(read.boarding, parseM1Record(this.blocks[m1RecordBlock(read.boarding.boardingCounter)]!)) === 'open';
   }
 
   /** A copy of one block, for tests. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PositionFix, TripContext } from '@busfare/shared-protocol';
+import type { PositionFix, RoutesBody, TripContext } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
 import type { CardReader, CardSession } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
@@ -8,8 +8,11 @@ import type { RiderFeedback } from '../ports/rider-feedback.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
 import type { CardLockLog } from '../tap/card-blocking.js';
+import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS, type DriverCardHandler } from '../tap/driver-card.js';
 import { type BlacklistSource, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
+import { ServiceStops } from '../trip/service-stops.js';
+import type { StopProgress } from '../trip/stop-tracker.js';
 
 /** The part of the uplink the runtime drives. */
 export interface RuntimeUplink {
@@ -31,6 +34,11 @@ export interface TerminalRuntimeOptions {
   positions?: PositionSource;
   /** Route, direction and driver from the driver's sign-on. */
   service?: { route?: string; direction?: 0 | 1; driverId?: string };
+  /**
+   * The active routes parameter set. With it and GPS the runtime follows the bus from stop to
+   * stop, and every tap carries the current stop (tap-on/tap-off routes price by it).
+   */
+  routes?: () => RoutesBody | undefined;
   /** How often buffered GPS fixes go to the back office. */
   positionFlushMs?: number;
   utcOffsetMinutes?: number;
@@ -45,6 +53,12 @@ export interface TerminalRuntimeOptions {
    * keeps opening it as reopenSam() does, for a PSAM slot that may come up after the terminal.
    */
   samStartup?: 'required' | 'retry';
+  /**
+   * Card-type codes of driver cards (default DEFAULT_DRIVER_CARD_TYPE_CODES) and the digits of the
+   * card number that form the driver number (default 8). Driver cards are never debited; they go
+   * to the handler that setDriverCardHandler() installs, and are refused while none is installed.
+   */
+  driverCards?: { typeCodes?: readonly number[]; driverNumberDigits?: number };
 }
 
 export interface TerminalRuntimeEvents {
@@ -58,6 +72,7 @@ export interface TerminalRuntimeEvents {
  */
 export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   private readonly processor: TapProcessor;
+  private readonly stops: ServiceStops;
   private lastFix?: GnssFix;
   private readonly pendingFixes: PositionFix[] = [];
   private flushTimer?: NodeJS.Timeout;
@@ -67,16 +82,20 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   /** Counts reported SAM resets, so a reset during an open that then succeeds is not lost. */
   private samResets = 0;
   private stopped = false;
+  private driverCardHandler?: DriverCardHandler;
   private readonly onCard = (session: CardSession) => this.enqueue(session);
   private readonly onFix = (fix: GnssFix) => this.acceptFix(fix);
 
   constructor(private readonly options: TerminalRuntimeOptions) {
     super();
+    this.stops = new ServiceStops(() => options.routes?.());
     this.processor = new TapProcessor({
       store: options.store,
       sam: options.sam,
       fareTables: options.fareTables,
       trip: () => this.tripContext(),
+      stopIndex: () => this.stopProgress().currentIndex,
+      routeStops: { stops: (route, direction) => this.stops.stopOrder()?.stops(route, direction) },
       clock: options.clock,
       feedback: options.feedback,
       logger: options.logger,
@@ -84,13 +103,18 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
       utcOffsetMinutes: options.utcOffsetMinutes,
       blacklist: options.blacklist,
       lockLog: options.lockLog,
+      driverCards: {
+        typeCodes: options.driverCards?.typeCodes ?? DEFAULT_DRIVER_CARD_TYPE_CODES,
+        driverNumberDigits: options.driverCards?.driverNumberDigits ?? DEFAULT_DRIVER_NUMBER_DIGITS,
+        handler: () => this.driverCardHandler,
+      },
     });
   }
 
   async start(): Promise<void> {
     this.stopped = false;
     const recovered = this.options.store.recoverPending();
-    if (recovered > 0) this.options.logger.warn({ recovered }, 'pending records from an interrupted run are now in doubt');
+    if (recovered > 0) this.options.logger.warn({ recovered }, 'pending records from an interrupted run recovered: completed where the TAC was stored, in doubt otherwise');
     if (this.options.samStartup === 'retry') {
       await this.options.sam.open().catch((error: Error) => void this.reopenSam(`PSAM did not open at start: ${error.message}`));
     } else {
@@ -122,8 +146,18 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     return this.queue;
   }
 
+  /** Installs what a driver card tap does (the driver shift's card sign-on); undefined removes it. */
+  setDriverCardHandler(handler: DriverCardHandler | undefined): void {
+    this.driverCardHandler = handler;
+  }
+
   setService(service: TerminalRuntimeOptions['service']): void {
     this.options.service = service;
+  }
+
+  /** The stop the bus is at or last passed on its service, and the next one. */
+  stopProgress(): StopProgress {
+    return this.stops.progress(this.options.service ?? {});
   }
 
   tripContext(): TripContext {
@@ -132,6 +166,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
       vehicleId: this.options.vehicleId,
       route: service.route,
       direction: service.direction,
+      stopId: this.stopProgress().current?.id,
       driverId: service.driverId,
       lat: this.lastFix?.lat,
       lon: this.lastFix?.lon,
@@ -193,6 +228,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
 
   private acceptFix(fix: GnssFix): void {
     this.lastFix = fix;
+    this.stops.update(this.options.service ?? {}, fix.lat, fix.lon);
     this.emit('fix', fix);
     if (!fix.time) return;
     const service = this.options.service ?? {};

@@ -1,13 +1,35 @@
-import { type CardType, type FareTableBody, type RecentTaps, type RememberedTap, type RiderPromptId, type SectionRoute, type TripContext, decideFare, formatLocalTime } from '@busfare/shared-protocol';
-import { decideFlatFare } from '../fare/flat-fare.js';
+import {
+  type CardType,
+  type FareCharge,
+  type FareTableBody,
+  type RecentTaps,
+  type RememberedTap,
+  type RiderPromptId,
+  type RouteStopLookup,
+  type SectionRoute,
+  type TripContext,
+  decideFare,
+  formatLocalTime,
+} from '@busfare/shared-protocol';
+import { successPrompt } from '../fare/flat-fare.js';
 import type { PurseCardFacts } from './select-application.js';
+import { routeCode } from './transit-record.js';
 
-/** A boarding the card itself records (its last transit record), for tap-on/tap-off routes. */
+/**
+ * An open boarding as the card itself records it: the last EF1E transit record of a CPU card, or
+ * the boarding record of an M1 purse. Only a later tap that writes the card closes it.
+ */
 export interface CardBoarding {
-  route: string;
-  /** Stop index on the route pattern, when the boarding reader knew it. */
+  /** Route code of the record, 8 hex digits (see routeCode). */
+  routeCode: string;
+  direction: 0 | 1;
+  /** Stop index on the route pattern; undefined when the boarding reader did not know it. */
   stopIndex?: number;
   boardedAt: Date;
+  /** Amount debited by the boarding tap, in fen. */
+  amountFen: number;
+  /** Charge of a missing tap-off as the boarding reader wrote it, in fen. */
+  missingTapOffFen: number;
 }
 
 export interface TapFareInput {
@@ -18,25 +40,51 @@ export interface TapFareInput {
   now: Date;
   trip: TripContext;
   blacklisted: boolean;
-  /** The card's open boarding on a tap-on/tap-off route, read before the decision. */
+  /**
+   * Whether the card's boarding record was read for this tap (see readsCardBoarding). When it
+   * was, `boarding` is the card's open boarding or absent, and the card overrules this terminal's
+   * memory about which boarding is open.
+   */
+  cardBoardingRead?: boolean;
+  /** The card's open boarding, read before the decision. */
   boarding?: CardBoarding;
-  /** Stop index of the bus on its route pattern, when known. */
+  /** Stop index of the bus on its route pattern, used when the trip names no stop id. */
   stopIndex?: number;
+  /** Purse balance when it was read before the decision (M1); CPU cards report it at INITIALIZE FOR PURCHASE. */
+  balanceFen?: number;
   /** This terminal's memory of the card's recent taps (repeat-tap window, transfers, companions). */
   recentTaps?: RecentTaps;
+  /** Stop order of routes whose tap-on/tap-off rules list no stops. */
+  routeStops?: RouteStopLookup;
   /** Offset of local civil time from UTC, for time-of-day periods. */
   utcOffsetMinutes: number;
+}
+
+/** The transit record a composite purchase writes to the card with its debit. */
+export interface TransitRecordPlan {
+  /** Record type: a boarding opens a journey; an alighting or a single trip closes any open boarding. */
+  journey: 'boarding' | 'alighting' | 'single';
+  stopIndex?: number;
+  direction: 0 | 1;
+  /** Charge of a missing tap-off after this boarding, in fen; 0 on a record that closes. */
+  maxIncompleteAmountFen: number;
+  maxJourneyMinutes: number;
 }
 
 export type TapFareDecision =
   | {
       kind: 'charge';
       cardType: CardType;
+      /** Undiscounted amount of the debit: the ride's list fare plus any missing tap-off charge. */
       listFareFen: number;
       amountFen: number;
-      /** Composite purchase (P1 03, with a transit record) on tap-on/tap-off routes; ordinary otherwise. */
+      /** Balance the card must hold: amountFen, or at a boarding the longest journey plus any missing tap-off charge. */
+      requiredBalanceFen: number;
+      /** Composite purchase (P1 03, with a transit record) when the tap writes the card's journey; ordinary otherwise. */
       purchase: 'ordinary' | 'composite';
       journey: 'single' | 'boarding' | 'alighting';
+      /** The record a composite purchase writes. */
+      transitRecord?: TransitRecordPlan;
       /** Prompt that replaces the ordinary success prompt (a boarding asks the rider to tap off). */
       promptId?: RiderPromptId;
       /** What the terminal remembers of this tap once its record is durable. */
@@ -44,58 +92,38 @@ export type TapFareDecision =
     }
   | { kind: 'refuse'; cardType?: CardType; promptId: RiderPromptId; reason: string; blockCard?: boolean };
 
+type Charge = Extract<TapFareDecision, { kind: 'charge' }>;
+
 /** The tap-on/tap-off rules of the trip's route, when the fare table makes it one. */
 export function sectionRouteOf(fareTable: FareTableBody, trip: TripContext): SectionRoute | undefined {
   return trip.route === undefined ? undefined : fareTable.sectionRoutes?.[trip.route];
 }
 
 /**
- * The one place the tap asks for a fare. It checks the blacklist, then takes the flat-fare
- * decision; on a tap-on/tap-off route a card without an open boarding boards for 0 fen (the
- * balance must cover the longest journey) and a card with one alights and pays the band of the
- * stops travelled, or the longest band when the stops are not known. Pass cards pay with the
- * ordinary purchase. A full fare engine replaces this function as a whole.
+ * Returns whether a tap on this table reads the card's boarding record: on every route once the
+ * table has a tap-on/tap-off route, because a missing tap-off is charged at the card's next tap
+ * anywhere. Tables without such routes skip the read.
  */
-export function decideTapFare(input: TapFareInput): TapFareDecision {
-  const { fareTable, card } = input;
-  if (input.blacklisted) return { kind: 'refuse', promptId: 'card-blacklisted', reason: 'card is on the blacklist', blockCard: true };
-  if (!sectionRouteOf(fareTable, input.trip)) return decideFlatRouteFare(input);
-  const flat = decideFlatFare({
-    fareTable,
-    cardTypeCode: card.cardTypeCode,
-    issuerId: card.issuerId,
-    startDate: card.startDate,
-    expiryDate: card.expiryDate,
-    today: input.today,
-    route: input.trip.route,
-  });
-  if (flat.kind === 'refuse') return flat;
-
-  const section = sectionRouteOf(fareTable, input.trip);
-  const pass = flat.cardType === 'monthly' || fareTable.cardTypes[flat.cardType]?.pass === true;
-  if (!section || pass) return { ...flat, purchase: 'ordinary' as const, journey: 'single' as const };
-
-  const rate = fareTable.cardTypes[flat.cardType]?.ratePercent ?? 100;
-  const longest = section.bands[section.bands.length - 1]!.fareFen;
-  const boarding = input.boarding;
-  const open = boarding && boarding.route === input.trip.route && input.now.getTime() - boarding.boardedAt.getTime() <= section.maxJourneyMinutes * 60_000;
-  if (!open) {
-    return { kind: 'charge', cardType: flat.cardType, listFareFen: longest, amountFen: 0, purchase: 'composite' as const, journey: 'boarding' as const, promptId: 'please-tap-off' as const };
-  }
-  const stops = boarding.stopIndex !== undefined && input.stopIndex !== undefined ? Math.abs(input.stopIndex - boarding.stopIndex) : undefined;
-  const band = stops === undefined ? undefined : section.bands.find((entry) => stops <= entry.maxStops);
-  const listFareFen = band?.fareFen ?? longest;
-  return { kind: 'charge', cardType: flat.cardType, listFareFen, amountFen: Math.ceil((listFareFen * rate) / 100), purchase: 'composite' as const, journey: 'alighting' as const };
+export function readsCardBoarding(fareTable: FareTableBody, trip: TripContext): boolean {
+  return trip.route !== undefined && Object.keys(fareTable.sectionRoutes ?? {}).length > 0;
 }
 
 /**
- * Flat-fare routes go through the fare engine: card-type permission and rates, time-of-day
- * periods, the repeat-tap window, companions and transfers. The balance is not read before the
- * decision: INITIALIZE FOR PURCHASE reports it and refuses an amount above it (9401), which saves a
- * GET BALANCE round trip, and the low-balance prompt is chosen after the debit from that balance.
+ * Decides the fare of a tap; the tap path calls nothing else for a fare. It checks the blacklist,
+ * then prices the tap with the shared fare engine (`decideFare`), as the back office's dry-run
+ * does, over this terminal's memory of the card merged with the boarding the card records.
+ * Tap-on/tap-off taps, and taps that close a boarding left open, become composite purchases that
+ * write the card's transit record.
  */
-function decideFlatRouteFare(input: TapFareInput): TapFareDecision {
-  const { card, trip } = input;
+export function decideTapFare(input: TapFareInput): TapFareDecision {
+  const { card, trip, fareTable } = input;
+  if (input.blacklisted) return { kind: 'refuse', promptId: 'card-blacklisted', reason: 'card is on the blacklist', blockCard: true };
+  const section = sectionRouteOf(fareTable, trip);
+  const direction: 0 | 1 = trip.direction === 1 ? 1 : 0;
+  let stops: readonly string[] | undefined;
+  if (section && trip.route !== undefined) stops = section.stops?.[direction === 0 ? '0' : '1'] ?? input.routeStops?.stops(trip.route, direction);
+  const stopId = trip.stopId ?? (input.stopIndex === undefined ? undefined : stops?.[input.stopIndex]);
+
   const decision = decideFare({
     card: {
       asn: card.asn,
@@ -103,24 +131,155 @@ function decideFlatRouteFare(input: TapFareInput): TapFareDecision {
       issuerId: card.issuerId,
       startDate: card.startDate,
       expiryDate: card.expiryDate,
-      balanceFen: BALANCE_NOT_READ,
+      balanceFen: input.balanceFen ?? BALANCE_NOT_READ,
     },
-    table: input.fareTable,
-    trip: { vehicleId: trip.vehicleId, route: trip.route ?? '', direction: trip.direction as 0 | 1 | undefined, stopId: trip.stopId, time: formatLocalTime(input.now, input.utcOffsetMinutes), tapKind: 'single' },
-    recentTaps: input.recentTaps?.recent(card.asn) ?? [],
+    table: fareTable,
+    trip: { vehicleId: trip.vehicleId, route: trip.route ?? '', direction: trip.direction as 0 | 1 | undefined, stopId, time: formatLocalTime(input.now, input.utcOffsetMinutes), tapKind: 'single' },
+    recentTaps: journeyHistory(input, stops),
+    routeStops: input.routeStops,
   });
   if (decision.kind === 'refuse') return { kind: 'refuse', cardType: decision.cardType, promptId: decision.promptId, reason: decision.reason, blockCard: decision.blockCard };
-  return {
+
+  const charge: Charge = {
     kind: 'charge',
     cardType: decision.cardType,
-    listFareFen: decision.listFareFen,
+    listFareFen: decision.listFareFen + decision.missingTapOffFen,
     amountFen: decision.amountFen,
+    requiredBalanceFen: decision.requiredBalanceFen,
     purchase: 'ordinary',
     journey: 'single',
     promptId: decision.promptId,
     remember: decision.remember,
   };
+  if (section) return sectionCharge(charge, decision, section, direction, alightingIndex(input.stopIndex, stopId, stops));
+  if (input.cardBoardingRead && input.boarding) {
+    // This tap charges or closes the card's boarding, so it overwrites the boarding record.
+    const closing: Charge = { ...charge, purchase: 'composite', transitRecord: { journey: 'single', direction, maxIncompleteAmountFen: 0, maxJourneyMinutes: 0 } };
+    return closing;
+  }
+  return charge;
 }
 
-/** Stands in for the balance the engine would check; the card's own INIT check applies instead. */
+function sectionCharge(charge: Charge, decision: FareCharge, section: SectionRoute, direction: 0 | 1, alightingStopIndex: number | undefined): Charge {
+  if (decision.tapKind === 'on') {
+    const transitRecord: TransitRecordPlan = {
+      journey: 'boarding',
+      stopIndex: decision.remember.stopIndex,
+      direction,
+      maxIncompleteAmountFen: decision.remember.missingTapOffFen ?? 0,
+      maxJourneyMinutes: section.maxJourneyMinutes,
+    };
+    return { ...charge, purchase: 'composite', journey: 'boarding', transitRecord };
+  }
+  const transitRecord: TransitRecordPlan = { journey: 'alighting', stopIndex: alightingStopIndex, direction, maxIncompleteAmountFen: 0, maxJourneyMinutes: section.maxJourneyMinutes };
+  return { ...charge, purchase: 'composite', journey: 'alighting', transitRecord };
+}
+
+/**
+ * Returns the index of the stop the engine priced, else the bus's own stop index. The bus's index
+ * wins when it names that stop, because a loop pattern has its terminus at the start and the end.
+ */
+function alightingIndex(stopIndex: number | undefined, stopId: string | undefined, stops: readonly string[] | undefined): number | undefined {
+  if (stopId === undefined || !stops || (stopIndex !== undefined && stops[stopIndex] === stopId)) return stopIndex;
+  const index = stops.indexOf(stopId);
+  return index < 0 ? stopIndex : index;
+}
+
+/**
+ * Returns the taps the engine prices from. Without a card read they are the terminal's memory.
+ * With one, the card decides which boarding is open. A remembered boarding that is no longer on
+ * the card was closed by a tap elsewhere and counts as closed. The card's open boarding is the
+ * last journey tap, because only a tap that writes the card closes it.
+ */
+function journeyHistory(input: TapFareInput, stops: readonly string[] | undefined): RememberedTap[] {
+  const memory = input.recentTaps?.recent(input.card.asn) ?? [];
+  if (!input.cardBoardingRead) return [...memory];
+  const fromCard = input.boarding ? boardingTap(input, input.boarding, stops) : undefined;
+  const remembered = fromCard ? memory.find((tap) => tap.kind === 'on' && sameBoarding(tap, fromCard)) : undefined;
+  const others = memory.filter((tap) => tap !== remembered).map((tap) => (tap.kind === 'on' ? { ...tap, kind: 'off' as const } : tap));
+  if (!fromCard) return others;
+  return [...others, remembered ?? fromCard];
+}
+
+/**
+ * Returns whether a remembered boarding is the one on the card. The card's time has whole seconds
+ * and is taken when the purchase starts, a moment after the decision that the memory timestamps.
+ */
+function sameBoarding(tap: RememberedTap, fromCard: RememberedTap): boolean {
+  return tap.route === fromCard.route && tap.stopIndex === fromCard.stopIndex && Math.abs(tap.atMs - fromCard.atMs) < SAME_BOARDING_TOLERANCE_MS;
+}
+
+/** Largest gap between the remembered and the recorded time of one boarding. */
+const SAME_BOARDING_TOLERANCE_MS = 2_000;
+
+/**
+ * Converts the card's boarding into a remembered tap. The card names the PSAM that wrote it but
+ * not the bus, and the front-door and rear-door readers of one bus have different PSAMs. So a
+ * boarding on the trip's route and direction with a known stop counts as made on this vehicle.
+ * Any other boarding counts as made on another vehicle, which charges it as a missing tap-off.
+ * NOTE: a rider who missed a tap-off and boards another bus of the same route and direction within
+ * maxJourneyMinutes is charged as alighting from the first boarding. The dry-run has the vehicle
+ * of both taps, so it charges the missing tap-off and boards again. A boarding of direction 0
+ * tapped off after the driver has confirmed direction 1 at the terminus is charged as a missing
+ * tap-off, and the tap boards again.
+ */
+function boardingTap(input: TapFareInput, boarding: CardBoarding, stops: readonly string[] | undefined): RememberedTap {
+  const { trip } = input;
+  const onThisRoute = trip.route !== undefined && boarding.routeCode === routeCode(trip.route);
+  const route = onThisRoute ? trip.route! : `route code ${boarding.routeCode}`;
+  const onThisVehicle = onThisRoute && boarding.direction === (trip.direction === 1 ? 1 : 0) && boarding.stopIndex !== undefined;
+  // Readers' clocks drift apart, and the engine never closes a boarding that looks newer than the tap.
+  const boardedAtMs = boarding.boardedAt.getTime();
+  const nowMs = input.now.getTime();
+  const tap: RememberedTap = {
+    atMs: boardedAtMs > nowMs && boardedAtMs - nowMs <= MAX_CLOCK_DRIFT_MS ? nowMs : boardedAtMs,
+    vehicleId: onThisVehicle ? trip.vehicleId : ANOTHER_VEHICLE,
+    route,
+    direction: boarding.direction,
+    kind: 'on',
+    amountFen: boarding.amountFen,
+    // The card does not record its boarding's card type, and the engine never reads the type of an earlier tap.
+    // NOTE: nor does the card record the transfer ordinal, so a transfer decided at a boarding on
+    // another reader (the front door, when this is the rear door) is not priced at this tap-off.
+    cardType: 'ordinary',
+    transferOrdinal: 0,
+    // The card's record is not signed, so a damaged or forged one cannot charge more than any journey on this table costs.
+    missingTapOffFen: Math.min(boarding.missingTapOffFen, highestSectionFareFen(input.fareTable)),
+  };
+  if (boarding.stopIndex !== undefined) {
+    tap.stopIndex = boarding.stopIndex;
+    const stopId = onThisRoute ? stops?.[boarding.stopIndex] : undefined;
+    if (stopId !== undefined) tap.stopId = stopId;
+  }
+  return tap;
+}
+
+/** Returns the highest band fare of the table's tap-on/tap-off routes, in fen. */
+function highestSectionFareFen(fareTable: FareTableBody): number {
+  let highest = 0;
+  for (const section of Object.values(fareTable.sectionRoutes ?? {})) for (const band of section.bands) highest = Math.max(highest, band.fareFen);
+  return highest;
+}
+
+/** Prompts that the engine ranks above a low balance. */
+const PROMPTS_BEFORE_LOW_BALANCE: ReadonlySet<RiderPromptId> = new Set(['missing-tap-off-charged', 'please-tap-off', 'pass-not-valid']);
+
+/**
+ * Chooses the prompt of an accepted tap once the balance after the debit is known, in the
+ * engine's order. A missing tap-off charge, the request to tap off and a pass out of validity
+ * come first, then a low balance, then the engine's other prompts.
+ */
+export function acceptedPromptId(decision: Charge, balanceAfterFen: number, fareTable: FareTableBody): RiderPromptId {
+  if (decision.promptId !== undefined && PROMPTS_BEFORE_LOW_BALANCE.has(decision.promptId)) return decision.promptId;
+  if (balanceAfterFen < fareTable.lowBalanceWarningFen) return 'low-balance';
+  return decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, fareTable);
+}
+
+/** Clock drift between readers: a card boarding this far ahead of the terminal's clock counts as made now, and one further ahead is a missing tap-off. */
+const MAX_CLOCK_DRIFT_MS = 10 * 60_000;
+
+/** Vehicle id of a boarding that the card shows was made on another vehicle. */
+const ANOTHER_VEHICLE = '(another vehicle)';
+
+/** Stands in for the balance the engine would check when it is not read before the decision; the purchase checks requiredBalanceFen instead. */
 const BALANCE_NOT_READ = Number.MAX_SAFE_INTEGER;

@@ -5,6 +5,7 @@ import {
   formatCardDateTime,
   type CardIdentity,
   type FareTableBody,
+  type RouteStopLookup,
   type TripContext,
 } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
@@ -15,12 +16,13 @@ import type { RiderFeedback } from '../ports/rider-feedback.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
 import { type CardLockLog, OutboxCardLockLog, blockApplication } from './card-blocking.js';
+import { type DriverCardPolicy, readDriverCard } from './driver-card.js';
 import { purchaseFromPurse } from './epurse-purchase.js';
-import { type CardBoarding, decideTapFare, sectionRouteOf } from './fare-decision.js';
+import { type CardBoarding, decideTapFare, readsCardBoarding, sectionRouteOf } from './fare-decision.js';
 import { settleInDoubt } from './in-doubt-settlement.js';
-import { type PurseApplicationKind, selectPurseApplication } from './select-application.js';
+import { type PurseApplicationKind, type PurseCardFacts, selectPurseApplication } from './select-application.js';
 import type { TapOutcome, TapResult } from './tap-outcome.js';
-import { readCardBoarding, routeCode } from './transit-record.js';
+import { readCardBoarding } from './transit-record.js';
 import { runM1Tap } from './m1/m1-tap.js';
 
 /** Where the active fare table comes from (the parameter store). */
@@ -54,10 +56,14 @@ export interface TapProcessorOptions {
    * table's `preferredApplication`, else T-Union.
    */
   preferredApplication?: PurseApplicationKind;
-  /** Stop index of the bus on its route pattern, for tap-on/tap-off fares. */
+  /** Stop index of the bus on its route pattern, for tap-on/tap-off fares when the trip names no stop id. */
   stopIndex?: () => number | undefined;
+  /** Stop order of tap-on/tap-off routes whose fare table rules list no stops (the routes parameter set). */
+  routeStops?: RouteStopLookup;
   /** Memory of recent taps per card for the fare engine; in memory by default. */
   recentTaps?: RecentTaps;
+  /** Driver card settings. Driver cards go to the driver shift and are never debited. Without them every card is a rider's. */
+  driverCards?: DriverCardPolicy;
 }
 
 export class TapAbort extends Error {
@@ -70,9 +76,10 @@ export class TapAbort extends Error {
  * The tap state machine. MIFARE Classic purses take the M1 flow (runM1Tap). PBOC e-purse cards
  * (T-Union and MOHURD cards, phone applets and dual-application cards): select (PPSE, T-Union,
  * MOHURD) → EF15 from the FCI → settle an open in-doubt record of this card, if any → read the
- * boarding on tap-on/tap-off routes → decide the fare → lock a blacklisted card → purchase
+ * card's boarding when the fare table has a tap-on/tap-off route → decide the fare → lock a blacklisted card → purchase
  * (ordinary or composite, with the MOHURD verify step). Feedback is given only once the record
- * is durable.
+ * is durable. A CPU card of a local issuer whose card-type code marks a driver card leaves the
+ * flow after the in-doubt settlement and goes to the driver shift. A driver card is never debited.
  */
 export class TapProcessor {
   private readonly recentTaps: RecentTaps;
@@ -110,7 +117,11 @@ export class TapProcessor {
     const now = clock.now();
     const fareTable = this.options.fareTables.activeFareTable(now);
     const noFareTable: TapResult = { status: 'failed', promptId: 'terminal-fault', reason: 'no active fare table' };
+    const signOnRequired: TapResult = { status: 'refused', promptId: 'driver-sign-on-required', reason: 'no driver is signed on' };
     if (session.protocol === 'mifare-classic') {
+      // NOTE: M1 driver cards are not recognised: an M1 card takes the fare path whatever its card-type code.
+      // An M1 card rejected for want of a driver keeps any torn record in doubt until its next tap.
+      if (!this.acceptsRiderTaps()) return signOnRequired;
       if (!fareTable) return noFareTable;
       return runM1Tap(session, counter, {
         sam,
@@ -125,6 +136,7 @@ export class TapProcessor {
         isBlacklisted: (asn) => this.options.blacklist?.has(asn8Hex(asn)) ?? false,
         recentTaps: this.recentTaps,
         stopIndex: this.options.stopIndex?.(),
+        routeStops: this.options.routeStops,
         lockLog: this.lockLog,
       });
     }
@@ -148,16 +160,21 @@ export class TapProcessor {
       });
       if (settled) return { ...settled, application };
     }
+    // Driver sign-on needs no fare table, so a driver can sign on before the parameters arrive.
+    // Card-type codes are the issuing city's own, so once the table names the local issuers, a
+    // card of another city is a rider's whatever its code.
+    const driverCards = this.options.driverCards;
+    const localIssuer = !fareTable || fareTable.localIssuerPrefixes.some((prefix) => facts.issuerId.toUpperCase().startsWith(prefix));
+    if (driverCards?.typeCodes.includes(facts.cardTypeCode) && localIssuer) return { ...this.tapDriverCard(driverCards, facts, application, now), application };
+    if (!this.acceptsRiderTaps()) return { ...signOnRequired, asn: facts.asn, application };
     // Settling a torn tap needs no fare, so it runs even while no fare table is in force.
     if (!fareTable) return { ...noFareTable, asn: facts.asn, application };
 
     const trip = this.options.trip();
     const section = sectionRouteOf(fareTable, trip);
+    const cardBoardingRead = readsCardBoarding(fareTable, trip);
     let boarding: CardBoarding | undefined;
-    if (section && trip.route !== undefined) {
-      const read = await this.step(() => readCardBoarding(session, counter, application, this.offset));
-      if (read && read.route === routeCode(trip.route)) boarding = { ...read, route: trip.route };
-    }
+    if (cardBoardingRead) boarding = await this.step(() => readCardBoarding(session, counter, application, this.offset));
 
     const decision = decideTapFare({
       fareTable,
@@ -166,9 +183,11 @@ export class TapProcessor {
       now,
       trip,
       blacklisted: this.options.blacklist?.has(asn8Hex(facts.asn)) ?? false,
+      cardBoardingRead,
       boarding,
       stopIndex: this.options.stopIndex?.(),
       recentTaps: this.recentTaps,
+      routeStops: this.options.routeStops,
       utcOffsetMinutes: this.offset,
     });
     if (decision.kind === 'refuse') {
@@ -197,6 +216,28 @@ export class TapProcessor {
     });
     if (result.status === 'accepted' && decision.remember) this.recentTaps.remember(facts.asn, decision.remember);
     return { ...result, application };
+  }
+
+  /** Hands a driver card to the driver shift. An invalid card, or any card on a terminal without a shift, is refused. */
+  private tapDriverCard(policy: DriverCardPolicy, facts: PurseCardFacts, application: PurseApplicationKind, now: Date): TapResult {
+    // A driver card reported lost signs nobody on. It is not locked: the refusal keeps it from
+    // signing on, and a lock record would go to fare clearing, which driver cards are not part of.
+    if (this.options.blacklist?.has(asn8Hex(facts.asn))) {
+      return { status: 'refused', promptId: 'card-blacklisted', reason: 'driver card is on the blacklist', asn: facts.asn, driverCard: { action: 'rejected' } };
+    }
+    const today = formatCardDateTime(now, this.offset).slice(0, 8);
+    const reading = readDriverCard(facts, application, policy.driverNumberDigits, today);
+    if (!reading.valid) return { status: 'refused', promptId: reading.promptId, reason: reading.reason, asn: facts.asn, driverCard: { action: 'rejected' } };
+    const handler = policy.handler();
+    if (!handler) {
+      return { status: 'refused', promptId: 'driver-sign-on-unavailable', reason: 'driver card tapped on a terminal that keeps no driver shift', asn: facts.asn, driverCard: { action: 'rejected', driverId: reading.card.driverId } };
+    }
+    return { ...handler.tapDriverCard(reading.card), asn: facts.asn };
+  }
+
+  /** Returns whether rider cards may pay: true unless the driver shift rejects them while no driver is signed on. */
+  private acceptsRiderTaps(): boolean {
+    return this.options.driverCards?.handler()?.acceptsRiderTaps() ?? true;
   }
 
   /** Locks a blacklisted card's application and keeps a lock record; the tap stays refused either way. */

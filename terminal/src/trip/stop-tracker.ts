@@ -6,13 +6,16 @@ export const AT_STOP_RADIUS_M = 60;
 export interface StopProgress {
   /** The stop the bus is at or has last passed. */
   current?: RouteStop;
+  /** Index of `current` in the route pattern. */
+  currentIndex?: number;
   next?: RouteStop;
 }
 
 /**
  * Follows one route pattern with GPS fixes and names the current and next stop. The bus has
  * passed a stop once it came within AT_STOP_RADIUS_M of it. Before the first stop is reached,
- * the nearest stop is the next one.
+ * the nearest stop is the next one. On a loop pattern (first stop equals last) the terminus is
+ * reached as the last stop, and the stops after it start the next lap.
  */
 export class StopTracker {
   private readonly stops: RouteStop[];
@@ -31,22 +34,36 @@ export class StopTracker {
 
   /** Updates the progress with a fix; a stop behind the one last reached is not reached again. */
   update(lat: number, lon: number): StopProgress {
+    const last = this.stops.length - 1;
+    const loop = last > 0 && this.stops[0]!.id === this.stops[last]!.id;
+    // After the terminus of a loop the lap starts again.
+    const behind = loop && this.reachedIndex === last ? 0 : this.reachedIndex;
     let nearest = -1;
     let nearestM = Number.POSITIVE_INFINITY;
     this.stops.forEach((stop, index) => {
       const metres = distanceM(lat, lon, stop.lat, stop.lon);
-      if (metres < nearestM) {
+      // The terminus of a loop is its first and its last stop: the last once the bus has left it.
+      if (metres < nearestM || (metres === nearestM && behind > 0 && index > behind && nearest <= behind)) {
         nearest = index;
         nearestM = metres;
       }
     });
     this.nearestIndex = nearest;
-    if (nearest > this.reachedIndex && nearestM <= AT_STOP_RADIUS_M) this.reachedIndex = nearest;
+    if (nearest > behind && nearestM <= AT_STOP_RADIUS_M) this.reachedIndex = nearest;
     return this.progress();
   }
 
+  /**
+   * Starts from a stop the bus had already reached on another copy of this pattern (a new routes
+   * parameter set), so the bus keeps its current stop while it is between stops.
+   */
+  resumeAt(stopId: string, index: number | undefined): void {
+    const found = index !== undefined && this.stops[index]?.id === stopId ? index : this.stops.findIndex((stop) => stop.id === stopId);
+    if (found > this.reachedIndex) this.reachedIndex = found;
+  }
+
   progress(): StopProgress {
-    if (this.reachedIndex >= 0) return { current: this.stops[this.reachedIndex], next: this.stops[this.reachedIndex + 1] };
+    if (this.reachedIndex >= 0) return { current: this.stops[this.reachedIndex], currentIndex: this.reachedIndex, next: this.stops[this.reachedIndex + 1] };
     if (this.nearestIndex >= 0) return { next: this.stops[this.nearestIndex] };
     return {};
   }

@@ -1,6 +1,7 @@
 import {
   M1_ENABLE_FLAG,
   M1_LAYOUT,
+  TRANSACTION_TYPE,
   encodeM1Issuance,
   expectOk,
   formatCardDateTime,
@@ -13,20 +14,21 @@ import {
   type FareTableBody,
   type M1Issuance,
   type RecentTaps,
+  type RouteStopLookup,
   type TripContext,
 } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
-import { successPrompt } from '../../fare/flat-fare.js';
 import type { CardSession } from '../../ports/card-reader.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SecureAccessModule } from '../../ports/secure-access-module.js';
 import type { TransactionStore } from '../../store/transaction-store.js';
 import { exchange } from '../apdu-exchange.js';
 import type { CardLockLog } from '../card-blocking.js';
-import { decideTapFare } from '../fare-decision.js';
+import { acceptedPromptId, decideTapFare, readsCardBoarding } from '../fare-decision.js';
 import type { TapResult } from '../tap-outcome.js';
 import { M1CardIo } from './m1-card-io.js';
 import { decideM1InDoubt } from './m1-in-doubt.js';
+import { type TripBoarding, boardingStage, closeTripBoarding, readTripBoarding } from './m1-journey.js';
 import { purchaseFromM1Purse } from './m1-purchase.js';
 import { M1PurseDamagedError, readAndRepairPurse } from './m1-purse.js';
 import { type M1SecureAccess, supportsM1 } from './m1-secure-access.js';
@@ -46,11 +48,13 @@ export interface M1TapContext {
   isBlacklisted: (asn: string) => boolean;
   recentTaps: RecentTaps;
   stopIndex?: number;
+  /** Stop order of tap-on/tap-off routes whose fare table rules list no stops. */
+  routeStops?: RouteStopLookup;
   lockLog?: CardLockLog;
 }
 
-/** Sectors whose keys a tap needs: issuance, purse and the three record sectors. */
-const TAP_SECTORS = [M1_LAYOUT.issuanceSector, M1_LAYOUT.purseSector, ...M1_LAYOUT.recordSectors];
+/** Sectors whose keys a tap needs: issuance, purse, the three record sectors and the boarding record. */
+const TAP_SECTORS = [M1_LAYOUT.issuanceSector, M1_LAYOUT.purseSector, ...M1_LAYOUT.recordSectors, M1_LAYOUT.boardingSector];
 
 const ENABLE_FLAG_REFUSALS: Record<number, { promptId: TapResult['promptId']; reason: string }> = {
   [M1_ENABLE_FLAG.notEnabled]: { promptId: 'invalid-card', reason: 'M1 card not enabled (enable flag 01)' },
@@ -61,8 +65,12 @@ const ENABLE_FLAG_REFUSALS: Record<number, { promptId: TapResult['promptId']; re
 /**
  * Runs the tap of a MIFARE Classic purse. The steps: GET UID → sector keys from the PSAM →
  * issuance block (card number, type, validity, enable flag) → purse sector read and repaired, a
- * torn debit finished → an open in-doubt record of this card settled → fare decision → enable
- * flag 04 on a blacklisted card → debit. A clean tap takes 17 card APDUs and 2 PSAM APDUs.
+ * torn debit finished → an open in-doubt record of this card settled → (fare tables with a
+ * tap-on/tap-off route: the boarding record) → fare decision → enable flag 04 on a blacklisted
+ * card → debit. A clean tap on a flat-fare table takes 17 card APDUs and 2 PSAM APDUs. On a
+ * tap-on/tap-off route the boarding is a composite debit of any missing tap-off charge (usually
+ * zero) whose boarding record is written before the process flag. The alighting is a composite
+ * debit of the band fare, after which the record is marked closed.
  */
 export async function runM1Tap(session: CardSession, counter: { apdus: number }, context: M1TapContext): Promise<TapResult> {
   const { sam, store, step } = context;
@@ -109,6 +117,9 @@ export async function runM1Tap(session: CardSession, counter: { apdus: number },
 
   const issuerId = m1IssuerId(issuance);
   const now = context.clock.now();
+  const cardBoardingRead = readsCardBoarding(context.fareTable, context.trip);
+  let openBoarding: TripBoarding | undefined;
+  if (cardBoardingRead) openBoarding = await step(() => readTripBoarding(io, purse, now, context.utcOffsetMinutes, { logger: context.logger, asn }));
   const decision = decideTapFare({
     fareTable: context.fareTable,
     card: { asn, issuerId, issuerFactor: issuerId, cardTypeCode: issuance.cardTypeCode, startDate: issuance.startDate, expiryDate: issuance.expiryDate },
@@ -116,22 +127,19 @@ export async function runM1Tap(session: CardSession, counter: { apdus: number },
     now,
     trip: context.trip,
     blacklisted: context.isBlacklisted(asn),
+    cardBoardingRead,
+    boarding: openBoarding?.boarding,
     stopIndex: context.stopIndex,
+    balanceFen: purse.balanceFen,
     recentTaps: context.recentTaps,
+    routeStops: context.routeStops,
     utcOffsetMinutes: context.utcOffsetMinutes,
   });
   if (decision.kind === 'refuse') {
     if (decision.blockCard) await lockM1Card(io, issuance, asn, context);
-    return { status: 'refused', promptId: decision.promptId, reason: decision.reason, asn, cardType: decision.cardType, application };
+    const balanceFen = decision.promptId === 'insufficient-balance' ? purse.balanceFen : undefined;
+    return { status: 'refused', promptId: decision.promptId, reason: decision.reason, asn, cardType: decision.cardType, balanceFen, application };
   }
-  // TODO: M1 cards keep no boarding record yet, so tap-on/tap-off routes cannot charge them.
-  if (decision.journey !== 'single') {
-    return { status: 'refused', promptId: 'card-not-allowed', reason: 'MIFARE Classic purses are not accepted on tap-on/tap-off routes', asn, cardType: decision.cardType, application };
-  }
-  if (purse.balanceFen < decision.amountFen) {
-    return { status: 'refused', promptId: 'insufficient-balance', reason: 'balance below the fare', asn, cardType: decision.cardType, balanceFen: purse.balanceFen, application };
-  }
-
   const identity: CardIdentity = { application, medium: 'card', asn, issuerId, cardType: decision.cardType };
   const result = await purchaseFromM1Purse(io, {
     sam: sam as SecureAccessModule & M1SecureAccess,
@@ -147,11 +155,15 @@ export async function runM1Tap(session: CardSession, counter: { apdus: number },
     amountFen: decision.amountFen,
     listFareFen: decision.listFareFen,
     trip: context.trip,
+    transactionType: decision.purchase === 'composite' ? TRANSACTION_TYPE.compositePurchase : TRANSACTION_TYPE.purchase,
+    beforeProcessFlag: boardingStage(io, decision, context.trip),
   });
   if (result.status !== 'accepted') return { ...result, application };
+  // Any debit closes the boarding through the purse counter; a new boarding has already replaced the record.
+  if (decision.journey !== 'boarding' && openBoarding) await closeTripBoarding(io, openBoarding.record, { logger: context.logger, asn });
   if (decision.remember) context.recentTaps.remember(asn, decision.remember);
   const balance = result.balanceFen ?? 0;
-  const promptId = balance < context.fareTable.lowBalanceWarningFen ? 'low-balance' : (decision.promptId ?? successPrompt(decision.cardType, balance, context.fareTable));
+  const promptId = acceptedPromptId(decision, balance, context.fareTable);
   return { ...result, promptId, application };
 }
 

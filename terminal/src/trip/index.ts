@@ -1,0 +1,2 @@
+export * from './service-stops.js';
+export * from './stop-tracker.js';
