@@ -14,6 +14,7 @@ export * from './cards/virtual-tunion-card.js';
 export * from './cards/virtual-mohurd-card.js';
 export * from './cards/virtual-dual-card.js';
 export * from './cards/virtual-m1-card.js';
+export * from './cards/driver-card.js';
 export * from './psam/m1-keys.js';
 export * from './keys/card-security.js';
 export * from './cards/population.js';

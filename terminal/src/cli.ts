@@ -6,7 +6,7 @@ The busfare card-reader runtime.
 
 Commands:
   nmea FILE|-        Run an NMEA 0183 recording through the terminal's parser and fix filter
-  run --config FILE  Run the validator: reader, tap state machine, outbox and uplink
+  run --config FILE  Run the validator: reader, tap state machine, outbox, uplink and driver screen
   list-readers       List the PC/SC readers and slots that pcscd reports
   read-card          Read a T-Union card on a PC/SC reader and print its contents
   version            Print the software version

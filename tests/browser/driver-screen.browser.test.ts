@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startEmbeddedBroker } from '@busfare/backoffice';
-import { BenchCity, waitFor, type BenchBus } from '@busfare/simulators';
+import { BenchCity, createDriverCard, waitFor, type ApduCard, type BenchBus } from '@busfare/simulators';
 import pino from 'pino';
 import { makeCard } from '../tap/cards.js';
+import { KIOSK_VIEWPORTS, checkKioskLayout } from './kiosk-layout.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const VIEWPORTS = [
-  { width: 800, height: 480 },
-  { width: 1024, height: 600 },
-] as const;
 /** Screenshots land here for a person to look at; BUSFARE_SCREENSHOT_DIR overrides it. */
 const SCREENSHOT_DIR = process.env.BUSFARE_SCREENSHOT_DIR ?? join(tmpdir(), 'busfare-driver-screen');
 
@@ -34,7 +31,7 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
-    viewport: VIEWPORTS[0],
+    viewport: KIOSK_VIEWPORTS[0],
   });
 }, 60_000);
 
@@ -52,25 +49,12 @@ async function afterPush(page: Page, action: () => Promise<unknown>): Promise<vo
   await page.waitForFunction((revision) => Number(document.body.getAttribute('data-revision') ?? '0') > revision, before);
 }
 
-/** Checks at both resolutions that the page does not scroll and that the given elements are fully visible, and saves a screenshot of each. */
-async function checkLayout(page: Page, name: string, selectors: string[]): Promise<void> {
-  for (const viewport of VIEWPORTS) {
-    await page.setViewportSize(viewport);
-    const overflow = await page.evaluate(() => ({ height: document.documentElement.scrollHeight - window.innerHeight, width: document.documentElement.scrollWidth - window.innerWidth }));
-    expect(overflow.height, `${name} at ${viewport.width}x${viewport.height} scrolls vertically`).toBeLessThanOrEqual(0);
-    expect(overflow.width, `${name} at ${viewport.width}x${viewport.height} scrolls horizontally`).toBeLessThanOrEqual(0);
-    for (const selector of selectors) {
-      const box = await page.locator(selector).first().boundingBox();
-      expect(box, `${selector} is not rendered in ${name}`).not.toBeNull();
-      expect(box!.y + box!.height, `${selector} is cut off at ${viewport.height} px in ${name}`).toBeLessThanOrEqual(viewport.height + 0.5);
-      expect(box!.x + box!.width, `${selector} is cut off at ${viewport.width} px in ${name}`).toBeLessThanOrEqual(viewport.width + 0.5);
-    }
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${viewport.width}x${viewport.height}.png`) });
-  }
-  await page.setViewportSize(VIEWPORTS[0]);
+/** Checks the kiosk layout at both resolutions and saves a screenshot of each. */
+function checkLayout(page: Page, name: string, selectors: string[]): Promise<void> {
+  return checkKioskLayout(page, name, selectors, SCREENSHOT_DIR);
 }
 
-async function tap(page: Page, bus: BenchBus, card: ReturnType<typeof makeCard>) {
+async function tap(page: Page, bus: BenchBus, card: ApduCard) {
   let outcome: Awaited<ReturnType<BenchBus['tap']>> | undefined;
   await afterPush(page, async () => {
     outcome = await bus.tap(card);
@@ -85,8 +69,8 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
     const page = await context!.newPage();
     await page.goto(bus.driverScreenUrl!);
 
-    // The bench signed its driver on at start; end that shift to sign on through the page.
-    await expect.poll(() => page.locator('#driver').textContent()).toContain('D001');
+    // The bench signed its driver on at start by tapping the driver card; end that shift to sign on again.
+    await expect.poll(() => page.locator('#driver').textContent()).toContain('8001');
     await page.click('#sign-off');
     await expect.poll(() => page.locator('#sign-off').textContent()).toBe('再按一次签退');
     await afterPush(page, () => page.click('#sign-off'));
@@ -99,16 +83,28 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
     await page.click('#sign-on');
     await expect.poll(() => page.locator('#sign-on-error').textContent()).toBe('工号无效,只能用字母和数字');
 
-    await page.fill('#driver-number', '8123');
-    await afterPush(page, () => page.click('#sign-on'));
+    // The keypad stays for lost cards; an expired driver card is rejected on the sign-on page.
+    const expiredCard = await tap(page, bus, createDriverCard({ driverNumber: '8123', startDate: '20150101', expiryDate: '20201231' }));
+    expect(expiredCard.driverCard).toEqual({ action: 'rejected' });
+    expect(await page.locator('#sign-on-card').textContent()).toBe('卡片已过期');
+    await checkLayout(page, '1-sign-on-rejected-card', ['#driver-number', '#sign-on', '#sign-on-card']);
+
+    const driverCard = createDriverCard({ driverNumber: '8123' });
+    const signedOn = await tap(page, bus, driverCard);
+    expect(signedOn.status).toBe('accepted');
+    expect(signedOn.promptId).toBe('driver-signed-on');
+    expect(bus.feedback.lastDisplay?.voice).toBe('v41-driver-signed-on');
+    expect(bus.feedback.lastDisplay?.lines.zh).toEqual(['签到完毕']);
     await expect.poll(() => page.locator('#view-service').isVisible()).toBe(true);
+    expect(await page.locator('#driver').textContent()).toContain('司机 8123');
     await expect.poll(() => page.locator('#choices button').first().textContent()).toBe('1路 上行');
     await checkLayout(page, '2-service', ['#choices button']);
     await afterPush(page, () => page.locator('#choices button').first().click());
     await expect.poll(() => page.locator('#view-duty').isVisible()).toBe(true);
     expect(await page.locator('#route').textContent()).toBe('1路 上行');
     expect(await page.locator('#driver').textContent()).toContain('司机 8123');
-    expect(await page.locator('#tap-prompt').textContent()).toBe('暂无刷卡');
+    expect(await page.locator('#tap-prompt').textContent()).toBe('签到完毕');
+    expect(await page.locator('#tap-card-type').textContent()).toBe('司机 8123');
     expect(await page.locator('#link').textContent()).toBe('已联网');
 
     const ordinary = await tap(page, bus, makeCard({ balanceFen: 1000 }));
@@ -143,6 +139,21 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
     expect(await page.locator('#count-refused').textContent()).toBe('2');
     expect(await page.locator('#count-amount').textContent()).toBe('3.00元');
     expect(await page.locator('#by-type').textContent()).toBe('普通卡 1 · 学生卡 1 · 老年卡 1');
+
+    // Driver cards during the shift: another driver is rejected, and the driver's own card only requests a second tap.
+    const otherDriver = await tap(page, bus, createDriverCard({ driverNumber: '9001' }));
+    expect(otherDriver.status).toBe('refused');
+    expect(await page.locator('#tap-prompt').textContent()).toBe('请先签退');
+    expect(await page.locator('#tap-card-type').textContent()).toBe('司机 9001');
+    expect(await page.locator('#last-tap').getAttribute('class')).toContain('refused');
+    const ownCard = await tap(page, bus, driverCard);
+    expect(ownCard.driverCard?.action).toBe('sign-off-armed');
+    expect(await page.locator('#tap-prompt').textContent()).toBe('再刷一次签退');
+    expect(await page.locator('#last-tap').getAttribute('class')).toContain('armed');
+    expect(await page.locator('#view-duty').isVisible()).toBe(true);
+    expect(await page.locator('#count-taps').textContent()).toBe('5');
+    expect(driverCard.debits).toHaveLength(0);
+    await checkLayout(page, '4-driver-card', ['#tap-prompt', '#tap-card-type', '#count-taps']);
 
     // An offline period: taps go on, the backlog grows and the driver is told.
     const port = broker!.port;

@@ -61,6 +61,13 @@ describe.skipIf(unavailable !== undefined)('busfare-terminal run with a PC/SC re
     });
   }
 
+  /** Returns the ids of the alerts that the driver's page shows now. */
+  async function screenAlertIds(running: RunningTerminal): Promise<string[]> {
+    const response = await fetch(new URL('api/state', running.driverScreenUrl));
+    const state = (await response.json()) as { alerts: { id: string }[] };
+    return state.alerts.map((alert) => alert.id);
+  }
+
   /** Presents a fresh card to the contactless slot and returns the runtime's outcome once the card left. */
   async function tap(running: RunningTerminal): Promise<TapOutcome> {
     const card = makeCard();
@@ -97,6 +104,7 @@ describe.skipIf(unavailable !== undefined)('busfare-terminal run with a PC/SC re
       parameterPublicKeyFile: publicKeyFile,
       reader: { kind: 'pcsc', readerName: CARD_SLOT, psamReaderName: `/^${PSAM_SLOT}$/` },
       service: { route: '1', direction: 0 },
+      driverScreen: { port: 0 },
     });
     terminal = await startTerminal(config, logger);
     const running = terminal;
@@ -120,9 +128,11 @@ describe.skipIf(unavailable !== undefined)('busfare-terminal run with a PC/SC re
     const down = nextHealth(running, 'down');
     await pcscd.stop();
     await down;
+    await vi.waitFor(async () => expect(await screenAlertIds(running)).toContain('reader-service-down'), { timeout: 10_000, interval: 50 });
     const up = nextHealth(running, 'ok');
     await pcscd.start();
     await up;
+    await vi.waitFor(async () => expect(await screenAlertIds(running)).not.toContain('reader-service-down'), { timeout: 10_000, interval: 50 });
     // The PSAM's vpcd socket closed with pcscd. A real PSAM is reset by a pcscd restart, so the
     // one put back is a fresh PSAM with no application selected. The terminal must open it itself.
     await psamConnection.remove();

@@ -4,6 +4,7 @@ import {
   MemoryCardLockLog,
   MemoryTransactionStore,
   TapProcessor,
+  type DriverCardPolicy,
   type RiderFeedbackMessage,
   type TransactionStore,
 } from '@busfare/terminal';
@@ -16,7 +17,7 @@ export const PSAM_TERMINAL_NUMBER = '000058100001';
 
 /** A terminal's tap path wired to an in-process reader, a software PSAM and a memory outbox. */
 export async function createTapFixture(
-  options: { store?: TransactionStore; clock?: ManualClock; psamNumber?: string; fareTable?: FareTableBody; blacklist?: string[]; preferredApplication?: 'tunion' | 'mohurd'; route?: string } = {},
+  options: { store?: TransactionStore; clock?: ManualClock; psamNumber?: string; fareTable?: FareTableBody; blacklist?: string[]; preferredApplication?: 'tunion' | 'mohurd'; route?: string; stopId?: string; driverCards?: DriverCardPolicy } = {},
 ) {
   const clock = options.clock ?? new ManualClock(new Date('2026-03-02T08:00:00+08:00'));
   const store = options.store ?? new MemoryTransactionStore();
@@ -36,10 +37,11 @@ export async function createTapFixture(
     store,
     sam,
     fareTables: { activeFareTable: () => fareTable },
-    trip: () => ({ vehicleId: 'V001', route: options.route ?? '1', direction: 0 }),
+    trip: () => ({ vehicleId: 'V001', route: options.route ?? '1', direction: 0, ...(options.stopId === undefined ? {} : { stopId: options.stopId }) }),
     blacklist: { has: (asn8) => blacklist.has(asn8) },
     lockLog,
     preferredApplication: options.preferredApplication,
+    driverCards: options.driverCards,
     clock,
     feedback: { show: (message) => shown.push(message) },
     logger: pino({ level: 'silent' }),

@@ -45,6 +45,13 @@ export const RIDER_PROMPTS = {
   'stop-unknown': { zh: '站点未定位,请联系司机', en: 'Stop not located, please ask the driver', voice: 'v37-stop-unknown', beep: 'error' },
   'tap-off-not-needed': { zh: '本线路下车无需刷卡', en: 'No tap-off needed on this route', voice: 'v38-no-tap-off', beep: 'warning' },
   'card-blacklisted': { zh: '挂失卡,请交回', en: 'Card reported lost, please hand it to the driver', voice: 'v39-blacklisted', beep: 'error' },
+  'driver-signed-on': { zh: '签到完毕', en: 'Signed on', voice: 'v41-driver-signed-on', beep: 'ok' },
+  'driver-tap-again-to-sign-off': { zh: '再刷一次签退', en: 'Tap the driver card again to sign off', voice: 'v42-driver-tap-again-to-sign-off', beep: 'warning' },
+  'driver-signed-off': { zh: '签退完毕', en: 'Signed off', voice: 'v43-driver-signed-off', beep: 'ok' },
+  'driver-sign-off-first': { zh: '请先签退', en: 'Another driver is signed on, sign off first', voice: 'v44-driver-sign-off-first', beep: 'error' },
+  'driver-card-invalid': { zh: '司机卡无效', en: 'Invalid driver card', voice: 'v45-driver-card-invalid', beep: 'error' },
+  'driver-sign-on-unavailable': { zh: '本机不能刷卡签到', en: 'This reader does not take driver sign-on', voice: 'v46-driver-sign-on-unavailable', beep: 'error' },
+  'driver-sign-on-required': { zh: '请签到', en: 'No driver signed on, fares are not taken yet', voice: 'v47-driver-sign-on-required', beep: 'error' },
 } as const satisfies Record<string, RiderPromptEntry>;
 
 export type RiderPromptId = keyof typeof RIDER_PROMPTS;

@@ -1,9 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import type { RoutesBody } from '@busfare/shared-protocol';
 import type { Clock, PositionSource } from '@busfare/terminal';
 import {
   ApduSecureAccessModule,
+  BUILD_DATE,
+  ClockCheck,
   DriverScreenService,
+  OutdatedParameterCheck,
   ParameterStore,
   RecordingRiderFeedback,
   SqliteTransactionStore,
@@ -13,8 +17,10 @@ import {
   type Logger,
   type TapOutcome,
   type CardSession,
+  type DriverAlert,
 } from '@busfare/terminal';
 import type { ApduCard } from '../cards/apdu-card.js';
+import { createDriverCard } from '../cards/driver-card.js';
 import type { PsamIssuerKey } from '../psam/software-psam.js';
 import { SoftwarePsam } from '../psam/software-psam.js';
 import { PsamTransport } from '../psam/psam-transport.js';
@@ -26,6 +32,7 @@ export interface BenchBusOptions {
   vehicleId: string;
   route: string;
   direction: 0 | 1;
+  /** Driver number, 1-8 decimal digits without a leading zero: the bench taps a driver card with it at start. */
   driverId: string;
   /** 6-byte PSAM terminal number, hex. */
   psamTerminalNumber: string;
@@ -43,8 +50,7 @@ export interface BenchBusOptions {
   softwareVersion: string;
   /**
    * Port of the driver's page (0 picks a free one); without it the bus serves no page but still
-   * keeps the driver's shift. The bench signs the driver on at start through the shift API,
-   * because bench buses have no staff card reader.
+   * keeps the driver's shift, which the driver card tapped at start opens.
    */
   driverScreenPort?: number;
   /** The back office's parameter-signing public key, pinned as at provisioning. */
@@ -66,17 +72,28 @@ export class BenchBus {
   readonly runtime: TerminalRuntime;
   readonly feedback = new RecordingRiderFeedback();
   readonly driver: DriverScreenService;
+  /** The checks behind the clock-wrong and parameters-outdated alerts on the driver's screen. */
+  readonly clockCheck: ClockCheck;
+  readonly parameterCheck: OutdatedParameterCheck;
+  /** The driver's staff card, tapped at start to sign on. */
+  readonly driverCard: ApduCard;
   /** URL of the driver's page once started, when the bus serves one. */
   driverScreenUrl?: string;
   private readonly waiters = new Map<CardSession, (outcome: TapOutcome) => void>();
 
   constructor(readonly options: BenchBusOptions) {
     const logger = options.logger.child({ terminalId: options.terminalId });
+    this.driverCard = createDriverCard({ driverNumber: options.driverId });
     this.reader = new InProcessCardReader({ name: `${options.terminalId} reader`, apduLatencyMs: options.cardLatencyMs ?? 0 });
     const psam = new SoftwarePsam({ terminalNumber: options.psamTerminalNumber, issuers: options.psamIssuers });
     const sam = new ApduSecureAccessModule(new PsamTransport(psam, { latencyMs: options.psamLatencyMs ?? 0 }));
     this.store = SqliteTransactionStore.open(join(options.dataDir, `${options.terminalId}-transactions.db`), { logger });
     this.parameters = ParameterStore.open(join(options.dataDir, `${options.terminalId}-parameters.db`), { logger, publicKey: options.parameterPublicKey, clock: options.clock ?? systemClock });
+    // The driver's screen is built after the uplink, so the checks reach it through this forwarder.
+    const screen = { raiseAlert: (alert: DriverAlert) => this.driver.state.raiseAlert(alert), clearAlert: (id: string) => this.driver.state.clearAlert(id) };
+    const clock = options.clock ?? systemClock;
+    this.parameterCheck = new OutdatedParameterCheck({ store: this.parameters, clock, screen, logger, linkConnected: () => this.uplink.stats().connected });
+    this.clockCheck = new ClockCheck({ clock, screen, logger, buildDate: BUILD_DATE });
     this.uplink = new TerminalUplink({
       terminalId: options.terminalId,
       vehicleId: options.vehicleId,
@@ -86,8 +103,8 @@ export class BenchBus {
       store: this.store,
       logger,
       softwareVersion: options.softwareVersion,
-      parameters: this.parameters,
-      statusProvider: () => ({ backlog: this.store.backlog(), lastSequence: this.store.lastSequence(), parameters: this.parameters.versions(new Date()) }),
+      parameters: this.parameterCheck,
+      statusProvider: () => ({ backlog: this.store.backlog(), lastSequence: this.store.lastSequence(), parameters: this.parameters.versions(new Date()), alerts: this.driver.state.currentAlerts() }),
     });
     this.runtime = new TerminalRuntime({
       terminalId: options.terminalId,
@@ -103,6 +120,7 @@ export class BenchBus {
       uplink: this.uplink,
       positions: options.positions,
       service: { route: options.route, direction: options.direction, driverId: options.driverId },
+      routes: () => this.parameters.active('routes', (options.clock ?? systemClock).now())?.body as RoutesBody | undefined,
     });
     this.driver = new DriverScreenService({
       terminalId: options.terminalId,
@@ -134,16 +152,24 @@ export class BenchBus {
   }
 
   async start(): Promise<void> {
+    this.clockCheck.start(this.options.positions);
+    this.parameterCheck.start();
     this.uplink.start();
     await this.runtime.start();
     this.driverScreenUrl = await this.driver.start();
+    // The driver signs on with the staff card, as on a bus, and confirms the scheduled service on the screen.
     if (!this.driver.shift.current()) {
-      this.driver.shift.signOn(this.options.driverId);
-      this.driver.shift.confirmService(this.options.route, this.options.direction);
+      const outcome = await this.tap(this.driverCard);
+      if (outcome.driverCard?.action !== 'signed-on') {
+        throw new Error(`driver ${this.options.driverId} could not sign on to ${this.options.terminalId} by card: ${outcome.promptId} (${outcome.reason ?? 'no reason given'})`);
+      }
     }
+    if (!this.driver.shift.current()?.serviceConfirmed) this.driver.shift.confirmService(this.options.route, this.options.direction);
   }
 
   async stop(): Promise<void> {
+    this.clockCheck.stop();
+    this.parameterCheck.stop();
     await this.runtime.stop();
     await this.driver.stop();
     await this.uplink.stop();

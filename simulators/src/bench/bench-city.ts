@@ -9,6 +9,7 @@ import { type CardMix, type PopulationCard, createCardPopulation } from '../card
 import { createBusReplaySource, planBusReplays } from '../gps/route-replay.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
 import { backofficeM1KeyRow } from '../psam/m1-keys.js';
+import { writeBenchCityFeed } from './bench-arrivals.js';
 import { BenchBus } from './bench-bus.js';
 
 export interface BenchCityOptions {
@@ -41,6 +42,11 @@ export interface BenchCityOptions {
   fareTableEffectiveFrom?: string;
   /** MOHURD, dual-application and M1 cards among the riders' cards; without it every card is T-Union. */
   cardMix?: CardMix;
+  /**
+   * Seconds between refreshes of the back office's arrival predictions (10 by default). They run
+   * when the buses replay GPS, on the city feed of the drive the buses follow.
+   */
+  arrivalRefreshSeconds?: number;
 }
 
 /**
@@ -55,6 +61,8 @@ export class BenchCity {
   /** Signs the back office's parameter sets; every bench terminal pins the public key. */
   readonly parameterKeys: { privateKey: KeyObject; publicKey: KeyObject };
   private backOffice?: BackOffice;
+  /** GTFS folder of the city the arrival predictions run on; unset without GPS. */
+  private arrivalFeedDir: string | undefined;
 
   constructor(readonly options: BenchCityOptions) {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
@@ -71,6 +79,10 @@ export class BenchCity {
 
   async start(): Promise<void> {
     const { logger } = this.options;
+    if (this.options.gps !== false && this.options.buses > 0) {
+      this.arrivalFeedDir = join(this.dataDir, 'city-gtfs');
+      await writeBenchCityFeed(this.arrivalFeedDir);
+    }
     this.backOffice = await this.startOffice();
 
     const replays = this.options.buses > 0 ? planBusReplays(this.options.buses) : [];
@@ -84,7 +96,8 @@ export class BenchCity {
         vehicleId: `V${number}`,
         route: String(index % 2 === 0 ? 1 : 2),
         direction: (index % 2) as 0 | 1,
-        driverId: `D${number}`,
+        // Driver numbers are decimal, because the terminal reads them from the driver card's number.
+        driverId: `8${number}`,
         psamTerminalNumber: `0000581000${number.slice(1)}`.slice(-12),
         psamIssuers: ALL_BENCH_ISSUERS,
         brokerUrl: this.backOffice.brokerUrl,
@@ -138,6 +151,7 @@ export class BenchCity {
       },
       http: { port: this.options.httpPort },
       localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
+      ...(this.arrivalFeedDir === undefined ? {} : { arrivals: { gtfs: this.arrivalFeedDir, refreshSeconds: this.options.arrivalRefreshSeconds ?? 10 } }),
     });
     const office = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
     await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString() });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Logger, TapOutcome, TerminalConfig } from '@busfare/terminal';
+import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS, type Logger, type TapOutcome, type TerminalConfig } from '@busfare/terminal';
 import type { ApduCard } from '../cards/apdu-card.js';
 import { TcpFaultProxy } from '../faults/tcp-fault-proxy.js';
 import { TerminalProcess } from '../faults/terminal-process.js';
@@ -102,6 +102,9 @@ export class ChaosBus implements TappableBus<ApduCard> {
       parameterPublicKeyFile: this.options.parameterPublicKeyFile,
       reader: { kind: 'socket', path: join(this.options.dataDir, `${this.terminalId}-reader.sock`) },
       service: { route: String(this.options.index % 2 === 0 ? 1 : 2), direction: (this.options.index % 2) as 0 | 1, driverId: `CD${number}` },
+      driverCards: { typeCodes: [...DEFAULT_DRIVER_CARD_TYPE_CODES], driverNumberDigits: DEFAULT_DRIVER_NUMBER_DIGITS },
+      // Several buses run at once, so each page takes a free port.
+      driverScreen: { enabled: true, port: 0 },
       uplink: { ackTimeoutMs: 3_000, statusIntervalMs: 5_000 },
       storage: {},
       clockOffsetMs: 0,

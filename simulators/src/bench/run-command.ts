@@ -156,6 +156,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
     for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
     process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
+    if (settings.gps) process.stderr.write(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', city.office.consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href}\n`);
     process.stderr.write(`数据目录 Data: ${city.dataDir}\n`);
 
     const random = new SeededRandom(settings.seed);

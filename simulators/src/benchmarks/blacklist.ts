@@ -166,6 +166,7 @@ async function terminalRssMb(directory: string): Promise<number> {
       broker: { url: 'mqtt://127.0.0.1:1' },
       parameterPublicKeyFile: join(directory, 'public-key.pem'),
       reader: { kind: 'socket', path: join(directory, 'reader.sock') },
+      driverScreen: { port: 0 },
     }),
   );
   const child = spawn(process.execPath, [terminalBin, 'run', '--config', configPath], { env: { ...process.env, BUSFARE_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });

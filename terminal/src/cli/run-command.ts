@@ -2,14 +2,15 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SOFTWARE_VERSION } from '../build-info.js';
+import { BUILD_DATE, SOFTWARE_VERSION } from '../build-info.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Clock } from '../ports/clock.js';
-import type { DeviceHealth } from '@busfare/shared-protocol';
+import type { DeviceHealth, RoutesBody } from '@busfare/shared-protocol';
 import type { CardReader } from '../ports/card-reader.js';
-import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
+import type { DriverScreen } from '../ports/driver-screen.js';
 import type { PositionSource } from '../ports/position-source.js';
 import type { RiderFeedback } from '../ports/rider-feedback.js';
+import { OutdatedParameterCheck } from '../params/outdated-parameter-check.js';
 import { ParameterStore } from '../params/parameter-store.js';
 import { GpsdPositionSource } from '../gnss/gpsd-position-source.js';
 import { NmeaFileReplaySource } from '../gnss/nmea-file-replay-source.js';
@@ -21,19 +22,23 @@ import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
 import { PcscService } from '../readers/pcsc/pcsc-service.js';
 import { DriverScreenServiceAlert } from '../readers/pcsc/service-alert.js';
 import { SocketReaderLink } from '../readers/socket/socket-reader-link.js';
+import { AlertingPsam } from '../runtime/alerting-psam.js';
+import { ClockCheck } from '../runtime/clock-check.js';
 import { TerminalRuntime } from '../runtime/terminal-runtime.js';
 import { TerminalConfigError, type TerminalConfig, loadTerminalConfig, parseReaderNameFilter } from '../runtime/terminal-config.js';
 import type { StatusDetails } from '../uplink/status-message.js';
 import { openOutbox } from '../store/database-salvage.js';
 import { StorageGuardedStore } from '../store/storage-guard.js';
-import { ApduSecureAccessModule } from '../tap/apdu-secure-access-module.js';
+import { AlertRelay } from '../screen/alert-relay.js';
+import { DriverScreenService } from '../screen/driver-screen-service.js';
 import { TerminalUplink } from '../uplink/mqtt-uplink.js';
 
 export const RUN_USAGE = `Usage: busfare-terminal run --config FILE
 
 Runs one validator: the tap state machine on the configured reader, the durable outbox
 (checked with PRAGMA integrity_check at start; a damaged file is moved aside and salvaged), the
-MQTT uplink, the parameter store and the GPS/BeiDou receiver, until SIGINT or SIGTERM.
+MQTT uplink, the parameter store, the GPS/BeiDou receiver, and the driver's shift with its screen
+on http://127.0.0.1:8091/ for the kiosk browser, until SIGINT or SIGTERM.
 
 Options:
   --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},
@@ -41,7 +46,15 @@ Options:
                   reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
                   gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
                       | {kind: "nmea-file", path, speed, loop},
-                  service, uplink, storage, clockOffsetMs, utcOffsetMinutes
+                  service, driverCards {typeCodes, driverNumberDigits},
+                  driverScreen {enabled (default true), port (default 8091, 0 = any free port;
+                      always on 127.0.0.1), shiftDb (default DATADIR/TERMINALID-shifts.db),
+                      signOffTapWindowSeconds (3-600, default 15),
+                      riderTapsWithoutShift "accept" (default) | "reject"},
+                  uplink, storage, clockOffsetMs, utcOffsetMinutes,
+                  alerts {clockMaxOffsetSeconds (5-3600, default 30), clockConsecutiveFixes
+                      (1-120, default 5), parameterGraceMinutes (0-10080, default 60),
+                      parameterMaxOfflineHours (1-720, default 24)}
   -h, --help      Show this help
 
 Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid arguments or config.
@@ -75,6 +88,7 @@ export async function runCommand(args: string[]): Promise<number> {
 
   const logger = createLogger('terminal').child({ terminalId: config.terminalId });
   const terminal = await startTerminal(config, logger);
+  if (terminal.driverScreenUrl) process.stdout.write(`driver screen at ${terminal.driverScreenUrl}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -90,22 +104,50 @@ export interface RunningTerminal {
   uplink: TerminalUplink;
   reader: CardReader;
   parameters: ParameterStore;
+  /** The driver's shift, its screen state and its page server. */
+  driver: DriverScreenService;
+  /** URL of the driver's page, such as http://127.0.0.1:8091/. Undefined when `driverScreen.enabled` is false. */
+  driverScreenUrl: string | undefined;
+  /** The checks behind the clock-wrong and parameters-outdated alerts. */
+  alertChecks: { clock: ClockCheck; parameters: OutdatedParameterCheck };
   stop(): Promise<void>;
 }
 
-/** Opens the stores, connects the reader link and the uplink, and starts taking taps. */
+/**
+ * Opens the stores, starts the driver's screen, connects the reader link and the uplink, and
+ * starts taking taps. When a step fails, for example the page's port is in use or the PSAM does
+ * not open, it stops what it started and closes the stores before it throws.
+ */
 export async function startTerminal(config: TerminalConfig, logger: Logger): Promise<RunningTerminal> {
   const clock: Clock = {
     now: () => new Date(Date.now() + config.clockOffsetMs),
     monotonicMs: () => performance.now(),
   };
-  const screen = new LoggingDriverScreen(logger);
+  const screen = new AlertRelay(logger);
   const { store: outbox, salvage } = openOutbox(join(config.dataDir, `${config.terminalId}-transactions.db`), { logger, screen });
   if (salvage) logger.error({ ...salvage }, 'started on a salvaged outbox');
   const store = new StorageGuardedStore(outbox, { directory: config.dataDir, screen, logger, ...config.storage });
   store.check();
   const publicKey = createPublicKey(readFileSync(config.parameterPublicKeyFile));
   const parameters = ParameterStore.open(join(config.dataDir, `${config.terminalId}-parameters.db`), { logger, publicKey, clock, driverScreen: screen });
+
+  const parameterCheck: OutdatedParameterCheck = new OutdatedParameterCheck({
+    store: parameters,
+    clock,
+    screen,
+    logger,
+    linkConnected: () => uplink.stats().connected,
+    graceMinutes: config.alerts?.parameterGraceMinutes,
+    maxOfflineHours: config.alerts?.parameterMaxOfflineHours,
+  });
+  const clockCheck = new ClockCheck({
+    clock,
+    screen,
+    logger,
+    buildDate: BUILD_DATE,
+    maxOffsetSeconds: config.alerts?.clockMaxOffsetSeconds,
+    consecutiveFixes: config.alerts?.clockConsecutiveFixes,
+  });
 
   const devices = new DeviceLinks(config, logger, screen);
   const uplink = new TerminalUplink({
@@ -118,9 +160,9 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     clock,
     logger,
     softwareVersion: SOFTWARE_VERSION,
-    parameters,
+    parameters: parameterCheck,
     ...config.uplink,
-    statusProvider: () => ({ devices: devices.health(), alerts: [...screen.alerts.values()] }),
+    statusProvider: () => ({ devices: devices.health(), alerts: screen.statusAlerts() }),
   });
   const feedback: RiderFeedback = { show: (message) => logger.debug({ message }, 'rider feedback') };
   const positions = createPositionSource(config, clock, logger);
@@ -128,7 +170,7 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     terminalId: config.terminalId,
     vehicleId: config.vehicleId,
     reader: devices.reader,
-    sam: new ApduSecureAccessModule(devices.psam),
+    sam: new AlertingPsam(devices.psam, screen),
     store,
     fareTables: { activeFareTable: (now) => parameters.activeFareTable(now)?.body },
     blacklist: parameters.blacklistLookup(),
@@ -138,9 +180,29 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     uplink,
     ...(positions === undefined ? {} : { positions }),
     service: config.service,
+    routes: () => parameters.active('routes', clock.now())?.body as RoutesBody | undefined,
     utcOffsetMinutes: config.utcOffsetMinutes,
     samStartup: config.reader.kind === 'pcsc' ? 'retry' : 'required',
+    driverCards: config.driverCards,
   });
+  const driver = new DriverScreenService({
+    terminalId: config.terminalId,
+    vehicleId: config.vehicleId,
+    shiftDbPath: config.driverScreen.shiftDb ?? join(config.dataDir, `${config.terminalId}-shifts.db`),
+    runtime,
+    reader: devices.reader,
+    ...(positions === undefined ? {} : { positions }),
+    transactions: store,
+    parameters,
+    uplink,
+    ...(config.service.route === undefined || config.service.direction === undefined ? {} : { defaultService: { route: config.service.route, direction: config.service.direction } }),
+    clock,
+    logger,
+    port: config.driverScreen.enabled ? config.driverScreen.port : null,
+    ...(config.driverScreen.signOffTapWindowSeconds === undefined ? {} : { signOffTapWindowSeconds: config.driverScreen.signOffTapWindowSeconds }),
+    ...(config.driverScreen.riderTapsWithoutShift === undefined ? {} : { riderTapsWithoutShift: config.driverScreen.riderTapsWithoutShift }),
+  });
+  screen.forwardTo(driver.state);
   const socketLink = devices.socketLink;
   if (socketLink) runtime.on('tap', (outcome, session) => socketLink.sendOutcome(session.id, outcome));
   devices.onSamReset((reason) => void runtime.reopenSam(reason));
@@ -150,41 +212,45 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
   // Pending records of a killed run become in-doubt before the reader accepts the next card, so
   // that card's tap can settle them.
   const recovered = store.recoverPending();
-  if (recovered > 0) logger.warn({ recovered }, 'pending records from an interrupted run are now in doubt');
-  uplink.start();
-  // The PSAM sits behind the reader link or in a PC/SC slot, so that must be up before the runtime opens it.
-  await devices.start();
-  await runtime.start();
-  devices.armSamResets();
-  return {
-    runtime,
-    uplink,
-    reader: devices.reader,
-    parameters,
-    async stop() {
-      await runtime.stop();
-      await devices.stop();
-      await uplink.stop();
-      store.close();
-      parameters.close();
-    },
+  if (recovered > 0) logger.warn({ recovered }, 'pending records from an interrupted run recovered: completed where the TAC was stored, in doubt otherwise');
+  // The page starts before the reader link, so a port already in use stops the terminal before
+  // anything connects, and the first driver card tapped reaches the shift.
+  let driverScreenUrl: string | undefined;
+  try {
+    driverScreenUrl = await driver.start();
+  } catch (error) {
+    await driver.stop().catch((stopError: Error) => logger.error({ err: stopError }, 'failed to stop the driver screen after its start failed'));
+    store.close();
+    parameters.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'EADDRINUSE' || code === 'EACCES' ? '; set driverScreen.port to a free port' : '';
+    throw new Error(`failed to start the driver screen on 127.0.0.1:${config.driverScreen.port}: ${(error as Error).message}${hint}`, { cause: error });
+  }
+  const stop = async () => {
+    clockCheck.stop();
+    parameterCheck.stop();
+    await runtime.stop();
+    // Stopping the shift waits for a record still being sent, so the uplink stays up until then.
+    await driver.stop();
+    screen.forwardTo(undefined);
+    await devices.stop();
+    await uplink.stop();
+    store.close();
+    parameters.close();
   };
-}
-
-/** A headless driver screen: alerts are logged and reported in the terminal's status. */
-class LoggingDriverScreen implements DriverScreen {
-  readonly alerts = new Map<string, DriverAlert>();
-
-  constructor(private readonly logger: Logger) {}
-
-  raiseAlert(alert: DriverAlert): void {
-    if (!this.alerts.has(alert.id)) this.logger.warn({ alert }, 'driver alert raised');
-    this.alerts.set(alert.id, alert);
+  try {
+    clockCheck.start(positions);
+    parameterCheck.start();
+    uplink.start();
+    // The PSAM sits behind the reader link or in a PC/SC slot, so that must be up before the runtime opens it.
+    await devices.start();
+    await runtime.start();
+  } catch (error) {
+    await stop().catch((stopError: Error) => logger.error({ err: stopError }, 'failed to stop the terminal after its start failed'));
+    throw error;
   }
-
-  clearAlert(id: string): void {
-    if (this.alerts.delete(id)) this.logger.info({ alertId: id }, 'driver alert cleared');
-  }
+  devices.armSamResets();
+  return { runtime, uplink, reader: devices.reader, parameters, driver, driverScreenUrl, alertChecks: { clock: clockCheck, parameters: parameterCheck }, stop };
 }
 
 /** Builds the configured GPS/BeiDou receiver, or undefined when the config has none. */

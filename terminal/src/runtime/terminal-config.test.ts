@@ -99,6 +99,57 @@ describe('loadTerminalConfig', () => {
     expect(problemsOf(write({ ...valid, gps: { kind: 'serial', path: '', baudRate: 12 } })).length).toBe(2);
   });
 
+  it('defaults the driver card settings', () => {
+    expect(loadTerminalConfig(write(valid)).driverCards).toEqual({ typeCodes: [10], driverNumberDigits: 8 });
+    expect(loadTerminalConfig(write({ ...valid, driverCards: { typeCodes: [10, 70], driverNumberDigits: 6 } })).driverCards).toEqual({ typeCodes: [10, 70], driverNumberDigits: 6 });
+  });
+
+  const badDriverCards: { name: string; driverCards: unknown; path: string }[] = [
+    { name: 'a code above one byte', driverCards: { typeCodes: [256] }, path: 'driverCards.typeCodes.0' },
+    { name: 'a negative code', driverCards: { typeCodes: [-1] }, path: 'driverCards.typeCodes.0' },
+    { name: 'a fractional code', driverCards: { typeCodes: [10.5] }, path: 'driverCards.typeCodes.0' },
+    { name: 'no code', driverCards: { typeCodes: [] }, path: 'driverCards.typeCodes' },
+    { name: 'a repeated code', driverCards: { typeCodes: [10, 10] }, path: 'driverCards.typeCodes' },
+    { name: 'zero digits', driverCards: { driverNumberDigits: 0 }, path: 'driverCards.driverNumberDigits' },
+    { name: 'seventeen digits', driverCards: { driverNumberDigits: 17 }, path: 'driverCards.driverNumberDigits' },
+    { name: 'an unknown key', driverCards: { signOffSeconds: 5 }, path: 'driverCards' },
+  ];
+  for (const entry of badDriverCards) {
+    it(`rejects driver cards with ${entry.name}`, () => {
+      const problems = problemsOf(write({ ...valid, driverCards: entry.driverCards }));
+      expect(problems.map((problem) => problem.split(':')[0])).toEqual([entry.path]);
+    });
+  }
+
+  it('defaults the driver screen to port 8091', () => {
+    expect(loadTerminalConfig(write(valid)).driverScreen).toEqual({ enabled: true, port: 8091 });
+  });
+
+  it('accepts every driver screen setting', () => {
+    const driverScreen = { enabled: false, port: 0, shiftDb: '/var/lib/busfare/shifts.db', signOffTapWindowSeconds: 30, riderTapsWithoutShift: 'reject' };
+    expect(loadTerminalConfig(write({ ...valid, driverScreen })).driverScreen).toEqual(driverScreen);
+  });
+
+  const badDriverScreens: { name: string; driverScreen: unknown; path: string; message: RegExp }[] = [
+    { name: 'a port above 65535', driverScreen: { port: 70_000 }, path: 'driverScreen.port', message: /TCP port number from 0 to 65535/ },
+    { name: 'a negative port', driverScreen: { port: -1 }, path: 'driverScreen.port', message: /TCP port number from 0 to 65535/ },
+    { name: 'a fractional port', driverScreen: { port: 8091.5 }, path: 'driverScreen.port', message: /whole TCP port number/ },
+    { name: 'a port as text', driverScreen: { port: '8091' }, path: 'driverScreen.port', message: /TCP port number from 0 to 65535/ },
+    { name: 'a negative sign-off window', driverScreen: { signOffTapWindowSeconds: -5 }, path: 'driverScreen.signOffTapWindowSeconds', message: /seconds from 3 to 600/ },
+    { name: 'a 2 s sign-off window', driverScreen: { signOffTapWindowSeconds: 2 }, path: 'driverScreen.signOffTapWindowSeconds', message: /same presentation/ },
+    { name: 'a sign-off window above 600 s', driverScreen: { signOffTapWindowSeconds: 601 }, path: 'driverScreen.signOffTapWindowSeconds', message: /seconds from 3 to 600/ },
+    { name: 'an unknown rider tap rule', driverScreen: { riderTapsWithoutShift: 'ignore' }, path: 'driverScreen.riderTapsWithoutShift', message: /"accept" or "reject"/ },
+    { name: 'an empty shift file path', driverScreen: { shiftDb: '' }, path: 'driverScreen.shiftDb', message: /./ },
+    { name: 'a host', driverScreen: { host: '0.0.0.0' }, path: 'driverScreen', message: /host/ },
+  ];
+  for (const entry of badDriverScreens) {
+    it(`rejects a driver screen with ${entry.name}`, () => {
+      const problems = problemsOf(write({ ...valid, driverScreen: entry.driverScreen }));
+      expect(problems.map((problem) => problem.split(':')[0])).toEqual([entry.path]);
+      expect(problems[0]).toMatch(entry.message);
+    });
+  }
+
   it('lists every problem at once', () => {
     const problems = problemsOf(write({ ...valid, vehicleId: '', reader: { kind: 'pcsc', readerName: '' }, gps: { kind: 'nmea-file', path: 'x', speed: -1 } }));
     expect(problems.map((problem) => problem.split(':')[0])).toEqual(['vehicleId', 'reader.readerName', 'gps.speed']);

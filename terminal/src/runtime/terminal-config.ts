@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_PARAMETER_GRACE_MINUTES, DEFAULT_PARAMETER_MAX_OFFLINE_HOURS } from '../params/outdated-parameter-check.js';
+import { DEFAULT_DRIVER_SCREEN_PORT } from '../screen/driver-screen-server.js';
+import { DEFAULT_CLOCK_CONSECUTIVE_FIXES, DEFAULT_CLOCK_MAX_OFFSET_SECONDS } from './clock-check.js';
+import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS } from '../tap/driver-card.js';
 
 /** "/pattern/flags" is a regular expression; any other text matches as a part of the name, ignoring case. */
 const readerNameFilter = z
@@ -81,6 +85,55 @@ export const terminalConfigSchema = z.strictObject({
       driverId: z.string().max(32).optional(),
     })
     .prefault({}),
+  /**
+   * Driver cards: EF15 card-type codes that mark them, and how many rightmost digits of the card
+   * number form the driver number. A CPU card of a local issuer with a code listed here is never
+   * charged a fare, even where the fare table maps the code to a rider card type. Cards of other
+   * cities pay as riders once a fare table names the local issuers. MIFARE Classic cards are not
+   * checked for these codes.
+   */
+  driverCards: z
+    .strictObject({
+      typeCodes: z
+        .array(z.number().int().min(0).max(255))
+        .min(1)
+        .max(16)
+        .refine((codes) => new Set(codes).size === codes.length, 'card-type codes must not repeat')
+        .default([...DEFAULT_DRIVER_CARD_TYPE_CODES]),
+      driverNumberDigits: z.number().int().min(1).max(16).default(DEFAULT_DRIVER_NUMBER_DIGITS),
+    })
+    .prefault({}),
+  /**
+   * The driver's screen and shift. The page is served on 127.0.0.1 only, because the kiosk
+   * browser runs on the validator itself. With `enabled: false` no page is served, but driver
+   * cards still sign on and off and shift records are still sent.
+   */
+  driverScreen: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** TCP port of the page on 127.0.0.1; 0 picks a free one. */
+      port: z
+        .number({ error: 'must be a TCP port number from 0 to 65535' })
+        .int('must be a whole TCP port number from 0 to 65535')
+        .min(0, 'must be a TCP port number from 0 to 65535')
+        .max(65_535, 'must be a TCP port number from 0 to 65535')
+        .default(DEFAULT_DRIVER_SCREEN_PORT),
+      /** SQLite file of the open shift and the shift records waiting to be sent. Default: `<dataDir>/<terminalId>-shifts.db`. */
+      shiftDb: z.string().min(1).optional(),
+      /**
+       * Seconds after a first tap of the signed-on driver's card in which a second tap signs off.
+       * A second tap within 2 s counts as the same presentation, so the window must be longer.
+       */
+      signOffTapWindowSeconds: z
+        .number({ error: 'must be a number of seconds from 3 to 600' })
+        .int('must be a whole number of seconds from 3 to 600')
+        .min(3, 'must be a number of seconds from 3 to 600: a second tap within 2 s counts as the same presentation')
+        .max(600, 'must be a number of seconds from 3 to 600')
+        .optional(),
+      /** Rider cards while no driver is signed on: "accept" (default) takes their fares, "reject" shows "请签到". */
+      riderTapsWithoutShift: z.enum(['accept', 'reject'], { error: 'must be "accept" or "reject"' }).optional(),
+    })
+    .prefault({}),
   uplink: z
     .strictObject({
       batchSize: z.number().int().min(1).max(500).optional(),
@@ -102,6 +155,39 @@ export const terminalConfigSchema = z.strictObject({
    */
   clockOffsetMs: z.number().int().default(0),
   utcOffsetMinutes: z.number().int().min(-720).max(840).default(480),
+  /** Thresholds of the clock-wrong and parameters-outdated alerts on the driver's screen; absent means every default. */
+  alerts: z
+    .strictObject({
+      /** Seconds the clock may differ from GNSS time; 5-3600, default 30. NMEA arrives up to about 1 s late. */
+      clockMaxOffsetSeconds: z
+        .number({ error: 'must be a number of seconds from 5 to 3600' })
+        .int('must be a whole number of seconds from 5 to 3600')
+        .min(5, 'must be a number of seconds from 5 to 3600: NMEA sentences arrive up to about 1 s after their time')
+        .max(3600, 'must be a number of seconds from 5 to 3600')
+        .default(DEFAULT_CLOCK_MAX_OFFSET_SECONDS),
+      /** Consecutive GNSS fixes that must agree before the clock alert is raised or cleared; 1-120, default 5. */
+      clockConsecutiveFixes: z
+        .number({ error: 'must be a number of fixes from 1 to 120' })
+        .int('must be a whole number of fixes from 1 to 120')
+        .min(1, 'must be a number of fixes from 1 to 120')
+        .max(120, 'must be a number of fixes from 1 to 120')
+        .default(DEFAULT_CLOCK_CONSECUTIVE_FIXES),
+      /** Minutes a received set may wait for its chunks or base version after its effective time; 0-10080, default 60. */
+      parameterGraceMinutes: z
+        .number({ error: 'must be a number of minutes from 0 to 10080' })
+        .int('must be a whole number of minutes from 0 to 10080')
+        .min(0, 'must be a number of minutes from 0 to 10080')
+        .max(10_080, 'must be a number of minutes from 0 to 10080')
+        .default(DEFAULT_PARAMETER_GRACE_MINUTES),
+      /** Hours without a broker connection after which parameter sets count as outdated; 1-720, default 24. */
+      parameterMaxOfflineHours: z
+        .number({ error: 'must be a number of hours from 1 to 720' })
+        .int('must be a whole number of hours from 1 to 720')
+        .min(1, 'must be a number of hours from 1 to 720')
+        .max(720, 'must be a number of hours from 1 to 720')
+        .default(DEFAULT_PARAMETER_MAX_OFFLINE_HOURS),
+    })
+    .optional(),
 });
 
 export type TerminalConfig = z.infer<typeof terminalConfigSchema>;

@@ -61,9 +61,11 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     return cardType ? t('cardType.' + cardType) : '';
   }
 
-  function tapClass(status) {
-    if (status === 'accepted' || status === 'recovered') return 'ok';
-    return status;
+  function tapClass(tap) {
+    // A driver card that armed the sign-off waits for its second tap, so it is shown as a warning.
+    if (tap.driverCard && tap.driverCard.action === 'sign-off-armed') return 'armed';
+    if (tap.status === 'accepted' || tap.status === 'recovered') return 'ok';
+    return tap.status;
   }
 
   function renderStaticText() {
@@ -92,9 +94,10 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     var shift = state.shift;
     var tap = state.lastTap;
     var panel = $('last-tap');
-    panel.className = 'panel tap' + (tap ? ' ' + tapClass(tap.status) : '');
+    panel.className = 'panel tap' + (tap ? ' ' + tapClass(tap) : '');
     setText('tap-prompt', tap ? t(tap.promptId) : t('driver.noTap'));
     var cardType = tap ? cardTypeName(tap.cardType) : '';
+    if (tap && tap.driverCard) cardType = tap.driverCard.driverId ? t('driver.driver') + ' ' + tap.driverCard.driverId : '';
     setText('tap-card-type', cardType === t(tap ? tap.promptId : '') ? '' : cardType);
     setText('tap-fare', tap && tap.amountFen !== undefined ? t('driver.fare') + ' ' + yuan(tap.amountFen) : '');
     setText('tap-balance', tap && tap.balanceFen !== undefined ? t('driver.balance') + ' ' + yuan(tap.balanceFen) : '');
@@ -185,8 +188,17 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
       renderSummary();
       show('view-summary');
     } else {
+      renderSignOn();
       show('view-sign-on');
     }
+  }
+
+  // Shows a driver card the terminal rejected since the last sign-off, so the driver can read why no shift started.
+  function renderSignOn() {
+    var tap = state.lastTap;
+    var since = state.lastShift ? state.lastShift.record.endedAt : '';
+    var rejected = tap && tap.driverCard && tap.driverCard.action === 'rejected' && tap.at > since;
+    setText('sign-on-card', rejected ? t(tap.promptId) : '');
   }
 
   function post(path, body, errorId) {

@@ -29,8 +29,8 @@ header button { font-size: 3.6vh; }
 .tap { display: flex; flex-direction: column; justify-content: center; gap: 0.6vh; }
 .tap.ok { background: #0a7d32; }
 .tap.refused, .tap.failed { background: #b00020; }
-.tap.in-doubt { background: #ffb300; color: #000; }
-.tap.in-doubt .label { color: #000; }
+.tap.in-doubt, .tap.armed { background: #ffb300; color: #000; }
+.tap.in-doubt .label, .tap.armed .label { color: #000; }
 .tap .prompt { font-size: 10vh; font-weight: 700; line-height: 1.1; }
 .tap .card-type { font-size: 6vh; font-weight: 700; }
 .tap .money { font-size: 5.6vh; }

@@ -45,6 +45,7 @@ export function driverPageHtml(): string {
       <input id="driver-number" name="driverId" inputmode="numeric" autocomplete="off" maxlength="16">
       <button type="submit" id="sign-on" data-text="driver.signOn.submit"></button>
       <div class="error" id="sign-on-error" role="alert"></div>
+      <div class="error" id="sign-on-card" role="status"></div>
     </form>
   </main>
   <main class="view form-view" id="view-service">

@@ -12,6 +12,7 @@ import { DriverShift } from '../shift/driver-shift.js';
 import { serviceChoicesFromRoutes } from '../shift/service-choices.js';
 import { ShiftStore } from '../shift/shift-store.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
+import { ServiceStops } from '../trip/service-stops.js';
 import { DriverScreenServer } from './driver-screen-server.js';
 import { DriverScreenState } from './driver-screen-state.js';
 
@@ -36,6 +37,7 @@ async function startScreen() {
   const clock = new ManualClock();
   const shift = new DriverShift({ terminalId: 'T009', vehicleId: 'V009', store, clock, logger, lastSequence: () => 0, serviceChoices: () => serviceChoicesFromRoutes(ROUTES) });
   const runtime = new EventEmitter<TerminalRuntimeEvents>();
+  const stops = new ServiceStops(() => ROUTES);
   let connected = true;
   const state = new DriverScreenState({
     terminalId: 'T009',
@@ -44,14 +46,14 @@ async function startScreen() {
     clock,
     link: () => ({ connected, backlog: 3 }),
     parameters: () => ({ active: { 'fare-table': 4, routes: 2 }, pending: {} }),
-    routes: () => ROUTES,
+    stopProgress: () => stops.progress(shift.current() ?? {}),
     hasFareTable: () => true,
   });
   state.attach(runtime, { positions: new EventEmitter() as never });
   const server = new DriverScreenServer({ state, shift, logger, port: 0 });
   const url = await server.start();
   cleanup.push(() => store.close(), () => server.stop());
-  return { url, state, shift, runtime, clock, setConnected: (value: boolean) => (connected = value) };
+  return { url, state, shift, runtime, stops, clock, setConnected: (value: boolean) => (connected = value) };
 }
 
 async function post(url: string, path: string, body: string, contentType = 'application/json') {
@@ -77,7 +79,7 @@ describe('DriverScreenServer', () => {
   });
 
   it('runs a shift through the API', async () => {
-    const { url, runtime } = await startScreen();
+    const { url, runtime, stops } = await startScreen();
     expect((await post(url, '/api/shift/sign-on', JSON.stringify({ driverId: '8123' }))).status).toBe(200);
     const state1 = (await (await fetch(new URL('/api/state', url))).json()) as { serviceChoices: unknown[] };
     expect(state1.serviceChoices).toEqual([{ route: '5', direction: 0, routeName: '5路', headsign: '体育馆' }]);
@@ -85,6 +87,7 @@ describe('DriverScreenServer', () => {
 
     const tap: TapOutcome = { status: 'accepted', promptId: 'card-type-student', cardType: 'student', amountFen: 100, balanceFen: 900, cardApdus: 4, psamApdus: 2, durationMs: 40 };
     runtime.emit('tap', tap, {} as never);
+    stops.update({ route: '5', direction: 0 }, 30.01, 120.0);
     runtime.emit('fix', { time: new Date(), lat: 30.01, lon: 120.0, talker: 'GN' });
     const state2 = (await (await fetch(new URL('/api/state', url))).json()) as { lastTap: { promptId: string }; stops: unknown; shift: { counters: { amountFen: number } } };
     expect(state2.lastTap.promptId).toBe('card-type-student');
@@ -94,6 +97,17 @@ describe('DriverScreenServer', () => {
     const signOff = await post(url, '/api/shift/sign-off', '{}');
     expect(signOff.status).toBe(200);
     expect(signOff.body).toMatchObject({ driverId: '8123', route: '5' });
+  });
+
+  it('shows a driver card tap without counting it', async () => {
+    const { state, shift, runtime } = await startScreen();
+    shift.signOn('8123', 'card');
+    const tap: TapOutcome = { status: 'refused', promptId: 'driver-sign-off-first', driverCard: { action: 'rejected', driverId: '9001' }, cardApdus: 3, psamApdus: 0, durationMs: 30 };
+    runtime.emit('tap', tap, {} as never);
+    const snapshot = state.snapshot();
+    expect(snapshot.lastTap).toMatchObject({ status: 'refused', promptId: 'driver-sign-off-first', driverCard: { action: 'rejected', driverId: '9001' } });
+    expect(snapshot.shift?.counters.taps).toBe(0);
+    expect(snapshot.shift?.driverId).toBe('8123');
   });
 
   it('streams state as Server-Sent Events', async () => {

@@ -5,6 +5,7 @@ import type { CardReader } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
 import type { PositionSource } from '../ports/position-source.js';
 import type { TerminalRuntime } from '../runtime/terminal-runtime.js';
+import { DriverCardSignOn } from '../shift/driver-card-sign-on.js';
 import { DriverShift, type ServiceChoice } from '../shift/driver-shift.js';
 import { serviceChoicesFromRoutes } from '../shift/service-choices.js';
 import { ShiftStore } from '../shift/shift-store.js';
@@ -31,17 +32,23 @@ export interface DriverScreenServiceOptions {
   logger: Logger;
   /** Port of the page (0 picks a free one); null serves no page, for headless terminals. */
   port: number | null;
+  /** Seconds in which a second tap of the signed-on driver's card signs off (default 15). */
+  signOffTapWindowSeconds?: number;
+  /** Rider cards while no driver is signed on: 'accept' (default) or 'reject' with "请签到". */
+  riderTapsWithoutShift?: 'accept' | 'reject';
 }
 
 /**
  * The driver's side of one terminal: the shift with its file, the screen state following the
- * runtime, and the page server. The runtime's trip service follows the signed-on shift.
+ * runtime, and the page server. The runtime's trip service follows the signed-on shift, and from
+ * start() to stop() the runtime hands driver card taps to this shift.
  */
 export class DriverScreenService {
   readonly shiftStore: ShiftStore;
   readonly shift: DriverShift;
   readonly state: DriverScreenState;
   readonly server?: DriverScreenServer;
+  readonly cardSignOn: DriverCardSignOn;
 
   constructor(private readonly options: DriverScreenServiceOptions) {
     const { parameters, clock, uplink, runtime } = options;
@@ -69,8 +76,15 @@ export class DriverScreenService {
       clock,
       link: () => ({ connected: uplink?.stats().connected ?? false, backlog: options.transactions.backlog() }),
       parameters: () => parameters.versions(clock.now()),
-      routes,
+      stopProgress: () => runtime.stopProgress(),
       hasFareTable: () => parameters.activeFareTable(clock.now()) !== undefined,
+    });
+    this.cardSignOn = new DriverCardSignOn({
+      shift: this.shift,
+      clock,
+      logger: options.logger,
+      ...(options.signOffTapWindowSeconds === undefined ? {} : { signOffTapWindowSeconds: options.signOffTapWindowSeconds }),
+      ...(options.riderTapsWithoutShift === undefined ? {} : { riderTapsWithoutShift: options.riderTapsWithoutShift }),
     });
     this.state.attach(runtime, { reader: options.reader, positions: options.positions });
     if (options.port !== null) this.server = new DriverScreenServer({ state: this.state, shift: this.shift, logger: options.logger, port: options.port });
@@ -79,10 +93,12 @@ export class DriverScreenService {
   /** Restores the open shift and starts the page; resolves with its URL when it serves one. */
   async start(): Promise<string | undefined> {
     this.shift.start();
+    this.options.runtime.setDriverCardHandler(this.cardSignOn);
     return this.server?.start();
   }
 
   async stop(): Promise<void> {
+    this.options.runtime.setDriverCardHandler(undefined);
     await this.server?.stop();
     this.state.detach();
     await this.shift.stop();

@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events';
-import type { CardType, DeviceHealth, RoutesBody, ShiftCounters, ShiftRecord } from '@busfare/shared-protocol';
+import type { CardType, DeviceHealth, ShiftCounters, ShiftRecord } from '@busfare/shared-protocol';
 import type { CardReader } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
 import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
 import type { GnssFix, PositionSource } from '../ports/position-source.js';
 import type { TerminalRuntimeEvents } from '../runtime/terminal-runtime.js';
 import type { DriverShift, ServiceChoice } from '../shift/driver-shift.js';
-import type { TapOutcome } from '../tap/tap-outcome.js';
+import type { DriverCardTap, TapOutcome } from '../tap/tap-outcome.js';
 import { DRIVER_ALERTS, sortAlerts } from './driver-alerts.js';
-import { StopTracker } from './stop-tracker.js';
+import type { StopProgress } from '../trip/stop-tracker.js';
 
 /** Everything the driver's page shows, as sent to the browser. */
 export interface DriverScreenSnapshot {
@@ -31,6 +31,8 @@ export interface DriverScreenSnapshot {
     cardType?: CardType;
     amountFen?: number;
     balanceFen?: number;
+    /** Set when a driver card was tapped. */
+    driverCard?: DriverCardTap;
     at: string;
   } | null;
   link: { connected: boolean; backlog: number };
@@ -46,8 +48,8 @@ export interface DriverScreenStateOptions {
   clock: Clock;
   link: () => { connected: boolean; backlog: number };
   parameters: () => { active: Record<string, number>; pending: Record<string, number> };
-  /** The active routes parameter set, for stop names and service choices. */
-  routes: () => RoutesBody | undefined;
+  /** Where the bus is on its service (the runtime's stopProgress); without it no stops are shown. */
+  stopProgress?: () => StopProgress;
   /** Whether an active fare table exists; without one every tap fails. */
   hasFareTable: () => boolean;
   /** Milliseconds without a GPS fix before the GPS-lost alert (default 30 s). */
@@ -72,8 +74,7 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
   private lastFixMs?: number;
   private readonly startedMs: number;
   private tracksGps = false;
-  private tracker?: { key: string; routes: RoutesBody; tracker: StopTracker };
-  private lastFix?: GnssFix;
+  private shownStops = '{}';
   private inDoubt?: { asn?: string; sinceMs: number };
   private readonly detachers: Array<() => void> = [];
 
@@ -133,17 +134,30 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
           }
         : null,
       serviceChoices: open && !open.serviceConfirmed ? this.options.shift.serviceChoices() : [],
-      stops: this.stops(open?.route, open?.direction),
+      stops: this.stops(),
       lastTap: this.lastTap,
       link: this.options.link(),
       parameters: this.options.parameters(),
-      alerts: sortAlerts(this.alerts().values()),
+      alerts: this.currentAlerts(),
       lastShift: latest ? { record: latest.record, sentAt: latest.sentAt } : null,
     };
   }
 
+  /** Returns the open alerts, raised and derived, most severe first, as the page and the status show them. */
+  currentAlerts(): DriverAlert[] {
+    return sortAlerts(this.alerts().values());
+  }
+
+  /** Returns the alerts this state derives itself: no fare table, link offline, GPS lost, a tap in doubt. */
+  derivedAlerts(): DriverAlert[] {
+    return [...this.derive(new Map()).values()];
+  }
+
   private alerts(): Map<string, DriverAlert> {
-    const alerts = new Map(this.raised);
+    return this.derive(new Map(this.raised));
+  }
+
+  private derive(alerts: Map<string, DriverAlert>): Map<string, DriverAlert> {
     const nowMs = this.options.clock.monotonicMs();
     if (!this.options.hasFareTable()) alerts.set(DRIVER_ALERTS.parametersMissing.id, DRIVER_ALERTS.parametersMissing);
     if (!this.options.link().connected) alerts.set(DRIVER_ALERTS.linkOffline.id, DRIVER_ALERTS.linkOffline);
@@ -162,6 +176,7 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
       ...(outcome.cardType === undefined ? {} : { cardType: outcome.cardType }),
       ...(outcome.amountFen === undefined ? {} : { amountFen: outcome.amountFen }),
       ...(outcome.balanceFen === undefined ? {} : { balanceFen: outcome.balanceFen }),
+      ...(outcome.driverCard === undefined ? {} : { driverCard: outcome.driverCard }),
       at: this.options.clock.now().toISOString(),
     };
     if (outcome.status === 'in-doubt') {
@@ -172,13 +187,13 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
     this.emit('change');
   }
 
-  private acceptFix(fix: GnssFix): void {
+  private acceptFix(_fix: GnssFix): void {
     this.lastFixMs = this.options.clock.monotonicMs();
-    this.lastFix = fix;
-    const open = this.options.shift.current();
-    const before = JSON.stringify(this.stops(open?.route, open?.direction));
-    this.trackerFor(open?.route, open?.direction)?.update(fix.lat, fix.lon);
-    if (JSON.stringify(this.stops(open?.route, open?.direction)) !== before) this.emit('change');
+    const stops = JSON.stringify(this.stops());
+    if (stops !== this.shownStops) {
+      this.shownStops = stops;
+      this.emit('change');
+    }
   }
 
   private setHealthAlert(alert: DriverAlert, health: DeviceHealth): void {
@@ -186,24 +201,11 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
     else if (health === 'ok') this.clearAlert(alert.id);
   }
 
-  private stops(route: string | undefined, direction: 0 | 1 | undefined): DriverScreenSnapshot['stops'] {
-    const progress = this.trackerFor(route, direction)?.progress() ?? {};
+  private stops(): DriverScreenSnapshot['stops'] {
+    const progress = this.options.stopProgress?.() ?? {};
     return {
       ...(progress.current ? { current: progress.current.name } : {}),
       ...(progress.next ? { next: progress.next.name } : {}),
     };
-  }
-
-  /** Returns the stop tracker of the confirmed service, rebuilt when the service or the routes change. */
-  private trackerFor(route: string | undefined, direction: 0 | 1 | undefined): StopTracker | undefined {
-    const routes = this.options.routes();
-    if (!routes || route === undefined || direction === undefined) return undefined;
-    const key = `${route}/${direction}`;
-    if (this.tracker?.key !== key || this.tracker.routes !== routes) {
-      const tracker = new StopTracker(routes, route, direction);
-      if (this.lastFix) tracker.update(this.lastFix.lat, this.lastFix.lon);
-      this.tracker = { key, routes, tracker };
-    }
-    return this.tracker.tracker;
   }
 }

@@ -2,5 +2,4 @@ export * from './driver-alerts.js';
 export * from './driver-screen-state.js';
 export * from './driver-screen-server.js';
 export * from './driver-page.js';
-export * from './stop-tracker.js';
 export * from './driver-screen-service.js';

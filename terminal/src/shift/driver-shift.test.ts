@@ -85,6 +85,15 @@ describe('DriverShift', () => {
     await shift.stop();
   });
 
+  it('counts no driver card taps', () => {
+    const { shift } = createShift();
+    shift.signOn('8123');
+    shift.recordTap(outcome('accepted', { promptId: 'driver-tap-again-to-sign-off', driverCard: { action: 'sign-off-armed', driverId: '8123' } }));
+    shift.recordTap(outcome('refused', { promptId: 'driver-sign-off-first', driverCard: { action: 'rejected', driverId: '9001' } }));
+    shift.recordTap(outcome('accepted', { amountFen: 200 }));
+    expect(shift.current()?.counters).toMatchObject({ taps: 1, accepted: 1, refused: 0, amountFen: 200 });
+  });
+
   it('leaves the sequence range empty without records', () => {
     const { shift } = createShift({ lastSequence: () => 7 });
     shift.signOn('D001');

@@ -15,6 +15,9 @@ export interface ServiceChoice {
   headsign?: string;
 }
 
+/** Channel of a sign-on or sign-off: the screen (number keypad, sign-off button) or the driver card. */
+export type SignOnMethod = 'screen' | 'card';
+
 export type ShiftErrorCode = 'invalid-driver' | 'already-signed-on' | 'not-signed-on' | 'unknown-service';
 
 /** A sign-on, confirmation or sign-off that the shift's state does not allow. */
@@ -102,12 +105,13 @@ export class DriverShift extends EventEmitter<DriverShiftEvents> {
     return this.options.store.latest();
   }
 
-  signOn(driverId: string): OpenShift {
+  /** Opens a shift that starts now. The log line records `method`. */
+  signOn(driverId: string, method: SignOnMethod = 'screen'): OpenShift {
     if (!driverIdSchema.safeParse(driverId).success) throw new ShiftError('invalid-driver', `invalid driver number "${driverId}": expected 1-16 letters, digits, "_" or "-"`);
     if (this.open) throw new ShiftError('already-signed-on', `driver ${this.open.driverId} is signed on; sign off first`);
     const startedAt = this.options.clock.now();
     this.open = {
-      shiftId: `${this.options.terminalId}-${compactUtc(startedAt)}`,
+      shiftId: this.newShiftId(startedAt),
       driverId,
       startedAt: startedAt.toISOString(),
       serviceConfirmed: false,
@@ -116,7 +120,7 @@ export class DriverShift extends EventEmitter<DriverShiftEvents> {
       counters: emptyShiftCounters(),
     };
     this.options.store.saveOpen(this.open);
-    this.options.logger.info({ shiftId: this.open.shiftId, driverId }, 'driver signed on');
+    this.options.logger.info({ shiftId: this.open.shiftId, driverId, method }, 'driver signed on');
     this.applyService();
     this.emit('change');
     return this.open;
@@ -136,16 +140,30 @@ export class DriverShift extends EventEmitter<DriverShiftEvents> {
     return open;
   }
 
-  /** Counts a tap in the open shift; taps while no driver is signed on count in no shift. */
+  /**
+   * Counts a tap in the open shift. Taps while no driver is signed on count in no shift, and
+   * driver card taps count in none, because they are not fare transactions.
+   */
   recordTap(outcome: TapOutcome): void {
-    if (!this.open) return;
+    if (!this.open || outcome.driverCard) return;
     countTap(this.open.counters, outcome);
     this.scheduleSave();
     this.emit('change');
   }
 
-  /** Ends the shift, stores its record and starts sending it; returns the record. */
-  signOff(): ShiftRecord {
+  /**
+   * Returns the terminal id and the start second. The id keys the stored record and the back
+   * office's copy. So a shift that starts in the second of a stored one takes the next free second.
+   * That happens after a sign-off and a new sign-on within a second, or after a clock set back.
+   */
+  private newShiftId(startedAt: Date): string {
+    let idMs = startedAt.getTime();
+    while (this.options.store.hasRecord(`${this.options.terminalId}-${compactUtc(new Date(idMs))}`)) idMs += 1000;
+    return `${this.options.terminalId}-${compactUtc(new Date(idMs))}`;
+  }
+
+  /** Ends the shift, stores its record and starts sending it; returns the record. The log line records `method`. */
+  signOff(method: SignOnMethod = 'screen'): ShiftRecord {
     const open = this.requireOpen();
     const endedAt = this.options.clock.now();
     const lastSequence = this.options.lastSequence();
@@ -168,7 +186,7 @@ export class DriverShift extends EventEmitter<DriverShiftEvents> {
     this.saveTimer = undefined;
     this.options.store.finish(record);
     this.open = undefined;
-    this.options.logger.info({ shiftId: record.shiftId, driverId: record.driverId, taps: record.counters.taps, amountFen: record.counters.amountFen }, 'driver signed off');
+    this.options.logger.info({ shiftId: record.shiftId, driverId: record.driverId, method, taps: record.counters.taps, amountFen: record.counters.amountFen }, 'driver signed off');
     this.applyService();
     this.emit('change');
     void this.flush();

@@ -68,6 +68,11 @@ export class ShiftStore {
     })();
   }
 
+  /** Returns whether a finished shift record with this id is stored. */
+  hasRecord(shiftId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM shift_records WHERE shift_id = ?').get(shiftId) !== undefined;
+  }
+
   unsent(): ShiftRecord[] {
     const rows = this.db.prepare('SELECT record_json FROM shift_records WHERE sent_at IS NULL ORDER BY ended_at').all() as { record_json: string }[];
     return rows.map((row) => JSON.parse(row.record_json) as ShiftRecord);
