@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -158,6 +158,28 @@ describe('SqliteTransactionStore file', () => {
     expect(reopened.get(sequence)?.state).toBe('ready');
     expect(reopened.get(sequence)?.record).toMatchObject({ debit: { mac2Verified: true } });
     reopened.close();
+  });
+
+  it('checkpoints tap commits while idle', () => {
+    const store = SqliteTransactionStore.open(path);
+    const db = (store as unknown as { db: Database.Database }).db;
+    // Few commits: nothing to do yet.
+    store.appendPending(samplePurchase());
+    store.maintainWhileIdle();
+    const sizeBefore = statSync(path).size;
+
+    for (let tap = 0; tap < 40; tap += 1) {
+      const sequence = store.appendPending(samplePurchase());
+      store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+      store.complete(sequence, sampleCompletion);
+    }
+    expect(statSync(path).size).toBe(sizeBefore);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+
+    store.maintainWhileIdle();
+    expect(statSync(path).size).toBeGreaterThan(sizeBefore);
+    store.close();
+    store.maintainWhileIdle();
   });
 
   it('flushes a completion before sending it', () => {

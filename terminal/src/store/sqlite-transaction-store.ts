@@ -37,6 +37,11 @@ interface RecordRow {
 
 const NO_PENDING = Number.MAX_SAFE_INTEGER;
 
+/** Tap-path commits after which an idle terminal checkpoints the WAL (about 3 pages each). */
+const IDLE_CHECKPOINT_COMMITS = 32;
+/** Tap-path commits after which a commit checkpoints even though no idle moment came. */
+const FORCED_CHECKPOINT_COMMITS = 3_000;
+
 /**
  * The terminal's durable outbox in one SQLite file (WAL, synchronous=FULL): a state change has
  * reached the disk when its method returns. Every state change is one SQLite transaction, and
@@ -48,6 +53,8 @@ export class SqliteTransactionStore implements TransactionStore {
   /** Set by a completion committed without fsync; readReady() flushes the WAL before it reads. */
   private unflushedCompletion = false;
   private walDescriptor?: number;
+  /** Tap-path commits since the last checkpoint; the tap path itself never checkpoints below the limit. */
+  private tapCommitsSinceCheckpoint = 0;
 
   private constructor(
     private readonly db: Database.Database,
@@ -127,20 +134,34 @@ export class SqliteTransactionStore implements TransactionStore {
   }
 
   appendPending(purchase: PendingPurchase): number {
-    return this.db.transaction(() => {
-      const sequence = this.meta('last_sequence') + 1;
-      const record = pendingRecord(sequence, purchase);
-      this.statements.insert.run(sequence, 'pending', record.kind, record.card.asn, 0, Date.parse(record.occurredAt), JSON.stringify(record));
-      this.statements.writeMeta.run(sequence, 'last_sequence');
-      return sequence;
-    })();
+    return this.onTapPath(() =>
+      this.db.transaction(() => {
+        const sequence = this.meta('last_sequence') + 1;
+        const record = pendingRecord(sequence, purchase);
+        this.statements.insert.run(sequence, 'pending', record.kind, record.card.asn, 0, Date.parse(record.occurredAt), JSON.stringify(record));
+        this.statements.writeMeta.run(sequence, 'last_sequence');
+        return sequence;
+      })(),
+    );
   }
 
   recordDebit(sequence: number, result: DebitResult): void {
-    this.db.transaction(() => {
-      const record = debitedRecord(this.pendingRecord(sequence), result);
-      this.statements.update.run('pending', record.kind, 0, JSON.stringify(record), sequence);
-    })();
+    this.onTapPath(() =>
+      this.db.transaction(() => {
+        const record = debitedRecord(this.pendingRecord(sequence), result);
+        this.statements.update.run('pending', record.kind, 0, JSON.stringify(record), sequence);
+      })(),
+    );
+  }
+
+  /**
+   * Checkpoints the WAL once the tap path has left enough commits in it. The terminal calls this
+   * between taps, so the checkpoint's writes and flushes of the database file never delay a rider.
+   */
+  maintainWhileIdle(): void {
+    if (!this.db.open || this.tapCommitsSinceCheckpoint < IDLE_CHECKPOINT_COMMITS) return;
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.tapCommitsSinceCheckpoint = 0;
   }
 
   complete(sequence: number, result: CompletionResult): TransactionRecord {
@@ -152,8 +173,9 @@ export class SqliteTransactionStore implements TransactionStore {
     // rider feedback, so a due checkpoint waits for the next commit.
     const write = () => this.statements.update.run('ready', record.kind, 0, JSON.stringify(record), sequence);
     if (pending.debit.tac === undefined) {
-      write();
+      this.onTapPath(write);
     } else {
+      this.tapCommitsSinceCheckpoint += 1;
       this.withoutCheckpoint(() => this.withoutFlush(write));
       this.unflushedCompletion = true;
     }
@@ -312,6 +334,24 @@ export class SqliteTransactionStore implements TransactionStore {
     } finally {
       this.pragmas.autoCheckpoint.get();
     }
+  }
+
+  /**
+   * Runs a tap-path commit without an automatic checkpoint, which maintainWhileIdle() does between
+   * taps instead. A terminal that never goes idle checkpoints inline once the WAL holds
+   * FORCED_CHECKPOINT_COMMITS commits, so the WAL stays bounded.
+   */
+  private onTapPath<T>(write: () => T): T {
+    this.tapCommitsSinceCheckpoint += 1;
+    if (this.tapCommitsSinceCheckpoint >= FORCED_CHECKPOINT_COMMITS) {
+      this.tapCommitsSinceCheckpoint = 0;
+      return write();
+    }
+    let result!: T;
+    this.withoutCheckpoint(() => {
+      result = write();
+    });
+    return result;
   }
 
   private meta(key: 'last_sequence' | 'acked_through'): number {

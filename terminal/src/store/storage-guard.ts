@@ -106,6 +106,10 @@ export class StorageGuardedStore implements TransactionStore {
     return this.write(() => this.inner.markInDoubt(sequence));
   }
 
+  maintainWhileIdle(): void {
+    this.write(() => this.inner.maintainWhileIdle?.());
+  }
+
   recoverPending(): number {
     return this.write(() => this.inner.recoverPending());
   }

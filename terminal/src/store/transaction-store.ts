@@ -61,6 +61,11 @@ export interface TransactionStore {
   /** Durably turns a pending record into an in-doubt record (DEBIT got no answer). */
   markInDoubt(sequence: number): TransactionRecord;
   /**
+   * Runs housekeeping that a tap should not wait for, such as a WAL checkpoint. Called while no
+   * card is being processed.
+   */
+  maintainWhileIdle?(): void;
+  /**
    * Turns every pending record left by a crash into an in-doubt record, or into a completed
    * purchase when recordDebit() stored its TAC; returns how many.
    */

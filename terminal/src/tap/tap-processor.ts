@@ -73,6 +73,12 @@ export class TapAbort extends Error {
 }
 
 /**
+ * Quiet time after a tap before the outbox does its housekeeping. Riders tap a second or more
+ * apart, so this falls between taps.
+ */
+const IDLE_MAINTENANCE_MS = 250;
+
+/**
  * The tap state machine. MIFARE Classic purses take the M1 flow (runM1Tap). PBOC e-purse cards
  * (T-Union and MOHURD cards, phone applets and dual-application cards): select (PPSE, T-Union,
  * MOHURD) → EF15 from the FCI → settle an open in-doubt record of this card, if any → read the
@@ -84,6 +90,7 @@ export class TapAbort extends Error {
 export class TapProcessor {
   private readonly recentTaps: RecentTaps;
   private readonly lockLog: CardLockLog;
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: TapProcessorOptions) {
     this.recentTaps = options.recentTaps ?? new MemoryRecentTaps();
@@ -92,6 +99,7 @@ export class TapProcessor {
 
   async process(session: CardSession): Promise<TapOutcome> {
     const { clock, feedback, sam } = this.options;
+    clearTimeout(this.idleTimer);
     const started = clock.monotonicMs();
     const card = { apdus: 0 };
     const psamStart = sam.counter?.apdus ?? 0;
@@ -109,7 +117,22 @@ export class TapProcessor {
     };
     feedback.show({ promptId: outcome.promptId, cardType: outcome.cardType, amountFen: outcome.amountFen, balanceFen: outcome.balanceFen });
     this.options.logger.debug({ tap: outcome }, 'tap finished');
+    this.scheduleIdleMaintenance();
     return outcome;
+  }
+
+  /** Lets the outbox do its housekeeping once no card has come for IDLE_MAINTENANCE_MS. */
+  private scheduleIdleMaintenance(): void {
+    const { store, logger } = this.options;
+    if (!store.maintainWhileIdle) return;
+    this.idleTimer = setTimeout(() => {
+      try {
+        store.maintainWhileIdle?.();
+      } catch (error) {
+        logger.warn({ err: error }, 'outbox housekeeping between taps failed; SQLite checkpoints at a later commit');
+      }
+    }, IDLE_MAINTENANCE_MS);
+    this.idleTimer.unref();
   }
 
   private async run(session: CardSession, counter: { apdus: number }): Promise<TapResult> {
