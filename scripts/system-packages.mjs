@@ -18,6 +18,11 @@ export const SYSTEM_PACKAGES = [
   { name: 'fonts-wqy-microhei', provides: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc' },
   { name: 'iproute2', provides: '/usr/sbin/ip' },
   { name: 'softhsm2', provides: '/usr/lib/softhsm/libsofthsm2.so' },
+  // A toolchain for the native addons that have no prebuilt binary here (pkcs11js, and
+  // better-sqlite3 where its prebuilt download is unreachable).
+  { name: 'g++', provides: '/usr/bin/g++' },
+  { name: 'make', provides: '/usr/bin/make' },
+  { name: 'python3', provides: '/usr/bin/python3' },
 ];
 
 export async function missingPackages() {

@@ -31,6 +31,15 @@ if (pcscliteDir && !existsSync(join(pcscliteDir, 'build', 'Release', 'pcsclite.n
   run('npm', ['rebuild', '@pokusew/pcsclite']);
 }
 
+// pkcs11js is optional as well: npm skips it where no C++ toolchain was present at install time.
+const backofficeRequire = createRequire(join(root, 'backoffice', 'package.json'));
+try {
+  backofficeRequire.resolve('pkcs11js');
+} catch {
+  log('installing the optional pkcs11js addon for the HSM tests');
+  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', 'pkcs11js', '-w', 'backoffice']);
+}
+
 log('type-checking');
 if (run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json', '--noEmit']) !== 0) {
   log('type check failed');

@@ -61,6 +61,14 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
+    const failure = error as NodeJS.ErrnoException & { port?: number };
+    if (failure.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `busfare-bench: port ${failure.port ?? ''} on 127.0.0.1 is already in use: stop the program that holds it, or pass --port 0 to pick free ports (or --http-port, --mqtt-port, --screen-port)\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`busfare-bench: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   },

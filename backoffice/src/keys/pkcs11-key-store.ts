@@ -28,6 +28,20 @@ export class Pkcs11KeyStoreError extends Error {
   }
 }
 
+/**
+ * Loads the pkcs11js addon. It is an optional dependency, loaded only here, so the back office
+ * installs and runs without a C++ toolchain when no HSM is configured.
+ */
+async function loadPkcs11js(): Promise<typeof Pkcs11Module> {
+  try {
+    return (await import('pkcs11js')).default as unknown as typeof Pkcs11Module;
+  } catch (error) {
+    throw new Pkcs11KeyStoreError(
+      `the pkcs11js addon is not installed (${(error as Error).message}); install a C++ toolchain and python3, then run "npm rebuild pkcs11js" or "npm install" again`,
+    );
+  }
+}
+
 interface KeyObject {
   handle: Pkcs11Module.Handle;
   test: boolean;
@@ -52,8 +66,7 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /** Loads the module, logs in to the token and indexes its TAC key objects by label. */
   static async open(options: Pkcs11KeyStoreOptions): Promise<Pkcs11KeyStore> {
-    // Loaded here so the back office runs without the native addon when no HSM is configured.
-    const pkcs11js = (await import('pkcs11js')).default;
+    const pkcs11js = await loadPkcs11js();
     const pkcs11 = new pkcs11js.PKCS11();
     try {
       pkcs11.load(options.library);
@@ -129,7 +142,7 @@ export interface ImportTacKeyOptions {
 export async function importTacMasterKey(options: ImportTacKeyOptions): Promise<void> {
   if (options.tacMasterKey.length !== 16) throw new RangeError(`TAC master key must be 16 bytes, got ${options.tacMasterKey.length}`);
   if (!/^[0-9A-Fa-f]{16}$/.test(options.issuerId)) throw new RangeError(`invalid issuer id "${options.issuerId}": expected 16 hex digits`);
-  const pkcs11js = (await import('pkcs11js')).default;
+  const pkcs11js = await loadPkcs11js();
   const pkcs11 = new pkcs11js.PKCS11();
   pkcs11.load(options.library);
   pkcs11.C_Initialize();

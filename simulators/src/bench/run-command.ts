@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DRIVER_SCREEN_PORT, type TapOutcome } from '@busfare/terminal';
 import { createLogger } from '../logger.js';
@@ -154,6 +155,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
   try {
     await city.start();
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
+    process.stderr.write(`运营控制台 Operator console: ${new URL('/ops', city.office.consoleUrl).href} (admin; 密码 password: ${join(city.dataDir, 'backoffice.db.admin-password')})\n`);
     for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
     process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
     if (settings.gps) process.stderr.write(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', city.office.consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href}\n`);

@@ -85,6 +85,8 @@ const MAX_FIXES_PER_MESSAGE = 600;
 export class TerminalUplink {
   private readonly clock: Clock;
   private readonly logger: Logger;
+  /** Set from stop() until the connection is closed, so the close is not reported as a drop. */
+  private stopping = false;
   private readonly limiter: LogLimiter;
   private readonly window: BatchWindow;
   private readonly settings: Required<Pick<TerminalUplinkOptions, 'batchSize' | 'maxInFlightBatches' | 'ackTimeoutMs' | 'statusIntervalMs' | 'retentionMs' | 'pruneIntervalMs' | 'notifyDelayMs' | 'reconnectPeriodMs'>>;
@@ -99,7 +101,8 @@ export class TerminalUplink {
 
   constructor(private readonly options: TerminalUplinkOptions) {
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger;
+    // Callers usually bind terminalId already; a second binding would print the key twice.
+    this.logger = 'terminalId' in options.logger.bindings() ? options.logger : options.logger.child({ terminalId: options.terminalId });
     this.limiter = new LogLimiter(this.logger, this.clock);
     this.settings = {
       batchSize: options.batchSize ?? 200,
@@ -173,6 +176,7 @@ export class TerminalUplink {
   async stop(): Promise<void> {
     const client = this.client;
     if (!client) return;
+    this.stopping = true;
     for (const timer of [this.statusTimer, this.pruneTimer, this.notifyTimer]) if (timer) clearTimeout(timer);
     this.statusTimer = this.pruneTimer = this.notifyTimer = undefined;
 
@@ -187,7 +191,8 @@ export class TerminalUplink {
     await client.endAsync(!this.connected);
     this.client = undefined;
     this.connected = false;
-    this.logger.info({ terminalId: this.options.terminalId }, 'uplink stopped');
+    this.stopping = false;
+    this.logger.info('uplink stopped');
   }
 
   /** Asks for new records to be sent soon; several calls within notifyDelayMs send once. */
@@ -294,7 +299,7 @@ export class TerminalUplink {
   }
 
   private onClose(): void {
-    if (this.connected) this.logger.warn({ terminalId: this.options.terminalId }, 'uplink disconnected, reconnecting');
+    if (this.connected && !this.stopping) this.logger.warn('uplink disconnected, reconnecting');
     this.connected = false;
     this.window.pause();
   }
