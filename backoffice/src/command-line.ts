@@ -29,7 +29,8 @@ const SERVE_HELP = `Usage: busfare-backoffice serve [options]
 
 Runs the embedded MQTT broker (or connects to an external one), ingests terminal transactions,
 positions and status into SQLite, and serves the operator console. Prints the console URL on
-stderr. Options override the config file.
+stderr. Options override the config file; an example config is backoffice/examples/backoffice.json
+in the source tree.
 
 Options:
   --config FILE      JSON config file (db, mqtt, http, keys, localIssuerPrefixes,

@@ -1,6 +1,13 @@
 import type { z } from 'zod';
 
-/** Formats every issue of a zod error as "path: message", with "(root)" for the top level. */
+/**
+ * Formats every issue of a zod error as "path: message", with "(root)" for the top level. A
+ * missing required key reads "required, but missing" instead of zod's type message.
+ */
 export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issueMessage(issue)}`);
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? `required, but missing (expected ${issue.expected})` : issue.message;
 }

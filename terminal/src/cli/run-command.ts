@@ -39,6 +39,7 @@ Runs one validator: the tap state machine on the configured reader, the durable 
 (checked with PRAGMA integrity_check at start; a damaged file is moved aside and salvaged), the
 MQTT uplink, the parameter store, the GPS/BeiDou receiver, and the driver's shift with its screen
 on http://127.0.0.1:8091/ for the kiosk browser, until SIGINT or SIGTERM.
+An example config is terminal/examples/terminal.json in the source tree.
 
 Options:
   --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},

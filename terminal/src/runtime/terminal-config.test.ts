@@ -55,6 +55,12 @@ describe('loadTerminalConfig', () => {
     expect(problemsOf(write('{"terminalId": '))[0]).toMatch(/invalid JSON/);
   });
 
+  it('names a missing required key', () => {
+    const withoutKey: Record<string, unknown> = { ...valid };
+    delete withoutKey.parameterPublicKeyFile;
+    expect(problemsOf(write(withoutKey))).toContain('parameterPublicKeyFile: required, but missing (expected string)');
+  });
+
   it('rejects unknown keys', () => {
     expect(problemsOf(write({ ...valid, colour: 'red' })).join('\n')).toMatch(/colour/);
   });

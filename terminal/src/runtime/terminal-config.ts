@@ -217,6 +217,11 @@ export function loadTerminalConfig(path: string): TerminalConfig {
     throw new TerminalConfigError(path, [`invalid JSON: ${(error as Error).message}`]);
   }
   const parsed = terminalConfigSchema.safeParse(value);
-  if (!parsed.success) throw new TerminalConfigError(path, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`));
+  if (!parsed.success) throw new TerminalConfigError(path, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${configIssueMessage(issue)}`));
   return parsed.data;
+}
+
+/** Zod's message for an issue, except that a missing required key reads "required, but missing". */
+function configIssueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? `required, but missing (expected ${issue.expected})` : issue.message;
 }
