@@ -16,13 +16,13 @@ const MAIN_HELP = `Usage: busfare-backoffice <command> [options]
 The busfare clearing back office.
 
 Commands:
-  serve      Run the broker, ingest and the operator console until SIGINT or SIGTERM
+  serve          Run the broker, ingest and the operator console until SIGINT or SIGTERM
   arrivals-eval  Score arrival predictions against recorded arrivals (JSON lines on stdout)
-  params     Parameter sets: author, sign and publish them, dry-run a fare table, show lagging terminals
-  terminals  Register, list and remove terminals' MQTT credentials
+  params         Parameter sets: author, sign and publish them, dry-run a fare table, show lagging terminals
+  terminals      Register, list and remove terminals' MQTT credentials
 
 Options:
-  -h, --help   Show this help; "busfare-backoffice <command> --help" shows a command's options
+  -h, --help     Show this help; "busfare-backoffice <command> --help" shows a command's options
 `;
 
 const SERVE_HELP = `Usage: busfare-backoffice serve [options]

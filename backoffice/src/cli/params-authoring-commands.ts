@@ -18,9 +18,9 @@ export class UsageError extends Error {}
 
 const EXIT_OK = 0;
 
-const STORE_OPTIONS = `  --config FILE        Back-office JSON config (db, parameterSigningKey)
-  --db FILE            Clearing database, in place of the config's db
-  --signing-key FILE   Ed25519 private key (PEM, mode 0600), in place of the config's parameterSigningKey`;
+const STORE_OPTIONS = `  --config FILE          Back-office JSON config (db, parameterSigningKey)
+  --db FILE              Clearing database, in place of the config's db
+  --signing-key FILE     Ed25519 private key (PEM, mode 0600), in place of the config's parameterSigningKey`;
 
 export const KEYGEN_HELP = `Usage: busfare-backoffice params keygen --private FILE --public FILE
 
