@@ -104,7 +104,11 @@ export class IngestService extends EventEmitter<IngestEvents> {
       if (topic.endsWith('/transactions')) this.queueTransactions(topic, payload.toString('utf8'));
       else this.handleMessage(topic, payload.toString('utf8'), packet.retain);
     });
-    client.on('error', (error) => logger.error({ err: error }, 'MQTT client error in ingest'));
+    client.on('error', (error) => {
+      // A socket closed under a client that is ending (EPIPE, ECONNRESET) is part of the shutdown.
+      if (this.client !== client) logger.debug({ err: error }, 'MQTT client error in ingest while stopping');
+      else logger.error({ err: error }, 'MQTT client error in ingest');
+    });
     client.on('reconnect', () => logger.warn({ brokerUrl }, 'ingest reconnecting to the broker'));
     await client.subscribeAsync({ [topics.allTransactions]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allPositions]: { qos: 1 }, [topics.allShifts]: { qos: 1 } });
     logger.info({ brokerUrl }, 'ingest subscribed to terminal topics');
