@@ -290,6 +290,22 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'whole loop from the terminus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: 'L1', stopId: 'A', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T08:40', trip: { route: 'L1', stopId: 'A', tapKind: 'off' }, amountFen: 150, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'repeat tap at a loop terminus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: 'L1', stopId: 'A', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      refused('repeat-tap', '2026-01-05T08:00:30', { route: 'L1', stopId: 'A', tapKind: 'off' }),
+    ],
+  },
+  {
     name: 'loop route past the terminus',
     card: ordinary,
     steps: [

@@ -159,6 +159,7 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
       if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
       return refuse({ cardType, promptId: 'tap-on-first', reason: `no open boarding of this card on vehicle ${trip.vehicleId} route ${trip.route}` });
     }
+    if (trip.stopId === stops[open.stopIndex] && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
     const travelled = stopsTravelled(stops, open.stopIndex, trip.stopId);
     if (travelled < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
     if (travelled === 0 && withinRepeatWindow(context)) return refuse(repeatRefusal(context));

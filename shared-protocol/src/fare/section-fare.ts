@@ -27,6 +27,11 @@ export function boardingIndex(stops: readonly string[], stopId: string): number 
  * the terminus is counted to the end of the loop. Returns -1 when the stop is not on the pattern.
  */
 export function stopsTravelled(stops: readonly string[], fromIndex: number, stopId: string): number {
+  // A rider who boards at a loop's terminus and alights there has ridden the whole loop. The
+  // caller refuses an immediate second tap at the boarding stop as a repeat tap before this.
+  const isLoop = stops.length > 1 && stops[0] === stops[stops.length - 1];
+  const laterIndex = isLoop ? stops.indexOf(stopId, fromIndex + 1) : -1;
+  if (laterIndex >= 0) return laterIndex - fromIndex;
   const forward = stops.indexOf(stopId, fromIndex);
   if (forward >= 0) return forward - fromIndex;
   const backward = stops.indexOf(stopId);
