@@ -1,3 +1,4 @@
+import { issueMessage } from '@busfare/shared-protocol';
 import type { z } from 'zod';
 
 /**
@@ -6,8 +7,4 @@ import type { z } from 'zod';
  */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issueMessage(issue)}`);
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? `required, but missing (expected ${issue.expected})` : issue.message;
 }

@@ -28,6 +28,7 @@ export * from './schemas/commands.js';
 export * from './schemas/parameters.js';
 export * from './schemas/shifts.js';
 export * from './schemas/canonical-json.js';
+export * from './schemas/issue-message.js';
 export * from './topics.js';
 export * from './messages/catalogue.js';
 export * from './fare/index.js';

@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearingConsolePlugin } from '@busfare/backoffice';
 import { type ClearingFixture, openClearingFixture } from '../../backoffice/src/testing/clearing-fixture.js';
 import { OUT_OF_TOWN_ISSUER, fakeRecord } from '../../backoffice/src/testing/fake-terminal.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here for a person to look at; BUSFARE_SCREENSHOT_DIR overrides it. */
 const SCREENSHOT_DIR = process.env.BUSFARE_SCREENSHOT_DIR ?? join(tmpdir(), 'busfare-clearing-console');
 const PASSWORD = 'console test password';
@@ -49,12 +49,9 @@ beforeAll(async () => {
 
   profileDir = mkdtempSync(join(tmpdir(), 'busfare-chromium-'));
   downloadDir = mkdtempSync(join(tmpdir(), 'busfare-downloads-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
+  context = await launchChromium(profileDir, {
     acceptDownloads: true,
     downloadsPath: downloadDir,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
     viewport: { width: 1280, height: 900 },
   });
 }, 60_000);

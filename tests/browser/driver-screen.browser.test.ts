@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { startEmbeddedBroker } from '@busfare/backoffice';
 import { BenchCity, createDriverCard, waitFor, type ApduCard, type BenchBus } from '@busfare/simulators';
 import pino from 'pino';
 import { makeCard } from '../tap/cards.js';
 import { KIOSK_VIEWPORTS, checkKioskLayout } from './kiosk-layout.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here for a person to look at; BUSFARE_SCREENSHOT_DIR overrides it. */
 const SCREENSHOT_DIR = process.env.BUSFARE_SCREENSHOT_DIR ?? join(tmpdir(), 'busfare-driver-screen');
 
@@ -27,10 +27,7 @@ beforeAll(async () => {
   city = new BenchCity({ buses: 1, cards: 20, seed: 11, mqttPort: 0, httpPort: 0, logger, gps: false, externalBrokerUrl: broker.url, driverScreenPort: 0 });
   await city.start();
   profileDir = mkdtempSync(join(tmpdir(), 'busfare-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
+  context = await launchChromium(profileDir, {
     viewport: KIOSK_VIEWPORTS[0],
   });
 }, 60_000);

@@ -2,12 +2,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenConsole } from '../../backoffice/src/web/console-server.js';
 import { type RiderFixture, buildRiderFixture } from '../arrivals/rider-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 
 let fixture: RiderFixture | undefined;
@@ -20,10 +20,7 @@ beforeAll(async () => {
   fixture = buildRiderFixture();
   baseUrl = await listenConsole(fixture.app, '127.0.0.1', 0);
   profileDir = mkdtempSync(join(tmpdir(), 'busfare-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
+  context = await launchChromium(profileDir, {
     viewport: { width: 390, height: 844 },
   });
 }, 60_000);

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { type EmbeddedBroker, buildSignedParameterSet, defaultFareTable, publishParameterSet, startEmbeddedBroker } from '@busfare/backoffice';
@@ -13,7 +14,6 @@ import { terminalConfigSchema } from '../../terminal/src/runtime/terminal-config
 import { makeCard } from '../tap/cards.js';
 import { KIOSK_VIEWPORTS, checkKioskLayout } from './kiosk-layout.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Folder of the screenshots, for a person to look at. BUSFARE_SCREENSHOT_DIR overrides it. */
 const SCREENSHOT_DIR = process.env.BUSFARE_SCREENSHOT_DIR ?? join(tmpdir(), 'busfare-terminal-run-screen');
 const logger = pino({ level: process.env.BUSFARE_TEST_LOG ?? 'silent' });
@@ -62,10 +62,7 @@ beforeAll(async () => {
   });
   terminal = await startTerminal(config, logger);
   profileDir = mkdtempSync(join(tmpdir(), 'busfare-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
+  context = await launchChromium(profileDir, {
     viewport: KIOSK_VIEWPORTS[0],
   });
 }, 60_000);

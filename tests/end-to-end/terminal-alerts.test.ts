@@ -8,11 +8,8 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BLACKLIST_DELTA_TOPIC_KIND,
-  PARAMETER_SET_SCHEMA,
-  canonicalJson,
   generateParameterSigningKeys,
-  sha256Hex,
-  signParameterSet,
+  signParameterContent,
   terminalStatusSchema,
   topics,
   type TerminalStatus,
@@ -65,10 +62,7 @@ describe('busfare-terminal run alerts', () => {
     const back = await mqtt.connectAsync(brokerUrl, { clientId: 'back-office' });
     cleanups.push(() => back.endAsync());
     const body = { mode: 'delta', baseVersion: 1, add: ['0000000000000002'], remove: [] };
-    const delta = signParameterSet(
-      { schema: PARAMETER_SET_SCHEMA, kind: 'blacklist', version: 2, effectiveFrom: '2000-06-01T00:00:00Z', publishedAt: '2000-06-01T00:00:00Z', bodySha256: sha256Hex(canonicalJson(body)), body },
-      keys.privateKey,
-    );
+    const delta = signParameterContent({ kind: 'blacklist', version: 2, effectiveFrom: '2000-06-01T00:00:00Z', publishedAt: '2000-06-01T00:00:00Z', body }, keys.privateKey);
     await back.publishAsync(topics.parameters(BLACKLIST_DELTA_TOPIC_KIND), JSON.stringify(delta), { qos: 1, retain: true });
     const statuses: TerminalStatus[] = [];
     back.on('message', (_topic, payload) => statuses.push(terminalStatusSchema.parse(JSON.parse(payload.toString('utf8')))));

@@ -234,9 +234,9 @@ describe('busfare-terminal run with a bare broker', () => {
   it('rejects rider cards before sign-on when configured', async () => {
     await start({ riderTapsWithoutShift: 'reject' });
     const rider = makeCard();
-    const refused = await host.tap(rider);
-    expect(refused.outcome?.status).toBe('refused');
-    expect(refused.debitSent).toBe(false);
+    const withoutShift = await host.tap(rider);
+    expect(withoutShift.outcome?.status).toBe('refused');
+    expect(withoutShift.debitSent).toBe(false);
     expect(rider.balanceFen).toBe(1000);
 
     expect((await host.tap(createDriverCard({ driverNumber: '42' }))).outcome?.driverCard?.action).toBe('signed-on');
@@ -250,11 +250,11 @@ describe('busfare-terminal run with a bare broker', () => {
     expect(terminal.driver.shift.current()?.driverId).toBe('7');
   });
 
-  it('fails to start when the page port is taken', async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
-    const port = (taken.address() as { port: number }).port;
+  it('fails on a busy page port', async () => {
+    const portHolder: Server = createServer();
+    await new Promise<void>((resolve) => portHolder.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => portHolder.close(() => resolve())));
+    const port = (portHolder.address() as { port: number }).port;
 
     await expect(start({ port })).rejects.toThrow(new RegExp(`failed to start the driver screen on 127\\.0\\.0\\.1:${port}: .*set driverScreen\\.port to a free port`));
     expect(host.connected).toBe(false);

@@ -21,7 +21,7 @@ import { defaultFareTable } from '@busfare/backoffice';
 import { ALL_BENCH_ISSUERS, BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, InProcessCardReader, PsamTransport, SoftwarePsam, createDriverCard, purseApplicationFci, respond, type ApduCard } from '@busfare/simulators';
 import pino from 'pino';
 import { makeCard, makeM1Card } from './cards.js';
-import { PSAM_TERMINAL_NUMBER, createTapFixture } from './tap-fixture.js';
+import { PSAM_TERMINAL_NUMBER, createTapFixture, startRuntimeTaps } from './tap-fixture.js';
 
 const logger = pino({ level: 'silent' });
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -443,18 +443,8 @@ describe('terminal runtime driver cards', () => {
       driverCards: { typeCodes: [70], driverNumberDigits: 4 },
     });
     const shift = new DriverShift({ terminalId: 'T001', vehicleId: 'V001', store: shiftStore, clock, logger, lastSequence: () => store.lastSequence(), serviceChoices: () => [] });
-    const outcomes: TapOutcome[] = [];
-    runtime.on('tap', (outcome) => outcomes.push(outcome));
-    await runtime.start();
-    cleanups.push(() => runtime.stop());
-
-    async function tap(card: ApduCard): Promise<TapOutcome> {
-      reader.present(card);
-      await new Promise((resolve) => setImmediate(resolve));
-      await runtime.idle();
-      reader.remove();
-      return outcomes.at(-1)!;
-    }
+    const { tap, stop } = await startRuntimeTaps(runtime, reader);
+    cleanups.push(stop);
 
     const configured = createDriverCard({ driverNumber: '12345678', cardTypeCode: 70 });
     expect((await tap(configured)).promptId).toBe('driver-sign-on-unavailable');

@@ -268,11 +268,11 @@ describe('durable tap records', () => {
       throw new Error('SQLITE_FULL: database or disk is full');
     };
 
-    const taken = await fixture.tap(card);
-    expect(taken.status).toBe('in-doubt');
-    expect(taken.promptId).toBe('tap-again');
+    const debited = await fixture.tap(card);
+    expect(debited.status).toBe('in-doubt');
+    expect(debited.promptId).toBe('tap-again');
     expect(card.balanceFen).toBe(800);
-    expect(store.listOpenInDoubt().map((open) => open.sequence)).toEqual([taken.sequence]);
+    expect(store.listOpenInDoubt().map((open) => open.sequence)).toEqual([debited.sequence]);
 
     // The disk has room again: the same card's re-tap books the trip from the card's proof.
     store.recordDebit = recordDebit;

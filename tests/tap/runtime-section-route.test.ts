@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { defaultFareTable } from '@busfare/backoffice';
 import { type RoutesBody, fareTableBodySchema, routesBodySchema } from '@busfare/shared-protocol';
-import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, InProcessCardReader, PsamTransport, SoftwarePsam, type ApduCard } from '@busfare/simulators';
+import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, InProcessCardReader, PsamTransport, SoftwarePsam } from '@busfare/simulators';
 import {
   ApduSecureAccessModule,
   ManualClock,
@@ -9,12 +9,11 @@ import {
   TerminalRuntime,
   type PositionSource,
   type PositionSourceEvents,
-  type TapOutcome,
 } from '@busfare/terminal';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCard, makeM1Card } from './cards.js';
-import { PSAM_TERMINAL_NUMBER } from './tap-fixture.js';
+import { PSAM_TERMINAL_NUMBER, startRuntimeTaps } from './tap-fixture.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -72,18 +71,8 @@ async function startBus(routes: RoutesBody | undefined, route = '30') {
     utcOffsetMinutes: 480,
   });
   let current = routes;
-  const outcomes: TapOutcome[] = [];
-  runtime.on('tap', (outcome) => outcomes.push(outcome));
-  await runtime.start();
-  cleanups.push(() => runtime.stop());
-
-  async function tap(card: ApduCard): Promise<TapOutcome> {
-    reader.present(card);
-    await new Promise((resolve) => setImmediate(resolve));
-    await runtime.idle();
-    reader.remove();
-    return outcomes.at(-1)!;
-  }
+  const { tap, stop } = await startRuntimeTaps(runtime, reader);
+  cleanups.push(stop);
   /** Installs another routes parameter set, as a new version arriving mid-trip would. */
   function replaceRoutes(next: RoutesBody | undefined): void {
     current = next;

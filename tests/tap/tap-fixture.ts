@@ -5,6 +5,8 @@ import {
   MemoryTransactionStore,
   TapProcessor,
   type DriverCardPolicy,
+  type TapOutcome,
+  type TerminalRuntime,
   type RiderFeedbackMessage,
   type TransactionStore,
 } from '@busfare/terminal';
@@ -66,4 +68,24 @@ export async function createTapFixture(
   }
 
   return { clock, store, reader, psam, sam, processor, shown, fareTable, lockLog, tap, moneyRecord };
+}
+
+/**
+ * Starts a runtime, which the caller stops with the returned `stop`, and returns `tap`: it
+ * presents a card on the runtime's in-process reader, waits until the runtime has processed it,
+ * takes the card away and returns the tap's outcome.
+ */
+export async function startRuntimeTaps(runtime: TerminalRuntime, reader: InProcessCardReader) {
+  const outcomes: TapOutcome[] = [];
+  runtime.on('tap', (outcome) => outcomes.push(outcome));
+  await runtime.start();
+
+  async function tap(card: ApduCard): Promise<TapOutcome> {
+    reader.present(card);
+    await new Promise((resolve) => setImmediate(resolve));
+    await runtime.idle();
+    reader.remove();
+    return outcomes.at(-1)!;
+  }
+  return { tap, stop: () => runtime.stop() };
 }

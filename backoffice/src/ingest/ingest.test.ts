@@ -220,7 +220,7 @@ describe('ingest over a real broker', () => {
   });
 
   it('acknowledges grouped batches after commit', async () => {
-    // Another connection sees only committed rows, so its count at each ack shows the commit came first.
+    // Another connection reads only committed rows, so its count at each ack shows the commit came first.
     const reader = new Database(join(directory, 'clearing.db'), { readonly: true });
     const count = reader.prepare<[string], number>('SELECT COUNT(*) FROM transactions WHERE terminal_id = ?').pluck();
     const storedAtAck: number[] = [];

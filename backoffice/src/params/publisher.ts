@@ -1,12 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import {
   BLACKLIST_DELTA_TOPIC_KIND,
-  PARAMETER_SET_SCHEMA,
   blacklistChunkTopicKind,
-  canonicalJson,
   parameterSetSchema,
-  sha256Hex,
-  signParameterSet,
+  signParameterContent,
   topics,
   type ParameterKind,
   type ParameterSet,
@@ -19,16 +16,7 @@ import type { MqttClient } from 'mqtt';
  * envelope. Throws when the envelope is invalid.
  */
 export function buildSignedParameterSet(kind: ParameterKind, version: number, body: unknown, effectiveFrom: string, signingKey: KeyObject, now: Date = new Date()): ParameterSet {
-  const unsigned = parameterSetSchema.parse({
-    schema: PARAMETER_SET_SCHEMA,
-    kind,
-    version,
-    effectiveFrom,
-    publishedAt: now.toISOString(),
-    bodySha256: sha256Hex(canonicalJson(body)),
-    body,
-  });
-  return parameterSetSchema.parse(signParameterSet(unsigned, signingKey));
+  return parameterSetSchema.parse(signParameterContent({ kind, version, effectiveFrom, publishedAt: now.toISOString(), body }, signingKey));
 }
 
 /** The retained topic level of a set: blacklist deltas have their own, so they never displace the full list. */

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson } from '../schemas/canonical-json.js';
+import { canonicalJson, sha256Hex } from '../schemas/canonical-json.js';
+import { PARAMETER_SET_SCHEMA } from '../schemas/parameters.js';
 
 export const PARAMETER_SIGNATURE_ALGORITHM = 'ed25519';
 
@@ -37,6 +38,25 @@ export function signParameterSet<T extends object>(set: T, privateKey: KeyObject
   }
   const value = sign(null, parameterSigningPayload(set), privateKey).toString('base64');
   return { ...set, signature: { algorithm: PARAMETER_SIGNATURE_ALGORITHM, keyId: parameterKeyId(privateKey), value } };
+}
+
+/** The parts of a parameter set that its author chooses. */
+export interface ParameterSetContent<B> {
+  kind: string;
+  version: number;
+  effectiveFrom: string;
+  publishedAt: string;
+  body: B;
+}
+
+/**
+ * Wraps a parameter set's content in its envelope (schema id and the SHA-256 of the body's
+ * canonical JSON) and signs it. The back office validates the result before it publishes it.
+ */
+export function signParameterContent<B>(content: ParameterSetContent<B>, privateKey: KeyObject) {
+  const { kind, version, effectiveFrom, publishedAt, body } = content;
+  const unsigned = { schema: PARAMETER_SET_SCHEMA, kind, version, effectiveFrom, publishedAt, bodySha256: sha256Hex(canonicalJson(body)), body };
+  return signParameterSet(unsigned, privateKey);
 }
 
 /**

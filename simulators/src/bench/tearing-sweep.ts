@@ -171,7 +171,7 @@ export async function runTearingSweep(options: TearingSweepOptions): Promise<Tea
                   last = await tap(card, kind, again);
                   if (last.torn) tornTaps += 1;
                 }
-                // The rider taps again only when the reader asks, as a rider at the door does.
+                // The rider taps again only when the reader prompts for it, as a rider at the door does.
                 for (let retry = 0; retry < 3 && asksAgain(last.outcome); retry += 1) last = await tap(card, kind);
                 const verdict = judgeScenario(card, journey, card.debits.length - before);
                 doubleDebits += verdict.doubleDebits;

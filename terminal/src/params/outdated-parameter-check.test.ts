@@ -2,15 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BLACKLIST_DELTA_TOPIC_KIND,
-  PARAMETER_SET_SCHEMA,
-  canonicalJson,
   bigIntToAsn,
+  BLACKLIST_DELTA_TOPIC_KIND,
   blacklistChunkTopicKind,
   generateParameterSigningKeys,
   packBlacklist,
-  sha256Hex,
-  signParameterSet,
+  signParameterContent,
   sortedAsnArray,
 } from '@busfare/shared-protocol';
 import pino from 'pino';
@@ -29,8 +26,7 @@ const A = '0000000000000001';
 const B = '0000000000000002';
 
 function set(kind: string, version: number, body: unknown, effectiveFrom = '2026-01-05T07:00:00+08:00'): Buffer {
-  const unsigned = { schema: PARAMETER_SET_SCHEMA, kind, version, effectiveFrom, publishedAt: '2026-01-05T06:00:00+08:00', bodySha256: sha256Hex(canonicalJson(body)), body };
-  return Buffer.from(JSON.stringify(signParameterSet(unsigned, KEYS.privateKey)));
+  return Buffer.from(JSON.stringify(signParameterContent({ kind, version, effectiveFrom, publishedAt: '2026-01-05T06:00:00+08:00', body }, KEYS.privateKey)));
 }
 
 /** Blacklist delta 3 on top of full list 2, which the terminal has not received. */

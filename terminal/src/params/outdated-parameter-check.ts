@@ -77,7 +77,7 @@ export class OutdatedParameterCheck implements ParameterSink {
     this.graceMs = graceMinutes * 60_000;
     this.maxOfflineMs = maxOfflineHours * 3_600_000;
     // NOTE: offline time starts again with each process, so a bus switched off every night never
-    // reaches the limit; a last-connected time kept on disk would close that gap.
+    // reaches the limit. A last-connected time kept on disk would close that gap.
     this.lastConnectedMonotonicMs = options.clock.monotonicMs();
   }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { issueMessage } from '@busfare/shared-protocol';
 import { z } from 'zod';
 import { DEFAULT_PARAMETER_GRACE_MINUTES, DEFAULT_PARAMETER_MAX_OFFLINE_HOURS } from '../params/outdated-parameter-check.js';
 import { DEFAULT_DRIVER_SCREEN_PORT } from '../screen/driver-screen-server.js';
@@ -217,11 +218,6 @@ export function loadTerminalConfig(path: string): TerminalConfig {
     throw new TerminalConfigError(path, [`invalid JSON: ${(error as Error).message}`]);
   }
   const parsed = terminalConfigSchema.safeParse(value);
-  if (!parsed.success) throw new TerminalConfigError(path, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${configIssueMessage(issue)}`));
+  if (!parsed.success) throw new TerminalConfigError(path, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issueMessage(issue)}`));
   return parsed.data;
-}
-
-/** Zod's message for an issue, except that a missing required key reads "required, but missing". */
-function configIssueMessage(issue: z.core.$ZodIssue): string {
-  return issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? `required, but missing (expected ${issue.expected})` : issue.message;
 }

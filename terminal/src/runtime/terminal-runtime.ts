@@ -155,7 +155,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     this.options.service = service;
   }
 
-  /** The stop the bus is at or last passed on its service, and the next one. */
+  /** Returns the stop the bus is at or last passed on its service, and the next one. */
   stopProgress(): StopProgress {
     return this.stops.progress(this.options.service ?? {});
   }

@@ -8,11 +8,8 @@ import { connectAsync } from 'mqtt';
 import pino from 'pino';
 import {
   BLACKLIST_DELTA_TOPIC_KIND,
-  PARAMETER_SET_SCHEMA,
-  canonicalJson,
   generateParameterSigningKeys,
-  sha256Hex,
-  signParameterSet,
+  signParameterContent,
   terminalStatusSchema,
   topics,
   type TerminalStatus,
@@ -61,8 +58,7 @@ async function startBroker(): Promise<string> {
 /** A blacklist delta whose base version the terminal never receives, so it waits. */
 function waitingDelta(): Buffer {
   const body = { mode: 'delta', baseVersion: 2, add: ['0000000000000002'], remove: [] };
-  const unsigned = { schema: PARAMETER_SET_SCHEMA, kind: 'blacklist', version: 3, effectiveFrom: '2027-01-05T07:00:00Z', publishedAt: '2027-01-05T06:00:00Z', bodySha256: sha256Hex(canonicalJson(body)), body };
-  return Buffer.from(JSON.stringify(signParameterSet(unsigned, KEYS.privateKey)));
+  return Buffer.from(JSON.stringify(signParameterContent({ kind: 'blacklist', version: 3, effectiveFrom: '2027-01-05T07:00:00Z', publishedAt: '2027-01-05T06:00:00Z', body }, KEYS.privateKey)));
 }
 
 describe('alerts on the page and in the status', () => {

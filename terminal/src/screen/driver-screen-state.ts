@@ -48,7 +48,7 @@ export interface DriverScreenStateOptions {
   clock: Clock;
   link: () => { connected: boolean; backlog: number };
   parameters: () => { active: Record<string, number>; pending: Record<string, number> };
-  /** Where the bus is on its service (the runtime's stopProgress); without it no stops are shown. */
+  /** Progress of the bus along its service (the runtime's stopProgress); without it no stops are shown. */
   stopProgress?: () => StopProgress;
   /** Whether an active fare table exists; without one every tap fails. */
   hasFareTable: () => boolean;

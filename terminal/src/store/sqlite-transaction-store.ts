@@ -338,7 +338,7 @@ export class SqliteTransactionStore implements TransactionStore {
 
   /**
    * Runs a tap-path commit without an automatic checkpoint, which maintainWhileIdle() does between
-   * taps instead. A terminal that never goes idle checkpoints inline once the WAL holds
+   * taps instead. A terminal that never goes idle checkpoints inline once the WAL contains
    * FORCED_CHECKPOINT_COMMITS commits, so the WAL stays bounded.
    */
   private onTapPath<T>(write: () => T): T {

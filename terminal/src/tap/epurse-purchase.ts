@@ -50,8 +50,8 @@ export interface PurchaseContext {
  * INIT FOR (CAPP) PURCHASE → MAC1 from the PSAM → (composite: UPDATE CAPP DATA CACHE with the
  * transit record) → durable pending record → DEBIT → MAC2 check → durable completed record.
  * Both commits run while a PSAM command is in flight: the pending record while MAC1 is computed
- * (when the PSAM's next serial is known), the TAC while MAC2 is checked. The terminal never sees
- * a key or the card's algorithm; the PSAM takes the algorithm id as the card reports it.
+ * (when the PSAM's next serial is known), the TAC while MAC2 is checked. The terminal holds no key
+ * and does not choose the algorithm: the PSAM takes the algorithm id that the card reports.
  */
 export async function purchaseFromPurse(session: CardSession, counter: { apdus: number }, context: PurchaseContext): Promise<TapResult> {
   const { sam, store, clock, identity, decision, step } = context;
@@ -205,7 +205,7 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
     store.recordDebit(sequence, { tac, balanceAfterFen });
   } catch (error) {
     await mac2Check;
-    return keepTakenDebitInDoubt(context, sequence, error, base);
+    return keepDebitInDoubt(context, sequence, error, base);
   }
   const mac2Verified = await mac2Check;
   if (!mac2Verified) context.logger.warn({ sequence, asn: identity.asn }, 'PSAM rejected MAC2');
@@ -216,12 +216,11 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
 }
 
 /**
- * The card took the fare but its TAC could not be stored (a full or failing disk). The record is
- * put in doubt so that the same card's next tap settles it with GET TRANSACTION PROOF and is not
- * debited again. If even that write fails, the record stays pending and start-up recovery puts it
- * in doubt.
+ * Puts a debit in doubt whose TAC could not be stored (a full or failing disk), so that the same
+ * card's next tap settles it with GET TRANSACTION PROOF instead of debiting again. If that write
+ * fails too, the record stays pending, and start-up recovery puts it in doubt.
  */
-function keepTakenDebitInDoubt(context: PurchaseContext, sequence: number, error: unknown, base: Pick<TapResult, 'asn' | 'cardType'>): TapResult {
+function keepDebitInDoubt(context: PurchaseContext, sequence: number, error: unknown, base: Pick<TapResult, 'asn' | 'cardType'>): TapResult {
   const { store, identity } = context;
   context.logger.error({ sequence, asn: identity.asn, err: error }, 'storing the TAC of a taken debit failed; the record is kept in doubt for the card proof');
   try {

@@ -243,8 +243,8 @@ export class TapProcessor {
 
   /** Hands a driver card to the driver shift. An invalid card, or any card on a terminal without a shift, is refused. */
   private tapDriverCard(policy: DriverCardPolicy, facts: PurseCardFacts, application: PurseApplicationKind, now: Date): TapResult {
-    // A driver card reported lost signs nobody on. It is not locked: the refusal keeps it from
-    // signing on, and a lock record would go to fare clearing, which driver cards are not part of.
+    // A driver card reported lost cannot sign on. It is not locked on the card, because a lock
+    // record goes to fare clearing, and driver cards take no part in fares.
     if (this.options.blacklist?.has(asn8Hex(facts.asn))) {
       return { status: 'refused', promptId: 'card-blacklisted', reason: 'driver card is on the blacklist', asn: facts.asn, driverCard: { action: 'rejected' } };
     }

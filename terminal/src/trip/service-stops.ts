@@ -11,7 +11,7 @@ export interface ServiceKey {
  * The bus's place on its confirmed service: one StopTracker for the route pattern, rebuilt when
  * the service or the routes parameter set changes, and replayed with the last fix so a new
  * pattern starts from where the bus is. Fares on tap-on/tap-off routes and the driver's page both
- * read the current stop from here, so the stop a rider is charged from is the one the driver sees.
+ * read the current stop from here, so a rider is charged from the stop the driver's screen shows.
  */
 export class ServiceStops {
   private tracker?: { key: string; routes: RoutesBody; tracker: StopTracker };
@@ -26,7 +26,7 @@ export class ServiceStops {
     this.trackerFor(service)?.update(lat, lon);
   }
 
-  /** The current and next stop of the service; empty when the service or its pattern is unknown. */
+  /** Returns the current and next stop of the service, or none when the service or its pattern is unknown. */
   progress(service: ServiceKey): StopProgress {
     return this.trackerFor(service)?.progress() ?? {};
   }

@@ -54,7 +54,7 @@ export async function readM1Boarding(io: M1CardIo, purse: M1PurseState, now: Dat
     return { kind: 'corrupt', reason: (error as Error).message };
   }
   // NOTE: CPU cards charge such a boarding as a missing tap-off (fare-decision.ts), while an M1
-  // card treats it as corrupt and boards again for free; one rule should serve both.
+  // card treats it as corrupt and boards again for free. One rule should serve both.
   if (boardedAt.getTime() - now.getTime() > MAX_BOARDING_CLOCK_AHEAD_MS) {
     return { kind: 'corrupt', reason: `boarding date-time ${record.boardedAt} is after the terminal's clock` };
   }

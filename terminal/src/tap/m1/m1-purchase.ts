@@ -127,7 +127,7 @@ export async function purchaseFromM1Purse(io: M1CardIo, context: M1PurchaseConte
     store.markInDoubt(sequence);
     if (amountFen === 0) {
       // A zero-amount debit (a boarding) leaves the balance as it was, so the next tap cannot tell
-      // a torn flag from a finished decrement and rolls it forward: the boarding then stands, and
+      // a torn flag from a finished decrement and rolls it forward. The boarding then counts, and
       // the record stays in doubt until that tap settles it.
       context.onRecord?.();
       context.logger.warn({ sequence, asn: identity.asn, err: error }, 'M1 process flag write failed on a zero-amount debit; record kept in doubt');
