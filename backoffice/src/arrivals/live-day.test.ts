@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LiveDay } from './live-day.js';
 import { HistoricalTravelTimes } from './models/historical-travel-times.js';
 import { TodayRatio } from './models/today-ratio.js';
+import { VehicleDayRatio } from './models/vehicle-ratio.js';
 import { type ObservedTrip, dayTypeOf } from './observed-trip.js';
 import { PairHistory } from './travel-history.js';
 
@@ -78,5 +79,33 @@ describe('TodayRatio on a growing day', () => {
     expect(incremental.logRatio(last, 'R', now)).toBeCloseTo(new TodayRatio(travelTimes, settings).logRatio(new LiveDay([complete[3]!]), 'R', now), 12);
     expect(incremental.logRatio(grown, 'R', now)).toBeCloseTo(new TodayRatio(travelTimes, settings).logRatio(new LiveDay(complete), 'R', now), 12);
     expect(incremental.logRatio(grown, 'R', now)).not.toBe(0);
+  });
+});
+
+describe('VehicleDayRatio on a growing day', () => {
+  it('matches the whole day per bus', () => {
+    const yesterday = trip('h', 'R', 8, [100, 100, 100]);
+    const history = new PairHistory([{ ...yesterday, serviceDate: '2018-03-07', dayStart: DAY_START - 86_400, arrivals: yesterday.arrivals.map((arrival) => ({ ...arrival, time: arrival.time - 86_400 })) }]);
+    const travelTimes = new HistoricalTravelTimes(history, { windowS: 1800, minSamples: 1 });
+    const incremental = new VehicleDayRatio(travelTimes, 2);
+    const now = DAY_START + 8 * 3600 + 600;
+    const grown = new LiveDay();
+    const shells = complete.map((entry) => ({ ...entry, arrivals: [] as ObservedTrip['arrivals'] }));
+    const steps = complete.flatMap((entry, tripIndex) => entry.arrivals.map((arrival) => ({ tripIndex, arrival })));
+    steps.sort((a, b) => a.arrival.time - b.arrival.time);
+    [steps[3], steps[4]] = [steps[4]!, steps[3]!];
+    for (const { tripIndex, arrival } of steps) {
+      grown.append(shells[tripIndex]!, arrival);
+      // Reading after every append makes each later read extend the kept sums.
+      incremental.logRatio(grown, 'R', 't1', now);
+    }
+    const whole = new VehicleDayRatio(travelTimes, 2);
+    for (const vehicleId of ['t1', 't2', 't4']) {
+      expect(incremental.logRatio(grown, 'R', vehicleId, now)).toBeCloseTo(whole.logRatio(new LiveDay(complete), 'R', vehicleId, now), 12);
+    }
+    // t2 ran 150, 80 and 140 s against 100 s each: (ln 1.5 + ln 0.8 + ln 1.4) / (3 + 2).
+    expect(incremental.logRatio(grown, 'R', 't2', now)).toBeCloseTo((Math.log(1.5) + Math.log(0.8) + Math.log(1.4)) / 5, 12);
+    expect(incremental.logRatio(grown, 'R', 'nobody', now)).toBe(0);
+    expect(incremental.logRatio(grown, 'R', 't2', DAY_START)).toBe(0);
   });
 });

@@ -13,6 +13,7 @@ export interface Run {
   routeId: string;
   directionId: number;
   tripId: string;
+  vehicleId: string;
   fromStop: string;
   toStop: string;
   departure: number;
@@ -151,7 +152,7 @@ function runOf(trip: ObservedTrip, index: number): Run | undefined {
   const previous = trip.arrivals[index - 1];
   const arrival = trip.arrivals[index]!;
   if (!previous) return undefined;
-  return { routeId: trip.routeId, directionId: trip.directionId, tripId: trip.id, fromStop: previous.stopId, toStop: arrival.stopId, departure: previous.time, arrival: arrival.time, dayStart: trip.dayStart, dayType: trip.dayType };
+  return { routeId: trip.routeId, directionId: trip.directionId, tripId: trip.id, vehicleId: trip.vehicleId, fromStop: previous.stopId, toStop: arrival.stopId, departure: previous.time, arrival: arrival.time, dayStart: trip.dayStart, dayType: trip.dayType };
 }
 
 function stopKey(routeId: string, directionId: number, stopId: string): string {

@@ -7,7 +7,7 @@ import { scheduleHistoryTrips } from '../matching/schedule-history.js';
 import { buildTripSchedule } from '../matching/trip-patterns.js';
 import type { ArrivalModel, ModelName } from '../models/arrival-model.js';
 import { fitBusfareSettings } from '../models/busfare-fitting.js';
-import { BusfareModel, type BusfareSettings } from '../models/busfare-model.js';
+import { BusfareModel, type BusfareSettings, DEFAULT_BUSFARE_STRUCTURE } from '../models/busfare-model.js';
 import { HistoricalMedianModel } from '../models/historical-median-model.js';
 import { HistoricalTravelTimes } from '../models/historical-travel-times.js';
 import { KalmanModel } from '../models/kalman-model.js';
@@ -23,15 +23,17 @@ import { TransitClockBaseline } from './transitclock-baseline.js';
 export const SCHEDULE_HISTORY_DAYS = 7;
 
 /**
- * busfare's settings where no recorded history exists to fit them on: the settings that the
- * validation chose on both Suzhou routes (window ±15 min, 30 min time constant, today weight 1 up
- * to 20 minutes and 0.6 beyond).
+ * busfare's settings where no recorded history exists to fit them on: the mean of the coefficients
+ * fitted on the stop-by-stop part (before 2018-04-15) of both Suzhou recordings, rounded.
  */
 export const DEFAULT_BUSFARE_SETTINGS: BusfareSettings = {
-  history: { windowS: 15 * 60, minSamples: 5 },
-  today: { timeConstantS: 30 * 60, priorWeight: 4 },
-  ownMaxAgeS: 40 * 60,
-  coefficients: { '0-5': { today: 1, own: 0 }, '5-10': { today: 1, own: 0 }, '10-20': { today: 1, own: 0 }, '20-30': { today: 0.6, own: 0 } },
+  ...DEFAULT_BUSFARE_STRUCTURE,
+  coefficients: {
+    '0-5': { intercept: 0.02, routeToday: 0.31, routeTodayLong: 0.06, narrowWindow: 0.2, wideWindow: 0.31, everyDayType: 0.4, busHistory: 0.43, busToday: 0.35 },
+    '5-10': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.11, narrowWindow: 0.22, wideWindow: 0.31, everyDayType: 0.3, busHistory: 0.45, busToday: 0.35 },
+    '10-20': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.09, narrowWindow: 0.2, wideWindow: 0.29, everyDayType: 0.27, busHistory: 0.45, busToday: 0.36 },
+    '20-30': { intercept: 0, routeToday: 0.3, routeTodayLong: 0.09, narrowWindow: 0.18, wideWindow: 0.29, everyDayType: 0.23, busHistory: 0.42, busToday: 0.31 },
+  },
 };
 
 export interface GtfsAvlInputs {
@@ -79,7 +81,7 @@ export function evaluateGtfsAvl(inputs: GtfsAvlInputs): GtfsAvlEvaluation {
   const busfareSettings = recordedDates.size >= 2 ? fitBusfareSettings(recorded).settings : DEFAULT_BUSFARE_SETTINGS;
 
   const reference = new HistoricalMedianModel(travelTimes);
-  const others: ArrivalModel[] = [new BusfareModel(history, busfareSettings), new LastVehicleModel(travelTimes), new KalmanModel(history, travelTimes)];
+  const others: ArrivalModel[] = [new BusfareModel(history, busfareSettings, recorded), new LastVehicleModel(travelTimes), new KalmanModel(history, travelTimes)];
   const baseline = inputs.baselineText === undefined ? undefined : new TransitClockBaseline(parseTransitClockPredictions(inputs.baselineText, inputs.timeZone));
 
   const table = new ErrorTable();

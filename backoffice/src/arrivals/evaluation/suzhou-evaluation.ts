@@ -49,7 +49,7 @@ export function evaluateSuzhou(text: string, options: SuzhouEvaluationOptions): 
   const travelTimes = new HistoricalTravelTimes(history, BASELINE_WINDOW);
   const fit = fitBusfareSettings(split.training);
   const comparison = compareModels(split.test, new HistoricalMedianModel(travelTimes), [
-    new BusfareModel(history, fit.settings),
+    new BusfareModel(history, fit.settings, split.training),
     new LastVehicleModel(travelTimes),
     new KalmanModel(history, travelTimes),
   ]);

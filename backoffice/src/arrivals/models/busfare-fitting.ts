@@ -2,136 +2,98 @@ import { HORIZON_BANDS, type HorizonBand, horizonBandOf } from '../evaluation/ho
 import { replayRequests, splitByDate } from '../evaluation/replay.js';
 import type { ObservedTrip } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
-import { type BandCoefficients, type BusfareSettings, BusfareModel, neutralCoefficients } from './busfare-model.js';
-import type { HistoricalWindow } from './historical-travel-times.js';
-import type { TodayRatioSettings } from './today-ratio.js';
+import { type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, coefficientsOf, neutralCoefficients } from './busfare-model.js';
+import { fitLeastAbsoluteDeviations } from './least-absolute-deviations.js';
 
-/** Settings tried by cross-validation. Each list is small so a fit stays within seconds per route. */
-export interface BusfareSearchSpace {
-  windows: HistoricalWindow[];
-  today: TodayRatioSettings[];
-  todayCoefficients: number[];
-  ownCoefficients: number[];
-}
-
-export const DEFAULT_SEARCH_SPACE: BusfareSearchSpace = {
-  windows: [15, 30].flatMap((minutes) => [Infinity, 14].map((halfLifeDays) => ({ windowS: minutes * 60, minSamples: 5, halfLifeDays }))),
-  today: [30, 120].map((minutes) => ({ timeConstantS: minutes * 60, priorWeight: 4 })),
-  todayCoefficients: range(0, 2, 0.2),
-  ownCoefficients: range(0, 0.6, 0.2),
-};
-
-/** Share of the training dates, the earliest, that the cross-validation fits on; the rest validate. */
+/** Share of the training dates, the earliest, that the validation replay learns from. The rest validate. */
 const INNER_TRAINING_SHARE = 0.75;
-const OWN_MAX_AGE_S = 40 * 60;
-
-/** One candidate's validation result. */
-export interface CandidateScore {
-  history: HistoricalWindow;
-  today: TodayRatioSettings;
-  coefficients: Record<HorizonBand, BandCoefficients>;
-  /** Validation MAE per band with these coefficients, and of the plain historical median. */
-  maeS: Record<HorizonBand, number>;
-  historicalMaeS: Record<HorizonBand, number>;
-  /** Mean over the bands of MAE divided by the plain median's MAE: the selection score. */
-  score: number;
-}
+/** Minimum validation points for a band's own coefficients. A band with fewer uses the pooled fit. */
+const MIN_BAND_POINTS = 200;
+/** Ridge penalty of the fit, relative to the points' total weight. */
+const RIDGE = 1e-4;
 
 export interface BusfareFit {
   settings: BusfareSettings;
-  candidates: CandidateScore[];
+  /** Validation MAE per band of H with the fitted coefficients, and of H alone. */
+  validationMaeS: Partial<Record<HorizonBand, number>>;
+  historicalMaeS: Partial<Record<HorizonBand, number>>;
+  /** Validation points per band of H, and the bands that used the pooled fit. */
+  points: Partial<Record<HorizonBand, number>>;
+  pooledBands: HorizonBand[];
   innerTrainingDates: string[];
   validationDates: string[];
 }
 
 interface ValidationPoint {
-  band: HorizonBand;
   base: number;
   actual: number;
-  own: number;
-  today: number[];
+  row: Float64Array;
 }
 
 /**
- * Chooses busfare's settings by validation inside the training dates: fits the history on the
- * earliest 75% of them and replays the rest, then for every history window and today-ratio
- * setting finds per band the coefficients with the lowest MAE; the candidate whose MAE, relative to
- * the plain median's, averages lowest over the bands wins.
+ * Sets busfare's coefficients by validation inside the training dates: builds the model on the
+ * earliest 75% of them, replays the rest as prediction requests and, per band of the historical
+ * travel time H, fits the coefficients that minimise Σ H·|log(actual / H) − β·x| (close to the
+ * absolute error in seconds) by least absolute deviations. The final model keeps the coefficients
+ * and learns its history from all training dates.
  */
-export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], space: BusfareSearchSpace = DEFAULT_SEARCH_SPACE): BusfareFit {
+export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], structure: BusfareStructure = DEFAULT_BUSFARE_STRUCTURE): BusfareFit {
   const split = splitByDate(trainingTrips, INNER_TRAINING_SHARE);
+  const empty = { validationMaeS: {}, historicalMaeS: {}, points: {}, pooledBands: [...HORIZON_BANDS], innerTrainingDates: split.trainingDates, validationDates: split.testDates };
   if (split.testDates.length === 0) {
     // One training date leaves nothing to validate on: the plain median is all that can be trusted.
-    const settings = { history: space.windows[0]!, today: space.today[0]!, ownMaxAgeS: OWN_MAX_AGE_S, coefficients: neutralCoefficients() };
-    return { settings, candidates: [], innerTrainingDates: split.trainingDates, validationDates: [] };
+    return { settings: { ...structure, coefficients: neutralCoefficients() }, ...empty };
   }
-  const innerHistory = new PairHistory(split.training);
-  const candidates: CandidateScore[] = [];
-
-  for (const history of space.windows) {
-    const models = space.today.map(
-      (today) => new BusfareModel(innerHistory, { history, today, ownMaxAgeS: OWN_MAX_AGE_S, coefficients: neutralCoefficients() }),
-    );
-    const points: ValidationPoint[] = [];
-    for (const { request, live, actualS } of replayRequests(split.test)) {
-      const features = models.map((model) => model.features(request, live));
-      const first = features[0]!;
-      first.base.forEach((base, index) => {
-        // Points are grouped by the band of the historical travel time, the band the model applies.
-        const band = horizonBandOf(base) ?? '20-30';
-        if (!(base > 0) || horizonBandOf(actualS[index]!) === undefined) return;
-        points.push({ band, base, actual: actualS[index]!, own: first.ownLogRatio, today: features.map((feature) => feature.todayLogRatio) });
-      });
-    }
-    space.today.forEach((today, todayIndex) => candidates.push(scoreCandidate(history, today, todayIndex, points, space)));
+  const model = new BusfareModel(new PairHistory(split.training), { ...structure, coefficients: neutralCoefficients() }, split.training);
+  const byBand = new Map<HorizonBand, ValidationPoint[]>(HORIZON_BANDS.map((band) => [band, []]));
+  for (const { request, live, actualS } of replayRequests(split.test)) {
+    const { base, rows } = model.features(request, live);
+    base.forEach((h, index) => {
+      const actual = actualS[index]!;
+      if (!(h > 0) || horizonBandOf(actual) === undefined) return;
+      // Points are grouped by the band of H, the band the model applies its coefficients by.
+      byBand.get(horizonBandOf(h) ?? '20-30')!.push({ base: h, actual, row: rows[index]! });
+    });
   }
 
-  candidates.sort((a, b) => a.score - b.score);
-  const best = candidates[0]!;
-  return {
-    settings: { history: best.history, today: best.today, ownMaxAgeS: OWN_MAX_AGE_S, coefficients: best.coefficients },
-    candidates,
-    innerTrainingDates: split.trainingDates,
-    validationDates: split.testDates,
-  };
-}
-
-function scoreCandidate(history: HistoricalWindow, today: TodayRatioSettings, todayIndex: number, points: readonly ValidationPoint[], space: BusfareSearchSpace): CandidateScore {
+  const all = [...byBand.values()].flat();
+  if (all.length < MIN_BAND_POINTS) return { settings: { ...structure, coefficients: neutralCoefficients() }, ...empty };
+  const pooled = fitPoints(all);
   const coefficients = neutralCoefficients();
-  const maeS = {} as Record<HorizonBand, number>;
-  const historicalMaeS = {} as Record<HorizonBand, number>;
-  let relativeSum = 0;
-  let bandsScored = 0;
+  const fit: BusfareFit = { ...empty, settings: { ...structure, coefficients }, pooledBands: [] };
   for (const band of HORIZON_BANDS) {
-    const bandPoints = points.filter((point) => point.band === band);
-    if (bandPoints.length === 0) continue;
-    const historical = meanAbsoluteError(bandPoints, todayIndex, 0, 0);
-    let best = { today: 0, own: 0, mae: historical };
-    for (const todayCoefficient of space.todayCoefficients) {
-      for (const ownCoefficient of space.ownCoefficients) {
-        const mae = meanAbsoluteError(bandPoints, todayIndex, todayCoefficient, ownCoefficient);
-        if (mae < best.mae) best = { today: todayCoefficient, own: ownCoefficient, mae };
-      }
-    }
-    coefficients[band] = { today: best.today, own: best.own };
-    maeS[band] = best.mae;
-    historicalMaeS[band] = historical;
-    relativeSum += best.mae / historical;
-    bandsScored += 1;
+    const points = byBand.get(band)!;
+    const own = points.length >= MIN_BAND_POINTS;
+    const beta = own ? fitPoints(points) : pooled;
+    if (!own) fit.pooledBands.push(band);
+    coefficients[band] = coefficientsOf(beta);
+    fit.points[band] = points.length;
+    if (points.length === 0) continue;
+    fit.validationMaeS[band] = round1(meanAbsoluteError(points, beta));
+    fit.historicalMaeS[band] = round1(meanAbsoluteError(points, new Float64Array(beta.length)));
   }
-  return { history, today, coefficients, maeS, historicalMaeS, score: bandsScored > 0 ? relativeSum / bandsScored : 1 };
+  return fit;
 }
 
-function meanAbsoluteError(points: readonly ValidationPoint[], todayIndex: number, todayCoefficient: number, ownCoefficient: number): number {
+function fitPoints(points: readonly ValidationPoint[]): Float64Array {
+  return fitLeastAbsoluteDeviations(
+    points.map((point) => point.row),
+    points.map((point) => Math.log(Math.max(1, point.actual) / point.base)),
+    points.map((point) => point.base),
+    { ridge: RIDGE },
+  );
+}
+
+function meanAbsoluteError(points: readonly ValidationPoint[], beta: Float64Array): number {
   let sum = 0;
-  for (const point of points) {
-    sum += Math.abs(point.base * Math.exp(todayCoefficient * point.today[todayIndex]! + ownCoefficient * point.own) - point.actual);
+  for (const { base, actual, row } of points) {
+    let exponent = 0;
+    for (let index = 0; index < beta.length; index += 1) exponent += beta[index]! * row[index]!;
+    sum += Math.abs(base * Math.exp(exponent) - actual);
   }
   return sum / points.length;
 }
 
-function range(from: number, to: number, step: number): number[] {
-  const values: number[] = [];
-  for (let index = 0; from + index * step <= to + 1e-9; index += 1) values.push(Math.round((from + index * step) * 100) / 100);
-  return values;
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
 }

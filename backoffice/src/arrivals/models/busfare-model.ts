@@ -1,87 +1,186 @@
 import { HORIZON_BANDS, type HorizonBand, horizonBandOf } from '../evaluation/horizon-bands.js';
 import type { LiveDay } from '../live-day.js';
+import type { DayType, ObservedTrip } from '../observed-trip.js';
 import { type PairHistory, pairKey } from '../travel-history.js';
 import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
-import { type HistoricalWindow, HistoricalTravelTimes } from './historical-travel-times.js';
+import { type HistoricalWindow, HistoricalTravelTimes, timeSlotKey } from './historical-travel-times.js';
+import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 import { TodayRatio, type TodayRatioSettings } from './today-ratio.js';
+import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
 
-/** Weights of the two live log ratios in one horizon band. */
-export interface BandCoefficients {
-  today: number;
-  own: number;
-}
+/**
+ * The terms of busfare's log-linear correction, in the order of a feature row:
+ * - `intercept`: 1, a constant correction per band.
+ * - `routeToday`, `routeTodayLong`: today's log ratio of the route with the short and the long
+ *   time constant.
+ * - `narrowWindow`, `wideWindow`, `everyDayType`: log(H′ / H) for the median H′ of a narrower and a
+ *   wider time-of-day window and of every day type pooled, so the fit blends the estimates.
+ * - `busHistory`: the bus's shrunk mean log ratio in the history.
+ * - `busToday`: the bus's shrunk mean log ratio over its runs so far today.
+ */
+export const BUSFARE_FEATURES = ['intercept', 'routeToday', 'routeTodayLong', 'narrowWindow', 'wideWindow', 'everyDayType', 'busHistory', 'busToday'] as const;
+export type BusfareFeature = (typeof BUSFARE_FEATURES)[number];
+export type BusfareCoefficients = Record<BusfareFeature, number>;
 
-export interface BusfareSettings {
+/** The fixed part of busfare: which estimates and ratios the features are made of. */
+export interface BusfareStructure {
+  /** Window of the historical median H that the correction scales. */
   history: HistoricalWindow;
+  /** Half-widths in seconds of the narrower and the wider window. */
+  narrowWindowS: number;
+  wideWindowS: number;
   today: TodayRatioSettings;
-  /** The bus's own last run counts while it ended no longer than this before the request (s). */
-  ownMaxAgeS: number;
-  /** Coefficients per band of the historical travel time. */
-  coefficients: Record<HorizonBand, BandCoefficients>;
+  todayLong: TodayRatioSettings;
+  /** Runs of prior weight (log ratio 0) in the bus's history and today means. */
+  busHistoryPriorRuns: number;
+  busTodayPriorRuns: number;
 }
 
-/** Live inputs of one request, before the coefficients are applied. */
+export interface BusfareSettings extends BusfareStructure {
+  /** Coefficients per band of the historical travel time H. */
+  coefficients: Record<HorizonBand, BusfareCoefficients>;
+}
+
+/** Inputs of one request: H per target and each target's feature row (BUSFARE_FEATURES order). */
 export interface BusfareFeatures {
   /** Historical travel time to each target in seconds (NaN where the pair was never run). */
   base: number[];
-  todayLogRatio: number;
-  ownLogRatio: number;
+  rows: Float64Array[];
 }
 
+export const DEFAULT_BUSFARE_STRUCTURE: BusfareStructure = {
+  history: { windowS: 30 * 60, minSamples: 5 },
+  narrowWindowS: 15 * 60,
+  wideWindowS: 60 * 60,
+  today: { timeConstantS: 30 * 60, priorWeight: 4 },
+  todayLong: { timeConstantS: 120 * 60, priorWeight: 4 },
+  busHistoryPriorRuns: 50,
+  busTodayPriorRuns: 10,
+};
+
 const MAX_LOG_RATIO = 1;
+const FEATURE_COUNT = BUSFARE_FEATURES.length;
 
 /**
  * busfare's predictor. The travel time to a target is the historical median H of that stop pair at
- * this time of day and day type (recent days weighted more), scaled by today's conditions:
- * H · exp(a·today + b·own), where `today` is the shrunk log ratio of actual to historical run times
- * of every bus on the route so far today, recent runs weighted more, and `own` is the log ratio of
- * this bus's last run. a and b are set per horizon band by fitting on held-out training dates.
+ * this time of day and day type, corrected in log space: H · exp(β · x). x contains the route's
+ * log ratio of actual to historical run times today (two time constants), the log ratios of three
+ * other historical estimates to H, and how this bus ran against history before and today. β is
+ * set per band of H by a least-absolute-deviations fit on held-out training dates.
  */
 export class BusfareModel implements ArrivalModel {
   readonly name = 'busfare';
   readonly travelTimes: HistoricalTravelTimes;
-  private readonly todayRatio: TodayRatio;
+  private readonly narrow: HistoricalTravelTimes;
+  private readonly wide: HistoricalTravelTimes;
+  private readonly everyDayType: HistoricalTravelTimes;
+  private readonly today: TodayRatio;
+  private readonly todayLong: TodayRatio;
+  private readonly busDay: VehicleDayRatio;
+  private readonly busHistory: Map<string, number>;
+  private readonly weights: Record<HorizonBand, Float64Array>;
+  /** H and the historical part of the exponent, by departure stop, target stop and time slot. */
+  private readonly historicalTerms = new StopSlotCache<Float64Array>();
 
+  /** `historyTrips`, the trips `history` was built from, give each bus's history ratio, which is 0 without them. */
   constructor(
     history: PairHistory,
     readonly settings: BusfareSettings,
+    historyTrips: readonly ObservedTrip[] = [],
   ) {
     this.travelTimes = new HistoricalTravelTimes(history, settings.history);
-    this.todayRatio = new TodayRatio(this.travelTimes, settings.today);
+    this.narrow = new HistoricalTravelTimes(history, { ...settings.history, windowS: settings.narrowWindowS });
+    this.wide = new HistoricalTravelTimes(history, { ...settings.history, windowS: settings.wideWindowS });
+    this.everyDayType = new HistoricalTravelTimes(history, { ...settings.history, minSamples: Infinity });
+    this.today = new TodayRatio(this.travelTimes, settings.today);
+    this.todayLong = new TodayRatio(this.travelTimes, settings.todayLong);
+    this.busDay = new VehicleDayRatio(this.travelTimes, settings.busTodayPriorRuns);
+    this.busHistory = vehicleHistoryLogRatios(historyTrips, this.travelTimes, settings.busHistoryPriorRuns);
+    this.weights = Object.fromEntries(HORIZON_BANDS.map((band) => [band, Float64Array.from(BUSFARE_FEATURES, (feature) => settings.coefficients[band][feature])])) as Record<HorizonBand, Float64Array>;
   }
 
   predict(request: PredictionRequest, live: LiveDay): number[] {
-    const features = this.features(request, live);
-    return features.base.map((base) => {
-      const band = horizonBandOf(base) ?? '20-30';
-      const coefficients = this.settings.coefficients[band];
-      return base * Math.exp(coefficients.today * features.todayLogRatio + coefficients.own * features.ownLogRatio);
-    });
+    const { routeId, directionId, targets, dayType, vehicleId, now } = request;
+    const fromStop = request.arrivalsSoFar.at(-1)!.stopId;
+    const secondsOfDay = now - request.dayStart;
+    const slotKey = timeSlotKey(secondsOfDay, dayType);
+    const today = this.today.logRatio(live, routeId, now);
+    const todayLong = this.todayLong.logRatio(live, routeId, now);
+    const busHistory = this.busHistory.get(vehicleId) ?? 0;
+    const busToday = this.busDay.logRatio(live, routeId, vehicleId, now);
+    const byTarget = this.historicalTerms.from(routeId, directionId, fromStop);
+
+    const result = new Array<number>(targets.length);
+    for (let index = 0; index < targets.length; index += 1) {
+      const target = targets[index]!;
+      const slots = slotsOf(byTarget, target);
+      let terms = slots.get(slotKey);
+      if (!terms) {
+        terms = this.historicalTermsOf(pairKey(routeId, directionId, fromStop, target), secondsOfDay, dayType);
+        slots.set(slotKey, terms);
+      }
+      const h = terms[0]!;
+      const w = this.weights[horizonBandOf(h) ?? '20-30'];
+      // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
+      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday);
+    }
+    return result;
   }
 
-  features(request: PredictionRequest, live: LiveDay): BusfareFeatures {
-    const { arrivalsSoFar } = request;
-    const current = arrivalsSoFar.at(-1)!;
-    const secondsOfDay = request.now - request.dayStart;
-    const base = this.travelTimes.mediansFrom(request.routeId, request.directionId, current.stopId, request.targets, secondsOfDay, request.dayType);
+  /**
+   * Returns H and the part of β · x that depends only on the pair and the time slot: the intercept
+   * and the three median ratios, weighted by the coefficients of H's band.
+   */
+  private historicalTermsOf(key: string, secondsOfDay: number, dayType: DayType): Float64Array {
+    const h = this.travelTimes.median(key, secondsOfDay, dayType);
+    const w = this.weights[horizonBandOf(h) ?? '20-30'];
+    const narrow = logRatio(this.narrow.median(key, secondsOfDay, dayType), h);
+    const wide = logRatio(this.wide.median(key, secondsOfDay, dayType), h);
+    const pooled = logRatio(this.everyDayType.median(key, secondsOfDay, dayType), h);
+    return Float64Array.of(h, w[0]! + w[3]! * narrow + w[4]! * wide + w[5]! * pooled);
+  }
 
-    let ownLogRatio = 0;
-    const previous = arrivalsSoFar.at(-2);
-    if (previous && request.now - previous.time <= this.settings.ownMaxAgeS) {
-      const key = pairKey(request.routeId, request.directionId, previous.stopId, current.stopId);
-      const expected = this.travelTimes.median(key, previous.time - request.dayStart, request.dayType);
-      const duration = current.time - previous.time;
-      if (expected > 0 && duration > 0) ownLogRatio = clamp(Math.log(duration / expected));
-    }
-    return { base, todayLogRatio: this.todayRatio.logRatio(live, request.routeId, request.now), ownLogRatio };
+  /** Each target's feature row, in BUSFARE_FEATURES order, as predict() uses it. */
+  features(request: PredictionRequest, live: LiveDay): BusfareFeatures {
+    const { base, narrow, wide, pooled, shared } = this.estimates(request, live);
+    const rows = base.map((h, index) =>
+      Float64Array.of(1, shared.today, shared.todayLong, logRatio(narrow[index]!, h), logRatio(wide[index]!, h), logRatio(pooled[index]!, h), shared.busHistory, shared.busToday),
+    );
+    return { base, rows };
+  }
+
+  /** Returns the four medians per target and the terms shared by every target of the request. */
+  private estimates(request: PredictionRequest, live: LiveDay) {
+    const { routeId, directionId, targets, dayType, vehicleId, now } = request;
+    const fromStop = request.arrivalsSoFar.at(-1)!.stopId;
+    const secondsOfDay = now - request.dayStart;
+    return {
+      base: this.travelTimes.mediansFrom(routeId, directionId, fromStop, targets, secondsOfDay, dayType),
+      narrow: this.narrow.mediansFrom(routeId, directionId, fromStop, targets, secondsOfDay, dayType),
+      wide: this.wide.mediansFrom(routeId, directionId, fromStop, targets, secondsOfDay, dayType),
+      pooled: this.everyDayType.mediansFrom(routeId, directionId, fromStop, targets, secondsOfDay, dayType),
+      shared: {
+        today: this.today.logRatio(live, routeId, now),
+        todayLong: this.todayLong.logRatio(live, routeId, now),
+        busHistory: this.busHistory.get(vehicleId) ?? 0,
+        busToday: this.busDay.logRatio(live, routeId, vehicleId, now),
+      },
+    };
   }
 }
 
 /** Coefficients that leave the historical median unchanged in every band. */
-export function neutralCoefficients(): Record<HorizonBand, BandCoefficients> {
-  return Object.fromEntries(HORIZON_BANDS.map((band) => [band, { today: 0, own: 0 }])) as Record<HorizonBand, BandCoefficients>;
+export function neutralCoefficients(): Record<HorizonBand, BusfareCoefficients> {
+  return Object.fromEntries(HORIZON_BANDS.map((band) => [band, coefficientsOf(new Float64Array(FEATURE_COUNT))])) as Record<HorizonBand, BusfareCoefficients>;
 }
 
-function clamp(logRatio: number): number {
-  return Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, logRatio));
+/** Names a coefficient vector in BUSFARE_FEATURES order, rounded to 4 decimals. */
+export function coefficientsOf(vector: Float64Array): BusfareCoefficients {
+  return Object.fromEntries(BUSFARE_FEATURES.map((feature, index) => [feature, Math.round(vector[index]! * 1e4) / 1e4])) as BusfareCoefficients;
+}
+
+/** Returns log(estimate / base) clamped to ±1, or 0 where either is missing. */
+function logRatio(estimate: number, base: number): number {
+  if (!(estimate > 0 && base > 0)) return 0;
+  return Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, Math.log(estimate / base)));
 }

@@ -1,5 +1,6 @@
 import type { DayType } from '../observed-trip.js';
 import { type PairHistory, type PairSample, median, pairKey } from '../travel-history.js';
+import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 
 export interface HistoricalWindow {
   /** Half-width of the time-of-day window in seconds. */
@@ -27,8 +28,8 @@ export class HistoricalTravelTimes {
   /** Medians by pair key, then by time-of-day slot and day type. */
   private readonly cache = new Map<string, Map<number, number>>();
   private readonly dateWeights = new Map<string, number>();
-  /** The same medians by `direction|route|from stop`, then by target stop, then as `cache`. */
-  private readonly fromCache = new Map<string, Map<string, Map<number, number>>>();
+  /** The same medians by departure stop, target stop and slot. */
+  private readonly fromCache = new StopSlotCache<number>();
 
   constructor(
     readonly history: PairHistory,
@@ -45,26 +46,14 @@ export class HistoricalTravelTimes {
     }
   }
 
-  /**
-   * Medians from one stop to each target, the same values as median(). The cache is keyed by the
-   * targets' stop id strings, which callers reuse, so a cached look-up builds no new key.
-   */
+  /** Medians from one stop to each target, the same values as median(), cached without building keys. */
   mediansFrom(routeId: string, directionId: number, fromStop: string, targets: readonly string[], secondsOfDay: number, dayType: DayType): number[] {
-    const slotKey = Math.floor(secondsOfDay / CACHE_SLOT_S) * 4 + DAY_TYPE_INDEX[dayType];
-    const fromKey = `${directionId}|${routeId}|${fromStop}`;
-    let byTarget = this.fromCache.get(fromKey);
-    if (!byTarget) {
-      byTarget = new Map();
-      this.fromCache.set(fromKey, byTarget);
-    }
+    const slotKey = timeSlotKey(secondsOfDay, dayType);
+    const byTarget = this.fromCache.from(routeId, directionId, fromStop);
     const result = new Array<number>(targets.length);
     for (let index = 0; index < targets.length; index += 1) {
       const target = targets[index]!;
-      let slots = byTarget.get(target);
-      if (!slots) {
-        slots = new Map();
-        byTarget.set(target, slots);
-      }
+      const slots = slotsOf(byTarget, target);
       let value = slots.get(slotKey);
       if (value === undefined) {
         value = this.median(pairKey(routeId, directionId, fromStop, target), secondsOfDay, dayType);
@@ -110,6 +99,11 @@ export class HistoricalTravelTimes {
     }
     return samples.at(-1)!.duration;
   }
+}
+
+/** Returns the key of the cache slot of a time of day and day type: requests with the same key get the same medians. */
+export function timeSlotKey(secondsOfDay: number, dayType: DayType): number {
+  return Math.floor(secondsOfDay / CACHE_SLOT_S) * 4 + DAY_TYPE_INDEX[dayType];
 }
 
 /** Returns the samples of the given day type when at least minSamples are of it, otherwise all of them. */

@@ -3,7 +3,9 @@ import { LiveDay } from '../live-day.js';
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 import type { PredictionRequest } from './arrival-model.js';
-import { BusfareModel, neutralCoefficients } from './busfare-model.js';
+import { HORIZON_BANDS, horizonBandOf } from '../evaluation/horizon-bands.js';
+import { BUSFARE_FEATURES, type BusfareFeature, BusfareModel, neutralCoefficients } from './busfare-model.js';
+import { fitBusfareSettings } from './busfare-fitting.js';
 import { HistoricalMedianModel } from './historical-median-model.js';
 import { HistoricalTravelTimes } from './historical-travel-times.js';
 import { KalmanModel } from './kalman-model.js';
@@ -100,7 +102,20 @@ describe('KalmanModel', () => {
 });
 
 describe('BusfareModel', () => {
-  const settings = { history: { windowS: 1800, minSamples: 1 }, today: { timeConstantS: 1800, priorWeight: 0 }, ownMaxAgeS: 2400 };
+  const settings = {
+    history: { windowS: 1800, minSamples: 1 },
+    narrowWindowS: 900,
+    wideWindowS: 3600,
+    today: { timeConstantS: 1800, priorWeight: 0 },
+    todayLong: { timeConstantS: 7200, priorWeight: 0 },
+    busHistoryPriorRuns: 0,
+    busTodayPriorRuns: 0,
+  };
+  const only = (feature: BusfareFeature, weight: number) => {
+    const coefficients = neutralCoefficients();
+    for (const band of HORIZON_BANDS) coefficients[band] = { ...coefficients[band], [feature]: weight };
+    return coefficients;
+  };
 
   it('equals the historical median with neutral coefficients', () => {
     const bus = trip('bus', '2018-03-08', 8, [300, 300]);
@@ -114,13 +129,95 @@ describe('BusfareModel', () => {
     // The bus ahead ran A→B in 240 s against a median of 120 s: log ratio ln 2.
     const ahead = trip('ahead', '2018-03-08', 7.9, [240]);
     const bus = trip('bus', '2018-03-08', 8, [300]);
-    const coefficients = neutralCoefficients();
-    coefficients['0-5'] = { today: 1, own: 0 };
 
-    const [predicted] = new BusfareModel(history, { ...settings, coefficients }).predict(requestAt(bus, 0, ['B']), new LiveDay([ahead, bus]));
+    const [predicted] = new BusfareModel(history, { ...settings, coefficients: only('routeToday', 1) }).predict(requestAt(bus, 0, ['B']), new LiveDay([ahead, bus]));
 
     const age = bus.arrivals[0]!.time - ahead.arrivals[1]!.time;
     expect(age).toBeGreaterThan(0);
     expect(predicted).toBeCloseTo(240, 6);
+  });
+
+  it('scales by the own runs today', () => {
+    // Earlier today this bus ran A→B in 60 s (median 120 s), another bus in 240 s.
+    const earlier = { ...trip('earlier', '2018-03-08', 7.5, [60]), vehicleId: 'bus' };
+    const other = trip('other', '2018-03-08', 7.6, [240]);
+    const bus = trip('bus', '2018-03-08', 8, [300]);
+
+    const [predicted] = new BusfareModel(history, { ...settings, coefficients: only('busToday', 1) }).predict(requestAt(bus, 0, ['B']), new LiveDay([earlier, other, bus]));
+
+    expect(predicted).toBeCloseTo(60, 6);
+  });
+
+  it('scales by the bus history ratio', () => {
+    // Bus h1 ran A→B in 100 s and B→C in 200 s, against medians of 120 s and 200 s.
+    const historyTrips = [trip('h1', '2018-03-05', 8, [100, 200]), trip('h2', '2018-03-06', 8, [120, 200]), trip('h3', '2018-03-07', 8, [140, 200])];
+    const bus = { ...trip('today', '2018-03-08', 8, [300]), vehicleId: 'h1' };
+    const model = new BusfareModel(history, { ...settings, coefficients: only('busHistory', 1) }, historyTrips);
+
+    const [predicted] = model.predict(requestAt(bus, 0, ['B']), new LiveDay([bus]));
+    const [unknownBus] = model.predict(requestAt({ ...bus, vehicleId: 'new' }, 0, ['B']), new LiveDay([bus]));
+
+    expect(predicted).toBeCloseTo(120 * Math.exp(Math.log(100 / 120) / 2), 6);
+    expect(unknownBus).toBe(120);
+  });
+
+  it('predicts what its feature rows give', () => {
+    const coefficients = neutralCoefficients();
+    HORIZON_BANDS.forEach((band, index) => {
+      coefficients[band] = { intercept: 0.01 * index, routeToday: 0.3, routeTodayLong: 0.1, narrowWindow: 0.2, wideWindow: 0.3, everyDayType: 0.4, busHistory: 0.5, busToday: 0.6 };
+    });
+    const historyTrips = [trip('h1', '2018-03-05', 8, [100, 200]), trip('h2', '2018-03-06', 8, [120, 200]), trip('h3', '2018-03-07', 8, [140, 200])];
+    const ahead = { ...trip('ahead', '2018-03-08', 7.9, [200, 260]), vehicleId: 'h1' };
+    const bus = { ...trip('bus', '2018-03-08', 8, [300, 300]), vehicleId: 'h1' };
+    const model = new BusfareModel(history, { ...settings, coefficients }, historyTrips);
+    const request = requestAt(bus, 0, ['B', 'C']);
+    const live = new LiveDay([ahead, bus]);
+
+    const predicted = model.predict(request, live);
+    const { base, rows } = model.features(request, live);
+
+    base.forEach((h, index) => {
+      const weights = BUSFARE_FEATURES.map((feature) => coefficients[horizonBandOf(h)!][feature]);
+      const exponent = rows[index]!.reduce((sum, value, feature) => sum + value * weights[feature]!, 0);
+      expect(predicted[index]).toBeCloseTo(h * Math.exp(exponent), 9);
+    });
+    expect(predicted[0]).not.toBe(base[0]);
+  });
+
+  it('returns NaN for an unknown pair', () => {
+    const bus = trip('bus', '2018-03-08', 8, [300]);
+
+    const [predicted] = new BusfareModel(history, { ...settings, coefficients: only('intercept', 0.5) }).predict(requestAt(bus, 0, ['Z']), new LiveDay([bus]));
+
+    expect(predicted).toBeNaN();
+  });
+});
+
+describe('fitBusfareSettings', () => {
+  it('stays neutral on a single date', () => {
+    const fit = fitBusfareSettings([trip('h1', '2018-03-05', 8, [100, 200])]);
+
+    expect(fit.validationDates).toEqual([]);
+    expect(fit.settings.coefficients).toEqual(neutralCoefficients());
+  });
+
+  it('learns a steady bus effect', () => {
+    // Eight weekdays, on which bus "slow" takes 1.5 times as long as bus "fast" on every run.
+    const trips: ObservedTrip[] = [];
+    const dates = ['2018-03-05', '2018-03-06', '2018-03-07', '2018-03-08', '2018-03-09', '2018-03-12', '2018-03-13', '2018-03-14'];
+    dates.forEach((date, day) => {
+      for (let hour = 7; hour < 19; hour += 0.25) {
+        const jitter = 1 + 0.02 * Math.sin(day * 7 + hour * 13);
+        trips.push({ ...trip(`${date}/fast/${hour}`, date, hour, [100, 100, 100].map((run) => Math.round(run * jitter))), vehicleId: 'fast' });
+        trips.push({ ...trip(`${date}/slow/${hour}`, date, hour + 0.1, [150, 150, 150].map((run) => Math.round(run * jitter))), vehicleId: 'slow' });
+      }
+    });
+
+    const fit = fitBusfareSettings(trips);
+
+    expect(fit.validationDates).toEqual(['2018-03-13', '2018-03-14']);
+    expect(fit.pooledBands).toEqual(['5-10', '10-20', '20-30']);
+    expect(fit.validationMaeS['0-5']!).toBeLessThan(fit.historicalMaeS['0-5']! / 2);
+    expect(fit.settings.coefficients['0-5'].busHistory + fit.settings.coefficients['0-5'].busToday).toBeGreaterThan(0.5);
   });
 });

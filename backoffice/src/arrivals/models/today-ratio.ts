@@ -1,9 +1,21 @@
 import type { LiveDay, Run } from '../live-day.js';
 import { pairKey } from '../travel-history.js';
 import type { HistoricalTravelTimes } from './historical-travel-times.js';
+import { RouteRunSums, countAtOrBefore } from './route-run-sums.js';
 
 /** Bound on one run's log ratio, so a bus held at a stop cannot swing the day's estimate alone. */
 const MAX_LOG_RATIO = 1;
+
+/**
+ * Returns log(actual / historical median) of one run between successive stops, clamped to ±1, or
+ * undefined when the pair has no history or the run took no time.
+ */
+export function runLogRatio(travelTimes: HistoricalTravelTimes, run: Pick<Run, 'routeId' | 'directionId' | 'fromStop' | 'toStop' | 'departure' | 'arrival' | 'dayStart' | 'dayType'>): number | undefined {
+  const expected = travelTimes.median(pairKey(run.routeId, run.directionId, run.fromStop, run.toStop), run.departure - run.dayStart, run.dayType);
+  const duration = run.arrival - run.departure;
+  if (!(expected > 0 && duration > 0)) return undefined;
+  return Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, Math.log(duration / expected)));
+}
 
 export interface TodayRatioSettings {
   /** Time constant in seconds of the exponential decay of a run's weight with its age. */
@@ -13,8 +25,6 @@ export interface TodayRatioSettings {
 }
 
 interface DecayedSums {
-  /** Revision of the LiveDay the sums reflect. */
-  revision: number;
   /** Arrival times of the runs, ascending. */
   times: number[];
   /** Decayed sums of weight·log ratio and of weight, at each run's arrival. */
@@ -29,7 +39,10 @@ interface DecayedSums {
  * append to the day recomputes them only from the first run it changed.
  */
 export class TodayRatio {
-  private readonly sums = new WeakMap<LiveDay, Map<string, DecayedSums>>();
+  private readonly sums = new RouteRunSums<DecayedSums>(
+    () => ({ times: [], weightedRatios: [], weights: [] }),
+    (sums, runs, from) => this.extend(sums, runs, from),
+  );
 
   constructor(
     private readonly travelTimes: HistoricalTravelTimes,
@@ -38,36 +51,11 @@ export class TodayRatio {
 
   /** Returns the shrunk log ratio of a route as of now; 0 before any run of the day. */
   logRatio(live: LiveDay, routeId: string, now: number): number {
-    const sums = this.sumsOf(live, routeId);
-    let low = 0;
-    let high = sums.times.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (sums.times[middle]! <= now) low = middle + 1;
-      else high = middle;
-    }
-    if (low === 0) return 0;
-    const decay = Math.exp(-(now - sums.times[low - 1]!) / this.settings.timeConstantS);
-    return (sums.weightedRatios[low - 1]! * decay) / (sums.weights[low - 1]! * decay + this.settings.priorWeight);
-  }
-
-  private sumsOf(live: LiveDay, routeId: string): DecayedSums {
-    let byRoute = this.sums.get(live);
-    if (!byRoute) {
-      byRoute = new Map();
-      this.sums.set(live, byRoute);
-    }
-    let sums = byRoute.get(routeId);
-    const revision = live.revision(routeId);
-    if (!sums) {
-      sums = { revision, times: [], weightedRatios: [], weights: [] };
-      byRoute.set(routeId, sums);
-      this.extend(sums, live.runsInOrder(routeId), 0);
-    } else if (sums.revision !== revision) {
-      this.extend(sums, live.runsInOrder(routeId), live.firstChangedRunSince(routeId, sums.revision));
-      sums.revision = revision;
-    }
-    return sums;
+    const sums = this.sums.of(live, routeId);
+    const count = countAtOrBefore(sums.times, now);
+    if (count === 0) return 0;
+    const decay = Math.exp(-(now - sums.times[count - 1]!) / this.settings.timeConstantS);
+    return (sums.weightedRatios[count - 1]! * decay) / (sums.weights[count - 1]! * decay + this.settings.priorWeight);
   }
 
   /** Recomputes the sums from run index `from` to the end of the route's runs. */
@@ -83,10 +71,9 @@ export class TodayRatio {
       const decay = Math.exp(-(run.arrival - previousTime) / this.settings.timeConstantS);
       ratioSum *= decay;
       weightSum *= decay;
-      const expected = this.travelTimes.median(pairKey(run.routeId, run.directionId, run.fromStop, run.toStop), run.departure - run.dayStart, run.dayType);
-      const duration = run.arrival - run.departure;
-      if (expected > 0 && duration > 0) {
-        ratioSum += Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, Math.log(duration / expected)));
+      const logRatio = runLogRatio(this.travelTimes, run);
+      if (logRatio !== undefined) {
+        ratioSum += logRatio;
         weightSum += 1;
       }
       sums.times.push(run.arrival);

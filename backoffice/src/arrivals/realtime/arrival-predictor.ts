@@ -219,7 +219,8 @@ export class ArrivalPredictor {
     let model = this.models.get(key);
     if (!model) {
       const trips = key === '*' ? this.options.history! : scheduleHistoryTrips(this.schedule, new Set([routeId]), serviceDate, SCHEDULE_HISTORY_DAYS);
-      model = new BusfareModel(new PairHistory(trips), this.options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS);
+      // Only recorded trips give each bus's history ratio, because timetable trips have no real bus.
+      model = new BusfareModel(new PairHistory(trips), this.options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS, key === '*' ? trips : []);
       this.models.set(key, model);
     }
     return model;

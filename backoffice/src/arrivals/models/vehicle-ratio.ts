@@ -1,0 +1,84 @@
+import type { LiveDay, Run } from '../live-day.js';
+import type { ObservedTrip } from '../observed-trip.js';
+import type { HistoricalTravelTimes } from './historical-travel-times.js';
+import { RouteRunSums, countAtOrBefore } from './route-run-sums.js';
+import { runLogRatio } from './today-ratio.js';
+
+/**
+ * Returns how much slower or faster than the median each bus runs: the shrunk mean log ratio of its
+ * runs between successive stops in the trips. A bus without runs is absent from the map, which
+ * callers read as 0.
+ */
+export function vehicleHistoryLogRatios(trips: readonly ObservedTrip[], travelTimes: HistoricalTravelTimes, priorRuns: number): Map<string, number> {
+  const sums = new Map<string, { ratio: number; runs: number }>();
+  for (const trip of trips) {
+    for (let index = 1; index < trip.arrivals.length; index += 1) {
+      const from = trip.arrivals[index - 1]!;
+      const to = trip.arrivals[index]!;
+      const logRatio = runLogRatio(travelTimes, { ...trip, fromStop: from.stopId, toStop: to.stopId, departure: from.time, arrival: to.time });
+      if (logRatio === undefined) continue;
+      const sum = sums.get(trip.vehicleId) ?? { ratio: 0, runs: 0 };
+      sum.ratio += logRatio;
+      sum.runs += 1;
+      sums.set(trip.vehicleId, sum);
+    }
+  }
+  return new Map([...sums].map(([vehicleId, sum]) => [vehicleId, sum.ratio / (sum.runs + priorRuns)]));
+}
+
+interface VehicleSums {
+  /** Index of each run in the route's runsInOrder(). */
+  runIndexes: number[];
+  arrivals: number[];
+  /** Cumulative sums of the runs' log ratios. */
+  ratioSums: number[];
+}
+
+/**
+ * The shrunk mean log ratio of one bus's runs on a route so far today, Σ log ratio / (runs +
+ * priorRuns). The sums are kept per day, route and bus and read by binary search. An append
+ * recomputes them only from the first run it changed.
+ */
+export class VehicleDayRatio {
+  private readonly sums = new RouteRunSums<Map<string, VehicleSums>>(
+    () => new Map(),
+    (byVehicle, runs, from) => this.extend(byVehicle, runs, from),
+  );
+
+  constructor(
+    private readonly travelTimes: HistoricalTravelTimes,
+    private readonly priorRuns: number,
+  ) {}
+
+  /** Returns the shrunk log ratio of a bus's runs on a route up to now, or 0 before its first run. */
+  logRatio(live: LiveDay, routeId: string, vehicleId: string, now: number): number {
+    const vehicle = this.sums.of(live, routeId).get(vehicleId);
+    if (!vehicle) return 0;
+    const count = countAtOrBefore(vehicle.arrivals, now);
+    return count === 0 ? 0 : vehicle.ratioSums[count - 1]! / (count + this.priorRuns);
+  }
+
+  /** Drops every bus's runs from route index `from` on, then adds the route's runs from there. */
+  private extend(byVehicle: Map<string, VehicleSums>, runs: readonly Run[], from: number): void {
+    for (const vehicle of byVehicle.values()) {
+      let keep = vehicle.runIndexes.length;
+      while (keep > 0 && vehicle.runIndexes[keep - 1]! >= from) keep -= 1;
+      vehicle.runIndexes.length = keep;
+      vehicle.arrivals.length = keep;
+      vehicle.ratioSums.length = keep;
+    }
+    for (let index = from; index < runs.length; index += 1) {
+      const run = runs[index]!;
+      const logRatio = runLogRatio(this.travelTimes, run);
+      if (logRatio === undefined) continue;
+      let vehicle = byVehicle.get(run.vehicleId);
+      if (!vehicle) {
+        vehicle = { runIndexes: [], arrivals: [], ratioSums: [] };
+        byVehicle.set(run.vehicleId, vehicle);
+      }
+      vehicle.runIndexes.push(index);
+      vehicle.arrivals.push(run.arrival);
+      vehicle.ratioSums.push((vehicle.ratioSums.at(-1) ?? 0) + logRatio);
+    }
+  }
+}
