@@ -133,6 +133,40 @@ describe('runtime section-route fares', () => {
     expect(await bus.tap(card)).toMatchObject({ status: 'accepted', amountFen: 100 });
   });
 
+  for (const kind of ['tunion-cpu', 'm1'] as const) {
+    it(`alights at the terminus after the direction switch (${kind})`, async () => {
+      const bothWays = routesBodySchema.parse({
+        stops: STOPS,
+        routes: [
+          {
+            id: '30',
+            shortName: '30路',
+            longName: '一站—六站',
+            patterns: [
+              { direction: 0, stops: STOPS.map((stop) => stop.id) },
+              { direction: 1, stops: STOPS.map((stop) => stop.id).reverse() },
+            ],
+          },
+        ],
+      });
+      const bus = await startBus(bothWays);
+      bus.positions.at(1, bus.clock);
+      const card = kind === 'm1' ? makeM1Card({ balanceFen: 1000 }) : makeCard({ balanceFen: 1000 });
+      expect((await bus.tap(card)).promptId).toBe('please-tap-off');
+
+      bus.clock.advance(20 * 60_000);
+      bus.positions.at(5, bus.clock);
+      // The driver confirms the new direction at the terminus, and the rider taps off after that.
+      bus.runtime.setService({ route: '30', direction: 1 });
+      expect(bus.runtime.tripContext()).toMatchObject({ direction: 1, stopId: 'S6' });
+      const alighting = await bus.tap(card);
+
+      // S2 to S6 is 4 stops, the second band.
+      expect(alighting).toMatchObject({ status: 'accepted', promptId: 'fare-paid', amountFen: 300, balanceFen: 700 });
+      expect(card.balanceFen).toBe(700);
+    });
+  }
+
   it('does not move back to an earlier stop on GPS jitter', async () => {
     const bus = await startBus(ROUTES);
     bus.positions.at(3, bus.clock);

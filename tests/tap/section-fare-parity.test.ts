@@ -221,6 +221,49 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'tap-off at the terminus after the direction switch',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S2' },
+      { time: '2026-03-02T08:40:00+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S12' },
+      { time: '2026-03-02T08:40:30+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S12' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // S2 to the terminus S12 is 10 stops, the last band.
+      { fareFen: 300, promptId: 'fare-paid' },
+      { fareFen: 0, promptId: 'repeat-tap' },
+    ],
+  },
+  {
+    name: 'rear door closes at the terminus after the switch',
+    cardType: 'student',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S9' },
+      { time: '2026-03-02T08:30:00+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S12' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // S9 to S12 is 3 stops, the first band at the student rate.
+      { fareFen: 50, promptId: 'card-type-student' },
+    ],
+  },
+  {
+    name: 'switched direction past the terminus',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S2' },
+      { time: '2026-03-02T08:45:00+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S11' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 300, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
     name: 'direction 1 counts stops its own way',
     cardType: 'ordinary',
     balanceFen: 1000,

@@ -205,6 +205,49 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'tap-off at the terminus after the direction switch',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S2'), amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T08:40', trip: tapOff('S12', { direction: 1 }), amountFen: 300, promptId: 'fare-paid' },
+      refused('repeat-tap', '2026-01-05T08:40:05', { route: '30', stopId: 'S12', direction: 1 }),
+    ],
+  },
+  {
+    name: 'single reader alights at the terminus after the switch',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: '30', stopId: 'S9' }, amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T08:30', trip: { route: '30', stopId: 'S12', direction: 1 }, amountFen: 100, promptId: 'fare-paid' },
+      { at: '2026-01-05T08:45', trip: { route: '30', stopId: 'S12', direction: 1 }, amountFen: 0, promptId: 'please-tap-off' },
+    ],
+  },
+  {
+    name: 'switched direction away from the terminus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S2'), amountFen: 0, promptId: 'please-tap-off' },
+      refused('tap-on-first', '2026-01-05T08:40', tapOff('S11', { direction: 1 })),
+      { at: '2026-01-05T08:41', trip: { route: '30', stopId: 'S11', direction: 1 }, amountFen: 300, fareFen: 0, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus tap-off on another bus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S2'), amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T08:40', trip: { route: '30', stopId: 'S12', direction: 1, vehicleId: 'V2' }, amountFen: 300, fareFen: 0, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus tap-off past the time limit',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S2'), amountFen: 0, promptId: 'please-tap-off' },
+      refused('tap-on-first', '2026-01-05T11:01', tapOff('S12', { direction: 1 })),
+    ],
+  },
+  {
     name: 'single reader boards then alights',
     card: ordinary,
     steps: [

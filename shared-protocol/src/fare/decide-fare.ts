@@ -142,32 +142,32 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
   if (trip.stopId === undefined) return refuse({ cardType, promptId: 'stop-unknown', reason: `the current stop of vehicle ${trip.vehicleId} is not known` });
 
   const open = history.openBoarding;
-  const closes =
-    open !== undefined &&
-    open.route === trip.route &&
-    open.vehicleId === trip.vehicleId &&
-    (open.direction ?? 0) === direction &&
-    local.epochMs >= open.atMs &&
-    local.epochMs - open.atMs <= section.maxJourneyMinutes * 60_000;
+  // The stop order the open boarding's journey is priced on, when this tap closes it.
+  const journeyStops = open === undefined ? undefined : closingStops(context, section, open, direction, stops);
   const requested = trip.tapKind ?? 'single';
   // A single reader on a tap-on/tap-off route alights a card with an open boarding and boards any other.
   let tapKind = requested;
-  if (requested === 'single') tapKind = closes ? 'off' : 'on';
+  if (requested === 'single') tapKind = journeyStops ? 'off' : 'on';
 
   if (tapKind === 'off') {
-    if (!closes || open.stopIndex === undefined) {
+    if (!journeyStops || !open || open.stopIndex === undefined) {
       if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
       return refuse({ cardType, promptId: 'tap-on-first', reason: `no open boarding of this card on vehicle ${trip.vehicleId} route ${trip.route}` });
     }
-    if (trip.stopId === stops[open.stopIndex] && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
-    const travelled = stopsTravelled(stops, open.stopIndex, trip.stopId);
+    if (trip.stopId === journeyStops[open.stopIndex] && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+    const travelled = stopsTravelled(journeyStops, open.stopIndex, trip.stopId);
     if (travelled < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
     if (travelled === 0 && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
 
     const listFareFen = bandFare(section, travelled);
     const rated = applyRate(listFareFen, ridingRate(context), table);
     const fareFen = applyTransfer(table, open.transferOrdinal, rated, (fen, rate) => applyRate(fen, rate, table));
-    const reasons = [`${travelled} stops from ${stops[open.stopIndex]} to ${trip.stopId}`, rateReason(context, listFareFen, trip.route)];
+    const boardedDirection = open.direction ?? 0;
+    const journey = `${travelled} stops from ${journeyStops[open.stopIndex]} to ${trip.stopId}`;
+    const reasons = [
+      boardedDirection === direction ? journey : `${journey}, the terminus of direction ${boardedDirection}, reached before the switch to direction ${direction}`,
+      rateReason(context, listFareFen, trip.route),
+    ];
     if (open.transferOrdinal > 0) reasons.push(`transfer ${open.transferOrdinal}: ${rated} fen reduced to ${fareFen} fen`);
     if (card.balanceFen < fareFen) return refuse(insufficient(context, fareFen));
     return charge(context, { tapKind: 'off', listFareFen, fareFen, missingTapOffFen: 0, transferOrdinal: open.transferOrdinal, reasons });
@@ -201,6 +201,29 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
     boarding: { stopIndex: boardedAt, missingTapOffFen: boardingMissingFen },
     requiredBalanceFen: required,
   });
+}
+
+/**
+ * Returns the stop order to price the open boarding's journey on when this tap closes it as an
+ * alighting, else undefined. The tap must be on the boarding's vehicle and route within
+ * maxJourneyMinutes of it, either in the boarding's direction or at the last stop of the boarding's
+ * direction in the other one. The driver confirms the new direction when the bus reaches the
+ * terminus, so riders who alight there tap off after the switch. A boarding that looks newer than
+ * the tap never closes.
+ */
+function closingStops(context: Context, section: SectionRoute, open: RememberedTap, direction: 0 | 1, stops: readonly string[]): readonly string[] | undefined {
+  const { trip, routeStops } = context.input;
+  if (open.route !== trip.route || open.vehicleId !== trip.vehicleId) return undefined;
+  const elapsedMs = context.local.epochMs - open.atMs;
+  if (elapsedMs < 0 || elapsedMs > section.maxJourneyMinutes * 60_000) return undefined;
+  const boardedDirection = open.direction ?? 0;
+  if (boardedDirection === direction) return stops;
+  // NOTE: a rider who boards at the terminus before the driver confirms the new direction has a
+  // boarding at the old direction's last stop. A tap-off later in the new direction charges that
+  // boarding as a missing tap-off and boards again.
+  const boardedStops = sectionStops(section, trip.route, boardedDirection, routeStops);
+  if (!boardedStops || boardedStops.length === 0 || boardedStops[boardedStops.length - 1] !== trip.stopId) return undefined;
+  return boardedStops;
 }
 
 interface ChargeParts {

@@ -105,11 +105,26 @@ describe('decideTapFare with the card boarding', () => {
     expect(decision).toMatchObject({ journey: 'alighting', amountFen: 300 });
   });
 
-  it('charges a boarding far in the future as a missing tap-off', () => {
+  it('boards afresh over a boarding far in the future', () => {
     const ahead = new Date(NOW.getTime() + 11 * 60_000);
     const decision = charged(decideTapFare(input({ boarding: cardBoarding({ boardedAt: ahead }) })));
 
-    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
+    expect(decision).toMatchObject({ journey: 'boarding', purchase: 'composite', amountFen: 0, promptId: 'please-tap-off' });
+  });
+
+  it('closes a boarding far in the future without a charge', () => {
+    const ahead = new Date(NOW.getTime() + 11 * 60_000);
+    const decision = charged(decideTapFare(input({ trip: { vehicleId: 'V1', route: '1', direction: 0 }, boarding: cardBoarding({ boardedAt: ahead }) })));
+
+    expect(decision).toMatchObject({ journey: 'single', purchase: 'composite', amountFen: 200, promptId: 'fare-paid' });
+    expect(decision.transitRecord).toEqual({ journey: 'single', direction: 0, maxIncompleteAmountFen: 0, maxJourneyMinutes: 0 });
+  });
+
+  it('alights a boarding exactly at the clock drift limit', () => {
+    const ahead = new Date(NOW.getTime() + 10 * 60_000);
+    const decision = charged(decideTapFare(input({ boarding: cardBoarding({ boardedAt: ahead }) })));
+
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 300 });
   });
 
   it('treats a remembered boarding the card no longer holds as closed', () => {
@@ -146,6 +161,63 @@ describe('decideTapFare with the card boarding', () => {
     const decision = charged(decideTapFare(input({ recentTaps, cardBoardingRead: false })));
 
     expect(decision).toMatchObject({ journey: 'alighting', amountFen: 300 });
+  });
+});
+
+describe('decideTapFare at the terminus after a direction switch', () => {
+  const BOTH_WAYS: FareTableBody = fareTableBodySchema.parse({
+    ...TABLE,
+    sectionRoutes: { '30': { bands: [{ maxStops: 3, fareFen: 100 }, { maxStops: 99, fareFen: 300 }], stops: { '0': STOPS, '1': [...STOPS].reverse() } } },
+  });
+  /** The bus at S10, the last stop of direction 0, after the driver confirmed direction 1. */
+  const AT_TERMINUS = { vehicleId: 'V1', route: '30', direction: 1 as const, stopId: 'S10' };
+
+  it('alights a card boarding of the old direction', () => {
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip: AT_TERMINUS, boarding: cardBoarding() })));
+
+    // S2 to S10 is 8 stops, the second band.
+    expect(decision).toMatchObject({ journey: 'alighting', purchase: 'composite', amountFen: 300, promptId: 'fare-paid' });
+    expect(decision.transitRecord).toEqual({ journey: 'alighting', stopIndex: 9, direction: 0, maxIncompleteAmountFen: 0, maxJourneyMinutes: 240 });
+  });
+
+  it('alights at the first stop index of the new direction', () => {
+    const trip = { vehicleId: 'V1', route: '30', direction: 1 as const };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, stopIndex: 0, boarding: cardBoarding({ stopIndex: 7 }) })));
+
+    // S8 to S10 is 2 stops, the first band.
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 100 });
+    expect(decision.transitRecord).toMatchObject({ stopIndex: 9, direction: 0 });
+  });
+
+  it('alights a remembered boarding without a card read', () => {
+    const recentTaps = new MemoryRecentTaps();
+    recentTaps.remember('58100000000000000001', rememberedBoarding());
+
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip: AT_TERMINUS, recentTaps, cardBoardingRead: false })));
+
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 300 });
+  });
+
+  it('charges the old direction past the terminus', () => {
+    const trip = { ...AT_TERMINUS, stopId: 'S9' };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding: cardBoarding() })));
+
+    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
+  });
+
+  it('charges the old direction after the journey limit', () => {
+    const boardedAt = new Date(NOW.getTime() - 241 * 60_000);
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip: AT_TERMINUS, boarding: cardBoarding({ boardedAt }) })));
+
+    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
+  });
+
+  it('charges the new direction at its own terminus', () => {
+    // A boarding of direction 1 ends at S1, not at S10.
+    const trip = { ...AT_TERMINUS, direction: 0 as const };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding: cardBoarding({ direction: 1, stopIndex: 2 }) })));
+
+    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
   });
 });
 

@@ -120,9 +120,9 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
   if (input.blacklisted) return { kind: 'refuse', promptId: 'card-blacklisted', reason: 'card is on the blacklist', blockCard: true };
   const section = sectionRouteOf(fareTable, trip);
   const direction: 0 | 1 = trip.direction === 1 ? 1 : 0;
-  let stops: readonly string[] | undefined;
-  if (section && trip.route !== undefined) stops = section.stops?.[direction === 0 ? '0' : '1'] ?? input.routeStops?.stops(trip.route, direction);
+  const stops = directionStops(input, direction);
   const stopId = trip.stopId ?? (input.stopIndex === undefined ? undefined : stops?.[input.stopIndex]);
+  const recentTaps = journeyHistory(input, stopId);
 
   const decision = decideFare({
     card: {
@@ -135,7 +135,7 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
     },
     table: fareTable,
     trip: { vehicleId: trip.vehicleId, route: trip.route ?? '', direction: trip.direction as 0 | 1 | undefined, stopId, time: formatLocalTime(input.now, input.utcOffsetMinutes), tapKind: 'single' },
-    recentTaps: journeyHistory(input, stops),
+    recentTaps,
     routeStops: input.routeStops,
   });
   if (decision.kind === 'refuse') return { kind: 'refuse', cardType: decision.cardType, promptId: decision.promptId, reason: decision.reason, blockCard: decision.blockCard };
@@ -151,7 +151,8 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
     promptId: decision.promptId,
     remember: decision.remember,
   };
-  if (section) return sectionCharge(charge, decision, section, direction, alightingIndex(input.stopIndex, stopId, stops));
+  if (section && decision.tapKind === 'off') return alightingCharge(charge, input, section, direction, lastJourneyTap(recentTaps), alightingIndex(input.stopIndex, stopId, stops));
+  if (section) return boardingCharge(charge, decision, section, direction);
   if (input.cardBoardingRead && input.boarding) {
     // This tap charges or closes the card's boarding, so it overwrites the boarding record.
     const closing: Charge = { ...charge, purchase: 'composite', transitRecord: { journey: 'single', direction, maxIncompleteAmountFen: 0, maxJourneyMinutes: 0 } };
@@ -160,19 +161,47 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
   return charge;
 }
 
-function sectionCharge(charge: Charge, decision: FareCharge, section: SectionRoute, direction: 0 | 1, alightingStopIndex: number | undefined): Charge {
-  if (decision.tapKind === 'on') {
-    const transitRecord: TransitRecordPlan = {
-      journey: 'boarding',
-      stopIndex: decision.remember.stopIndex,
-      direction,
-      maxIncompleteAmountFen: decision.remember.missingTapOffFen ?? 0,
-      maxJourneyMinutes: section.maxJourneyMinutes,
-    };
-    return { ...charge, purchase: 'composite', journey: 'boarding', transitRecord };
+function boardingCharge(charge: Charge, decision: FareCharge, section: SectionRoute, direction: 0 | 1): Charge {
+  const transitRecord: TransitRecordPlan = {
+    journey: 'boarding',
+    stopIndex: decision.remember.stopIndex,
+    direction,
+    maxIncompleteAmountFen: decision.remember.missingTapOffFen ?? 0,
+    maxJourneyMinutes: section.maxJourneyMinutes,
+  };
+  return { ...charge, purchase: 'composite', journey: 'boarding', transitRecord };
+}
+
+/**
+ * Returns the alighting charge with its transit record. An alighting in the direction the bus took
+ * after the terminus closes a boarding of the other direction at that direction's last stop, so
+ * the record names the boarding's direction and the terminus's index on its pattern.
+ */
+function alightingCharge(charge: Charge, input: TapFareInput, section: SectionRoute, direction: 0 | 1, boarding: RememberedTap | undefined, stopIndex: number | undefined): Charge {
+  let recordDirection = direction;
+  let recordStopIndex = stopIndex;
+  const boardedDirection = boarding?.direction ?? direction;
+  if (boardedDirection !== direction) {
+    const boardedStops = directionStops(input, boardedDirection);
+    recordDirection = boardedDirection;
+    recordStopIndex = boardedStops === undefined ? undefined : boardedStops.length - 1;
   }
-  const transitRecord: TransitRecordPlan = { journey: 'alighting', stopIndex: alightingStopIndex, direction, maxIncompleteAmountFen: 0, maxJourneyMinutes: section.maxJourneyMinutes };
+  const transitRecord: TransitRecordPlan = { journey: 'alighting', stopIndex: recordStopIndex, direction: recordDirection, maxIncompleteAmountFen: 0, maxJourneyMinutes: section.maxJourneyMinutes };
   return { ...charge, purchase: 'composite', journey: 'alighting', transitRecord };
+}
+
+/** Returns the newest tap that is not a companion's: the boarding that an alighting closes. */
+function lastJourneyTap(taps: readonly RememberedTap[]): RememberedTap | undefined {
+  for (let index = taps.length - 1; index >= 0; index -= 1) if (taps[index]!.kind !== 'companion') return taps[index];
+  return undefined;
+}
+
+/** Stop order of one direction of the trip's tap-on/tap-off route: the table's own list, else the routes parameter set. */
+function directionStops(input: TapFareInput, direction: 0 | 1): readonly string[] | undefined {
+  const route = input.trip.route;
+  const section = sectionRouteOf(input.fareTable, input.trip);
+  if (!section || route === undefined) return undefined;
+  return section.stops?.[direction === 0 ? '0' : '1'] ?? input.routeStops?.stops(route, direction);
 }
 
 /**
@@ -191,10 +220,11 @@ function alightingIndex(stopIndex: number | undefined, stopId: string | undefine
  * the card was closed by a tap elsewhere and counts as closed. The card's open boarding is the
  * last journey tap, because only a tap that writes the card closes it.
  */
-function journeyHistory(input: TapFareInput, stops: readonly string[] | undefined): RememberedTap[] {
+function journeyHistory(input: TapFareInput, stopId: string | undefined): RememberedTap[] {
   const memory = input.recentTaps?.recent(input.card.asn) ?? [];
   if (!input.cardBoardingRead) return [...memory];
-  const fromCard = input.boarding ? boardingTap(input, input.boarding, stops) : undefined;
+  const { boarding } = input;
+  const fromCard = boarding && !isDatedAfterClock(boarding.boardedAt, input.now) ? boardingTap(input, boarding, stopId) : undefined;
   const remembered = fromCard ? memory.find((tap) => tap.kind === 'on' && sameBoarding(tap, fromCard)) : undefined;
   const others = memory.filter((tap) => tap !== remembered).map((tap) => (tap.kind === 'on' ? { ...tap, kind: 'off' as const } : tap));
   if (!fromCard) return others;
@@ -215,24 +245,28 @@ const SAME_BOARDING_TOLERANCE_MS = 2_000;
 /**
  * Converts the card's boarding into a remembered tap. The card names the PSAM that wrote it but
  * not the bus, and the front-door and rear-door readers of one bus have different PSAMs. So a
- * boarding on the trip's route and direction with a known stop counts as made on this vehicle.
- * Any other boarding counts as made on another vehicle, which charges it as a missing tap-off.
- * NOTE: a rider who missed a tap-off and boards another bus of the same route and direction within
- * maxJourneyMinutes is charged as alighting from the first boarding. The dry-run has the vehicle
- * of both taps, so it charges the missing tap-off and boards again. A boarding of direction 0
- * tapped off after the driver has confirmed direction 1 at the terminus is charged as a missing
- * tap-off, and the tap boards again.
+ * boarding with a known stop on the trip's route counts as made on this vehicle when it is in the
+ * trip's direction. A boarding of the other direction counts too while the bus is at that
+ * direction's last stop, the terminus where the driver confirmed the new direction. Any other
+ * boarding counts as made on another vehicle, which charges it as a missing tap-off.
+ * NOTE: the card cannot tell this bus from another one, so a rider who missed a tap-off and boards
+ * another bus of the same route within maxJourneyMinutes is charged as alighting from the first
+ * boarding: in the same direction anywhere, or in the other direction at the terminus where the
+ * boarding's direction ends. The dry-run has the vehicle of both taps, so there it charges the
+ * missing tap-off and boards again.
  */
-function boardingTap(input: TapFareInput, boarding: CardBoarding, stops: readonly string[] | undefined): RememberedTap {
+function boardingTap(input: TapFareInput, boarding: CardBoarding, stopId: string | undefined): RememberedTap {
   const { trip } = input;
   const onThisRoute = trip.route !== undefined && boarding.routeCode === routeCode(trip.route);
   const route = onThisRoute ? trip.route! : `route code ${boarding.routeCode}`;
-  const onThisVehicle = onThisRoute && boarding.direction === (trip.direction === 1 ? 1 : 0) && boarding.stopIndex !== undefined;
-  // Readers' clocks drift apart, and the engine never closes a boarding that looks newer than the tap.
-  const boardedAtMs = boarding.boardedAt.getTime();
-  const nowMs = input.now.getTime();
+  const boardedStops = onThisRoute ? directionStops(input, boarding.direction) : undefined;
+  const sameDirection = boarding.direction === (trip.direction === 1 ? 1 : 0);
+  const atBoardingTerminus = stopId !== undefined && boardedStops !== undefined && boardedStops.length > 0 && boardedStops[boardedStops.length - 1] === stopId;
+  const onThisVehicle = onThisRoute && boarding.stopIndex !== undefined && (sameDirection || atBoardingTerminus);
+  // Readers' clocks drift apart, and the engine never closes a boarding that looks newer than the
+  // tap. journeyHistory has already left out a boarding dated beyond the drift.
   const tap: RememberedTap = {
-    atMs: boardedAtMs > nowMs && boardedAtMs - nowMs <= MAX_CLOCK_DRIFT_MS ? nowMs : boardedAtMs,
+    atMs: Math.min(boarding.boardedAt.getTime(), input.now.getTime()),
     vehicleId: onThisVehicle ? trip.vehicleId : ANOTHER_VEHICLE,
     route,
     direction: boarding.direction,
@@ -248,8 +282,8 @@ function boardingTap(input: TapFareInput, boarding: CardBoarding, stops: readonl
   };
   if (boarding.stopIndex !== undefined) {
     tap.stopIndex = boarding.stopIndex;
-    const stopId = onThisRoute ? stops?.[boarding.stopIndex] : undefined;
-    if (stopId !== undefined) tap.stopId = stopId;
+    const boardedStopId = boardedStops?.[boarding.stopIndex];
+    if (boardedStopId !== undefined) tap.stopId = boardedStopId;
   }
   return tap;
 }
@@ -275,8 +309,21 @@ export function acceptedPromptId(decision: Charge, balanceAfterFen: number, fare
   return decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, fareTable);
 }
 
-/** Clock drift between readers: a card boarding this far ahead of the terminal's clock counts as made now, and one further ahead is a missing tap-off. */
-const MAX_CLOCK_DRIFT_MS = 10 * 60_000;
+/** Clock drift allowed between readers: a card boarding up to this far ahead of the terminal's clock counts as made now. */
+export const MAX_BOARDING_CLOCK_AHEAD_MS = 10 * 60_000;
+
+/**
+ * Returns whether a card boarding is dated further after the terminal's clock than readers' clocks
+ * drift apart. Such a boarding is taken as no boarding on CPU and M1 cards alike: the tap boards
+ * or pays afresh without a missing tap-off charge, and its own record overwrites or closes it.
+ * Its time cannot be trusted, so neither the journey window nor the missing tap-off can be judged.
+ * A wrong clock is the usual cause, and a rider should not pay the longest journey for it. A forged
+ * date gains a rider nothing either: a CPU card's record needs the purse keys, and erasing an M1
+ * boarding costs the rider even less.
+ */
+export function isDatedAfterClock(boardedAt: Date, now: Date): boolean {
+  return boardedAt.getTime() - now.getTime() > MAX_BOARDING_CLOCK_AHEAD_MS;
+}
 
 /** Vehicle id of a boarding that the card shows was made on another vehicle. */
 const ANOTHER_VEHICLE = '(another vehicle)';

@@ -18,7 +18,7 @@ import type { TransactionStore } from '../store/transaction-store.js';
 import { type CardLockLog, OutboxCardLockLog, blockApplication } from './card-blocking.js';
 import { type DriverCardPolicy, readDriverCard } from './driver-card.js';
 import { purchaseFromPurse } from './epurse-purchase.js';
-import { type CardBoarding, decideTapFare, readsCardBoarding, sectionRouteOf } from './fare-decision.js';
+import { type CardBoarding, decideTapFare, isDatedAfterClock, readsCardBoarding, sectionRouteOf } from './fare-decision.js';
 import { settleInDoubt } from './in-doubt-settlement.js';
 import { type PurseApplicationKind, type PurseCardFacts, selectPurseApplication } from './select-application.js';
 import type { TapOutcome, TapResult } from './tap-outcome.js';
@@ -198,6 +198,9 @@ export class TapProcessor {
     const cardBoardingRead = readsCardBoarding(fareTable, trip);
     let boarding: CardBoarding | undefined;
     if (cardBoardingRead) boarding = await this.step(() => readCardBoarding(session, counter, application, this.offset));
+    if (boarding && isDatedAfterClock(boarding.boardedAt, now)) {
+      this.options.logger.warn({ asn: facts.asn, boardedAt: boarding.boardedAt.toISOString() }, "card boarding dated after the terminal's clock; the card boards or pays afresh");
+    }
 
     const decision = decideTapFare({
       fareTable,

@@ -9,21 +9,19 @@ import {
   parseM1Record,
   type M1Boarding,
 } from '@busfare/shared-protocol';
-import type { CardBoarding } from '../fare-decision.js';
+import { type CardBoarding, isDatedAfterClock } from '../fare-decision.js';
 import type { M1CardIo } from './m1-card-io.js';
 import type { M1StagedDebit } from './m1-purchase.js';
 import type { M1PurseState } from './m1-purse.js';
 
 const [FIRST_BLOCK, SECOND_BLOCK] = M1_LAYOUT.boardingBlocks;
 
-/** A boarding time this far after the terminal's clock is taken as a damaged record, not as clock drift between buses. */
-const MAX_BOARDING_CLOCK_AHEAD_MS = 10 * 60_000;
-
 /**
  * The card's boarding record as this tap found it.
  * - none: never written, or closed (state closed, or a later debit raised the purse counter).
  * - not-committed: written by a tap torn before its debit took effect; the card never boarded.
- * - corrupt: unreadable (torn between its two blocks, garbled, or a boarding time in the future).
+ * - corrupt: unreadable (torn between its two blocks, garbled), or dated after the terminal's clock
+ *   by more than clocks drift apart.
  * - open: a boarding that counts, with the record itself for the closing write.
  */
 export type M1BoardingState =
@@ -53,9 +51,9 @@ export async function readM1Boarding(io: M1CardIo, purse: M1PurseState, now: Dat
   } catch (error) {
     return { kind: 'corrupt', reason: (error as Error).message };
   }
-  // NOTE: CPU cards charge such a boarding as a missing tap-off (fare-decision.ts), while an M1
-  // card treats it as corrupt and boards again for free. One rule should serve both.
-  if (boardedAt.getTime() - now.getTime() > MAX_BOARDING_CLOCK_AHEAD_MS) {
+  // The same rule as a CPU card's boarding (isDatedAfterClock): the tap boards or pays afresh
+  // without a missing tap-off charge, and its own debit closes or overwrites the record.
+  if (isDatedAfterClock(boardedAt, now)) {
     return { kind: 'corrupt', reason: `boarding date-time ${record.boardedAt} is after the terminal's clock` };
   }
   const boarding: CardBoarding = {
