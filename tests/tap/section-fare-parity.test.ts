@@ -15,11 +15,15 @@ const BANDS = [
   { maxStops: 99, fareFen: 300 },
 ];
 
+/** Half fare on the first transfer within an hour, for the scenarios that ask for it. */
+const TRANSFER = { windowMinutes: 60, maxTransfers: 1, cardTypes: ['ordinary', 'student'], steps: [{ ratePercent: 50 }] };
+
 /** Builds the bench fare table with tap-on/tap-off routes 30 and 31 and a 120 s repeat-tap window. Route 1 stays flat (200 fen). */
-function parityTable(missingTapOffDiscount = false): FareTableBody {
+function parityTable(missingTapOffDiscount = false, transfer = false): FareTableBody {
   return fareTableBodySchema.parse({
     ...defaultFareTable([BENCH_LOCAL_CITY_CODE]),
     repeatTapWindowSeconds: 120,
+    ...(transfer ? { transfer: TRANSFER } : {}),
     sectionRoutes: {
       '30': { bands: BANDS, stops: { '0': ROUTE_30_STOPS, '1': [...ROUTE_30_STOPS].reverse() }, maxJourneyMinutes: 180, missingTapOffDiscount },
       '31': { bands: BANDS, stops: { '0': ROUTE_31_STOPS }, maxJourneyMinutes: 180, missingTapOffDiscount },
@@ -51,6 +55,8 @@ interface Scenario {
   cardType: 'ordinary' | 'student';
   balanceFen: number;
   missingTapOffDiscount?: boolean;
+  /** Whether the table gives the TRANSFER discount. */
+  transfer?: boolean;
   taps: Tap[];
   /** fareFen and promptId of each tap, as the documented policy sets them. */
   expected: { fareFen: number; promptId: string }[];
@@ -264,6 +270,148 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'boarding at the terminus before the switch',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T08:20:00+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // S12 to S8 in direction 1 is 4 stops, the second band.
+      { fareFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'repeat tap across the switch at the terminus',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T08:01:30+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S12' },
+      { time: '2026-03-02T08:01:40+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S12' },
+      { time: '2026-03-02T08:30:00+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S5' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 0, promptId: 'repeat-tap' },
+      { fareFen: 0, promptId: 'repeat-tap' },
+      // S12 to S5 in direction 1 is 7 stops, the second band.
+      { fareFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus tap across the switch past the window',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T08:05:00+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S12' },
+      { time: '2026-03-02T08:20:00+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // A journey of no stops pays the first band and closes the boarding.
+      { fareFen: 100, promptId: 'fare-paid' },
+      { fareFen: 0, promptId: 'please-tap-off' },
+    ],
+  },
+  {
+    name: 'terminus boarding back in its direction after two switches',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      // Direction 1 to S1, where the driver confirmed direction 0 again.
+      { time: '2026-03-02T08:50:00+08:00', reader: 'V1-rear', route: '30', stop: 'S1' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 300, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding tapped on another bus',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      // Another route's bus: the card names the route, so the terminal charges the missing tap-off too.
+      { time: '2026-03-02T08:20:00+08:00', reader: 'V2', route: '31', stop: 'T3' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 300, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus boarding needs the longest fare of the new direction',
+    cardType: 'ordinary',
+    balanceFen: 250,
+    taps: [{ time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' }],
+    expected: [{ fareFen: 0, promptId: 'insufficient-balance' }],
+  },
+  {
+    name: 'terminus boarding a second past the journey limit',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T11:00:01+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // The longest journey from S12 is the whole of direction 1.
+      { fareFen: 300, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus boarding with the clock moved back',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T07:55:00+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding dated beyond the clock drift',
+    cardType: 'ordinary',
+    balanceFen: 1000,
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T07:49:00+08:00', reader: 'V1-rear', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 0, promptId: 'please-tap-off' },
+      { fareFen: 0, promptId: 'please-tap-off' },
+    ],
+  },
+  {
+    name: 'transfer onto a terminus boarding',
+    cardType: 'student',
+    balanceFen: 1000,
+    transfer: true,
+    // The first ride is on the same reader, because a terminal learns of a transfer from its own
+    // memory of the card: the card does not record the transfer ordinal.
+    taps: [
+      { time: '2026-03-02T08:00:00+08:00', reader: 'V1-front', route: '1' },
+      { time: '2026-03-02T08:20:00+08:00', reader: 'V1-front', route: '30', stop: 'S12' },
+      { time: '2026-03-02T08:40:00+08:00', reader: 'V1-front', route: '30', direction: 1, stop: 'S8' },
+    ],
+    expected: [
+      { fareFen: 100, promptId: 'card-type-student' },
+      { fareFen: 0, promptId: 'please-tap-off' },
+      // S12 to S8 is 200 fen, 100 at the student rate, 50 on the first transfer.
+      { fareFen: 50, promptId: 'transfer' },
+    ],
+  },
+  {
     name: 'direction 1 counts stops its own way',
     cardType: 'ordinary',
     balanceFen: 1000,
@@ -332,7 +480,7 @@ describe('section fares at the terminal and in the dry-run', () => {
   for (const scenario of SCENARIOS) {
     for (const cardKind of ['tunion-cpu', 'm1'] as const) {
       it(`${scenario.name} (${cardKind})`, async () => {
-        const fareTable = parityTable(scenario.missingTapOffDiscount);
+        const fareTable = parityTable(scenario.missingTapOffDiscount, scenario.transfer);
         const readers = await createReaders(fareTable);
         const options = { balanceFen: scenario.balanceFen, cardTypeCode: CARD_TYPE_CODE[scenario.cardType] };
         const card = cardKind === 'm1' ? makeM1Card(options) : makeCard(options);

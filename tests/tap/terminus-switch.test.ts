@@ -128,35 +128,110 @@ describe('tap-off at the terminus after the direction switch', () => {
   }
 });
 
-describe('terminus tap-off torn at each APDU', () => {
+/** The bus at S12 during the layover, before the driver confirms direction 1. */
+const BEFORE_SWITCH = { direction: 0, stopId: 'S12' } as const;
+
+describe('boarding at the terminus before the direction switch', () => {
+  for (const kind of CARD_KINDS) {
+    it(`charges the journey in the new direction (${kind})`, async () => {
+      const terminal = await createTerminal();
+      const card = makeCardOf(kind);
+
+      const boarding = await terminal.tap(card, BEFORE_SWITCH, undefined, 8 * 60_000);
+      const alighting = await terminal.tap(card, { direction: 1, stopId: 'S8' }, undefined, 10 * 60_000);
+      const next = await terminal.tap(card, { direction: 1, stopId: 'S8' });
+
+      expect(boarding).toMatchObject({ status: 'accepted', promptId: 'please-tap-off', amountFen: 0 });
+      // S12 to S8 in direction 1 is 4 stops, the second band.
+      expect(alighting).toMatchObject({ status: 'accepted', promptId: 'fare-paid', amountFen: 200 });
+      expect(next).toMatchObject({ status: 'accepted', promptId: 'please-tap-off', amountFen: 0 });
+      expect(card.balanceFen).toBe(800);
+    });
+
+    it(`refuses a repeat tap after the switch (${kind})`, async () => {
+      const terminal = await createTerminal();
+      const card = makeCardOf(kind);
+
+      await terminal.tap(card, BEFORE_SWITCH, undefined, 60_000);
+      const repeat = await terminal.tap(card, AT_TERMINUS, undefined, 20 * 60_000);
+      const alighting = await terminal.tap(card, { direction: 1, stopId: 'S2' });
+
+      expect(repeat.promptId).toBe('repeat-tap');
+      // S12 to S2 in direction 1 is 10 stops, the last band.
+      expect(alighting).toMatchObject({ status: 'accepted', amountFen: 300 });
+      expect(card.balanceFen).toBe(700);
+    });
+
+    it(`closes a terminus boarding at the other door (${kind})`, async () => {
+      const clock = new ManualClock(new Date('2026-03-02T08:00:00+08:00'));
+      const front = await createTerminal({ clock, psamNumber: '000058100011' });
+      const rear = await createTerminal({ clock, psamNumber: '000058100012' });
+      const card = makeCardOf(kind);
+
+      await front.tap(card, BEFORE_SWITCH, undefined, 30 * 60_000);
+      const alighting = await rear.tap(card, { direction: 1, stopId: 'S10' });
+
+      expect(alighting).toMatchObject({ status: 'accepted', amountFen: 100 });
+      expect(card.balanceFen).toBe(900);
+    });
+
+    it(`needs the longest fare of the new direction to board there (${kind})`, async () => {
+      const terminal = await createTerminal();
+      const card = kind === 'm1' ? makeM1Card({ balanceFen: 250 }) : makeCard({ balanceFen: 250 });
+
+      const boarding = await terminal.tap(card, BEFORE_SWITCH);
+
+      expect(boarding.promptId).toBe('insufficient-balance');
+      expect(card.balanceFen).toBe(250);
+    });
+  }
+});
+
+type Stop = { direction: 0 | 1; stopId: string };
+
+/**
+ * Boards a fresh card at `boardAt`, tears its tap-off at `alightAt` at each APDU and phase in turn,
+ * retries a tap that ends in tap-again or card-read-error, and checks the journey was charged exactly once.
+ */
+async function checkTornTapOffs(kind: CardKind, boardAt: Stop, alightAt: Stop, balanceAfterFen: number): Promise<void> {
+  const probe = await createTerminal();
+  const probeCard = makeCardOf(kind);
+  await probe.tap(probeCard, boardAt, undefined, 20 * 60_000);
+  const apdus = (await probe.tap(probeCard, alightAt)).cardApdus;
+  expect(apdus).toBeGreaterThan(3);
+
+  const terminal = await createTerminal();
+  for (let apduIndex = 0; apduIndex < apdus; apduIndex += 1) {
+    for (const phase of ['before-card', 'after-card'] as const) {
+      const label = `${kind} torn at APDU ${apduIndex} ${phase}`;
+      const card = makeCardOf(kind);
+      await terminal.tap(card, boardAt, undefined, 20 * 60_000);
+
+      let last = await terminal.tap(card, alightAt, { apduIndex, phase });
+      for (let retry = 0; retry < 3 && (last.promptId === 'tap-again' || last.promptId === 'card-read-error'); retry += 1) {
+        last = await terminal.tap(card, alightAt);
+      }
+      // Ten minutes on, past the repeat-tap window, the card boards afresh when its journey was closed.
+      terminal.clock.advance(10 * 60_000);
+      const next = await terminal.tap(card, alightAt);
+
+      expect(terminal.store.listOpenInDoubt(), label).toHaveLength(0);
+      expect(card.balanceFen, label).toBe(balanceAfterFen);
+      expect(next, label).toMatchObject({ status: 'accepted', promptId: 'please-tap-off', amountFen: 0 });
+    }
+  }
+}
+
+describe('terminus tap-offs torn at each APDU', () => {
   for (const kind of CARD_KINDS) {
     it(`takes every torn terminus tap-off once (${kind})`, async () => {
-      const probe = await createTerminal();
-      const probeCard = makeCardOf(kind);
-      await probe.tap(probeCard, { direction: 0, stopId: 'S2' }, undefined, 40 * 60_000);
-      const apdus = (await probe.tap(probeCard, AT_TERMINUS)).cardApdus;
-      expect(apdus).toBeGreaterThan(3);
+      // S2 to the terminus S12 is 10 stops, the last band.
+      await checkTornTapOffs(kind, { direction: 0, stopId: 'S2' }, AT_TERMINUS, 700);
+    });
 
-      const terminal = await createTerminal();
-      for (let apduIndex = 0; apduIndex < apdus; apduIndex += 1) {
-        for (const phase of ['before-card', 'after-card'] as const) {
-          const label = `${kind} torn at APDU ${apduIndex} ${phase}`;
-          const card = makeCardOf(kind);
-          await terminal.tap(card, { direction: 0, stopId: 'S2' }, undefined, 40 * 60_000);
-
-          let last = await terminal.tap(card, AT_TERMINUS, { apduIndex, phase });
-          for (let retry = 0; retry < 3 && (last.promptId === 'tap-again' || last.promptId === 'card-read-error'); retry += 1) {
-            last = await terminal.tap(card, AT_TERMINUS);
-          }
-          // Ten minutes on, past the repeat-tap window, the card boards afresh when its journey was closed.
-          terminal.clock.advance(10 * 60_000);
-          const next = await terminal.tap(card, AT_TERMINUS);
-
-          expect(terminal.store.listOpenInDoubt(), label).toHaveLength(0);
-          expect(card.balanceFen, label).toBe(700);
-          expect(next, label).toMatchObject({ status: 'accepted', promptId: 'please-tap-off', amountFen: 0 });
-        }
-      }
+    it(`takes every torn tap-off after a terminus boarding once (${kind})`, async () => {
+      // S12 to S8 in direction 1 is 4 stops, the second band.
+      await checkTornTapOffs(kind, BEFORE_SWITCH, { direction: 1, stopId: 'S8' }, 800);
     });
   }
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RiderPromptId } from '../messages/catalogue.js';
 import type { FareTableBody } from '../schemas/fare-table.js';
 import { decideFare } from './decide-fare.js';
-import { FareInputError, type CardFacts, type FareDecision, type RouteStopLookup, type TripFacts } from './fare-input.js';
+import { FareInputError, type CardFacts, type FareDecision, type RememberedTap, type RouteStopLookup, type TripFacts } from './fare-input.js';
 import { testFareTable } from './fare-test-table.js';
 import { MemoryRecentTaps } from './recent-taps.js';
 import { routeStopLookupFromRoutes } from './route-stop-lookup.js';
@@ -38,6 +38,19 @@ const refused = (promptId: RiderPromptId, at = '2026-01-05T08:00', trip: Partial
 const route = (routeId: string, extra: Partial<TripFacts> = {}): Partial<TripFacts> => ({ route: routeId, ...extra });
 const tapOn = (stopId: string, extra: Partial<TripFacts> = {}): Partial<TripFacts> => ({ route: '30', stopId, tapKind: 'on', ...extra });
 const tapOff = (stopId: string, extra: Partial<TripFacts> = {}): Partial<TripFacts> => ({ route: '30', stopId, tapKind: 'off', ...extra });
+
+/** The test table with routes whose directions meet at a terminus in other ways. */
+const TERMINUS_TABLE = testFareTable({
+  sectionRoutes: {
+    ...testFareTable().sectionRoutes,
+    // Direction 1 leaves out C and serves E instead.
+    '32': { bands: [{ maxStops: 3, fareFen: 100 }, { maxStops: 99, fareFen: 200 }], stops: { '0': ['A', 'B', 'C', 'D'], '1': ['D', 'E', 'B', 'A'] }, maxJourneyMinutes: 240, missingTapOffDiscount: false },
+    // The terminus has another stop id in each direction.
+    '33': { bands: [{ maxStops: 3, fareFen: 100 }, { maxStops: 99, fareFen: 200 }], stops: { '0': ['A', 'B', 'C', 'D1'], '1': ['D2', 'C', 'B', 'A'] }, maxJourneyMinutes: 240, missingTapOffDiscount: false },
+    // A loop run both ways from A.
+    L2: { bands: [{ maxStops: 2, fareFen: 100 }, { maxStops: 10, fareFen: 150 }], stops: { '0': ['A', 'B', 'C', 'D', 'A'], '1': ['A', 'D', 'C', 'B', 'A'] }, maxJourneyMinutes: 240, missingTapOffDiscount: false },
+  },
+});
 
 const CASES: Case[] = [
   // Card type, permission and discount.
@@ -247,6 +260,199 @@ const CASES: Case[] = [
       refused('tap-on-first', '2026-01-05T11:01', tapOff('S12', { direction: 1 })),
     ],
   },
+
+  // Boarding at the terminus before the driver confirms the new direction.
+  {
+    name: 'boarding at the terminus before the switch',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      // S12 to S8 in direction 1 is 4 stops, the second band.
+      { at: '2026-01-05T08:20', trip: tapOff('S8', { direction: 1 }), amountFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'single reader across the switch at the terminus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: '30', stopId: 'S12' }, amountFen: 0, promptId: 'please-tap-off' },
+      refused('repeat-tap', '2026-01-05T08:04:59', { route: '30', stopId: 'S12', direction: 1 }),
+      { at: '2026-01-05T08:30', trip: { route: '30', stopId: 'S1', direction: 1 }, amountFen: 300, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'front door again after the switch past the window',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      // The bus has not left the terminus, so the boarding stays open and is not charged as missed.
+      refused('repeat-tap', '2026-01-05T08:09', tapOn('S12', { direction: 1 })),
+      { at: '2026-01-05T08:30', trip: tapOff('S8', { direction: 1 }), amountFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'front door again at the boarding stop',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S4'), amountFen: 0, promptId: 'please-tap-off' },
+      refused('repeat-tap', '2026-01-05T08:06', tapOn('S4')),
+      { at: '2026-01-05T08:20', trip: tapOff('S6'), amountFen: 100, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'front door at a loop terminus after a lap',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: 'L1', stopId: 'A', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      // A whole loop from A was travelled, so the boarding is charged as missed and the card boards again.
+      { at: '2026-01-05T08:40', trip: { route: 'L1', stopId: 'A', tapKind: 'on' }, amountFen: 150, fareFen: 0, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'front door again after the switch within the window',
+    card: ordinary,
+    steps: [{ at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' }, refused('repeat-tap', '2026-01-05T08:03', tapOn('S12', { direction: 1 }))],
+  },
+  {
+    name: 'terminus tap after the switch past the window',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: '30', stopId: 'S12' }, amountFen: 0, promptId: 'please-tap-off' },
+      // Past the repeat-tap window a tap at the boarding stop is a journey of no stops, the first band, as at any stop.
+      { at: '2026-01-05T08:05', trip: { route: '30', stopId: 'S12', direction: 1 }, amountFen: 100, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding needs the new direction longest fare',
+    card: { ...ordinary, balanceFen: 299 },
+    steps: [refused('insufficient-balance', '2026-01-05T08:00', tapOn('S12'))],
+  },
+  {
+    name: 'missing tap-off after a terminus boarding',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      // The longest journey from S12 is the whole of direction 1, 11 stops.
+      { at: '2026-01-06T08:00', trip: route('1'), amountFen: 500, fareFen: 200, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus boarding alighting off the new direction',
+    card: ordinary,
+    table: TERMINUS_TABLE,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: '32', stopId: 'D', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      refused('stop-unknown', '2026-01-05T08:10', { route: '32', stopId: 'C', direction: 1, tapKind: 'off' }),
+      refused('stop-unknown', '2026-01-05T08:11', { route: '32', stopId: 'C', direction: 1 }),
+      // D to A in direction 1 (D, E, B, A) is 3 stops.
+      { at: '2026-01-05T08:20', trip: { route: '32', stopId: 'A', direction: 1, tapKind: 'off' }, amountFen: 100, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus with another stop id in the new direction',
+    card: ordinary,
+    table: TERMINUS_TABLE,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: '33', stopId: 'D1', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      // Priced from D2, the first stop of direction 1: D2, C, B, A is 3 stops.
+      { at: '2026-01-05T08:20', trip: { route: '33', stopId: 'A', direction: 1, tapKind: 'off' }, amountFen: 100, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding tapped off on another bus',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T08:20', trip: { route: '30', stopId: 'S8', direction: 1, vehicleId: 'V2' }, amountFen: 300, fareFen: 0, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'terminus boarding back in its direction after two switches',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      // Direction 1 to S1, then direction 0 again: S12 to S1 is 11 stops either way.
+      { at: '2026-01-05T08:45', trip: tapOff('S1'), amountFen: 300, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus alighting after the driver switched back',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S2'), amountFen: 0, promptId: 'please-tap-off' },
+      // The driver confirmed direction 1 at S12 and went back to direction 0 there.
+      { at: '2026-01-05T08:40', trip: tapOff('S12'), amountFen: 300, promptId: 'fare-paid' },
+      refused('repeat-tap', '2026-01-05T08:40:30', tapOff('S12', { direction: 1 })),
+    ],
+  },
+  {
+    name: 'loop terminus boarding before the switch',
+    card: ordinary,
+    table: TERMINUS_TABLE,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: 'L2', stopId: 'A', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      refused('repeat-tap', '2026-01-05T08:04', { route: 'L2', stopId: 'A', direction: 1 }),
+      // A, D, C in direction 1 is 2 stops.
+      { at: '2026-01-05T08:10', trip: { route: 'L2', stopId: 'C', direction: 1 }, amountFen: 100, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'loop terminus tapped again after the switch past the window',
+    card: ordinary,
+    table: TERMINUS_TABLE,
+    steps: [
+      { at: '2026-01-05T08:00', trip: { route: 'L2', stopId: 'A', tapKind: 'on' }, amountFen: 0, promptId: 'please-tap-off' },
+      // As within one direction, a tap at a loop's terminus past the window closes a whole loop.
+      { at: '2026-01-05T08:10', trip: { route: 'L2', stopId: 'A', direction: 1 }, amountFen: 150, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding with the clock moved back within the drift',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      // Readers' clocks drift apart, so the boarding counts as made at the tap's time.
+      refused('repeat-tap', '2026-01-05T07:51', { route: '30', stopId: 'S12', direction: 1 }),
+      { at: '2026-01-05T07:50', trip: tapOff('S8', { direction: 1 }), amountFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding with the clock moved back beyond the drift',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      refused('tap-on-first', '2026-01-05T07:49:59', tapOff('S8', { direction: 1 })),
+      // The boarding's time cannot be trusted: the tap boards afresh without a missing tap-off charge.
+      { at: '2026-01-05T07:49:59', trip: { route: '30', stopId: 'S8', direction: 1 }, amountFen: 0, promptId: 'please-tap-off' },
+    ],
+  },
+  {
+    name: 'terminus boarding at the journey limit',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      { at: '2026-01-05T11:00:00', trip: tapOff('S8', { direction: 1 }), amountFen: 200, promptId: 'fare-paid' },
+    ],
+  },
+  {
+    name: 'terminus boarding a second past the journey limit',
+    card: ordinary,
+    steps: [
+      { at: '2026-01-05T08:00', trip: tapOn('S12'), amountFen: 0, promptId: 'please-tap-off' },
+      refused('tap-on-first', '2026-01-05T11:00:01', tapOff('S8', { direction: 1 })),
+      { at: '2026-01-05T11:00:02', trip: { route: '30', stopId: 'S8', direction: 1 }, amountFen: 300, fareFen: 0, promptId: 'missing-tap-off-charged' },
+    ],
+  },
+  {
+    name: 'transfer onto a terminus boarding',
+    card: student,
+    steps: [
+      { at: '2026-01-05T08:00', trip: route('1'), amountFen: 100, promptId: 'card-type-student' },
+      { at: '2026-01-05T08:20', trip: tapOn('S12', { vehicleId: 'V2' }), amountFen: 0, promptId: 'please-tap-off' },
+      // S12 to S8 is 200 fen, 100 at the student rate, 50 after the first transfer step.
+      { at: '2026-01-05T08:40', trip: tapOff('S8', { direction: 1, vehicleId: 'V2' }), amountFen: 50, promptId: 'transfer' },
+    ],
+  },
   {
     name: 'single reader boards then alights',
     card: ordinary,
@@ -453,6 +659,63 @@ describe('decideFare', () => {
     const decision = decideFare({ card: { asn: '1', ...student, balanceFen: 1000 }, table, trip: { vehicleId: 'V1', route: '1', time: '2026-01-05T08:00:00+08:00' }, recentTaps: [] });
     expect(decision.kind).toBe('charge');
     expect(decision.kind === 'charge' ? decision.amountFen : undefined).toBe(expected);
+  });
+});
+
+describe('decideFare across the direction switch', () => {
+  const table = testFareTable();
+  const boarding = (overrides: Partial<RememberedTap> = {}): RememberedTap => ({
+    atMs: Date.parse('2026-01-05T08:00:00+08:00'),
+    vehicleId: 'V1',
+    route: '30',
+    direction: 0,
+    stopId: 'S12',
+    kind: 'on',
+    amountFen: 0,
+    cardType: 'ordinary',
+    transferOrdinal: 0,
+    stopIndex: 11,
+    missingTapOffFen: 300,
+    ...overrides,
+  });
+  const tapAt = (stopId: string, direction: 0 | 1, open: RememberedTap, tapKind: TripFacts['tapKind'] = 'single'): FareDecision =>
+    decideFare({ card: { asn: '1', ...ordinary, balanceFen: 1000 }, table, trip: { vehicleId: 'V1', route: '30', direction, stopId, tapKind, time: '2026-01-05T08:20:00+08:00' }, recentTaps: [open] });
+
+  it('explains a terminus boarding', () => {
+    const decision = tapAt('S8', 1, boarding());
+
+    expect(decision).toMatchObject({ kind: 'charge', tapKind: 'off', amountFen: 200 });
+    expect(decision.reason).toContain('4 stops from S12 to S8, boarding at the terminus of direction 0, before the switch to direction 1');
+  });
+
+  it('explains a terminus alighting', () => {
+    const decision = tapAt('S12', 1, boarding({ stopId: 'S2', stopIndex: 1 }));
+
+    expect(decision.reason).toContain('10 stops from S2 to S12, alighting at the terminus of direction 0, before the switch to direction 1');
+  });
+
+  it.each([
+    ['beyond the stop list', 12],
+    ['negative', -1],
+    ['fractional', 10.5],
+  ])('charges a stop index %s', (_name, stopIndex) => {
+    const open = boarding({ stopIndex, stopId: undefined });
+
+    expect(tapAt('S8', 1, open)).toMatchObject({ kind: 'charge', tapKind: 'on', missingTapOffFen: 300, promptId: 'missing-tap-off-charged' });
+    expect(tapAt('S8', 0, open)).toMatchObject({ kind: 'charge', tapKind: 'on', missingTapOffFen: 300, promptId: 'missing-tap-off-charged' });
+    expect(tapAt('S8', 1, open, 'off')).toMatchObject({ kind: 'refuse', promptId: 'tap-on-first' });
+  });
+
+  it('charges a boarding without stop index', () => {
+    const open = boarding({ stopIndex: undefined, stopId: undefined });
+
+    expect(tapAt('S8', 1, open)).toMatchObject({ kind: 'charge', tapKind: 'on', promptId: 'missing-tap-off-charged' });
+  });
+
+  it('charges an old-direction mid-route boarding', () => {
+    const open = boarding({ stopId: 'S11', stopIndex: 10 });
+
+    expect(tapAt('S8', 1, open)).toMatchObject({ kind: 'charge', tapKind: 'on', promptId: 'missing-tap-off-charged' });
   });
 });
 

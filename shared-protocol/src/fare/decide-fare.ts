@@ -2,6 +2,7 @@ import type { CardType, FareTableBody, SectionRoute } from '../schemas/fare-tabl
 import type { RiderPromptId } from '../messages/catalogue.js';
 import { applyRate, checkCard, effectiveRule, resolveCardType, type EffectiveRule, type PolicyRefusal } from './card-policy.js';
 import type { FareCharge, FareDecision, FareInput, FareRefusal, RememberedTap } from './fare-input.js';
+import { isBoardingAfterTap } from './clock-drift.js';
 import { cardTypePrompt, farePrompt } from './fare-prompt.js';
 import { parseLocalTime, type LocalTime } from './local-time.js';
 import { bandFare, boardingIndex, longestJourneyStops, sectionRouteOf, sectionStops, stopsTravelled } from './section-fare.js';
@@ -57,7 +58,7 @@ export function decideFare(input: FareInput): FareDecision {
     return refuse({ cardType, promptId: 'card-not-allowed', reason: `pass not valid on ${today} (valid ${card.pass!.validFrom}-${card.pass!.validUntil})` });
   }
 
-  const context: Context = { input, table, local, cardType, rule, pass, history: readHistory(input.recentTaps) };
+  const context: Context = { input, table, local, cardType, rule, pass, history: readHistory(input.recentTaps, local.epochMs) };
   const section = sectionRouteOf(table, trip.route);
   const tapKind = trip.tapKind ?? 'single';
   if (section) return decideSection(context, section);
@@ -65,7 +66,12 @@ export function decideFare(input: FareInput): FareDecision {
   return decideFlat(context);
 }
 
-function readHistory(taps: readonly RememberedTap[]): TapHistory {
+/**
+ * Reads the card's taps as of this tap's time. Readers' clocks drift apart, so a boarding dated
+ * after the tap by up to MAX_BOARDING_CLOCK_AHEAD_MS counts as made at the tap's time, and one
+ * dated later is no open boarding, as the terminal takes the card's own boarding record.
+ */
+function readHistory(taps: readonly RememberedTap[], nowMs: number): TapHistory {
   let companions = 0;
   for (let index = taps.length - 1; index >= 0; index -= 1) {
     const tap = taps[index]!;
@@ -73,7 +79,10 @@ function readHistory(taps: readonly RememberedTap[]): TapHistory {
       companions += 1;
       continue;
     }
-    return { lastJourney: tap, openBoarding: tap.kind === 'on' ? tap : undefined, companions };
+    if (tap.kind !== 'on' || tap.atMs <= nowMs) return { lastJourney: tap, openBoarding: tap.kind === 'on' ? tap : undefined, companions };
+    if (isBoardingAfterTap(tap.atMs, nowMs)) return { lastJourney: tap, companions };
+    const boarding = { ...tap, atMs: nowMs };
+    return { lastJourney: boarding, openBoarding: boarding, companions };
   }
   return { companions };
 }
@@ -142,38 +151,40 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
   if (trip.stopId === undefined) return refuse({ cardType, promptId: 'stop-unknown', reason: `the current stop of vehicle ${trip.vehicleId} is not known` });
 
   const open = history.openBoarding;
-  // The stop order the open boarding's journey is priced on, when this tap closes it.
-  const journeyStops = open === undefined ? undefined : closingStops(context, section, open, direction, stops);
+  // The stop order and boarding index the open boarding's journey is priced on, when this tap closes it.
+  const journey = open === undefined ? undefined : closingJourney(context, section, open, direction, stops);
   const requested = trip.tapKind ?? 'single';
   // A single reader on a tap-on/tap-off route alights a card with an open boarding and boards any other.
   let tapKind = requested;
-  if (requested === 'single') tapKind = journeyStops ? 'off' : 'on';
+  if (requested === 'single') tapKind = journey ? 'off' : 'on';
 
   if (tapKind === 'off') {
-    if (!journeyStops || !open || open.stopIndex === undefined) {
+    if (!journey || !open) {
       if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
       return refuse({ cardType, promptId: 'tap-on-first', reason: `no open boarding of this card on vehicle ${trip.vehicleId} route ${trip.route}` });
     }
-    if (trip.stopId === journeyStops[open.stopIndex] && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
-    const travelled = stopsTravelled(journeyStops, open.stopIndex, trip.stopId);
+    const boardedStopId = journey.stops[journey.fromIndex]!;
+    if (trip.stopId === boardedStopId && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+    const travelled = stopsTravelled(journey.stops, journey.fromIndex, trip.stopId);
     if (travelled < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
     if (travelled === 0 && withinRepeatWindow(context)) return refuse(repeatRefusal(context));
 
     const listFareFen = bandFare(section, travelled);
     const rated = applyRate(listFareFen, ridingRate(context), table);
     const fareFen = applyTransfer(table, open.transferOrdinal, rated, (fen, rate) => applyRate(fen, rate, table));
-    const boardedDirection = open.direction ?? 0;
-    const journey = `${travelled} stops from ${journeyStops[open.stopIndex]} to ${trip.stopId}`;
-    const reasons = [
-      boardedDirection === direction ? journey : `${journey}, the terminus of direction ${boardedDirection}, reached before the switch to direction ${direction}`,
-      rateReason(context, listFareFen, trip.route),
-    ];
+    const travelledReason = `${travelled} stops from ${boardedStopId} to ${trip.stopId}`;
+    const reasons = [journey.acrossSwitch ? `${travelledReason}, ${journey.acrossSwitch}` : travelledReason, rateReason(context, listFareFen, trip.route)];
     if (open.transferOrdinal > 0) reasons.push(`transfer ${open.transferOrdinal}: ${rated} fen reduced to ${fareFen} fen`);
     if (card.balanceFen < fareFen) return refuse(insufficient(context, fareFen));
     return charge(context, { tapKind: 'off', listFareFen, fareFen, missingTapOffFen: 0, transferOrdinal: open.transferOrdinal, reasons });
   }
 
   if (withinRepeatWindow(context)) return refuse(repeatRefusal(context));
+  // A boarding tap while this vehicle's open boarding has travelled no stop (the layover at the
+  // terminus outlasts the repeat-tap window) keeps that boarding rather than charging it as missed.
+  if (journey && stopsTravelled(journey.stops, journey.fromIndex, trip.stopId) === 0) {
+    return refuse({ cardType, promptId: 'repeat-tap', reason: `card already boarded at ${trip.stopId} on vehicle ${trip.vehicleId} and has travelled no stop since` });
+  }
   const boardedAt = boardingIndex(stops, trip.stopId);
   if (boardedAt < 0) return refuse({ cardType, promptId: 'stop-unknown', reason: `stop ${trip.stopId} is not on route ${trip.route} direction ${direction}` });
 
@@ -181,7 +192,7 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
   const reasons: string[] = [];
   if (open) reasons.push(missingTapOffReason(open, missingTapOffFen));
 
-  const longestList = bandFare(section, longestJourneyStops(stops, boardedAt));
+  const longestList = bandFare(section, longestStopsFrom(context, section, direction, stops, boardedAt));
   const longestRated = applyRate(longestList, ridingRate(context), table);
   const required = longestRated + missingTapOffFen;
   if (card.balanceFen < required) return refuse(insufficient(context, required, 'the longest journey from this stop'));
@@ -203,27 +214,63 @@ function decideSection(context: Context, section: SectionRoute): FareDecision {
   });
 }
 
+/** The stops an open boarding's journey is priced on, and the boarding's index among them. */
+interface ClosingJourney {
+  stops: readonly string[];
+  fromIndex: number;
+  /** Reason text of a journey across the direction switch at the terminus. Absent within one direction. */
+  acrossSwitch?: string;
+}
+
 /**
- * Returns the stop order to price the open boarding's journey on when this tap closes it as an
- * alighting, else undefined. The tap must be on the boarding's vehicle and route within
- * maxJourneyMinutes of it, either in the boarding's direction or at the last stop of the boarding's
- * direction in the other one. The driver confirms the new direction when the bus reaches the
- * terminus, so riders who alight there tap off after the switch. A boarding that looks newer than
- * the tap never closes.
+ * Returns the journey of the open boarding when this tap closes it as an alighting, else
+ * undefined. The tap must be on the boarding's vehicle and route within maxJourneyMinutes of it,
+ * and the boarding's stop index must be on its direction's stop list. In the boarding's direction
+ * the journey runs on that direction's stops. The driver confirms the new direction at the
+ * terminus, the last stop of the old one, so two journeys cross the switch:
+ * - a rider who alights at the terminus taps off after the switch: the journey runs on the old
+ *   direction's stops to its last stop;
+ * - a rider who boards at the terminus during the layover taps on before the switch: the journey
+ *   runs on the new direction's stops from the same stop id. When the terminus has another id in
+ *   the new direction, it runs from the new direction's first stop, where the bus begins.
+ * A tap in the other direction anywhere else leaves the boarding open. readHistory has already
+ * dated a boarding from a reader whose clock runs ahead at the tap's time.
  */
-function closingStops(context: Context, section: SectionRoute, open: RememberedTap, direction: 0 | 1, stops: readonly string[]): readonly string[] | undefined {
+function closingJourney(context: Context, section: SectionRoute, open: RememberedTap, direction: 0 | 1, stops: readonly string[]): ClosingJourney | undefined {
   const { trip, routeStops } = context.input;
   if (open.route !== trip.route || open.vehicleId !== trip.vehicleId) return undefined;
   const elapsedMs = context.local.epochMs - open.atMs;
   if (elapsedMs < 0 || elapsedMs > section.maxJourneyMinutes * 60_000) return undefined;
   const boardedDirection = open.direction ?? 0;
-  if (boardedDirection === direction) return stops;
-  // NOTE: a rider who boards at the terminus before the driver confirms the new direction has a
-  // boarding at the old direction's last stop. A tap-off later in the new direction charges that
-  // boarding as a missing tap-off and boards again.
-  const boardedStops = sectionStops(section, trip.route, boardedDirection, routeStops);
-  if (!boardedStops || boardedStops.length === 0 || boardedStops[boardedStops.length - 1] !== trip.stopId) return undefined;
-  return boardedStops;
+  const boardedStops = boardedDirection === direction ? stops : sectionStops(section, trip.route, boardedDirection, routeStops);
+  const fromIndex = open.stopIndex;
+  // A boarding index off the stop list (a damaged card record) names no stop to price from.
+  if (!boardedStops || fromIndex === undefined || !Number.isInteger(fromIndex) || fromIndex < 0 || fromIndex >= boardedStops.length) return undefined;
+  if (boardedDirection === direction) return { stops, fromIndex };
+  const terminus = boardedStops[boardedStops.length - 1]!;
+  const switched = `the terminus of direction ${boardedDirection}, before the switch to direction ${direction}`;
+  if (trip.stopId === terminus) return { stops: boardedStops, fromIndex, acrossSwitch: `alighting at ${switched}` };
+  if (boardedStops[fromIndex] !== terminus || stops.length === 0) return undefined;
+  return { stops, fromIndex: firstIndexOfTerminus(stops, terminus), acrossSwitch: `boarding at ${switched}` };
+}
+
+/** Index of the old direction's terminus on the new direction's stops: the same stop id, else the first stop. */
+function firstIndexOfTerminus(stops: readonly string[], terminus: string): number {
+  return Math.max(0, stops.indexOf(terminus));
+}
+
+/**
+ * Returns the stops of the longest journey from a boarding. A rider who boards at the last stop of
+ * a direction rides the other direction, as closingJourney prices it, so the longer of the two
+ * journeys from that stop counts. A loop's terminus is also its first stop.
+ */
+function longestStopsFrom(context: Context, section: SectionRoute, direction: 0 | 1, stops: readonly string[], boardedAt: number): number {
+  const longest = longestJourneyStops(stops, boardedAt);
+  const terminus = stops[stops.length - 1];
+  if (stops[boardedAt] !== terminus) return longest;
+  const otherStops = sectionStops(section, context.input.trip.route, direction === 0 ? 1 : 0, context.input.routeStops);
+  if (!otherStops || otherStops.length === 0) return longest;
+  return Math.max(longest, longestJourneyStops(otherStops, firstIndexOfTerminus(otherStops, terminus!)));
 }
 
 interface ChargeParts {

@@ -4,3 +4,4 @@ export { MemoryRecentTaps, type RecentTaps, type MemoryRecentTapsOptions } from 
 export { formatLocalTime, parseLocalTime, dayTypeOf, type LocalTime } from './local-time.js';
 export { farePrompt, cardTypePrompt } from './fare-prompt.js';
 export { routeStopLookupFromRoutes } from './route-stop-lookup.js';
+export { MAX_BOARDING_CLOCK_AHEAD_MS, isBoardingAfterTap } from './clock-drift.js';

@@ -71,10 +71,10 @@ describe('decideTapFare with the card boarding', () => {
     expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
   });
 
-  it('charges a boarding with a stop index beyond the route the last band', () => {
-    const decision = charged(decideTapFare(input({ boarding: cardBoarding({ stopIndex: 0xfffe }) })));
+  it('charges an off-route stop index', () => {
+    const decision = charged(decideTapFare(input({ boarding: cardBoarding({ stopIndex: 0xfffe, missingTapOffFen: 250 }) })));
 
-    expect(decision.amountFen).toBeLessThanOrEqual(300);
+    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 250, promptId: 'missing-tap-off-charged' });
   });
 
   it('writes the terminus of a loop as the end of the lap', () => {
@@ -210,6 +210,63 @@ describe('decideTapFare at the terminus after a direction switch', () => {
     const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip: AT_TERMINUS, boarding: cardBoarding({ boardedAt }) })));
 
     expect(decision).toMatchObject({ journey: 'boarding', amountFen: 300, promptId: 'missing-tap-off-charged' });
+  });
+
+  it('alights a card boarding made at the terminus before the switch', () => {
+    const trip = { ...AT_TERMINUS, stopId: 'S8' };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding: cardBoarding({ stopIndex: 9 }) })));
+
+    // S10 to S8 in direction 1 is 2 stops, the first band; the record names the bus's direction and stop.
+    expect(decision).toMatchObject({ journey: 'alighting', purchase: 'composite', amountFen: 100, promptId: 'fare-paid' });
+    expect(decision.transitRecord).toEqual({ journey: 'alighting', stopIndex: 2, direction: 1, maxIncompleteAmountFen: 0, maxJourneyMinutes: 240 });
+  });
+
+  it('alights a terminus boarding by stop index', () => {
+    const trip = { vehicleId: 'V1', route: '30', direction: 1 as const };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, stopIndex: 6, boarding: cardBoarding({ stopIndex: 9 }) })));
+
+    // Stop index 6 of direction 1 is S4: 6 stops from S10, the second band.
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 300 });
+    expect(decision.transitRecord).toMatchObject({ stopIndex: 6, direction: 1 });
+  });
+
+  it('refuses a terminus repeat tap', () => {
+    const table = fareTableBodySchema.parse({ ...BOTH_WAYS, repeatTapWindowSeconds: 120 });
+    const boarding = cardBoarding({ stopIndex: 9, boardedAt: new Date(NOW.getTime() - 119_000) });
+    const decision = decideTapFare(input({ fareTable: table, trip: AT_TERMINUS, boarding }));
+
+    expect(decision).toMatchObject({ kind: 'refuse', promptId: 'repeat-tap' });
+  });
+
+  it('boards at the terminus for both directions', () => {
+    const trip = { vehicleId: 'V1', route: '30', direction: 0 as const, stopId: 'S10' };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip })));
+
+    expect(decision).toMatchObject({ journey: 'boarding', requiredBalanceFen: 300 });
+    expect(decision.transitRecord).toMatchObject({ stopIndex: 9, direction: 0, maxIncompleteAmountFen: 300 });
+  });
+
+  it('charges an off-route terminus boarding', () => {
+    const trip = { ...AT_TERMINUS, stopId: 'S8' };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding: cardBoarding({ stopIndex: 10, missingTapOffFen: 120 }) })));
+
+    expect(decision).toMatchObject({ journey: 'boarding', amountFen: 120, promptId: 'missing-tap-off-charged' });
+  });
+
+  it('alights a terminus boarding of another bus', () => {
+    // The card cannot name the bus, so this differs from the dry-run, which charges a missing tap-off.
+    const trip = { ...AT_TERMINUS, vehicleId: 'V2', stopId: 'S8' };
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding: cardBoarding({ stopIndex: 9 }) })));
+
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 100 });
+  });
+
+  it('alights a terminus boarding dated ahead', () => {
+    const trip = { ...AT_TERMINUS, stopId: 'S8' };
+    const boarding = cardBoarding({ stopIndex: 9, boardedAt: new Date(NOW.getTime() + 5 * 60_000) });
+    const decision = charged(decideTapFare(input({ fareTable: BOTH_WAYS, trip, boarding })));
+
+    expect(decision).toMatchObject({ journey: 'alighting', amountFen: 100 });
   });
 
   it('charges the new direction at its own terminus', () => {

@@ -10,6 +10,7 @@ import {
   type TripContext,
   decideFare,
   formatLocalTime,
+  isBoardingAfterTap,
 } from '@busfare/shared-protocol';
 import { successPrompt } from '../fare/flat-fare.js';
 import type { PurseCardFacts } from './select-application.js';
@@ -151,7 +152,7 @@ export function decideTapFare(input: TapFareInput): TapFareDecision {
     promptId: decision.promptId,
     remember: decision.remember,
   };
-  if (section && decision.tapKind === 'off') return alightingCharge(charge, input, section, direction, lastJourneyTap(recentTaps), alightingIndex(input.stopIndex, stopId, stops));
+  if (section && decision.tapKind === 'off') return alightingCharge(charge, input, section, direction, lastJourneyTap(recentTaps), stopId, alightingIndex(input.stopIndex, stopId, stops));
   if (section) return boardingCharge(charge, decision, section, direction);
   if (input.cardBoardingRead && input.boarding) {
     // This tap charges or closes the card's boarding, so it overwrites the boarding record.
@@ -173,18 +174,20 @@ function boardingCharge(charge: Charge, decision: FareCharge, section: SectionRo
 }
 
 /**
- * Returns the alighting charge with its transit record. An alighting in the direction the bus took
- * after the terminus closes a boarding of the other direction at that direction's last stop, so
- * the record names the boarding's direction and the terminus's index on its pattern.
+ * Returns the alighting charge with its transit record. An alighting at the last stop of the
+ * boarding's direction, after the driver confirmed the other direction there, closes the journey
+ * at that terminus, so the record names the boarding's direction and the terminus's index on its
+ * pattern. Any other alighting, including one that closes a boarding made at the terminus before
+ * the switch, names the bus's direction and stop.
  */
-function alightingCharge(charge: Charge, input: TapFareInput, section: SectionRoute, direction: 0 | 1, boarding: RememberedTap | undefined, stopIndex: number | undefined): Charge {
+function alightingCharge(charge: Charge, input: TapFareInput, section: SectionRoute, direction: 0 | 1, boarding: RememberedTap | undefined, stopId: string | undefined, stopIndex: number | undefined): Charge {
   let recordDirection = direction;
   let recordStopIndex = stopIndex;
   const boardedDirection = boarding?.direction ?? direction;
-  if (boardedDirection !== direction) {
-    const boardedStops = directionStops(input, boardedDirection);
+  const boardedStops = boardedDirection === direction ? undefined : directionStops(input, boardedDirection);
+  if (boardedStops !== undefined && boardedStops.length > 0 && boardedStops[boardedStops.length - 1] === stopId) {
     recordDirection = boardedDirection;
-    recordStopIndex = boardedStops === undefined ? undefined : boardedStops.length - 1;
+    recordStopIndex = boardedStops.length - 1;
   }
   const transitRecord: TransitRecordPlan = { journey: 'alighting', stopIndex: recordStopIndex, direction: recordDirection, maxIncompleteAmountFen: 0, maxJourneyMinutes: section.maxJourneyMinutes };
   return { ...charge, purchase: 'composite', journey: 'alighting', transitRecord };
@@ -246,14 +249,16 @@ const SAME_BOARDING_TOLERANCE_MS = 2_000;
  * Converts the card's boarding into a remembered tap. The card names the PSAM that wrote it but
  * not the bus, and the front-door and rear-door readers of one bus have different PSAMs. So a
  * boarding with a known stop on the trip's route counts as made on this vehicle when it is in the
- * trip's direction. A boarding of the other direction counts too while the bus is at that
- * direction's last stop, the terminus where the driver confirmed the new direction. Any other
- * boarding counts as made on another vehicle, which charges it as a missing tap-off.
+ * trip's direction. A boarding of the other direction counts too when the driver switched the
+ * direction at the terminus between the two taps. That is while the bus is at the last stop of
+ * the boarding's direction, or when the boarding was made at that stop during the layover. Any
+ * other boarding counts as made on another vehicle, which charges it as a missing tap-off.
  * NOTE: the card cannot tell this bus from another one, so a rider who missed a tap-off and boards
  * another bus of the same route within maxJourneyMinutes is charged as alighting from the first
- * boarding: in the same direction anywhere, or in the other direction at the terminus where the
- * boarding's direction ends. The dry-run has the vehicle of both taps, so there it charges the
- * missing tap-off and boards again.
+ * boarding: in the same direction anywhere, in the other direction at the terminus where the
+ * boarding's direction ends, or anywhere in the other direction after a boarding at that
+ * terminus. The dry-run has the vehicle of both taps, so there it charges the missing tap-off and
+ * boards again.
  */
 function boardingTap(input: TapFareInput, boarding: CardBoarding, stopId: string | undefined): RememberedTap {
   const { trip } = input;
@@ -261,10 +266,11 @@ function boardingTap(input: TapFareInput, boarding: CardBoarding, stopId: string
   const route = onThisRoute ? trip.route! : `route code ${boarding.routeCode}`;
   const boardedStops = onThisRoute ? directionStops(input, boarding.direction) : undefined;
   const sameDirection = boarding.direction === (trip.direction === 1 ? 1 : 0);
-  const atBoardingTerminus = stopId !== undefined && boardedStops !== undefined && boardedStops.length > 0 && boardedStops[boardedStops.length - 1] === stopId;
-  const onThisVehicle = onThisRoute && boarding.stopIndex !== undefined && (sameDirection || atBoardingTerminus);
-  // Readers' clocks drift apart, and the engine never closes a boarding that looks newer than the
-  // tap. journeyHistory has already left out a boarding dated beyond the drift.
+  const terminus = boardedStops === undefined || boardedStops.length === 0 ? undefined : boardedStops[boardedStops.length - 1];
+  const acrossSwitch = terminus !== undefined && (terminus === stopId || (boarding.stopIndex !== undefined && boardedStops![boarding.stopIndex] === terminus));
+  const onThisVehicle = onThisRoute && boarding.stopIndex !== undefined && (sameDirection || acrossSwitch);
+  // Readers' clocks drift apart: a boarding dated a little after the tap counts as made at the
+  // tap's time, as the engine takes it. journeyHistory has already left out one dated beyond the drift.
   const tap: RememberedTap = {
     atMs: Math.min(boarding.boardedAt.getTime(), input.now.getTime()),
     vehicleId: onThisVehicle ? trip.vehicleId : ANOTHER_VEHICLE,
@@ -309,20 +315,15 @@ export function acceptedPromptId(decision: Charge, balanceAfterFen: number, fare
   return decision.promptId ?? successPrompt(decision.cardType, balanceAfterFen, fareTable);
 }
 
-/** Clock drift allowed between readers: a card boarding up to this far ahead of the terminal's clock counts as made now. */
-export const MAX_BOARDING_CLOCK_AHEAD_MS = 10 * 60_000;
-
 /**
  * Returns whether a card boarding is dated further after the terminal's clock than readers' clocks
- * drift apart. Such a boarding is taken as no boarding on CPU and M1 cards alike: the tap boards
- * or pays afresh without a missing tap-off charge, and its own record overwrites or closes it.
- * Its time cannot be trusted, so neither the journey window nor the missing tap-off can be judged.
- * A wrong clock is the usual cause, and a rider should not pay the longest journey for it. A forged
- * date gains a rider nothing either: a CPU card's record needs the purse keys, and erasing an M1
- * boarding costs the rider even less.
+ * drift apart (isBoardingAfterTap). Such a boarding is taken as no boarding on CPU and M1 cards
+ * alike: the tap boards or pays afresh without a missing tap-off charge, and its own record
+ * overwrites or closes it. A forged date gains a rider nothing: a CPU card's record needs the
+ * purse keys, and erasing an M1 boarding costs the rider even less.
  */
 export function isDatedAfterClock(boardedAt: Date, now: Date): boolean {
-  return boardedAt.getTime() - now.getTime() > MAX_BOARDING_CLOCK_AHEAD_MS;
+  return isBoardingAfterTap(boardedAt.getTime(), now.getTime());
 }
 
 /** Vehicle id of a boarding that the card shows was made on another vehicle. */
