@@ -16,6 +16,7 @@ import { ClearingCentre } from './clearing/clearing-centre.js';
 import type { BackOfficeConfig } from './config.js';
 import { type InitialAdministrator, ensureInitialAdministrator } from './operators/initial-administrator.js';
 import { IngestService } from './ingest/ingest-service.js';
+import { PayloadCheckWorker, bundledPayloadCheckScript } from './ingest/payload-check-thread.js';
 import { type CloneFlagStore, SqliteCloneFlagStore } from './ingest/m1-clone-flags.js';
 import { TacVerifier } from './ingest/tac-verifier.js';
 import { TransactionIngestor } from './ingest/transaction-ingest.js';
@@ -47,6 +48,11 @@ export interface BackOfficeOptions {
   initialAdministrator?: InitialAdministrator;
   /** Parameter-signing key to use in place of the config's key file (benches). */
   parameterSigningKey?: KeyObject;
+  /**
+   * Built payload-check worker script in place of the one beside the bundle (tests), or null to
+   * check payloads in the ingest thread.
+   */
+  payloadCheckScript?: URL | null;
 }
 
 export interface FareTablePublication {
@@ -165,7 +171,9 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       passwordFile: config.db === ':memory:' ? undefined : `${config.db}.admin-password`,
       logger,
     });
-    const ingest = new IngestService({ brokerUrl, repository, transactions, logger, ...serviceLogin, ...serviceTls });
+    const payloadChecks = startPayloadChecks(options.payloadCheckScript === undefined ? bundledPayloadCheckScript() : options.payloadCheckScript, keyStore, config, logger);
+    if (payloadChecks) cleanups.push(() => payloadChecks.close());
+    const ingest = new IngestService({ brokerUrl, repository, transactions, logger, ...serviceLogin, ...serviceTls, ...(payloadChecks ? { payloadChecks } : {}) });
     const fleet = new FleetMonitor({ logger });
     const gapRequests = new GapResendRequester({ logger, send: (terminalId, command) => ingest.sendCommand(terminalId, command) });
     ingest.on('status', (status, receivedAt, retained) => fleet.observeStatus(status, receivedAt, retained));
@@ -231,6 +239,21 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * Starts the worker thread that checks transaction payloads, when the key store can hand its keys
+ * to it and the built worker script exists. An HSM key store, or a run from the TypeScript sources
+ * (tests), checks payloads in the ingest thread.
+ */
+function startPayloadChecks(script: URL | null | undefined, keyStore: KeyStore, config: BackOfficeConfig, logger: Logger): PayloadCheckWorker | undefined {
+  if (!script || keyStore.softwareKeyEntries === undefined) {
+    logger.info({ reason: script ? 'keys stay in the key store' : 'no built worker script' }, 'transaction payloads are checked in the ingest thread');
+    return undefined;
+  }
+  const businessDay = { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff };
+  logger.info('transaction payloads are checked in a worker thread');
+  return new PayloadCheckWorker(script, { keys: keyStore.softwareKeyEntries(), localIssuerPrefixes: [...config.localIssuerPrefixes], businessDay });
 }
 
 function defaultFareTableFor(config: BackOfficeConfig): FareTableBody {

@@ -106,6 +106,36 @@ describe('replay detection across batches and terminals', () => {
     expect(reasonFor(ack, 2)).toMatch(/already accepted as terminal TA sequence 1/);
   });
 
+  it('rejects one replay in a large batch', () => {
+    const genuine = recordWithEvidence({ sequence: 1, psam: PSAM_A });
+    send('TA', 'a1', [genuine]);
+    // 130 records fill two multi-row claim inserts of 64 and leave two for single-row inserts.
+    const records = Array.from({ length: 130 }, (_, index) => recordWithEvidence({ sequence: index + 2, psam: PSAM_A }));
+    records[100] = movedTo(genuine, 102);
+
+    const ack = send('TA', 'a2', records);
+    const claims = repository.database.prepare<[], number>('SELECT COUNT(*) FROM card_claims').pluck().get();
+
+    expect(ack.stored).toBe(129);
+    expect(ack.rejected.map((item) => item.sequence)).toEqual([102]);
+    expect(reasonFor(ack, 102)).toMatch(/already accepted as terminal TA sequence 1/);
+    expect(ack.ackedThrough).toBe(131);
+    expect(claims).toBe(2 * 130);
+  });
+
+  it('claims every record of a large fresh batch', () => {
+    const records = Array.from({ length: 130 }, (_, index) => recordWithEvidence({ sequence: index + 1, psam: PSAM_A }));
+
+    const ack = send('TA', 'a1', records);
+    const claims = repository.database.prepare<[], number>('SELECT COUNT(*) FROM card_claims').pluck().get();
+    const again = send('TB', 'b1', [movedTo(records[129]!, 1)]);
+
+    expect(ack.stored).toBe(130);
+    expect(claims).toBe(2 * 130);
+    expect(ledger.psamBinding(PSAM_A)?.terminalId).toBe('TA');
+    expect(reasonFor(again, 1)).toMatch(/PSAM terminal number 000000000101 belongs to terminal TA/);
+  });
+
   it('rejects a replay after rebinding', () => {
     const genuine = recordWithEvidence({ sequence: 1, psam: PSAM_A });
     send('TA', 'a1', [genuine]);

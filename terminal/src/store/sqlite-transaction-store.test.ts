@@ -1,9 +1,9 @@
-import { mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteTransactionStore } from './sqlite-transaction-store.js';
+import { SqliteTransactionStore, WAL_RESERVE_BYTES } from './sqlite-transaction-store.js';
 import { DatabaseFileError, schemaVersionOf } from './sqlite-file.js';
 import { TRANSACTION_MIGRATIONS } from './sqlite-schema.js';
 import { sampleCompletion, sampleLock, samplePurchase } from './transaction-fixtures.js';
@@ -180,6 +180,50 @@ describe('SqliteTransactionStore file', () => {
     expect(statSync(path).size).toBeGreaterThan(sizeBefore);
     store.close();
     store.maintainWhileIdle();
+  });
+
+  it('reserves the WAL so tap commits reuse it', () => {
+    const store = SqliteTransactionStore.open(path);
+    expect(statSync(`${path}-wal`).size).toBe(WAL_RESERVE_BYTES);
+
+    for (let round = 0; round < 3; round += 1) {
+      for (let tap = 0; tap < 40; tap += 1) {
+        const sequence = store.appendPending(samplePurchase());
+        store.recordDebit(sequence, { tac: 'A1B2C3D4', balanceAfterFen: 4800 });
+        store.complete(sequence, sampleCompletion);
+      }
+      store.maintainWhileIdle();
+    }
+
+    // The idle checkpoints restart the WAL at its start, so 360 commits stay inside the reserve.
+    expect(statSync(`${path}-wal`).size).toBe(WAL_RESERVE_BYTES);
+    store.close();
+  });
+
+  it('recovers commits from a WAL with reserved space', () => {
+    const store = SqliteTransactionStore.open(path, { walReserveBytes: 256 * 1024 });
+    const sequences: number[] = [];
+    for (let tap = 0; tap < 5; tap += 1) sequences.push(store.appendPending(samplePurchase()));
+    store.complete(sequences[0]!, sampleCompletion);
+    // A copy taken while the store is open is what a power cut leaves: frames, then zeros.
+    const copy = join(dir, 'copy.db');
+    writeFileSync(copy, readFileSync(path));
+    writeFileSync(`${copy}-wal`, readFileSync(`${path}-wal`));
+    store.close();
+
+    const recovered = SqliteTransactionStore.open(copy, { walReserveBytes: 0 });
+
+    expect(recovered.lastSequence()).toBe(5);
+    expect(recovered.get(sequences[0]!)?.state).toBe('ready');
+    expect(recovered.get(sequences[4]!)?.state).toBe('pending');
+    recovered.close();
+  });
+
+  it('leaves the WAL as SQLite made it without a reserve', () => {
+    const store = SqliteTransactionStore.open(path, { walReserveBytes: 0 });
+
+    expect(statSync(`${path}-wal`).size).toBeLessThan(WAL_RESERVE_BYTES);
+    store.close();
   });
 
   it('flushes a completion before sending it', () => {

@@ -5,7 +5,7 @@ import type { DriverScreen } from '../ports/driver-screen.js';
 import type { CompletionResult, DebitResult, ResolutionProof } from './record-transitions.js';
 import { isStorageFullError } from './sqlite-file.js';
 import { TransactionStoreError } from './store-errors.js';
-import type { OpenInDoubt, PendingLock, PendingPurchase, StoredRecord, TransactionStore } from './transaction-store.js';
+import type { OpenInDoubt, PendingLock, PendingPurchase, ReadyRecordText, StoredRecord, TransactionStore } from './transaction-store.js';
 
 export interface StorageGuardOptions {
   /** Folder of the outbox file; its file system is the one measured. */
@@ -132,6 +132,10 @@ export class StorageGuardedStore implements TransactionStore {
 
   readReady(afterSequence: number, limit: number): OutboxRecord[] {
     return this.inner.readReady(afterSequence, limit);
+  }
+
+  readReadyText(afterSequence: number, limit: number): ReadyRecordText[] {
+    return this.inner.readReadyText(afterSequence, limit);
   }
 
   acknowledge(throughSequence: number): void {

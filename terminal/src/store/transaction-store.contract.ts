@@ -259,6 +259,16 @@ export function transactionStoreContract(name: string, harness: StoreHarness): v
       expect(store.readReady(5, 10)).toEqual([]);
     });
 
+    it('returns readReady records as JSON text', () => {
+      for (let i = 0; i < 3; i += 1) store.complete(store.appendPending(samplePurchase()), sampleCompletion);
+      store.appendPending(samplePurchase());
+      const texts = store.readReadyText(1, 10);
+
+      expect(texts.map((text) => text.sequence)).toEqual([2, 3]);
+      expect(texts.map((text) => JSON.parse(text.json))).toEqual(store.readReady(1, 10));
+      expect(store.readReadyText(0, 1).map((text) => text.sequence)).toEqual([1]);
+    });
+
     it('settles an in-doubt record as debited', () => {
       const inDoubt = store.appendPending(samplePurchase('3104000000000005'));
       store.markInDoubt(inDoubt);

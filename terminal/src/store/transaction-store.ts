@@ -15,6 +15,12 @@ import type { CardIdentity, DebitEvidence, LockRecord, OutboxRecord, Transaction
  */
 export type RecordState = 'pending' | 'ready';
 
+/** A ready record as the JSON text of one OutboxRecord, with its sequence. */
+export interface ReadyRecordText {
+  sequence: number;
+  json: string;
+}
+
 export interface PendingPurchase {
   occurredAt: string;
   card: CardIdentity;
@@ -90,6 +96,11 @@ export interface TransactionStore {
   appendLock(lock: PendingLock): LockRecord;
   /** Ready records with sequence > afterSequence, in order, stopping before the first pending one. */
   readReady(afterSequence: number, limit: number): OutboxRecord[];
+  /**
+   * The records readReady() returns, each as its JSON text, so the uplink sends them without
+   * parsing and serialising them again.
+   */
+  readReadyText(afterSequence: number, limit: number): ReadyRecordText[];
   /**
    * Records the back office acknowledgement up to and including this sequence. A sequence at or
    * below ackedThrough() changes nothing. Throws `invalid-acknowledgement` when the sequence is

@@ -10,7 +10,6 @@ import {
   type ShiftRecord,
   type TerminalCommand,
   type TerminalStatus,
-  type TransactionBatch,
 } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -131,7 +130,7 @@ export class TerminalUplink {
       batchSize,
       maxInFlightBatches,
       ackTimeoutMs: this.settings.ackTimeoutMs,
-      publish: (batch) => this.publishBatch(batch),
+      publish: (batchId, payload) => this.publishBatch(batchId, payload),
     });
   }
 
@@ -374,9 +373,9 @@ export class TerminalUplink {
     }
   }
 
-  private publishBatch(batch: TransactionBatch): void {
-    this.client?.publish(topics.transactions(this.options.terminalId), JSON.stringify(batch), { qos: 1 }, (error) => {
-      if (error) this.limiter.warn('batch-publish-failed', { err: error, batchId: batch.batchId }, 'failed to publish batch, it is re-sent after reconnect');
+  private publishBatch(batchId: string, payload: string): void {
+    this.client?.publish(topics.transactions(this.options.terminalId), payload, { qos: 1 }, (error) => {
+      if (error) this.limiter.warn('batch-publish-failed', { err: error, batchId }, 'failed to publish batch, it is re-sent after reconnect');
     });
   }
 

@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type TransactionAck, topics, transactionAckSchema } from '@busfare/shared-protocol';
+import { build } from 'esbuild';
+import { type MqttClient, connectAsync } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BackOffice, startBackOffice } from '../backoffice.js';
+import { parseConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { LOCAL_ISSUER_PREFIX, OUT_OF_TOWN_ISSUER, TEST_KEY_ENTRIES, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
+import { PayloadChecker, type RejectedPayload } from './payload-check.js';
+import { PayloadCheckWorker, bundledPayloadCheckScript } from './payload-check-thread.js';
+import { TacVerifier } from './tac-verifier.js';
+
+const BUSINESS_DAY = { timezoneOffsetMinutes: 480, cutoff: '04:00' };
+const TOPIC = topics.transactions('T1');
+
+let directory: string;
+let script: URL;
+
+// The worker runs as built JavaScript, as in the tsup bundles, so the test builds it from the sources first.
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'busfare-payload-check-'));
+  const outfile = join(directory, 'payload-check-worker.js');
+  await build({
+    entryPoints: [fileURLToPath(new URL('./payload-check-worker.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    tsconfig: fileURLToPath(new URL('../../../tsconfig.base.json', import.meta.url)),
+    logLevel: 'silent',
+  });
+  script = pathToFileURL(outfile);
+});
+
+afterAll(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function workerOf(): PayloadCheckWorker {
+  return new PayloadCheckWorker(script, { keys: TEST_KEY_ENTRIES, localIssuerPrefixes: [LOCAL_ISSUER_PREFIX], businessDay: BUSINESS_DAY });
+}
+
+function mixedBatch(batchId: string): string {
+  return fakeBatch('T1', batchId, [
+    fakeRecord({ sequence: 1, terminalId: 'T1' }),
+    fakeRecord({ sequence: 2, terminalId: 'T1', tac: '00000000' }),
+    { sequence: 3, kind: 'purchase' },
+    fakeRecord({ sequence: 4, terminalId: 'T1', issuerId: OUT_OF_TOWN_ISSUER }),
+  ]);
+}
+
+describe('PayloadCheckWorker', () => {
+  it('checks as the ingest thread does', async () => {
+    const worker = workerOf();
+    const inThread = new PayloadChecker({ verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }), businessDay: BUSINESS_DAY });
+    try {
+      const payload = mixedBatch('b1');
+      const checked = await worker.check(TOPIC, payload);
+
+      expect(checked).toEqual(inThread.check(TOPIC, payload));
+      expect(checked.kind).toBe('checked-batch');
+      if (checked.kind !== 'checked-batch') return;
+      expect(checked.accepted.map((item) => [item.record.sequence, item.verification])).toEqual([
+        [1, 'verified'],
+        [4, 'queued-for-issuer'],
+      ]);
+      expect(checked.rejected.map((item) => item.sequence)).toEqual([2, 3]);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('rejects invalid JSON as a payload', async () => {
+    const worker = workerOf();
+    try {
+      const checked = await worker.check(TOPIC, '{"records": [');
+
+      expect(checked.kind).toBe('payload-rejected');
+      expect((checked as RejectedPayload).reason).toMatch(/^invalid JSON/);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('replies in request order', async () => {
+    const worker = workerOf();
+    try {
+      const batchIds = Array.from({ length: 20 }, (_, index) => `b${index}`);
+      const checked = await Promise.all(batchIds.map((batchId) => worker.check(TOPIC, mixedBatch(batchId))));
+
+      expect(checked.map((item) => (item.kind === 'checked-batch' ? item.batchId : item.reason))).toEqual(batchIds);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('rejects checks after close', async () => {
+    const worker = workerOf();
+    const pending = expect(worker.check(TOPIC, mixedBatch('b1'))).rejects.toThrow(/closed/);
+    await worker.close();
+
+    await pending;
+    await expect(worker.check(TOPIC, mixedBatch('b2'))).rejects.toThrow(/closed/);
+    expect(worker.usable).toBe(false);
+  });
+
+  it('finds no built script beside the sources', () => {
+    expect(bundledPayloadCheckScript()).toBeUndefined();
+  });
+});
+
+describe('ingest with the payload-check worker', () => {
+  let backOffice: BackOffice;
+  let terminal: MqttClient;
+  const acks: TransactionAck[] = [];
+
+  beforeAll(async () => {
+    const config = parseConfig({ db: join(directory, 'clearing.db'), mqtt: { port: 0, terminalCredentials: false }, http: { port: 0 }, localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] });
+    backOffice = await startBackOffice(config, { logger: createLogger('test', 'silent'), keyStore: testKeyStore(), payloadCheckScript: script });
+    terminal = await connectAsync(backOffice.brokerUrl, { protocolVersion: 4, clientId: 'fake-terminal', clean: true });
+    terminal.on('message', (_topic, payload) => acks.push(transactionAckSchema.parse(JSON.parse(payload.toString('utf8')))));
+    await terminal.subscribeAsync(topics.acks('+'), { qos: 1 });
+  });
+
+  afterAll(async () => {
+    await terminal?.endAsync();
+    await backOffice?.stop();
+  });
+
+  async function sendBatch(batchId: string, records: unknown[]): Promise<TransactionAck> {
+    const seen = acks.length;
+    await terminal.publishAsync(TOPIC, fakeBatch('T1', batchId, records), { qos: 1 });
+    for (;;) {
+      const ack = acks.slice(seen).find((item) => item.batchId === batchId);
+      if (ack) return ack;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('stores and acknowledges checked batches', async () => {
+    const records = Array.from({ length: 40 }, (_, index) => fakeRecord({ sequence: index + 1, terminalId: 'T1' }));
+    const acksInOrder = await Promise.all([sendBatch('w1', records.slice(0, 20)), sendBatch('w2', records.slice(20))]);
+
+    expect(acksInOrder.map((ack) => ack.stored)).toEqual([20, 20]);
+    expect(acksInOrder[1]!.ackedThrough).toBe(40);
+    expect(backOffice.summary().recordsCleared).toBe(40);
+  });
+
+  it('rejects a forged TAC checked in the worker', async () => {
+    const ack = await sendBatch('w3', [fakeRecord({ sequence: 41, terminalId: 'T1', tac: '00000000' })]);
+
+    expect(ack.stored).toBe(0);
+    expect(ack.rejected[0]?.reason).toMatch(/TAC does not match/);
+    expect(ack.ackedThrough).toBe(41);
+  });
+
+  it('rejects a resolution of a purchase', async () => {
+    const ack = await sendBatch('w4', [fakeRecord({ sequence: 42, terminalId: 'T1', kind: 'resolution', resolvesSequence: 40, outcome: 'debited' })]);
+
+    expect(ack.rejected[0]?.reason).toMatch(/settles sequence 40, which is a purchase record/);
+  });
+});
+
+describe('ingest with a failing payload-check worker', () => {
+  it('checks payloads in the ingest thread instead', async () => {
+    const broken = join(directory, 'broken-worker.js');
+    writeFileSync(broken, "throw new Error('worker start-up failed');\n");
+    const config = parseConfig({ db: join(directory, 'broken.db'), mqtt: { port: 0, terminalCredentials: false }, http: { port: 0 }, localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] });
+    const backOffice = await startBackOffice(config, { logger: createLogger('test', 'silent'), keyStore: testKeyStore(), payloadCheckScript: pathToFileURL(broken) });
+    const terminal = await connectAsync(backOffice.brokerUrl, { protocolVersion: 4, clientId: 'fake-terminal-2', clean: true });
+    try {
+      const acked = new Promise<TransactionAck>((resolve) => terminal.on('message', (_topic, payload) => resolve(transactionAckSchema.parse(JSON.parse(payload.toString('utf8'))))));
+      await terminal.subscribeAsync(topics.acks('T1'), { qos: 1 });
+      await terminal.publishAsync(TOPIC, fakeBatch('T1', 'f1', [fakeRecord({ sequence: 1, terminalId: 'T1' })]), { qos: 1 });
+      const ack = await acked;
+
+      expect(ack.stored).toBe(1);
+      expect(ack.ackedThrough).toBe(1);
+    } finally {
+      await terminal.endAsync();
+      await backOffice.stop();
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { MemoryKeyStore } from '../keys/key-store.js';
+import { PayloadChecker } from './payload-check.js';
+import type { PayloadCheckReply, PayloadCheckRequest, PayloadCheckWorkerData } from './payload-check-thread.js';
+import { TacVerifier } from './tac-verifier.js';
+
+// Entry of the payload-check worker thread: checks each payload it is sent and replies in order.
+const data = workerData as PayloadCheckWorkerData;
+const checker = new PayloadChecker({
+  verifier: new TacVerifier({ keys: new MemoryKeyStore(data.keys), localIssuerPrefixes: data.localIssuerPrefixes }),
+  businessDay: data.businessDay,
+});
+
+parentPort?.on('message', (request: PayloadCheckRequest) => {
+  let reply: PayloadCheckReply;
+  try {
+    reply = { id: request.id, checked: checker.check(request.topic, request.payload) };
+  } catch (error) {
+    reply = { id: request.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  parentPort?.postMessage(reply);
+});
