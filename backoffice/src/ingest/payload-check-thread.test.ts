@@ -11,7 +11,7 @@ import { parseConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { LOCAL_ISSUER_PREFIX, OUT_OF_TOWN_ISSUER, TEST_KEY_ENTRIES, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
 import { PayloadChecker, type RejectedPayload } from './payload-check.js';
-import { PayloadCheckWorker, bundledPayloadCheckScript } from './payload-check-thread.js';
+import { type PackedCheckedPayload, PayloadCheckWorker, bundledPayloadCheckScript, packCheckedPayload, unpackCheckedPayload } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
 
 const BUSINESS_DAY = { timezoneOffsetMinutes: 480, cutoff: '04:00' };
@@ -109,6 +109,16 @@ describe('PayloadCheckWorker', () => {
     expect(worker.usable).toBe(false);
   });
 
+  it('stops a worker that never replies', async () => {
+    const silent = join(directory, 'silent-worker.mjs');
+    writeFileSync(silent, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n");
+    const worker = new PayloadCheckWorker(pathToFileURL(silent), { keys: [], localIssuerPrefixes: [], businessDay: BUSINESS_DAY }, 200);
+
+    await expect(worker.check(TOPIC, mixedBatch('b1'))).rejects.toThrow(/timed out: no reply for 200 ms with 1 checks pending/);
+    expect(worker.usable).toBe(false);
+    await worker.close();
+  });
+
   it('finds no built script beside the sources', () => {
     expect(bundledPayloadCheckScript()).toBeUndefined();
   });
@@ -185,5 +195,50 @@ describe('ingest with a failing payload-check worker', () => {
       await terminal.endAsync();
       await backOffice.stop();
     }
+  });
+});
+
+describe('packCheckedPayload and unpackCheckedPayload', () => {
+  const checker = () => new PayloadChecker({ verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }), businessDay: BUSINESS_DAY });
+
+  function packedBatch(): Extract<PackedCheckedPayload, { kind: 'checked-batch' }> {
+    const packed = packCheckedPayload(checker().check(TOPIC, mixedBatch('b1')));
+    if (packed.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    return packed;
+  }
+
+  it('round-trips accepted records and texts', () => {
+    const checked = checker().check(TOPIC, mixedBatch('b1'));
+    const unpacked = unpackCheckedPayload(packCheckedPayload(checked));
+    expect(unpacked).toEqual(checked);
+    if (unpacked.kind !== 'checked-batch' || checked.kind !== 'checked-batch') throw new Error('expected checked batches');
+    expect(unpacked.accepted.map((item) => item.raw)).toStrictEqual(checked.accepted.map((item) => item.raw));
+    expect(unpacked.accepted).toHaveLength(2);
+  });
+
+  it('passes rejected payloads through', () => {
+    const rejected = checker().check(TOPIC, 'not json');
+    if (rejected.kind !== 'payload-rejected') throw new Error('expected a rejected payload');
+    expect(packCheckedPayload(rejected)).toBe(rejected);
+    expect(unpackCheckedPayload(rejected)).toBe(rejected);
+  });
+
+  it('unpacks a batch without accepted records', () => {
+    const checked = checker().check(TOPIC, fakeBatch('T1', 'b2', [{ sequence: 3, kind: 'purchase' }]));
+    const unpacked = unpackCheckedPayload(packCheckedPayload(checked));
+    expect(unpacked.kind).toBe('checked-batch');
+    expect(unpacked.kind === 'checked-batch' ? unpacked.accepted : undefined).toEqual([]);
+  });
+
+  it('rejects a text of two records', () => {
+    const packed = packedBatch();
+    packed.accepted.raws[0] = `${packed.accepted.raws[0]},${packed.accepted.raws[1]}`;
+    expect(() => unpackCheckedPayload(packed)).toThrow(/3 records parsed from 2 texts/);
+  });
+
+  it('rejects a text that is not JSON', () => {
+    const packed = packedBatch();
+    packed.accepted.raws[1] = '{"sequence": 4';
+    expect(() => unpackCheckedPayload(packed)).toThrow(SyntaxError);
   });
 });

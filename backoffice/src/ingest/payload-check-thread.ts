@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { TransactionRecord } from '@busfare/shared-protocol';
 import type { IssuerKeyEntry } from '../keys/key-store.js';
+import type { AcceptedTransaction, VerificationStatus } from '../store/clearing-repository.js';
 import type { BusinessDayRule } from './business-day.js';
-import type { CheckedPayload } from './payload-check.js';
+import type { CheckedBatch, CheckedPayload } from './payload-check.js';
 
 /** Data the worker thread needs to build its own PayloadChecker. */
 export interface PayloadCheckWorkerData {
@@ -18,7 +20,54 @@ export interface PayloadCheckRequest {
   payload: string;
 }
 
-export type PayloadCheckReply = { id: number; checked: CheckedPayload } | { id: number; error: string };
+/**
+ * Accepted records of a checked batch as columns. Each record travels as its stored JSON text
+ * (`JSON.stringify` of the validated record), and the receiving thread parses the texts of a batch
+ * in one `JSON.parse`. In a micro-benchmark of 500 records, a structured clone of the record
+ * objects cost about 2.5 µs per record to send and 6 µs to receive. The columns cost about 0.3 and 4.
+ */
+export interface PackedAcceptedRecords {
+  raws: string[];
+  verifications: VerificationStatus[];
+  businessDays: string[];
+}
+
+/** A checked payload as the worker sends it: a checked batch carries its accepted records packed. */
+export type PackedCheckedPayload = Exclude<CheckedPayload, CheckedBatch> | (Omit<CheckedBatch, 'accepted'> & { accepted: PackedAcceptedRecords });
+
+export type PayloadCheckReply = { id: number; checked: PackedCheckedPayload } | { id: number; error: string };
+
+/** Packs the accepted records of a checked batch into columns. Other payloads pass unchanged. */
+export function packCheckedPayload(checked: CheckedPayload): PackedCheckedPayload {
+  if (checked.kind !== 'checked-batch') return checked;
+  const { accepted } = checked;
+  const packed: PackedAcceptedRecords = { raws: new Array<string>(accepted.length), verifications: new Array<VerificationStatus>(accepted.length), businessDays: new Array<string>(accepted.length) };
+  accepted.forEach((item, index) => {
+    packed.raws[index] = item.raw;
+    packed.verifications[index] = item.verification;
+    packed.businessDays[index] = item.businessDay;
+  });
+  return { ...checked, accepted: packed };
+}
+
+/** Rebuilds the accepted records of a packed batch; every record belongs to the batch's terminal. */
+export function unpackCheckedPayload(packed: PackedCheckedPayload): CheckedPayload {
+  if (packed.kind !== 'checked-batch') return packed;
+  const { raws, verifications, businessDays } = packed.accepted;
+  const records = JSON.parse(`[${raws.join(',')}]`) as TransactionRecord[];
+  if (records.length !== raws.length) throw new Error(`invalid packed batch: ${records.length} records parsed from ${raws.length} texts`);
+  const accepted = records.map((record, index): AcceptedTransaction => ({
+    terminalId: packed.terminalId,
+    record,
+    verification: verifications[index]!,
+    businessDay: businessDays[index]!,
+    raw: raws[index]!,
+  }));
+  return { ...packed, accepted };
+}
+
+/** How long a worker may hold checks without replying before it is stopped. */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /**
  * Returns the built worker script beside the running bundle (the `payload-check-worker` entry of
@@ -40,12 +89,25 @@ export class PayloadCheckWorker {
   private readonly pending = new Map<number, { resolve: (checked: CheckedPayload) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  /** When the worker last replied, or when a check was posted to an idle worker. */
+  private progressAtMs = 0;
+  private readonly watchdog: NodeJS.Timeout;
 
-  constructor(script: URL, data: PayloadCheckWorkerData) {
+  /**
+   * A worker that holds checks for `stallTimeoutMs` without replying to any of them is stopped,
+   * so that a hung thread cannot hold up ingest: its checks then run in the caller's thread.
+   */
+  constructor(script: URL, data: PayloadCheckWorkerData, stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS) {
     this.worker = new Worker(script, { workerData: data });
     this.worker.on('message', (reply: PayloadCheckReply) => this.settle(reply));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`payload-check worker exited with code ${code}`)));
+    this.watchdog = setInterval(() => {
+      if (this.pending.size === 0 || Date.now() - this.progressAtMs < stallTimeoutMs) return;
+      this.fail(new Error(`payload-check worker timed out: no reply for ${stallTimeoutMs} ms with ${this.pending.size} checks pending`));
+      void this.worker.terminate();
+    }, Math.max(10, Math.floor(stallTimeoutMs / 4)));
+    this.watchdog.unref();
   }
 
   /** False once the worker failed or was closed. */
@@ -58,6 +120,7 @@ export class PayloadCheckWorker {
     const id = this.nextId;
     this.nextId += 1;
     return new Promise<CheckedPayload>((resolve, reject) => {
+      if (this.pending.size === 0) this.progressAtMs = Date.now();
       this.pending.set(id, { resolve, reject });
       const request: PayloadCheckRequest = { id, topic, payload };
       this.worker.postMessage(request);
@@ -74,11 +137,23 @@ export class PayloadCheckWorker {
     const waiter = this.pending.get(reply.id);
     if (!waiter) return;
     this.pending.delete(reply.id);
-    if ('error' in reply) waiter.reject(new Error(`payload check failed in the worker thread: ${reply.error}`));
-    else waiter.resolve(reply.checked);
+    this.progressAtMs = Date.now();
+    if ('error' in reply) {
+      waiter.reject(new Error(`payload check failed in the worker thread: ${reply.error}`));
+      return;
+    }
+    let checked: CheckedPayload;
+    try {
+      checked = unpackCheckedPayload(reply.checked);
+    } catch (error) {
+      waiter.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    waiter.resolve(checked);
   }
 
   private fail(error: Error): void {
+    clearInterval(this.watchdog);
     this.failure ??= error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();

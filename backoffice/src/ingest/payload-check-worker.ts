@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemoryKeyStore } from '../keys/key-store.js';
 import { PayloadChecker } from './payload-check.js';
-import type { PayloadCheckReply, PayloadCheckRequest, PayloadCheckWorkerData } from './payload-check-thread.js';
+import { type PayloadCheckReply, type PayloadCheckRequest, type PayloadCheckWorkerData, packCheckedPayload } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
 
 // Entry of the payload-check worker thread: checks each payload it is sent and replies in order.
@@ -14,7 +14,7 @@ const checker = new PayloadChecker({
 parentPort?.on('message', (request: PayloadCheckRequest) => {
   let reply: PayloadCheckReply;
   try {
-    reply = { id: request.id, checked: checker.check(request.topic, request.payload) };
+    reply = { id: request.id, checked: packCheckedPayload(checker.check(request.topic, request.payload)) };
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }

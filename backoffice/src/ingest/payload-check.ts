@@ -80,7 +80,7 @@ export class PayloadChecker {
     const checked: CheckedBatch = { kind: 'checked-batch', terminalId, topic, batchId: batch.data.batchId, sentAt: batch.data.sentAt, accepted: [], locks: [], rejected: [] };
     for (const rawRecord of batch.data.records) {
       const decision = isLockRecord(rawRecord) ? this.decideLock(terminalId, rawRecord) : this.decide(terminalId, rawRecord);
-      if ('reason' in decision) checked.rejected.push({ terminalId, topic, sequence: decision.sequence, reason: decision.reason, payload: canonicalJson(rawRecord) });
+      if ('reason' in decision) checked.rejected.push({ terminalId, topic, sequence: decision.sequence, reason: decision.reason, payload: rejectedRecordText(rawRecord) });
       else if (decision.record.kind === 'lock') checked.locks.push(decision as AcceptedLock);
       else checked.accepted.push(decision as AcceptedTransaction);
     }
@@ -133,6 +133,20 @@ function carriesTac(record: TransactionRecord): boolean {
 
 function isLockRecord(rawRecord: unknown): boolean {
   return typeof rawRecord === 'object' && rawRecord !== null && (rawRecord as { kind?: unknown }).kind === 'lock';
+}
+
+/**
+ * Returns a rejected record as canonical JSON. JSON.parse reads nesting deeper than canonicalJson
+ * can recurse, and the RangeError would fail the whole batch. A record nested that deeply is
+ * therefore kept as a note with its sequence in place of its text.
+ */
+function rejectedRecordText(rawRecord: unknown): string {
+  try {
+    return canonicalJson(rawRecord);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return JSON.stringify({ unstored: 'record nested too deeply to keep as text', sequence: readableSequence(rawRecord) });
+  }
 }
 
 /** Reads the sequence of a record that failed validation, when it still has a usable one. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { MemoryKeyStore, backOfficeConfigSchema, createLogger, startBackOffice, startEmbeddedBroker } from '@busfare/backoffice';
 import { fromHex, topics } from '@busfare/shared-protocol';
 import { connectAsync } from 'mqtt';
@@ -9,8 +10,17 @@ import type { BenchmarkFigure, BenchmarkGroup } from './figure.js';
 import { type PublishingTerminal, publishFleet } from './fleet-publisher.js';
 import { batchPayloads, signedRecords } from './signed-records.js';
 
-const TERMINALS = 10;
-const RECORDS_PER_TERMINAL = Number(process.env.BUSFARE_BENCH_RECORDS ?? 20_000);
+/**
+ * A city peak has thousands of terminals, each with a few batches in flight. Fifty terminals with
+ * the uplink's default window of 4 keep up to 200 batches waiting for the back office, which
+ * is more than one commit group and one check in the worker can hold, as in the city. With 10
+ * terminals the fleet itself capped the work in flight, because each terminal sends a new batch
+ * only after an acknowledgement.
+ */
+const TERMINALS = 50;
+const RECORDS_PER_TERMINAL = Number(process.env.BUSFARE_BENCH_RECORDS ?? 4_000);
+/** 10,000 distinct cards over the fleet, each debited 20 times, as with 10 terminals of 1,000 cards. */
+const CARDS_PER_TERMINAL = 200;
 const BATCH_SIZE = 500;
 const WINDOW = 4;
 
@@ -18,7 +28,8 @@ const WINDOW = 4;
  * Terminals → embedded aedes broker → ingest (schema check, TAC verification, durable SQLite
  * write with synchronous=FULL) → acknowledgement back to the terminal, against the same batches
  * through a second broker whose subscriber acknowledges without processing. Publishers, broker
- * and ingest share this one Node process, as the back office and its embedded broker do.
+ * and ingest share this one Node process, as the back office and its embedded broker do. A record
+ * counts once its acknowledgement reached its terminal, which ingest sends after the commit.
  */
 export const ingestBenchmark: BenchmarkGroup = async ({ log }) => {
   const directory = mkdtempSync(join(tmpdir(), 'busfare-bench-ingest-'));
@@ -27,7 +38,7 @@ export const ingestBenchmark: BenchmarkGroup = async ({ log }) => {
     log(`signing ${TERMINALS * RECORDS_PER_TERMINAL} records`);
     const fleet = Array.from({ length: TERMINALS }, (_, index) => {
       const terminalId = `BI${String(index + 1).padStart(3, '0')}`;
-      return { terminalId, payloads: batchPayloads(terminalId, signedRecords(terminalId, 1, RECORDS_PER_TERMINAL), BATCH_SIZE) };
+      return { terminalId, payloads: batchPayloads(terminalId, signedRecords(terminalId, 1, RECORDS_PER_TERMINAL, { cards: CARDS_PER_TERMINAL }), BATCH_SIZE) };
     });
     const total = TERMINALS * RECORDS_PER_TERMINAL;
 
@@ -47,7 +58,10 @@ export const ingestBenchmark: BenchmarkGroup = async ({ log }) => {
     try {
       const terminals: PublishingTerminal[] = [];
       for (const terminal of fleet) terminals.push({ ...terminal, username: terminal.terminalId, password: await office.credentials.add(terminal.terminalId) });
+      const busy = performance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
       ingestMs = await publishFleet(office.brokerUrl, terminals, WINDOW);
+      log(describeLoad(performance.eventLoopUtilization(busy).utilization, process.cpuUsage(cpu), total));
       const summary = office.summary();
       if (summary.recordsCleared !== total) throw new Error(`ingest cleared ${summary.recordsCleared} of ${total} records`);
     } finally {
@@ -83,4 +97,10 @@ async function measureRawBroker(fleet: readonly PublishingTerminal[], logger: Re
     await subscriber.endAsync(true);
     await broker.close();
   }
+}
+
+/** The share of the run the main thread was busy, and the process CPU time (every thread) per record. */
+export function describeLoad(mainThreadBusy: number, cpu: NodeJS.CpuUsage, records: number): string {
+  const cpuPerRecordUs = (cpu.user + cpu.system) / records;
+  return `main thread busy ${(mainThreadBusy * 100).toFixed(0)}% of the run; process CPU ${cpuPerRecordUs.toFixed(1)} µs per record over all threads`;
 }

@@ -185,6 +185,8 @@ export class BatchWindow {
     // record texts then fill, so the text is what JSON.stringify of the whole batch gives.
     const envelope: TransactionBatch = { schema: TX_BATCH_SCHEMA, terminalId: this.options.terminalId, batchId, sentAt: this.options.clock.now().toISOString(), records: [] };
     const text = JSON.stringify(envelope);
+    // NOTE: a stored text damaged on disk makes the whole payload invalid JSON, and the back
+    // office rejects every resend of it, so the outbox stops at that batch until the row is set aside.
     const payload = `${text.slice(0, -2)}${records.map((record) => record.json).join(',')}]}`;
     this.options.publish(batchId, payload);
     return batchId;
