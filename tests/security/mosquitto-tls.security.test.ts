@@ -29,18 +29,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
+/** Waits until 127.0.0.1:port accepts connections; false when the broker exited or time ran out. */
+async function waitForPort(port: number, exited: () => boolean, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !exited()) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = connectTcp(port, '127.0.0.1', () => {
         socket.destroy();
         resolve(true);
       }).once('error', () => resolve(false));
     });
-    if (open) return;
+    if (open) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`mosquitto did not listen on port ${port}`);
+  return false;
 }
 
 async function connectAs(terminalId: string, options: Partial<IClientOptions> = {}): Promise<MqttClient> {
@@ -77,23 +79,39 @@ describe.skipIf(!mosquittoAvailable())('mosquitto example configuration', () => 
     execFileSync('mosquitto_passwd', ['-c', '-b', passwords, 'busfare-backoffice', SERVICE_SECRET]);
     for (const [terminalId, secret] of Object.entries(SECRETS)) execFileSync('mosquitto_passwd', ['-b', passwords, terminalId, secret]);
 
-    const tlsPort = await freePort();
-    const plainPort = await freePort();
-    const config = readFileSync(join(EXAMPLES, 'mosquitto.conf'), 'utf8')
-      .replaceAll('/etc/busfare/', `${directory}/`)
-      .replace('/var/lib/mosquitto/', `${directory}/persistence/`)
-      .replace('listener 8883 0.0.0.0', `listener ${tlsPort} 127.0.0.1`)
-      .replace('listener 1883 127.0.0.1', `listener ${plainPort} 127.0.0.1`);
-    writeFileSync(join(directory, 'mosquitto.conf'), `${config}log_dest stderr\n`);
-    // mosquitto started as root drops to the mosquitto user, which must read these files.
-    execFileSync('chown', ['-R', 'mosquitto:', join(directory, 'tls'), join(directory, 'mosquitto'), join(directory, 'persistence')]);
+    // Another process can take a port between freePort() and mosquitto's bind, so a start that
+    // fails is tried again on fresh ports.
+    let tlsPort = 0;
+    let plainPort = 0;
+    const log: string[] = [];
+    for (let attempt = 1; ; attempt += 1) {
+      tlsPort = await freePort();
+      plainPort = await freePort();
+      const config = readFileSync(join(EXAMPLES, 'mosquitto.conf'), 'utf8')
+        .replaceAll('/etc/busfare/', `${directory}/`)
+        .replace('/var/lib/mosquitto/', `${directory}/persistence/`)
+        .replace('listener 8883 0.0.0.0', `listener ${tlsPort} 127.0.0.1`)
+        .replace('listener 1883 127.0.0.1', `listener ${plainPort} 127.0.0.1`);
+      writeFileSync(join(directory, 'mosquitto.conf'), `${config}log_dest stderr\n`);
+      // mosquitto started as root drops to the mosquitto user, which must read these files.
+      execFileSync('chown', ['-R', 'mosquitto:', join(directory, 'tls'), join(directory, 'mosquitto'), join(directory, 'persistence')]);
 
-    broker = spawn('/usr/sbin/mosquitto', ['-c', join(directory, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    broker.stderr?.resume();
-    await Promise.all([waitForPort(tlsPort), waitForPort(plainPort)]);
+      log.length = 0;
+      const child = spawn('/usr/sbin/mosquitto', ['-c', join(directory, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString('utf8')));
+      broker = child;
+      const exited = () => child.exitCode !== null || child.signalCode !== null;
+      if ((await waitForPort(tlsPort, exited)) && (await waitForPort(plainPort, exited))) break;
+      if (!exited()) {
+        const stopped = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await stopped;
+      }
+      if (attempt === 3) throw new Error(`mosquitto did not listen on ports ${tlsPort} and ${plainPort} after ${attempt} starts: ${log.join('')}`);
+    }
     tlsUrl = `mqtts://127.0.0.1:${tlsPort}`;
     plainUrl = `mqtt://127.0.0.1:${plainPort}`;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     for (const client of clients) await client.endAsync(true).catch(() => undefined);
