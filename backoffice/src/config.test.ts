@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -126,6 +127,21 @@ describe('busfare-backoffice command line', () => {
     expect(top.stdout).toContain('Usage: busfare-backoffice <command>');
     expect(serve.code).toBe(0);
     expect(serve.stdout).toContain('--mqtt-port N');
+  });
+
+  it('names a port already in use', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const result = await run(['serve', '--db', join(directory, 'busy.db'), '--mqtt-port', String(port), '--http-port', '0']);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`address 127.0.0.1:${port} is already in use`);
+      expect(result.stderr).toContain('--mqtt-port');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it('exits 2 on an unknown option or command', async () => {

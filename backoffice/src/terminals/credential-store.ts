@@ -64,7 +64,7 @@ export class TerminalCredentialStore {
       throw new CredentialError('invalid-terminal-id', `invalid terminal id "${terminalId}": use 1-32 letters, digits, "_" or "-"`);
     }
     if (!options.replace && this.statements.select.get(terminalId)) {
-      throw new CredentialError('already-registered', `terminal ${terminalId} is already registered; pass replace to issue a new secret`);
+      throw new CredentialError('already-registered', `terminal ${terminalId} is already registered; pass --replace to issue a new secret`);
     }
     const secret = randomBytes(SECRET_BYTES).toString('base64url');
     const salt = randomBytes(SALT_BYTES);

@@ -17,7 +17,7 @@ import { ChaosBus } from './chaos-bus.js';
 import { DuplicateDelivery, FaultSchedule, RestartableBroker, sleep } from './chaos-faults.js';
 import { RiderFlow } from './rider-flow.js';
 
-export const CHAOS_USAGE = `Usage: busfare-bench chaos --duration SECONDS --report FILE [options]
+export const CHAOS_USAGE = `Usage: busfare-bench chaos [--duration SECONDS] [--report FILE] [options]
 
 Runs a fleet of terminal processes (busfare-terminal run) against the back office under faults:
 kill -9 of terminals (half of them right after the card processed DEBIT), restarts with clock

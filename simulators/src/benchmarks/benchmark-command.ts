@@ -10,15 +10,19 @@ Also available as "npm run -s bench -- GROUP".
 
 /** Runs `busfare-bench benchmark GROUP`; returns the exit code. */
 export async function benchmarkCommand(args: string[]): Promise<number> {
-  const [group] = args;
+  const [group, ...rest] = args;
   const names = Object.keys(BENCHMARK_GROUPS).sort();
-  if (group === '--help' || group === '-h') {
+  if (group === '--help' || group === '-h' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${BENCHMARK_USAGE}\nGroups: ${names.join(', ')}\n`);
     return 0;
   }
   const load = group === undefined ? undefined : BENCHMARK_GROUPS[group];
   if (!load) {
     process.stderr.write(`unknown benchmark group "${group ?? ''}": expected one of ${names.join(', ')}\n`);
+    return 2;
+  }
+  if (rest.length > 0) {
+    process.stderr.write(`benchmark groups take no options, got ${rest.join(' ')}\n`);
     return 2;
   }
   const run = await load();
