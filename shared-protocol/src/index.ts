@@ -33,3 +33,4 @@ export * from './topics.js';
 export * from './messages/catalogue.js';
 export * from './fare/index.js';
 export * from './cards/card-masking.js';
+export * from './logging/log-level.js';

@@ -1,12 +1,15 @@
-import { CARD_NUMBER_LOG_REDACTION } from '@busfare/shared-protocol';
+import { CARD_NUMBER_LOG_REDACTION, reportLogLevelProblemOnce, resolveLogLevel } from '@busfare/shared-protocol';
 import pino, { type Logger } from 'pino';
 
 /**
  * Structured logs go to stderr; stdout is kept for machine-readable output. Card numbers are
  * masked in every log line.
  */
-export function createLogger(name: string, level = process.env.BUSFARE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, base: { pid: process.pid }, redact: CARD_NUMBER_LOG_REDACTION }, pino.destination({ fd: 2, sync: false }));
+export function createLogger(name: string, level?: string): Logger {
+  const resolved = resolveLogLevel(level ?? process.env.BUSFARE_LOG_LEVEL);
+  const logger = pino({ name, level: resolved.level, base: { pid: process.pid }, redact: CARD_NUMBER_LOG_REDACTION }, pino.destination({ fd: 2, sync: false }));
+  reportLogLevelProblemOnce(resolved, (message) => logger.warn(message));
+  return logger;
 }
 
 export type { Logger };
