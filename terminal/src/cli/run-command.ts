@@ -26,6 +26,7 @@ import { AlertingPsam } from '../runtime/alerting-psam.js';
 import { ClockCheck } from '../runtime/clock-check.js';
 import { TerminalRuntime } from '../runtime/terminal-runtime.js';
 import { TerminalConfigError, type TerminalConfig, loadTerminalConfig, parseReaderNameFilter } from '../runtime/terminal-config.js';
+import { checkTerminalPaths } from '../runtime/terminal-paths-check.js';
 import type { StatusDetails } from '../uplink/status-message.js';
 import { openOutbox } from '../store/database-salvage.js';
 import { StorageGuardedStore } from '../store/storage-guard.js';
@@ -81,6 +82,7 @@ export async function runCommand(args: string[]): Promise<number> {
   let config: TerminalConfig;
   try {
     config = loadTerminalConfig(values.config);
+    checkTerminalPaths(config, values.config);
   } catch (error) {
     if (!(error instanceof TerminalConfigError)) throw error;
     process.stderr.write(`busfare-terminal: ${error.message}\n`);
