@@ -12,6 +12,9 @@ import { backofficeM1KeyRow } from '../psam/m1-keys.js';
 import { writeBenchCityFeed } from './bench-arrivals.js';
 import { BenchBus } from './bench-bus.js';
 
+/** How long a restarted back office keeps trying to start. */
+const OFFICE_RESTART_TIMEOUT_MS = 30_000;
+
 export interface BenchCityOptions {
   buses: number;
   cards: number;
@@ -136,7 +139,19 @@ export class BenchCity {
   async restartOffice(): Promise<void> {
     await this.backOffice?.stop();
     this.backOffice = undefined;
-    this.backOffice = await this.startOffice();
+    // A start fails while the broker is down (a broker restart can overlap this one), so it is
+    // tried again each second, as a service manager restarts a failed service.
+    const deadline = Date.now() + OFFICE_RESTART_TIMEOUT_MS;
+    for (;;) {
+      try {
+        this.backOffice = await this.startOffice();
+        return;
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+        this.options.logger.warn({ err: error }, 'back office start failed, trying again in 1 s');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
   }
 
   private async startOffice(): Promise<BackOffice> {
