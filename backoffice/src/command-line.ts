@@ -132,7 +132,7 @@ function reportError(error: unknown): number {
   const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (failure.code === 'EADDRINUSE') {
     const where = failure.port === undefined ? '' : ` ${failure.address ?? '127.0.0.1'}:${failure.port}`;
-    process.stderr.write(`busfare-backoffice: address${where} is already in use: stop the program that holds it, or pick other ports with --mqtt-port and --http-port (0 = any free port)\n`);
+    process.stderr.write(`busfare-backoffice: listen failed, address${where} already in use. Stop the program that uses it, or pick other ports with --mqtt-port and --http-port (0 = any free port)\n`);
     return EXIT_FAILURE;
   }
   process.stderr.write(`busfare-backoffice: ${error instanceof Error ? error.message : String(error)}\n`);

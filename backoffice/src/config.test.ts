@@ -137,7 +137,7 @@ describe('busfare-backoffice command line', () => {
       const result = await run(['serve', '--db', join(directory, 'busy.db'), '--mqtt-port', String(port), '--http-port', '0']);
 
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`address 127.0.0.1:${port} is already in use`);
+      expect(result.stderr).toContain(`listen failed, address 127.0.0.1:${port} already in use`);
       expect(result.stderr).toContain('--mqtt-port');
     } finally {
       await new Promise((resolve) => holder.close(resolve));

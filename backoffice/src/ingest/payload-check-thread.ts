@@ -94,8 +94,8 @@ export class PayloadCheckWorker {
   private readonly watchdog: NodeJS.Timeout;
 
   /**
-   * A worker that holds checks for `stallTimeoutMs` without replying to any of them is stopped,
-   * so that a hung thread cannot hold up ingest: its checks then run in the caller's thread.
+   * Starts the worker thread. A worker that leaves checks pending for `stallTimeoutMs` without a
+   * reply is stopped, so a hung thread cannot hold up ingest. Its checks then run in the caller's thread.
    */
   constructor(script: URL, data: PayloadCheckWorkerData, stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS) {
     this.worker = new Worker(script, { workerData: data });
