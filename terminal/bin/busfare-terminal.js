@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
+// The flags after node are TERMINAL_NODE_FLAGS (src/runtime/node-flags.ts); env -S splits them.
 // The CLI is bundled into dist/ by the workspace's prepare step (tsup).
 import('../dist/cli.js').catch((error) => {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/cli.js')) {

@@ -41,4 +41,5 @@ export * from './readers/socket/index.js';
 export * from './runtime/terminal-config.js';
 export * from './store/outbox-snapshot.js';
 export * from './runtime/clock-check.js';
+export * from './runtime/node-flags.js';
 export * from './params/outdated-parameter-check.js';

@@ -14,7 +14,7 @@ import {
   sha256Hex,
   signParameterSet,
 } from '@busfare/shared-protocol';
-import { ParameterStore } from '@busfare/terminal';
+import { ParameterStore, TERMINAL_NODE_FLAGS } from '@busfare/terminal';
 import { type BenchmarkFigure, type BenchmarkGroup, quantile } from './figure.js';
 
 const ENTRIES = 1_000_000;
@@ -169,7 +169,7 @@ async function terminalRssMb(directory: string): Promise<number> {
       driverScreen: { port: 0 },
     }),
   );
-  const child = spawn(process.execPath, [terminalBin, 'run', '--config', configPath], { env: { ...process.env, BUSFARE_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...TERMINAL_NODE_FLAGS, terminalBin, 'run', '--config', configPath], { env: { ...process.env, BUSFARE_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

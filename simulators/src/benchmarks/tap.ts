@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as performanceConstants, performance } from 'node:perf_hooks';
 import { defaultFareTable } from '@busfare/backoffice';
-import { ApduSecureAccessModule, SqliteTransactionStore, TapProcessor, type ApduTransport, type CardSession } from '@busfare/terminal';
+import { ApduSecureAccessModule, SqliteTransactionStore, TapProcessor, missingTerminalNodeFlags, type ApduTransport, type CardSession } from '@busfare/terminal';
 import pino from 'pino';
 import { createSweepCard, type SweepCard, type SweepCardKind } from '../bench/tearing-cards.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE } from '../keys/test-keys.js';
@@ -11,12 +11,13 @@ import { PsamTransport } from '../psam/psam-transport.js';
 import { SoftwarePsam } from '../psam/software-psam.js';
 import { InProcessCardReader } from '../reader/in-process-reader.js';
 import { waitLinkLatency } from '../reader/link-latency.js';
+import { runGroupInChildProcess } from './child-group.js';
 import { type BenchmarkFigure, type BenchmarkGroup, quantile } from './figure.js';
 
 /** Link latencies of a real bus reader: contactless card APDU and contact PSAM APDU. */
 const CARD_APDU_MS = 6;
 const PSAM_APDU_MS = 15;
-const TAPS_PER_VARIANT = 200;
+const TAPS_PER_VARIANT = 500;
 const WARM_UP_TAPS = 10;
 
 const VARIANTS: readonly { name: string; kind: SweepCardKind }[] = [
@@ -64,9 +65,14 @@ class TimedLink implements ApduTransport {
  * to the rider feedback, with the idle housekeeping between taps. The software's own share is the
  * total minus the device side of every APDU (TimedLink): the link wait, timer overshoot
  * included, and the simulated card's or PSAM's computing. Main-thread work that outlasts an APDU
- * in flight counts as software.
+ * in flight counts as software. The taps run in a process with the terminal's V8 flags, as on a bus.
  */
 export const tapBenchmark: BenchmarkGroup = async ({ log }) => {
+  const missingFlags = missingTerminalNodeFlags();
+  if (missingFlags.length > 0) {
+    log(`running in a child process with the terminal's V8 flags: node ${missingFlags.join(' ')}`);
+    return runGroupInChildProcess('tap', [...process.execArgv, ...missingFlags]);
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'busfare-tap-bench-'));
   const figures: BenchmarkFigure[] = [];
   const logger = pino({ level: 'silent' });

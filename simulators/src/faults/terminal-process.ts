@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Logger, TerminalConfig } from '@busfare/terminal';
+import { TERMINAL_NODE_FLAGS, type Logger, type TerminalConfig } from '@busfare/terminal';
 
 /** Path of the `busfare-terminal` launcher; BUSFARE_TERMINAL_BIN replaces it. */
 export function terminalBinPath(): string {
@@ -49,7 +49,7 @@ export class TerminalProcess {
     if (this.running) return;
     this.config = { ...this.config, ...change };
     writeFileSync(this.configPath, `${JSON.stringify(this.config, null, 2)}\n`);
-    const child = spawn(process.execPath, [terminalBinPath(), 'run', '--config', this.configPath], {
+    const child = spawn(process.execPath, [...TERMINAL_NODE_FLAGS, terminalBinPath(), 'run', '--config', this.configPath], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, BUSFARE_LOG_LEVEL: process.env.BUSFARE_TERMINAL_LOG_LEVEL ?? 'warn' },
     });

@@ -26,6 +26,7 @@ import { AlertingPsam } from '../runtime/alerting-psam.js';
 import { ClockCheck } from '../runtime/clock-check.js';
 import { TerminalRuntime } from '../runtime/terminal-runtime.js';
 import { TerminalConfigError, type TerminalConfig, loadTerminalConfig, parseReaderNameFilter } from '../runtime/terminal-config.js';
+import { missingTerminalNodeFlags } from '../runtime/node-flags.js';
 import { checkTerminalPaths } from '../runtime/terminal-paths-check.js';
 import type { StatusDetails } from '../uplink/status-message.js';
 import { openOutbox } from '../store/database-salvage.js';
@@ -90,6 +91,8 @@ export async function runCommand(args: string[]): Promise<number> {
   }
 
   const logger = createLogger('terminal').child({ terminalId: config.terminalId });
+  const missingFlags = missingTerminalNodeFlags();
+  if (missingFlags.length > 0) logger.warn({ missingFlags }, 'node runs without the terminal\'s V8 flags, so idle-time garbage collections can delay taps');
   const terminal = await startTerminal(config, logger);
   if (terminal.driverScreenUrl) process.stdout.write(`driver screen at ${terminal.driverScreenUrl}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
