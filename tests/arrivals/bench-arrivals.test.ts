@@ -23,6 +23,7 @@ beforeAll(async () => {
     httpPort: 0,
     logger: pino({ level: process.env.BUSFARE_TEST_LOG ?? 'silent' }),
     arrivalRefreshSeconds: 1,
+    removeDataOnStop: true,
   });
   await city.start();
 }, 60_000);

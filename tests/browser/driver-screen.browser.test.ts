@@ -24,7 +24,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger });
-  city = new BenchCity({ buses: 1, cards: 20, seed: 11, mqttPort: 0, httpPort: 0, logger, gps: false, externalBrokerUrl: broker.url, driverScreenPort: 0 });
+  city = new BenchCity({ buses: 1, cards: 20, seed: 11, mqttPort: 0, httpPort: 0, logger, gps: false, externalBrokerUrl: broker.url, driverScreenPort: 0, removeDataOnStop: true });
   await city.start();
   profileDir = mkdtempSync(join(tmpdir(), 'busfare-chromium-'));
   context = await launchChromium(profileDir, {

@@ -11,6 +11,7 @@ export async function startTestCity(options: { buses?: number; externalBrokerUrl
     httpPort: 0,
     logger: pino({ level: process.env.BUSFARE_TEST_LOG ?? 'silent' }),
     gps: false,
+    removeDataOnStop: true,
     externalBrokerUrl: options.externalBrokerUrl,
   });
   await city.start();

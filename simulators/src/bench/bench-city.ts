@@ -1,5 +1,5 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackOffice, MemoryKeyStore, backOfficeConfigSchema, defaultFareTable, startBackOffice } from '@busfare/backoffice';
@@ -22,6 +22,8 @@ export interface BenchCityOptions {
   mqttPort: number;
   httpPort: number;
   dataDir?: string;
+  /** Removes the data folder when the city stops, for runs whose files nobody reads afterwards. */
+  removeDataOnStop?: boolean;
   logger: Logger;
   /** Simulated link latencies of a bus reader, in ms (0 for the fastest runs). */
   cardLatencyMs?: number;
@@ -130,6 +132,7 @@ export class BenchCity {
     }
     await this.backOffice?.stop();
     this.backOffice = undefined;
+    if (this.options.removeDataOnStop) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   /**
