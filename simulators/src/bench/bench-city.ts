@@ -171,7 +171,7 @@ export class BenchCity {
       localIssuerPrefixes: [BENCH_LOCAL_CITY_CODE],
       ...(this.arrivalFeedDir === undefined ? {} : { arrivals: { gtfs: this.arrivalFeedDir, refreshSeconds: this.options.arrivalRefreshSeconds ?? 10 } }),
     });
-    const office = await startBackOffice(config, { logger: logger.child({ component: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
+    const office = await startBackOffice(config, { logger: logger.child({ service: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
     await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString() });
     return office;
   }

@@ -126,7 +126,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     await this.options.positions?.start();
     const flushMs = this.options.positionFlushMs ?? 10_000;
     if (this.options.uplink && this.options.positions) this.flushTimer = setInterval(() => this.flushPositions(), flushMs);
-    this.options.logger.info({ terminalId: this.options.terminalId, vehicleId: this.options.vehicleId }, 'terminal started');
+    this.options.logger.info({ ...this.terminalIdUnlessBound(), vehicleId: this.options.vehicleId }, 'terminal started');
   }
 
   async stop(): Promise<void> {
@@ -138,7 +138,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     this.flushPositions();
     await this.options.reader.stop();
     await this.options.positions?.stop();
-    this.options.logger.info({ terminalId: this.options.terminalId }, 'terminal stopped');
+    this.options.logger.info(this.terminalIdUnlessBound(), 'terminal stopped');
   }
 
   /** Resolves when every tap already presented has finished. */
@@ -216,6 +216,11 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs = Math.min(delayMs * 2, 1000);
     }
+  }
+
+  /** The terminal's id for a log line, unless the logger already binds it (pino would print the key twice). */
+  private terminalIdUnlessBound(): { terminalId?: string } {
+    return 'terminalId' in this.options.logger.bindings() ? {} : { terminalId: this.options.terminalId };
   }
 
   private enqueue(session: CardSession): void {

@@ -156,7 +156,7 @@ export class TerminalUplink {
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca, rejectUnauthorized: true }),
     };
 
-    this.logger.info({ terminalId, brokerUrl }, 'uplink starting');
+    this.logger.info({ brokerUrl }, 'uplink starting');
     const client = connect(brokerUrl, clientOptions);
     this.client = client;
     client.on('connect', () => this.onConnect());
@@ -282,7 +282,7 @@ export class TerminalUplink {
     if (!client) return;
     this.connected = true;
     const { terminalId } = this.options;
-    this.logger.info({ terminalId, ackedThrough: this.options.store.ackedThrough(), backlog: this.options.store.backlog() }, 'uplink connected');
+    this.logger.info({ ackedThrough: this.options.store.ackedThrough(), backlog: this.options.store.backlog() }, 'uplink connected');
 
     const subscriptions: Record<string, { qos: 1 }> = {
       [topics.acks(terminalId)]: { qos: 1 },
