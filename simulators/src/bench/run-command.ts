@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DRIVER_SCREEN_PORT, type TapOutcome } from '@busfare/terminal';
@@ -33,7 +34,8 @@ Options:
   --screen-port PORT     Port of the first bus's driver page; the other buses take the next
                          ports (default 8091; 0 picks free ports)
   --port 0               Pick free ports for the broker, the console and the driver pages
-  --data-dir DIR         Folder for the SQLite files (default: a new temporary folder)
+  --data-dir DIR         Folder for the SQLite files and bench.log, the structured log; stderr
+                         shows only its warnings and errors (default: a new temporary folder)
   --no-gps               Do not replay GPS recordings
   --days N               Run N simulated business days on a simulated clock, settling each one;
                          the report adds settledDays and settlementMismatch
@@ -128,7 +130,9 @@ export const RUN_CARD_MIX: CardMix = { mohurdShare: 0.04, dualShare: 0.03, m1Sha
 /** Runs the bench city with riders; returns the process exit code. */
 export async function runBench(settings: RunSettings): Promise<number> {
   if (settings.days !== undefined) return runDaysBench({ ...settings, days: settings.days, tapsPerBusPerDay: settings.tapsPerDay });
-  const logger = createLogger('busfare-bench');
+  const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
+  const logFile = join(dataDir, 'bench.log');
+  const logger = createLogger('busfare-bench', undefined, { file: logFile });
   const city = new BenchCity({
     buses: settings.buses,
     cards: settings.cards,
@@ -136,7 +140,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     mqttPort: settings.mqttPort,
     httpPort: settings.httpPort,
     driverScreenPort: settings.screenPort,
-    dataDir: settings.dataDir,
+    dataDir,
     logger,
     gps: settings.gps,
     cardMix: RUN_CARD_MIX,
@@ -159,7 +163,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
     process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
     if (settings.gps) process.stderr.write(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', city.office.consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href}\n`);
-    process.stderr.write(`数据目录 Data: ${city.dataDir}\n`);
+    process.stderr.write(`数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
 
     const random = new SeededRandom(settings.seed);
     const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
