@@ -108,4 +108,32 @@ describe('VehicleDayRatio on a growing day', () => {
     expect(incremental.logRatio(grown, 'R', 'nobody', now)).toBe(0);
     expect(incremental.logRatio(grown, 'R', 't2', DAY_START)).toBe(0);
   });
+
+  it('matches the recent ratio per bus', () => {
+    const yesterday = trip('h', 'R', 8, [100, 100, 100]);
+    const history = new PairHistory([{ ...yesterday, serviceDate: '2018-03-07', dayStart: DAY_START - 86_400, arrivals: yesterday.arrivals.map((arrival) => ({ ...arrival, time: arrival.time - 86_400 })) }]);
+    const travelTimes = new HistoricalTravelTimes(history, { windowS: 1800, minSamples: 1 });
+    const recent = { timeConstantS: 300, priorWeight: 1 };
+    const incremental = new VehicleDayRatio(travelTimes, 2, recent);
+    const grown = appended();
+    const now = DAY_START + 8 * 3600 + 600;
+    for (const vehicleId of ['t1', 't2', 't4']) {
+      expect(incremental.recentLogRatio(grown, 'R', vehicleId, now)).toBeCloseTo(new VehicleDayRatio(travelTimes, 2, recent).recentLogRatio(new LiveDay(complete), 'R', vehicleId, now), 12);
+    }
+    // t2 ran 150, 80 and 140 s against 100 s each, reaching B, C and D at 150, 230 and 370 s past 08:00:36.
+    const start = DAY_START + 8.01 * 3600;
+    const runs = [
+      [Math.log(1.5), start + 150],
+      [Math.log(0.8), start + 230],
+      [Math.log(1.4), start + 370],
+    ] as const;
+    const weights = runs.map(([, arrival]) => Math.exp(-(now - arrival) / 300));
+    const expected = runs.reduce((sum, [ratio], index) => sum + weights[index]! * ratio, 0) / (weights.reduce((sum, weight) => sum + weight, 0) + 1);
+    expect(incremental.recentLogRatio(grown, 'R', 't2', now)).toBeCloseTo(expected, 12);
+    expect(incremental.recentLogRatio(grown, 'R', 'nobody', now)).toBe(0);
+    expect(incremental.recentLogRatio(grown, 'R', 't2', DAY_START)).toBe(0);
+    // Without recent settings the recent ratio is the day's mean.
+    const plain = new VehicleDayRatio(travelTimes, 2);
+    expect(plain.recentLogRatio(grown, 'R', 't2', now)).toBeCloseTo(plain.logRatio(grown, 'R', 't2', now), 12);
+  });
 });

@@ -29,10 +29,10 @@ export const SCHEDULE_HISTORY_DAYS = 7;
 export const DEFAULT_BUSFARE_SETTINGS: BusfareSettings = {
   ...DEFAULT_BUSFARE_STRUCTURE,
   coefficients: {
-    '0-5': { intercept: 0.02, routeToday: 0.31, routeTodayLong: 0.06, narrowWindow: 0.2, wideWindow: 0.31, everyDayType: 0.4, busHistory: 0.43, busToday: 0.35 },
-    '5-10': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.11, narrowWindow: 0.22, wideWindow: 0.31, everyDayType: 0.3, busHistory: 0.45, busToday: 0.35 },
-    '10-20': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.09, narrowWindow: 0.2, wideWindow: 0.29, everyDayType: 0.27, busHistory: 0.45, busToday: 0.36 },
-    '20-30': { intercept: 0, routeToday: 0.3, routeTodayLong: 0.09, narrowWindow: 0.18, wideWindow: 0.29, everyDayType: 0.23, busHistory: 0.42, busToday: 0.31 },
+    '0-5': { intercept: 0.02, routeToday: 0.22, routeTodayLong: 0.06, narrowWindow: 0.19, wideWindow: 0.31, everyDayType: 0.4, busHistory: 0.4, busToday: 0.21, busRecent: 0.22 },
+    '5-10': { intercept: 0.02, routeToday: 0.24, routeTodayLong: 0.12, narrowWindow: 0.21, wideWindow: 0.3, everyDayType: 0.29, busHistory: 0.4, busToday: 0.22, busRecent: 0.2 },
+    '10-20': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.09, narrowWindow: 0.2, wideWindow: 0.29, everyDayType: 0.27, busHistory: 0.45, busToday: 0.36, busRecent: 0 },
+    '20-30': { intercept: 0, routeToday: 0.3, routeTodayLong: 0.09, narrowWindow: 0.18, wideWindow: 0.29, everyDayType: 0.23, busHistory: 0.42, busToday: 0.31, busRecent: 0 },
   },
 };
 

@@ -2,7 +2,7 @@ import { HORIZON_BANDS, type HorizonBand, horizonBandOf } from '../evaluation/ho
 import { replayRequests, splitByDate } from '../evaluation/replay.js';
 import type { ObservedTrip } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
-import { type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, coefficientsOf, neutralCoefficients } from './busfare-model.js';
+import { BUSFARE_FEATURES, type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, SHORT_HORIZON_TERMS, coefficientsOf, neutralCoefficients } from './busfare-model.js';
 import { fitLeastAbsoluteDeviations } from './least-absolute-deviations.js';
 
 /** Share of the training dates, the earliest, that the validation replay learns from. The rest validate. */
@@ -34,8 +34,9 @@ interface ValidationPoint {
  * Sets busfare's coefficients by validation inside the training dates: builds the model on the
  * earliest 75% of them, replays the rest as prediction requests and, per band of the historical
  * travel time H, fits the coefficients that minimise Σ H·|log(actual / H) − β·x| (close to the
- * absolute error in seconds) by least absolute deviations. The final model keeps the coefficients
- * and learns its history from all training dates.
+ * absolute error in seconds) by least absolute deviations. A term of SHORT_HORIZON_TERMS is fitted
+ * only in its bands and is 0 in the others. The final model keeps the coefficients and learns its
+ * history from all training dates.
  */
 export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], structure: BusfareStructure = DEFAULT_BUSFARE_STRUCTURE): BusfareFit {
   const split = splitByDate(trainingTrips, INNER_TRAINING_SHARE);
@@ -52,7 +53,10 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
       const actual = actualS[index]!;
       if (!(h > 0) || horizonBandOf(actual) === undefined) return;
       // Points are grouped by the band of H, the band the model applies its coefficients by.
-      byBand.get(horizonBandOf(h) ?? '20-30')!.push({ base: h, actual, row: rows[index]! });
+      const band = horizonBandOf(h) ?? '20-30';
+      const row = rows[index]!;
+      for (const column of LEFT_OUT[band]) row[column] = 0;
+      byBand.get(band)!.push({ base: h, actual, row });
     });
   }
 
@@ -64,7 +68,8 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
   for (const band of HORIZON_BANDS) {
     const points = byBand.get(band)!;
     const own = points.length >= MIN_BAND_POINTS;
-    const beta = own ? fitPoints(points) : pooled;
+    const beta = own ? fitPoints(points) : Float64Array.from(pooled);
+    for (const column of LEFT_OUT[band]) beta[column] = 0;
     if (!own) fit.pooledBands.push(band);
     coefficients[band] = coefficientsOf(beta);
     fit.points[band] = points.length;
@@ -74,6 +79,17 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
   }
   return fit;
 }
+
+/** Per band of H, the feature columns of the terms that band leaves out. */
+const LEFT_OUT = Object.fromEntries(
+  HORIZON_BANDS.map((band) => [
+    band,
+    BUSFARE_FEATURES.flatMap((feature, column) => {
+      const bands = SHORT_HORIZON_TERMS[feature];
+      return bands && !bands.includes(band) ? [column] : [];
+    }),
+  ]),
+) as Record<HorizonBand, number[]>;
 
 function fitPoints(points: readonly ValidationPoint[]): Float64Array {
   return fitLeastAbsoluteDeviations(

@@ -17,9 +17,16 @@ import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
  *   wider time-of-day window and of every day type pooled, so the fit blends the estimates.
  * - `busHistory`: the bus's shrunk mean log ratio in the history.
  * - `busToday`: the bus's shrunk mean log ratio over its runs so far today.
+ * - `busRecent`: the same with each run's weight decaying with its age, a short-horizon term.
  */
-export const BUSFARE_FEATURES = ['intercept', 'routeToday', 'routeTodayLong', 'narrowWindow', 'wideWindow', 'everyDayType', 'busHistory', 'busToday'] as const;
+export const BUSFARE_FEATURES = ['intercept', 'routeToday', 'routeTodayLong', 'narrowWindow', 'wideWindow', 'everyDayType', 'busHistory', 'busToday', 'busRecent'] as const;
 export type BusfareFeature = (typeof BUSFARE_FEATURES)[number];
+
+/**
+ * Terms fitted only in the bands of H listed; their coefficient is 0 in every other band. Fitted in
+ * every band, `busRecent` made the 20-30 minute band of one Suzhou route worse on validation days.
+ */
+export const SHORT_HORIZON_TERMS: Partial<Record<BusfareFeature, readonly HorizonBand[]>> = { busRecent: ['0-5', '5-10'] };
 export type BusfareCoefficients = Record<BusfareFeature, number>;
 
 /** The fixed part of busfare: which estimates and ratios the features are made of. */
@@ -34,6 +41,8 @@ export interface BusfareStructure {
   /** Runs of prior weight (log ratio 0) in the bus's history and today means. */
   busHistoryPriorRuns: number;
   busTodayPriorRuns: number;
+  /** Decay and prior weight of the bus's recent log ratio. */
+  busRecent: TodayRatioSettings;
 }
 
 export interface BusfareSettings extends BusfareStructure {
@@ -56,6 +65,7 @@ export const DEFAULT_BUSFARE_STRUCTURE: BusfareStructure = {
   todayLong: { timeConstantS: 120 * 60, priorWeight: 4 },
   busHistoryPriorRuns: 50,
   busTodayPriorRuns: 10,
+  busRecent: { timeConstantS: 30 * 60, priorWeight: 2 },
 };
 
 const MAX_LOG_RATIO = 1;
@@ -65,8 +75,9 @@ const FEATURE_COUNT = BUSFARE_FEATURES.length;
  * busfare's predictor. The travel time to a target is the historical median H of that stop pair at
  * this time of day and day type, corrected in log space: H · exp(β · x). x contains the route's
  * log ratio of actual to historical run times today (two time constants), the log ratios of three
- * other historical estimates to H, and how this bus ran against history before and today. β is
- * set per band of H by a least-absolute-deviations fit on held-out training dates.
+ * other historical estimates to H, and how this bus ran against history before, today and over
+ * its runs of the last half hour. β is set per band of H by a least-absolute-deviations fit on
+ * held-out training dates.
  */
 export class BusfareModel implements ArrivalModel {
   readonly name = 'busfare';
@@ -94,7 +105,7 @@ export class BusfareModel implements ArrivalModel {
     this.everyDayType = new HistoricalTravelTimes(history, { ...settings.history, minSamples: Infinity });
     this.today = new TodayRatio(this.travelTimes, settings.today);
     this.todayLong = new TodayRatio(this.travelTimes, settings.todayLong);
-    this.busDay = new VehicleDayRatio(this.travelTimes, settings.busTodayPriorRuns);
+    this.busDay = new VehicleDayRatio(this.travelTimes, settings.busTodayPriorRuns, settings.busRecent);
     this.busHistory = vehicleHistoryLogRatios(historyTrips, this.travelTimes, settings.busHistoryPriorRuns);
     this.weights = Object.fromEntries(HORIZON_BANDS.map((band) => [band, Float64Array.from(BUSFARE_FEATURES, (feature) => settings.coefficients[band][feature])])) as Record<HorizonBand, Float64Array>;
   }
@@ -108,6 +119,7 @@ export class BusfareModel implements ArrivalModel {
     const todayLong = this.todayLong.logRatio(live, routeId, now);
     const busHistory = this.busHistory.get(vehicleId) ?? 0;
     const busToday = this.busDay.logRatio(live, routeId, vehicleId, now);
+    const busRecent = this.busDay.recentLogRatio(live, routeId, vehicleId, now);
     const byTarget = this.historicalTerms.from(routeId, directionId, fromStop);
 
     const result = new Array<number>(targets.length);
@@ -122,7 +134,7 @@ export class BusfareModel implements ArrivalModel {
       const h = terms[0]!;
       const w = this.weights[horizonBandOf(h) ?? '20-30'];
       // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
-      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday);
+      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
     }
     return result;
   }
@@ -144,7 +156,7 @@ export class BusfareModel implements ArrivalModel {
   features(request: PredictionRequest, live: LiveDay): BusfareFeatures {
     const { base, narrow, wide, pooled, shared } = this.estimates(request, live);
     const rows = base.map((h, index) =>
-      Float64Array.of(1, shared.today, shared.todayLong, logRatio(narrow[index]!, h), logRatio(wide[index]!, h), logRatio(pooled[index]!, h), shared.busHistory, shared.busToday),
+      Float64Array.of(1, shared.today, shared.todayLong, logRatio(narrow[index]!, h), logRatio(wide[index]!, h), logRatio(pooled[index]!, h), shared.busHistory, shared.busToday, shared.busRecent),
     );
     return { base, rows };
   }
@@ -164,6 +176,7 @@ export class BusfareModel implements ArrivalModel {
         todayLong: this.todayLong.logRatio(live, routeId, now),
         busHistory: this.busHistory.get(vehicleId) ?? 0,
         busToday: this.busDay.logRatio(live, routeId, vehicleId, now),
+        busRecent: this.busDay.recentLogRatio(live, routeId, vehicleId, now),
       },
     };
   }

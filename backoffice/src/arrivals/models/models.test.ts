@@ -4,7 +4,7 @@ import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 import type { PredictionRequest } from './arrival-model.js';
 import { HORIZON_BANDS, horizonBandOf } from '../evaluation/horizon-bands.js';
-import { BUSFARE_FEATURES, type BusfareFeature, BusfareModel, neutralCoefficients } from './busfare-model.js';
+import { BUSFARE_FEATURES, type BusfareFeature, BusfareModel, SHORT_HORIZON_TERMS, neutralCoefficients } from './busfare-model.js';
 import { fitBusfareSettings } from './busfare-fitting.js';
 import { HistoricalMedianModel } from './historical-median-model.js';
 import { HistoricalTravelTimes } from './historical-travel-times.js';
@@ -110,6 +110,7 @@ describe('BusfareModel', () => {
     todayLong: { timeConstantS: 7200, priorWeight: 0 },
     busHistoryPriorRuns: 0,
     busTodayPriorRuns: 0,
+    busRecent: { timeConstantS: 1800, priorWeight: 0 },
   };
   const only = (feature: BusfareFeature, weight: number) => {
     const coefficients = neutralCoefficients();
@@ -148,6 +149,25 @@ describe('BusfareModel', () => {
     expect(predicted).toBeCloseTo(60, 6);
   });
 
+  it('weighs recent own runs more', () => {
+    // This bus ran A→B in 60 s from 06:00 and in 240 s from 07:48, against a median of 120 s.
+    const early = { ...trip('early', '2018-03-08', 6, [60]), vehicleId: 'bus' };
+    const late = { ...trip('late', '2018-03-08', 7.8, [240]), vehicleId: 'bus' };
+    const bus = trip('bus', '2018-03-08', 8, [300]);
+    const live = new LiveDay([early, late, bus]);
+    const now = bus.arrivals[0]!.time;
+
+    const [predicted] = new BusfareModel(history, { ...settings, coefficients: only('busRecent', 1) }).predict(requestAt(bus, 0, ['B']), live);
+    const [dayMean] = new BusfareModel(history, { ...settings, coefficients: only('busToday', 1) }).predict(requestAt(bus, 0, ['B']), live);
+
+    const weightEarly = Math.exp(-(now - early.arrivals[1]!.time) / 1800);
+    const weightLate = Math.exp(-(now - late.arrivals[1]!.time) / 1800);
+    const recent = (weightEarly * Math.log(0.5) + weightLate * Math.log(2)) / (weightEarly + weightLate);
+    expect(predicted).toBeCloseTo(120 * Math.exp(recent), 6);
+    expect(predicted).toBeGreaterThan(200);
+    expect(dayMean).toBeCloseTo(120, 6);
+  });
+
   it('scales by the bus history ratio', () => {
     // Bus h1 ran A→B in 100 s and B→C in 200 s, against medians of 120 s and 200 s.
     const historyTrips = [trip('h1', '2018-03-05', 8, [100, 200]), trip('h2', '2018-03-06', 8, [120, 200]), trip('h3', '2018-03-07', 8, [140, 200])];
@@ -164,7 +184,7 @@ describe('BusfareModel', () => {
   it('predicts what its feature rows give', () => {
     const coefficients = neutralCoefficients();
     HORIZON_BANDS.forEach((band, index) => {
-      coefficients[band] = { intercept: 0.01 * index, routeToday: 0.3, routeTodayLong: 0.1, narrowWindow: 0.2, wideWindow: 0.3, everyDayType: 0.4, busHistory: 0.5, busToday: 0.6 };
+      coefficients[band] = { intercept: 0.01 * index, routeToday: 0.3, routeTodayLong: 0.1, narrowWindow: 0.2, wideWindow: 0.3, everyDayType: 0.4, busHistory: 0.5, busToday: 0.6, busRecent: 0.7 };
     });
     const historyTrips = [trip('h1', '2018-03-05', 8, [100, 200]), trip('h2', '2018-03-06', 8, [120, 200]), trip('h3', '2018-03-07', 8, [140, 200])];
     const ahead = { ...trip('ahead', '2018-03-08', 7.9, [200, 260]), vehicleId: 'h1' };
@@ -218,6 +238,37 @@ describe('fitBusfareSettings', () => {
     expect(fit.validationDates).toEqual(['2018-03-13', '2018-03-14']);
     expect(fit.pooledBands).toEqual(['5-10', '10-20', '20-30']);
     expect(fit.validationMaeS['0-5']!).toBeLessThan(fit.historicalMaeS['0-5']! / 2);
-    expect(fit.settings.coefficients['0-5'].busHistory + fit.settings.coefficients['0-5'].busToday).toBeGreaterThan(0.5);
+    expect(fit.settings.coefficients['0-5'].busHistory + fit.settings.coefficients['0-5'].busToday + fit.settings.coefficients['0-5'].busRecent).toBeGreaterThan(0.5);
+    for (const band of HORIZON_BANDS) {
+      for (const [feature, bands] of Object.entries(SHORT_HORIZON_TERMS)) {
+        if (!bands.includes(band)) expect(fit.settings.coefficients[band][feature as BusfareFeature]).toBe(0);
+      }
+    }
+  });
+
+  it('fits short-horizon terms in their bands', () => {
+    // Every bus runs its trips before 08:00 at one speed and later ones 1.3 times slower or faster,
+    // alternating by day, so the bus's latest runs predict its next ones better than its day's mean.
+    const trips: ObservedTrip[] = [];
+    const dates = ['2018-03-05', '2018-03-06', '2018-03-07', '2018-03-08', '2018-03-09', '2018-03-12', '2018-03-13', '2018-03-14'];
+    dates.forEach((date, day) => {
+      const factor = day % 2 === 0 ? 1.3 : 1 / 1.3;
+      for (const bus of ['b1', 'b2', 'b3']) {
+        for (let hour = 7; hour < 19; hour += 0.5) {
+          const offset = ['b1', 'b2', 'b3'].indexOf(bus) * 0.15;
+          const runs = Array.from({ length: 8 }, (_, index) => Math.round((60 + 10 * index) * (hour < 8 ? 1 : factor) * (1 + 0.03 * Math.sin(day * 5 + hour * 11 + index))));
+          trips.push({ ...trip(`${date}/${bus}/${hour}`, date, hour + offset, runs), vehicleId: bus });
+        }
+      }
+    });
+
+    const fit = fitBusfareSettings(trips);
+
+    expect(fit.pooledBands).not.toContain('0-5');
+    expect(fit.validationMaeS['0-5']!).toBeLessThan(fit.historicalMaeS['0-5']! / 2);
+    expect(fit.settings.coefficients['0-5'].busRecent).toBeGreaterThan(0.2);
+    expect(fit.settings.coefficients['5-10'].busRecent).toBeGreaterThan(0.2);
+    expect(fit.settings.coefficients['10-20'].busRecent).toBe(0);
+    expect(fit.settings.coefficients['20-30'].busRecent).toBe(0);
   });
 });
