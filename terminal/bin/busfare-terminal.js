@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-memory-reducer
+#!/usr/bin/env -S node --no-memory-reducer --max-semi-space-size=2
 // The flags after node are TERMINAL_NODE_FLAGS (src/runtime/node-flags.ts); env -S splits them.
 // The CLI is bundled into dist/ by the workspace's prepare step (tsup).
 import('../dist/cli.js').catch((error) => {
