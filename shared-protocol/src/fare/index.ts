@@ -5,3 +5,4 @@ export { formatLocalTime, parseLocalTime, dayTypeOf, type LocalTime } from './lo
 export { farePrompt, cardTypePrompt } from './fare-prompt.js';
 export { routeStopLookupFromRoutes } from './route-stop-lookup.js';
 export { MAX_BOARDING_CLOCK_AHEAD_MS, isBoardingAfterTap } from './clock-drift.js';
+export { acquirerCityCode } from './acquirer-city.js';

@@ -124,6 +124,11 @@ export const fareTableBodySchema = z.object({
   cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema),
   /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
   localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
+  /**
+   * City code (2 bytes as 4 hex digits) the readers write as the acquirer city into a card's
+   * transit record; absent: the first 4 digits of the first local issuer prefix (acquirerCityCode()).
+   */
+  acquirerCityCode: z.string().regex(/^[0-9A-F]{4}$/).optional(),
   /** The rider is told "请充值" when the balance after the fare is below this. */
   lowBalanceWarningFen: fenSchema,
   /** Rounding of discounted fares; absent: up to the fen. */

@@ -1,6 +1,7 @@
 import {
   SW,
   TRANSACTION_TYPE,
+  acquirerCityCode,
   asnFactor,
   classifyStatusWord,
   epurse,
@@ -157,7 +158,7 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
       amountFen,
       balanceAfterFen: init.balanceFen - amountFen,
       cardDateTime,
-      acquirerCityCode: context.facts.issuerFactor.slice(0, 4),
+      acquirerCityCode: acquirerCityCode(context.fareTable, context.facts.issuerFactor),
     });
     let cached: ResponseApdu;
     try {
