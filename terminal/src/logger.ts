@@ -5,10 +5,12 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export interface LoggerOptions {
   /**
-   * A file that takes every line at the logger's level. stderr then shows only warnings and
-   * errors, so that a console meant for people is not buried in the components' logs.
+   * A file that takes every line at the logger's level. stderr then shows only lines at
+   * `consoleLevel` or above, so that a console meant for people is not buried in the components' logs.
    */
   file?: string;
+  /** With `file`: the lowest level stderr shows (default warn). */
+  consoleLevel?: 'warn' | 'error' | 'fatal';
 }
 
 /**
@@ -25,7 +27,8 @@ export function createLogger(name: string, level?: string, options: LoggerOption
   if (options.file !== undefined && resolved.level !== 'silent') {
     mkdirSync(dirname(options.file), { recursive: true });
     const file = pino.destination({ dest: options.file, sync: false });
-    const consoleLevel = pino.levels.values[resolved.level]! > pino.levels.values.warn! ? resolved.level : 'warn';
+    const floor = options.consoleLevel ?? 'warn';
+    const consoleLevel = pino.levels.values[resolved.level]! > pino.levels.values[floor]! ? resolved.level : floor;
     destination = pino.multistream([
       { level: resolved.level as pino.Level, stream: file },
       { level: consoleLevel as pino.Level, stream: stderr },

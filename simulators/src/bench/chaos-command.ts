@@ -28,12 +28,13 @@ record once more and checks that every fare reached clearing exactly once.
 
 Options:
   --duration SECONDS   Length of the fault phase (default 120)
-  --report FILE        Write the report (JSON) to FILE
+  --report FILE        Write the report (JSON) to FILE; without it the report goes to stdout
   --buses N            Terminal processes (default 4)
   --cards N            Virtual cards (default 300)
   --rate PER_SECOND    Mean boardings per second at each bus (default 2)
   --seed N             Seed of cards, riders and faults (default 2026)
-  --data-dir DIR       Folder for databases, sockets and configs (default: a new temporary folder)
+  --data-dir DIR       Folder for databases, sockets, configs and chaos.log, the structured log
+                       (default: a new temporary folder, kept after the run for inspection)
   -h, --help           Show this help
 
 Exit status: 0 when nothing was lost, doubled or left open; 1 otherwise; 2 on invalid arguments.
@@ -88,12 +89,31 @@ export function parseChaosArgs(args: string[]): ChaosSettings | 'help' {
 }
 
 const DRAIN_TIMEOUT_MS = 120_000;
+const PROGRESS_INTERVAL_MS = 10_000;
+
+function progressLine(started: number, taps: number, counters: { terminalKills: number; brokerRestarts: number; linkCuts: number; officeRestarts: number }): string {
+  const seconds = Math.round((Date.now() - started) / 1000);
+  return `[${seconds}s] 刷卡 taps ${taps}  终端强杀 kills ${counters.terminalKills}  服务器重启 broker restarts ${counters.brokerRestarts}  断链 link cuts ${counters.linkCuts}  后台重启 office restarts ${counters.officeRestarts}`;
+}
+
+function resultLine(report: BenchReport): string {
+  return (
+    `chaos report 故障测试报告: terminalKills ${report.terminalKills}, brokerRestarts ${report.brokerRestarts}, linkCuts ${report.linkCuts}, ` +
+    `tapsAccepted ${report.tapsAccepted}, recordsCleared ${report.recordsCleared}, lost ${report.lost}, duplicates ${report.duplicates}, ` +
+    `cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}, durationS ${report.durationS}`
+  );
+}
 
 /** Runs `busfare-bench chaos`; returns the exit code. */
 export async function runChaos(settings: ChaosSettings): Promise<number> {
-  const logger = createLogger('bench-chaos');
+  const started = Date.now();
   const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-chaos-'));
   mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'chaos.log');
+  // Every fault logs warnings and errors on purpose (refused connections, killed processes), so
+  // the log goes to the file and stderr keeps the progress and result lines.
+  const logger = createLogger('bench-chaos', undefined, { file: logFile, consoleLevel: 'fatal' });
+  process.stderr.write(`数据目录 Data: ${dataDir}\n日志 Log: ${logFile}\n`);
   const random = new SeededRandom(settings.seed);
   const service = { username: 'busfare-backoffice', password: randomBytes(24).toString('base64url') };
   const duplicatesLogin = { username: 'chaos-duplicates', password: randomBytes(24).toString('base64url') };
@@ -167,7 +187,13 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
     for (const flow of flows) flow.start();
 
     const schedule = new FaultSchedule({ durationMs: settings.durationS * 1000, buses, broker, duplicates, restartOffice: () => city.restartOffice(), random, logger });
-    await schedule.run();
+    const progress = setInterval(() => process.stderr.write(`${progressLine(started, taps.length, schedule.counters)}\n`), PROGRESS_INTERVAL_MS);
+    try {
+      await schedule.run();
+    } finally {
+      clearInterval(progress);
+    }
+    process.stderr.write('停止乘客, 清空积压 Stopping riders and draining backlogs...\n');
     for (const flow of flows) await flow.stop();
     logger.info({ ...schedule.counters, taps: taps.length }, 'fault phase over, settling and draining');
 
@@ -199,11 +225,12 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
       clockDriftFlagged: city.office.fleet.snapshot().filter((health) => health.clockDriftFlagged).map((health) => health.terminalId),
       reconciliation: city.office.reconcile().map(({ terminalId, state, outstanding, clearedRecords, clearedAmountFen }) => ({ terminalId, state, outstanding, clearedRecords, clearedAmountFen })),
       tapsByTerminal: Object.fromEntries(buses.map((bus) => [bus.terminalId, countStatuses(taps.filter((tap) => tap.terminalId === bus.terminalId))])),
-      durationS: settings.durationS,
+      durationS: Math.round((Date.now() - started) / 100) / 10,
     };
     const text = `${JSON.stringify(report, null, 2)}\n`;
     if (settings.reportPath) writeFileSync(settings.reportPath, text);
-    process.stderr.write(text);
+    else process.stdout.write(text);
+    process.stderr.write(`${resultLine(report)}\n`);
     const clean = report.lost === 0 && report.duplicates === 0 && report.cardLedgerMismatch === 0 && report.inDoubtOpen === 0;
     if (!clean) logger.error({ lost: report.lost, duplicates: report.duplicates, cardLedgerMismatch: report.cardLedgerMismatch, inDoubtOpen: report.inDoubtOpen }, 'chaos run found lost, doubled or open fares');
     return clean ? 0 : 1;

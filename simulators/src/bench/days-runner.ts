@@ -45,6 +45,7 @@ export interface DaysBenchSettings {
  * Returns the process exit code.
  */
 export async function runDaysBench(settings: DaysBenchSettings): Promise<number> {
+  const started = Date.now();
   const logger = createLogger('busfare-bench');
   const firstDay = localDateBefore(new Date(), settings.days, OFFSET_MINUTES);
   const clock = new ManualClock(localInstant(firstDay, SERVICE_START_HOUR, OFFSET_MINUTES));
@@ -124,6 +125,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
       settlementMismatch: settlementMismatch(settledAmountFen, clearedFen, city.cardBalanceDecreaseFen()),
       settledAmountFen,
       maxDayWallSeconds: Math.max(0, ...summaries.map((summary) => summary.wallSeconds)),
+      durationS: Math.round((Date.now() - started) / 100) / 10,
       buses: city.buses.length,
       seed: settings.seed,
       days: summaries,

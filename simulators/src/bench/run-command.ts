@@ -35,7 +35,8 @@ Options:
                          ports (default 8091; 0 picks free ports)
   --port 0               Pick free ports for the broker, the console and the driver pages
   --data-dir DIR         Folder for the SQLite files and bench.log, the structured log; stderr
-                         shows only its warnings and errors (default: a new temporary folder)
+                         shows only its errors (default: a new temporary folder, kept after the
+                         run for inspection)
   --no-gps               Do not replay GPS recordings
   --days N               Run N simulated business days on a simulated clock, settling each one;
                          the report adds settledDays and settlementMismatch
@@ -132,7 +133,8 @@ export async function runBench(settings: RunSettings): Promise<number> {
   if (settings.days !== undefined) return runDaysBench({ ...settings, days: settings.days, tapsPerBusPerDay: settings.tapsPerDay });
   const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
   const logFile = join(dataDir, 'bench.log');
-  const logger = createLogger('busfare-bench', undefined, { file: logFile });
+  // The bench injects pulled cards and the like on purpose, so their warnings stay in the file.
+  const logger = createLogger('busfare-bench', undefined, { file: logFile, consoleLevel: 'error' });
   const city = new BenchCity({
     buses: settings.buses,
     cards: settings.cards,
