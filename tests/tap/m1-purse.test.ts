@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { makeM1Card } from './cards.js';
 import { createTapFixture } from './tap-fixture.js';
 
-/** Index of DECREMENT among the card APDUs: GET UID, 3 for block 4, 5 for blocks 8-10, the flag write, then DECREMENT. */
-const DECREMENT_APDU = 10;
+/**
+ * Index of DECREMENT among the card APDUs. The reader reports the UID, so the tap starts with 3 for
+ * block 4 and 3 for blocks 8-10. LOAD KEY and AUTHENTICATE of the record sector run during the PSAM
+ * MAC, then come the record write, AUTHENTICATE of the purse sector, the flag write and DECREMENT.
+ */
+const DECREMENT_APDU = 11;
 
 describe('M1 purse tap', () => {
   it('debits the fare and records the PSAM MAC', async () => {
@@ -22,7 +26,7 @@ describe('M1 purse tap', () => {
     expect(card.purseInfo.counter).toBe(1);
     expect(card.purseInfo.processFlag).toBe(M1_PROCESS_FLAG.idle);
     expect(card.block(M1_LAYOUT.backupValueBlock)).toEqual(encodeValueBlock(800, M1_LAYOUT.primaryValueBlock));
-    expect(outcome.cardApdus).toBe(17);
+    expect(outcome.cardApdus).toBe(14);
     expect(outcome.psamApdus).toBe(2);
 
     const record = fixture.moneyRecord(outcome.sequence!);

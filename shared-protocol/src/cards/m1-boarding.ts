@@ -8,10 +8,11 @@ import type { M1PurchaseRecord, M1PurseInfo } from './m1-layout.js';
  * debit by the purse counter it leaves behind, its PSAM terminal serial and its terminal number
  * tail. The record counts only while the purse still shows that debit as its last one, so:
  *
- * - the terminal writes the record before the debit's process flag, and a tap torn before the
- *   flag leaves a record that names a counter the purse never reached;
+ * - the terminal writes the record before the write that raises the purse counter, and a tap torn
+ *   before that write leaves a record that names a counter the purse never reached;
  * - any later debit (the alighting, or a purchase elsewhere) raises the counter and so closes the
- *   boarding, even when the closing write of the state byte is torn away;
+ *   boarding. Terminals no longer write the closed state byte; a 02 that older ones wrote still
+ *   reads as closed;
  * - a CRC-16 over both blocks catches a write torn between them and a garbled block.
  *
  * Block 24: type B1 (1) | direction (1) | purse counter after the boarding debit (2) | PSAM

@@ -33,6 +33,8 @@ const SECTORS = 16;
 const BLOCKS = SECTORS * 4;
 /** Access bits that give key A read, write, decrement, transfer and restore, and key B everything. */
 const ACCESS_BITS = Uint8Array.of(0x7f, 0x07, 0x88, 0x69);
+/** Longest READ BINARY on a 1K card in Multiple Blocks Mode: three data blocks. */
+const MAX_READ_BYTES = 48;
 
 export interface VirtualM1CardOptions {
   /** 4-byte UID. */
@@ -57,7 +59,8 @@ export interface M1DebitEntry {
 
 /**
  * A MIFARE Classic 1K purse behind an ACS reader's pseudo-APDUs (GET UID, LOAD KEY, GENERAL
- * AUTHENTICATE, READ/UPDATE BINARY, VALUE BLOCK OPERATION, READ VALUE, RESTORE VALUE). The card
+ * AUTHENTICATE, READ BINARY of up to three blocks, UPDATE BINARY, VALUE BLOCK OPERATION, READ
+ * VALUE, RESTORE VALUE), as a reader with a Multiple Blocks Mode (ACR1255U-J1, ACM1252U-Y3) handles them. The card
  * is personalised in the bench layout with keys diversified from its UID, and its boarding record
  * (blocks 24 and 25) starts empty, as on a card that never rode a tap-on/tap-off route. On real hardware the two
  * volatile key slots belong to the reader. They live here because the in-process reader passes
@@ -166,7 +169,7 @@ export class VirtualM1Card implements ApduCard {
     } catch {
       return statusOnly(SW.WRONG_LENGTH);
     }
-    const { cla, ins, p1, p2, data } = apdu;
+    const { cla, ins, p1, p2, data, le } = apdu;
     if (cla !== 0xff) return statusOnly(SW.CLA_NOT_SUPPORTED);
     switch (ins) {
       case 0xca:
@@ -176,7 +179,7 @@ export class VirtualM1Card implements ApduCard {
       case 0x86:
         return this.authenticate(p1, p2, data);
       case 0xb0:
-        return this.read(p1, p2);
+        return this.read(p1, p2, le);
       case 0xd6:
         return this.write(p1, p2, data);
       case 0xd7:
@@ -227,13 +230,26 @@ export class VirtualM1Card implements ApduCard {
     return true;
   }
 
-  private read(p1: number, block: number): Uint8Array {
+  /**
+   * Handles READ BINARY as ACS readers with a Multiple Blocks Mode do. Le 16 (or none) reads one
+   * block, trailers included. Le 32 or 48 reads that many consecutive data blocks of the
+   * authenticated sector, and a range that reaches a trailer fails.
+   */
+  private read(p1: number, block: number, le: number | undefined): Uint8Array {
     if (p1 !== 0x00) return statusOnly(SW.WRONG_P1P2);
-    if (!this.usable(block, false)) return statusOnly(MIFARE_OPERATION_FAILED);
-    const data = this.blocks[block]!.slice();
-    // Key A of a trailer always reads as zeros.
-    if (block % 4 === 3) data.fill(0, 0, 6);
-    return respond(data, SW.OK);
+    const length = le ?? 16;
+    if (length === 0 || length % 16 !== 0 || length > MAX_READ_BYTES) return statusOnly(MIFARE_OPERATION_FAILED);
+    const count = length / 16;
+    const last = block + count - 1;
+    if (!this.usable(block, false) || !this.usable(last, false)) return statusOnly(MIFARE_OPERATION_FAILED);
+    if (count === 1) {
+      const data = this.blocks[block]!.slice();
+      // Key A of a trailer always reads as zeros.
+      if (block % 4 === 3) data.fill(0, 0, 6);
+      return respond(data, SW.OK);
+    }
+    if (last % 4 === 3) return statusOnly(MIFARE_OPERATION_FAILED);
+    return respond(Uint8Array.from(Buffer.concat(this.blocks.slice(block, last + 1))), SW.OK);
   }
 
   private write(p1: number, block: number, data: Uint8Array): Uint8Array {

@@ -18,7 +18,8 @@ const [FIRST_BLOCK, SECOND_BLOCK] = M1_LAYOUT.boardingBlocks;
 
 /**
  * The card's boarding record as this tap found it.
- * - none: never written, or closed (state closed, or a later debit raised the purse counter).
+ * - none: never written, or closed (a later debit raised the purse counter, or a state byte
+ *   that an earlier version of the terminal set to closed).
  * - not-committed: written by a tap torn before its debit took effect; the card never boarded.
  * - corrupt: unreadable (torn between its two blocks, garbled), or dated after the terminal's clock
  *   by more than clocks drift apart.
@@ -35,7 +36,8 @@ export type M1BoardingState =
  * names that attempt, so the purchase record at the boarding counter decides (one more read).
  */
 export async function readM1Boarding(io: M1CardIo, purse: M1PurseState, now: Date, utcOffsetMinutes: number): Promise<M1BoardingState> {
-  const read = parseM1Boarding(await io.readBlock(FIRST_BLOCK), await io.readBlock(SECOND_BLOCK));
+  const [first, second] = await io.readBlocks(FIRST_BLOCK, SECOND_BLOCK - FIRST_BLOCK + 1);
+  const read = parseM1Boarding(first!, second!);
   if (read.kind === 'empty') return { kind: 'none' };
   if (read.kind === 'corrupt') return read;
   const record = read.boarding;
@@ -71,7 +73,7 @@ export async function readM1Boarding(io: M1CardIo, purse: M1PurseState, now: Dat
 /** Fields a boarding tap sets before its debit. The debit itself supplies the counter, serial, terminal and time. */
 export type M1BoardingDraft = Pick<M1Boarding, 'routeCode' | 'direction' | 'stopIndex' | 'boardingChargeFen' | 'longestFareFen'>;
 
-/** Writes an open boarding record that names the debit about to start; the debit's process flag then commits it. */
+/** Writes an open boarding record that names the debit about to start; the debit's commit (process flag or counter) then commits it. */
 export async function stageM1Boarding(io: M1CardIo, draft: M1BoardingDraft, debit: M1StagedDebit): Promise<void> {
   const record: M1Boarding = {
     ...draft,
@@ -84,13 +86,4 @@ export async function stageM1Boarding(io: M1CardIo, draft: M1BoardingDraft, debi
   const [first, second] = encodeM1Boarding(record);
   await io.writeBlock(FIRST_BLOCK, first);
   await io.writeBlock(SECOND_BLOCK, second);
-}
-
-/**
- * Sets the state byte to closed after the alighting debit. Only block 25 changes, because it
- * contains the state and the CRC. The raised purse counter already closes the boarding, so this
- * write makes the card read as closed and may be torn away without harm.
- */
-export async function closeM1Boarding(io: M1CardIo, record: M1Boarding): Promise<void> {
-  await io.writeBlock(SECOND_BLOCK, encodeM1Boarding({ ...record, open: false })[1]);
 }

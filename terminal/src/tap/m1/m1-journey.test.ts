@@ -24,7 +24,8 @@ async function stagedRecord(decision: Charge): Promise<M1Boarding> {
   const io = { writeBlock: async (block: number, data: Uint8Array) => void blocks.set(block, data) } as unknown as M1CardIo;
   const stage = boardingStage(io, decision, { vehicleId: 'V009', route: '9', direction: 1 });
   if (!stage) throw new Error('expected a boarding stage');
-  await stage(DEBIT);
+  expect(stage.sector).toBe(M1_LAYOUT.boardingSector);
+  await stage.write(DEBIT);
   const [first, second] = M1_LAYOUT.boardingBlocks;
   const read = parseM1Boarding(blocks.get(first)!, blocks.get(second)!);
   if (read.kind !== 'boarding') throw new Error(`expected a boarding record, found ${read.kind}`);

@@ -1,10 +1,10 @@
-import type { M1Boarding, TripContext } from '@busfare/shared-protocol';
+import { M1_LAYOUT, type M1Boarding, type TripContext } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
 import type { CardBoarding, TapFareDecision } from '../fare-decision.js';
 import { routeCode } from '../transit-record.js';
-import { closeM1Boarding, readM1Boarding, stageM1Boarding } from './m1-boarding.js';
+import { readM1Boarding, stageM1Boarding } from './m1-boarding.js';
 import type { M1CardIo } from './m1-card-io.js';
-import type { M1StagedDebit } from './m1-purchase.js';
+import type { M1DebitStage } from './m1-purchase.js';
 import type { M1PurseState } from './m1-purse.js';
 
 type Charge = Extract<TapFareDecision, { kind: 'charge' }>;
@@ -29,11 +29,11 @@ export async function readTripBoarding(io: M1CardIo, purse: M1PurseState, now: D
 }
 
 /**
- * Returns the boarding-record write that the purchase runs before its process flag, or undefined
- * when the tap is not a boarding. The longest-journey field takes what the engine prices a missing
+ * Returns the boarding-record write that the purchase runs before its commit, or undefined when
+ * the tap is not a boarding. The longest-journey field takes what the engine prices a missing
  * tap-off at, so the next tap anywhere can charge it.
  */
-export function boardingStage(io: M1CardIo, decision: Charge, trip: TripContext): ((debit: M1StagedDebit) => Promise<void>) | undefined {
+export function boardingStage(io: M1CardIo, decision: Charge, trip: TripContext): M1DebitStage | undefined {
   const { route } = trip;
   const plan = decision.transitRecord;
   if (decision.journey !== 'boarding' || plan === undefined || route === undefined) return undefined;
@@ -43,14 +43,5 @@ export function boardingStage(io: M1CardIo, decision: Charge, trip: TripContext)
   const draft = { routeCode: routeCode(route), direction: plan.direction, stopIndex: storable, boardingChargeFen: decision.amountFen, longestFareFen: plan.maxIncompleteAmountFen };
   // NOTE: a boarding that also pays a missing tap-off replaces the old record before its debit. Torn
   // before the process flag, the card keeps neither boarding, so that charge is lost (never taken twice).
-  return (debit) => stageM1Boarding(io, draft, debit);
-}
-
-/** Marks the boarding record closed after a debit that closes it; a failure only leaves the raised purse counter to close it. */
-export async function closeTripBoarding(io: M1CardIo, record: M1Boarding, log: { logger: Logger; asn: string }): Promise<void> {
-  try {
-    await closeM1Boarding(io, record);
-  } catch (error) {
-    log.logger.warn({ asn: log.asn, err: error }, 'M1 boarding record not marked closed; the raised purse counter closes it');
-  }
+  return { sector: M1_LAYOUT.boardingSector, write: (debit) => stageM1Boarding(io, draft, debit) };
 }

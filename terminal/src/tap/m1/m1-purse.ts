@@ -45,9 +45,11 @@ const { purseInfoBlock, primaryValueBlock, backupValueBlock } = M1_LAYOUT;
  * before it, rolled forward when it contains the balance after it.
  */
 export async function readAndRepairPurse(io: M1CardIo): Promise<M1PurseState> {
-  const info = parseM1PurseInfo(await io.readBlock(purseInfoBlock));
-  let primary = decodeValueBlock(await io.readBlock(primaryValueBlock))?.value;
-  const backup = decodeValueBlock(await io.readBlock(backupValueBlock))?.value;
+  // Blocks 8, 9 and 10 are consecutive, so one READ BINARY returns them where the reader allows.
+  const [infoBlock, primaryBlock, backupBlock] = await io.readBlocks(purseInfoBlock, backupValueBlock - purseInfoBlock + 1);
+  const info = parseM1PurseInfo(infoBlock!);
+  let primary = decodeValueBlock(primaryBlock!)?.value;
+  const backup = decodeValueBlock(backupBlock!)?.value;
   let repairs = 0;
 
   if (primary === undefined) {
@@ -85,17 +87,31 @@ export async function readAndRepairPurse(io: M1CardIo): Promise<M1PurseState> {
 }
 
 /**
- * Writes what follows a successful decrement: the purchase record in the slot of the new counter,
- * then the information block with the counter raised and the flag idle. Both writes are
+ * Finishes a debit whose decrement took effect: the purchase record in the slot of the new
+ * counter, then the information block with the counter raised and the flag idle. Both writes are
  * idempotent, so a tap torn here is finished by the next one. Returns the new information block.
  */
 export async function finishDebitOnCard(io: M1CardIo, pending: M1PurseInfo, balanceAfterFen: number): Promise<M1PurseInfo> {
+  await writeDebitRecord(io, pending, balanceAfterFen);
+  return raiseCounter(io, pending);
+}
+
+/**
+ * Writes the purchase record of a debit into the slot of the counter it leads to. Every debit
+ * writes it before it raises the counter, so the slot of the current counter always contains the
+ * last debit's record. A slot one ahead of the counter may contain a debit that was rolled back.
+ */
+export async function writeDebitRecord(io: M1CardIo, pending: M1PurseInfo, balanceAfterFen: number): Promise<void> {
   const counterAfter = (pending.counter + 1) & 0xffff;
   await io.writeBlock(
     m1RecordBlock(counterAfter),
     encodeM1Record({ counterAfter, amountFen: pending.pendingAmountFen, balanceAfterFen, terminalSerial: pending.pendingTerminalSerial, terminalTail: pending.pendingTerminalTail }),
   );
-  const idle = { ...pending, counter: counterAfter, processFlag: M1_PROCESS_FLAG.idle };
+}
+
+/** Writes the information block with the counter raised and the flag idle, which ends the debit. Returns that block. */
+export async function raiseCounter(io: M1CardIo, pending: M1PurseInfo): Promise<M1PurseInfo> {
+  const idle = { ...pending, counter: (pending.counter + 1) & 0xffff, processFlag: M1_PROCESS_FLAG.idle };
   await io.writeBlock(purseInfoBlock, encodeM1PurseInfo(idle));
   return idle;
 }

@@ -28,7 +28,7 @@ import { acceptedPromptId, decideTapFare, readsCardBoarding } from '../fare-deci
 import type { TapResult } from '../tap-outcome.js';
 import { M1CardIo } from './m1-card-io.js';
 import { decideM1InDoubt } from './m1-in-doubt.js';
-import { type TripBoarding, boardingStage, closeTripBoarding, readTripBoarding } from './m1-journey.js';
+import { type TripBoarding, boardingStage, readTripBoarding } from './m1-journey.js';
 import { purchaseFromM1Purse } from './m1-purchase.js';
 import { M1PurseDamagedError, readAndRepairPurse } from './m1-purse.js';
 import { type M1SecureAccess, supportsM1 } from './m1-secure-access.js';
@@ -63,21 +63,24 @@ const ENABLE_FLAG_REFUSALS: Record<number, { promptId: TapResult['promptId']; re
 };
 
 /**
- * Runs the tap of a MIFARE Classic purse. The steps: GET UID → sector keys from the PSAM →
- * issuance block (card number, type, validity, enable flag) → purse sector read and repaired, a
- * torn debit finished → an open in-doubt record of this card settled → (fare tables with a
- * tap-on/tap-off route: the boarding record) → fare decision → enable flag 04 on a blacklisted
- * card → debit. A clean tap on a flat-fare table takes 17 card APDUs and 2 PSAM APDUs. On a
- * tap-on/tap-off route the boarding is a composite debit of any missing tap-off charge (usually
- * zero) whose boarding record is written before the process flag. The alighting is a composite
- * debit of the band fare, after which the record is marked closed.
+ * Runs the tap of a MIFARE Classic purse. The steps: UID (from the reader's card event, else GET
+ * UID) → sector keys from the PSAM → issuance block (card number, type, validity, enable flag) →
+ * purse sector, read in one READ BINARY and repaired, with a torn debit finished → an open
+ * in-doubt record of this card settled → the boarding record in one READ BINARY, for fare tables
+ * with a tap-on/tap-off route → fare decision → enable flag 04 on a blacklisted card → debit.
+ * A clean tap on a flat-fare table takes 14 card APDUs (2 of them during the PSAM MAC) and 2 PSAM
+ * APDUs. On a tap-on/tap-off route the boarding is a composite debit of any missing tap-off charge
+ * (usually zero) whose boarding record is written before the debit's commit. The alighting is a
+ * composite debit of the band fare, whose raised purse counter closes the boarding.
+ * docs/m1-card-layout.md lists the APDUs of each tap.
  */
 export async function runM1Tap(session: CardSession, counter: { apdus: number }, context: M1TapContext): Promise<TapResult> {
   const { sam, store, step } = context;
   const application = 'm1' as const;
   if (!supportsM1(sam)) return { status: 'failed', promptId: 'terminal-fault', reason: 'the PSAM cannot derive MIFARE Classic keys', application };
 
-  const uid = await step(async () => expectOk('GET UID', await exchange(session, mifare.getUid(), counter)).slice());
+  // A reader that read the UID at the card's arrival reports it with the card, so the tap does not ask again.
+  const uid = session.uid?.slice() ?? (await step(async () => expectOk('GET UID', await exchange(session, mifare.getUid(), counter)).slice()));
   if (uid.length !== 4 && uid.length !== 7) return { status: 'refused', promptId: 'invalid-card', reason: `UID of ${uid.length} bytes; a MIFARE Classic UID has 4 or 7`, application };
   const keys = await sam.deriveM1Keys(uid, TAP_SECTORS);
   const io = new M1CardIo(session, counter, new Map(TAP_SECTORS.map((sector, index) => [sector, keys[index]!])));
@@ -156,11 +159,10 @@ export async function runM1Tap(session: CardSession, counter: { apdus: number },
     listFareFen: decision.listFareFen,
     trip: context.trip,
     transactionType: decision.purchase === 'composite' ? TRANSACTION_TYPE.compositePurchase : TRANSACTION_TYPE.purchase,
-    beforeProcessFlag: boardingStage(io, decision, context.trip),
+    stage: boardingStage(io, decision, context.trip),
   });
   if (result.status !== 'accepted') return { ...result, application };
-  // Any debit closes the boarding through the purse counter; a new boarding has already replaced the record.
-  if (decision.journey !== 'boarding' && openBoarding) await closeTripBoarding(io, openBoarding.record, { logger: context.logger, asn });
+  // Any debit closes the boarding by raising the purse counter, so the record is not written again.
   if (decision.remember) context.recentTaps.remember(asn, decision.remember);
   const balance = result.balanceFen ?? 0;
   const promptId = acceptedPromptId(decision, balance, context.fareTable);
