@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { confirmAllAnswer } from '@busfare/backoffice';
 import { ManualClock, type TapOutcome } from '@busfare/terminal';
 import { SeededRandom } from '../cards/seeded-random.js';
@@ -46,7 +48,9 @@ export interface DaysBenchSettings {
  */
 export async function runDaysBench(settings: DaysBenchSettings): Promise<number> {
   const started = Date.now();
-  const logger = createLogger('busfare-bench');
+  const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
+  const logFile = join(dataDir, 'bench.log');
+  const logger = createLogger('busfare-bench', undefined, { file: logFile, consoleLevel: 'error' });
   const firstDay = localDateBefore(new Date(), settings.days, OFFSET_MINUTES);
   const clock = new ManualClock(localInstant(firstDay, SERVICE_START_HOUR, OFFSET_MINUTES));
   const city = new BenchCity({
@@ -55,7 +59,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
     seed: settings.seed,
     mqttPort: settings.mqttPort,
     httpPort: settings.httpPort,
-    dataDir: settings.dataDir,
+    dataDir,
     logger,
     gps: false,
     clock,
@@ -68,7 +72,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
 
   try {
     await city.start();
-    process.stderr.write(`控制台 Console: ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n`);
+    process.stderr.write(`控制台 Console: ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
     const random = new SeededRandom(settings.seed);
     const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
 
@@ -132,7 +136,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
     };
     if (settings.reportPath) writeFileSync(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
     process.stderr.write(
-      `bench report: settledDays ${report.settledDays}, settlementMismatch ${report.settlementMismatch}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}\n`,
+      `台架报告 bench report: settledDays ${report.settledDays}, settlementMismatch ${report.settlementMismatch}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}\n`,
     );
     const healthy =
       report.settlementMismatch === 0 && report.lost === 0 && report.duplicates === 0 && report.cardLedgerMismatch === 0 && report.inDoubtOpen === 0 && report.settledDays === settings.days;

@@ -90,7 +90,8 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const port = values.port === undefined ? undefined : integer('--port', values.port, 0, 0);
+  if (values.port !== undefined && values.port !== '0') throw new UsageError(`invalid --port "${values.port}": only --port 0 (free ports for all) is accepted; choose ports with --mqtt-port, --http-port and --screen-port`);
+  const port = values.port === undefined ? undefined : 0;
   return {
     durationS: values.duration === undefined ? undefined : number('--duration', values.duration, 1, 7 * 24 * 3600),
     reportPath: values.report,
@@ -163,7 +164,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
     process.stderr.write(`运营控制台 Operator console: ${new URL('/ops', city.office.consoleUrl).href} (admin; 密码 password: ${join(city.dataDir, 'backoffice.db.admin-password')})\n`);
     for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
-    process.stderr.write(`MQTT broker: ${city.office.brokerUrl}\n`);
+    process.stderr.write(`MQTT 服务器 MQTT broker: ${city.office.brokerUrl}\n`);
     if (settings.gps) process.stderr.write(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', city.office.consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href}\n`);
     process.stderr.write(`数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
 
@@ -225,5 +226,5 @@ function summaryLine(city: BenchCity, taps: TapRecordOutcome[], started: number)
 }
 
 function reportLine(report: BenchReport): string {
-  return `bench report: tapsAccepted ${report.tapsAccepted}, recordsCleared ${report.recordsCleared}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}`;
+  return `台架报告 bench report: tapsAccepted ${report.tapsAccepted}, recordsCleared ${report.recordsCleared}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}`;
 }

@@ -18,11 +18,11 @@ export async function benchmarkCommand(args: string[]): Promise<number> {
   }
   const load = group === undefined ? undefined : BENCHMARK_GROUPS[group];
   if (!load) {
-    process.stderr.write(`unknown benchmark group "${group ?? ''}": expected one of ${names.join(', ')}\n`);
+    process.stderr.write(`busfare-bench benchmark: unknown benchmark group "${group ?? ''}": expected one of ${names.join(', ')}\n`);
     return 2;
   }
   if (rest.length > 0) {
-    process.stderr.write(`benchmark groups take no options, got ${rest.join(' ')}\n`);
+    process.stderr.write(`busfare-bench benchmark: benchmark groups take no options, got ${rest.join(' ')}\n`);
     return 2;
   }
   const run = await load();

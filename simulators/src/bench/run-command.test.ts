@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError, parseRunArgs } from './run-command.js';
+
+describe('bench run arguments', () => {
+  it('takes --port 0 for free ports everywhere', () => {
+    const settings = parseRunArgs(['--port', '0']);
+    expect(settings).not.toBe('help');
+    if (settings === 'help') return;
+    expect(settings.mqttPort).toBe(0);
+    expect(settings.httpPort).toBe(0);
+  });
+
+  it('names the per-service options for another --port', () => {
+    expect(() => parseRunArgs(['--port', '5000'])).toThrow(UsageError);
+    expect(() => parseRunArgs(['--port', '5000'])).toThrow(/only --port 0 .* --mqtt-port, --http-port and --screen-port/);
+  });
+});
