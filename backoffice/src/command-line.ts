@@ -3,6 +3,7 @@ import { startBackOffice } from './backoffice.js';
 import { ArrivalsEvalUsageError, runArrivalsEval } from './cli/arrivals-eval-command.js';
 import { paramsCommand } from './cli/params-command.js';
 import { ConfigError, type ConfigOverrides, loadConfig } from './config.js';
+import { checkConfiguredPaths } from './config-paths-check.js';
 import { KeyFileError } from './keys/file-key-store.js';
 import { createLogger } from './logger.js';
 
@@ -30,17 +31,37 @@ const SERVE_HELP = `Usage: busfare-backoffice serve [options]
 Runs the embedded MQTT broker (or connects to an external one), ingests terminal transactions,
 positions and status into SQLite, and serves the operator console. Prints the console URL on
 stderr. Options override the config file; an example config is backoffice/examples/backoffice.json
-in the source tree.
+in the source tree. Every file and folder the config names is checked before anything is opened.
 
 Options:
-  --config FILE      JSON config file (db, mqtt, http, keys, localIssuerPrefixes,
-                     businessDayCutoff, timezoneOffsetMinutes)
+  --config FILE      JSON config file with the fields below
   --db FILE          SQLite database file (default busfare-backoffice.db)
   --mqtt-port N      TCP port of the embedded broker on 127.0.0.1 (default 1883; 0 = any free port)
   --http-port N      TCP port of the operator console on 127.0.0.1 (default 8080; 0 = any free port)
   --broker-url URL   Use this external broker (mqtt://host:port) in place of the embedded one
   --keys FILE        JSON file of issuer TAC master keys (keep it chmod 600)
   -h, --help         Show this help
+
+Config fields (all optional):
+  db                     SQLite database file; its folder must exist and be writable
+  mqtt {port, host, externalUrl, terminalCredentials, serviceUsername, servicePassword,
+      tls {cert, key, ca}, limits {maxPayloadBytes, messagesPerSecond, burstMessages}}
+                         Embedded broker, or an external one; without tls on loopback only
+  http {port, host, tls {cert, key, ca}}
+                         Operator console; without tls on loopback only
+  security {evidenceChecks (default true), allowTestKeys (default false)}
+                         Replay and PSAM-binding checks; test issuer keys for benches only
+  keys                   JSON file of issuer TAC master keys (mode 0600)
+  pkcs11 {library, tokenLabel, pinVariable (default BUSFARE_HSM_PIN)}
+                         Issuer keys in an HSM, in place of keys
+  parameterSigningKey    Ed25519 private key (PEM, mode 0600) from "params keygen"
+  localIssuerPrefixes    Issuer-id prefixes (2-16 hex digits) of the city's own card issuers
+  businessDayCutoff      Local time HH:MM at which a business day begins (default 00:00)
+  timezoneOffsetMinutes  Local offset from UTC in minutes (default 480, China Standard Time)
+  arrivals {gtfs, refreshSeconds (1-30, default 10)}
+                         GTFS folder of the routes for arrival predictions (off without it)
+
+Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, config or files.
 `;
 
 class UsageError extends Error {}
@@ -86,10 +107,12 @@ async function serve(args: string[]): Promise<number> {
   if (typeof values['broker-url'] === 'string') overrides.brokerUrl = values['broker-url'];
   if (typeof values['mqtt-port'] === 'string') overrides.mqttPort = parsePort('--mqtt-port', values['mqtt-port']);
   if (typeof values['http-port'] === 'string') overrides.httpPort = parsePort('--http-port', values['http-port']);
-  const config = loadConfig(typeof values.config === 'string' ? values.config : undefined, overrides);
+  const configPath = typeof values.config === 'string' ? values.config : undefined;
+  const config = loadConfig(configPath, overrides);
+  const checked = checkConfiguredPaths(config, configPath ?? 'defaults');
 
   const logger = createLogger('backoffice');
-  const backOffice = await startBackOffice(config, { logger });
+  const backOffice = await startBackOffice(config, { logger, ...checked });
   process.stderr.write(`busfare back office console: ${backOffice.consoleUrl}\nMQTT broker: ${backOffice.brokerUrl}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

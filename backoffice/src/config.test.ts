@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from './command-line.js';
-import { ConfigError, loadConfig, parseConfig } from './config.js';
+import { ConfigError, backOfficeConfigSchema, loadConfig, parseConfig } from './config.js';
 
 let directory: string;
 
@@ -154,5 +154,74 @@ describe('busfare-backoffice command line', () => {
     expect(command.stderr).toContain('unknown command "settle"');
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('invalid --http-port "eighty"');
+  });
+
+  it('lists every config field in the serve help', async () => {
+    const { stdout } = await run(['serve', '--help']);
+
+    for (const field of Object.keys(backOfficeConfigSchema.shape)) expect(stdout, field).toMatch(new RegExp(`^  ${field}\\b`, 'm'));
+    for (const nested of ['externalUrl', 'terminalCredentials', 'tls {cert, key, ca}', 'evidenceChecks', 'allowTestKeys', 'tokenLabel', 'pinVariable', 'refreshSeconds']) expect(stdout).toContain(nested);
+  });
+
+  describe('serve file checks', () => {
+    function siteFolder(name: string): string {
+      const folder = join(directory, name);
+      mkdirSync(folder, { recursive: true });
+      return folder;
+    }
+
+    it('exits 2 on a missing signing key before creating anything', async () => {
+      const folder = siteFolder('missing-signing-key');
+      const key = join(folder, 'params.key');
+      const config = join(directory, 'missing-signing-key.json');
+      writeFileSync(config, JSON.stringify({ db: join(folder, 'office.db'), parameterSigningKey: key, mqtt: { port: 0 }, http: { port: 0 } }));
+
+      const result = await run(['serve', '--config', config]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`invalid configuration (${config})`);
+      expect(result.stderr).toContain(`parameterSigningKey: parameter signing key ${key}: cannot read the file`);
+      expect(readdirSync(folder)).toEqual([]);
+    });
+
+    it('exits 2 on a corrupt signing key', async () => {
+      const folder = siteFolder('corrupt-signing-key');
+      const key = join(folder, 'params.key');
+      writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+
+      const result = await run(['serve', '--db', join(folder, 'office.db'), '--config', writeConfig('corrupt-signing-key.json', { parameterSigningKey: key })]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/parameterSigningKey: .*expected an Ed25519 private key/);
+      expect(readdirSync(folder)).toEqual(['params.key']);
+    });
+
+    it('exits 2 on a missing GTFS folder', async () => {
+      const folder = siteFolder('missing-gtfs');
+      const gtfs = join(folder, 'gtfs');
+
+      const result = await run(['serve', '--db', join(folder, 'office.db'), '--config', writeConfig('missing-gtfs.json', { arrivals: { gtfs } })]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`arrivals.gtfs: GTFS folder ${gtfs} does not exist`);
+      expect(readdirSync(folder)).toEqual([]);
+    });
+
+    it('exits 2 on a database in a missing folder', async () => {
+      const db = join(directory, 'no-such-folder', 'office.db');
+
+      const result = await run(['serve', '--db', db]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('invalid configuration (defaults)');
+      expect(result.stderr).toContain(`db: folder ${join(directory, 'no-such-folder')} of the database ${db} does not exist`);
+      expect(existsSync(join(directory, 'no-such-folder'))).toBe(false);
+    });
+
+    function writeConfig(name: string, value: unknown): string {
+      const path = join(directory, name);
+      writeFileSync(path, JSON.stringify(value));
+      return path;
+    }
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parameterKeyId, parameterKindSchema, type ParameterKind } from '@busfare/shared-protocol';
 import { loadConfig, type ConfigOverrides } from '../config.js';
+import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { ParameterAuthoring } from '../params/authoring.js';
 import { terminalParameterStatus } from '../params/fleet-parameter-status.js';
 import { ParameterRepository, type StoredPublication } from '../params/parameter-repository.js';
@@ -82,10 +83,10 @@ version is below the newest effective one or it has neither the newest version n
 Options:
   --behind-only    Print only the terminals that are behind or whose versions are unknown
   --config FILE    Back-office JSON config (db)
-  --db FILE        Clearing database, in place of the config's db
+  --db FILE        Clearing database, in place of the config's db; it must exist
   -h, --help       Show this help
 
-Exit codes: 0 printed, 1 failure, 2 invalid options.
+Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
 `;
 
 const storeOptions = {
@@ -148,6 +149,12 @@ export function blacklistCommand(args: string[], io: CommandIo): number {
   const [action, ...asns] = positionals;
   if (action !== 'add' && action !== 'remove') throw new UsageError(`expected "add" or "remove" after "params blacklist", got ${action === undefined ? 'nothing' : `"${action}"`}`);
   if (asns.length === 0) throw new UsageError(`missing ASN: give one or more after "params blacklist ${action}"`);
+  // Lower-case hex is accepted and stored upper-case, so the message quotes what was typed.
+  const invalid: string[] = [];
+  asns.forEach((asn, index) => {
+    if (!/^[0-9A-Fa-f]{16}$/.test(asn)) invalid.push(`  ${action}.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
+  });
+  if (invalid.length > 0) throw new UsageError(`invalid ASN:\n${invalid.join('\n')}`);
   const normalized = asns.map((asn) => asn.toUpperCase());
   const effectiveFrom = values['effective-from'];
   return withAuthoring(values, io, (authoring) =>
@@ -163,6 +170,8 @@ export function statusCommand(args: string[], io: CommandIo): number {
     return EXIT_OK;
   }
   const config = loadConfig(values.config, values.db === undefined ? {} : { db: values.db });
+  const databaseProblem = missingDatabaseProblem(config.db);
+  if (databaseProblem !== undefined) throw new UsageError(databaseProblem);
   const repository = new ParameterRepository(config.db);
   try {
     const statuses = terminalParameterStatus(config.db, repository, new Date());
@@ -185,6 +194,8 @@ function withAuthoring(values: { config?: string | undefined; db?: string | unde
   const keyPath = values['signing-key'] ?? config.parameterSigningKey;
   if (keyPath === undefined) throw new UsageError('missing signing key: pass --signing-key FILE or set parameterSigningKey in the config (create one with "busfare-backoffice params keygen")');
   const signingKey = loadSigningKey(keyPath);
+  const databaseProblem = databaseFolderProblem(config.db);
+  if (databaseProblem !== undefined) throw new UsageError(databaseProblem);
   const repository = new ParameterRepository(config.db);
   try {
     const { set, chunks } = author(new ParameterAuthoring({ repository, signingKey }));

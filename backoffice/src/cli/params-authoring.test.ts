@@ -106,6 +106,7 @@ describe('params authoring commands', () => {
   });
 
   it('reports the status of an empty fleet', async () => {
+    new ParameterRepository(db).close();
     const result = await run(['status', '--db', db]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
@@ -113,9 +114,27 @@ describe('params authoring commands', () => {
   });
 
   it('rejects an invalid ASN', async () => {
-    const result = await run(['blacklist', 'add', '12345', '--db', db, '--signing-key', key]);
+    const result = await run(['blacklist', 'add', '00000000000000aa', '12345', 'xyz', '--db', db, '--signing-key', key]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('add.0: "12345" is not 16 upper-case hex digits');
+    expect(result.stderr).toContain('add.1: "12345" is not 16 hex digits (the right-most 8 bytes of the ASN)');
+    expect(result.stderr).toContain('add.2: "xyz" is not 16 hex digits');
+    expect(result.stderr).not.toContain('add.0');
+    expect(result.stderr).not.toContain('upper-case');
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('status needs an existing database', async () => {
+    const result = await run(['status', '--db', db]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`database ${db} does not exist, so pass --db FILE`);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('publish rejects a database in a missing folder', async () => {
+    const missing = join(dir, 'absent', 'office.db');
+    const result = await run(['publish', '--kind', 'fare-table', '--file', file('fare.json', defaultFareTable(['3104'])), '--version', '1', '--db', missing, '--signing-key', key]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`db: folder ${join(dir, 'absent')} of the database ${missing} does not exist`);
   });
 
   it('reads a blacklist from a text file', async () => {

@@ -32,6 +32,17 @@ function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: st
   return { logger: Object.assign(Object.create(logger), { info: wrap('info'), warn: wrap('warn') }), lines };
 }
 
+/** Loads the key file and returns the KeyFileError it must raise. */
+function keyFileErrorOf(path: string): KeyFileError {
+  try {
+    loadKeyFile(path, recordingLogger().logger);
+  } catch (error) {
+    if (error instanceof KeyFileError) return error;
+    throw error;
+  }
+  throw new Error(`expected a KeyFileError for ${path}`);
+}
+
 describe('key file', () => {
   it('loads keys by issuer and algorithm', () => {
     const path = writeKeyFile('keys.json', [{ issuerId: '99000001ffffffff', algorithm: 'des', tacMasterKeyHex: SECRET, test: true }]);
@@ -61,26 +72,41 @@ describe('key file', () => {
       { issuerId: '99000001FFFFFFFF', algorithm: 'aes', tacMasterKeyHex: `${SECRET}00` },
     ]);
 
-    let error: unknown;
-    try {
-      loadKeyFile(path, recordingLogger().logger);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = keyFileErrorOf(path);
+    const problems = error.problems;
+    expect(problems).toEqual([
+      'entry 1: issuerId must be 16 hex digits (the 8-byte issuer id)',
+      'entry 2: algorithm must be "des" or "sm4"',
+      'entry 2: tacMasterKeyHex must be 32 hex digits (the 16-byte TAC master key)',
+    ]);
+    expect(error.message).not.toContain(SECRET);
+  });
 
-    expect(error).toBeInstanceOf(KeyFileError);
-    const problems = (error as KeyFileError).problems;
-    expect(problems).toContain('0.issuerId: issuer id must be 8 bytes as 16 hex digits');
-    expect(problems.some((problem) => problem.startsWith('1.algorithm: '))).toBe(true);
-    expect(problems).toContain('1.tacMasterKeyHex: TAC master key must be 16 bytes as 32 hex digits');
-    expect((error as Error).message).not.toContain(SECRET);
+  it('words missing, unknown and mistyped fields', () => {
+    const path = writeKeyFile('shapes.json', [{ algorithm: 'sm4', tacMasterKeyHex: SECRET, test: 'yes', colour: SECRET, [SECRET]: 1 }, 'des', { issuerId: 42, algorithm: 'des', tacMasterKeyHex: SECRET }]);
+
+    const error = keyFileErrorOf(path);
+    const problems = error.problems;
+    expect(problems).toContain('entry 1: issuerId is missing, so add it as 16 hex digits (the 8-byte issuer id)');
+    expect(problems).toContain('entry 1: test must be true or false');
+    expect(problems).toContain('entry 1: unknown field(s) "colour", (a name that looks like key material); the fields are issuerId, algorithm, tacMasterKeyHex and test');
+    expect(problems).toContain('entry 2 must be an object {issuerId, algorithm, tacMasterKeyHex, test?}');
+    expect(problems).toContain('entry 3: issuerId must be 16 hex digits (the 8-byte issuer id)');
+    expect(problems).toHaveLength(5);
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('rejects a key file that is not an array', () => {
+    const path = writeKeyFile('object.json', { issuerId: '99000001FFFFFFFF', algorithm: 'des', tacMasterKeyHex: SECRET });
+
+    expect(() => loadKeyFile(path, recordingLogger().logger)).toThrow('the file must contain a JSON array of entries {issuerId, algorithm, tacMasterKeyHex, test?}');
   });
 
   it('rejects a second key for the same issuer and algorithm', () => {
     const entry = { issuerId: '99000001FFFFFFFF', algorithm: 'des', tacMasterKeyHex: SECRET };
     const path = writeKeyFile('twice.json', [entry, entry]);
 
-    expect(() => loadKeyFile(path, recordingLogger().logger)).toThrow(/second des key for issuer 99000001FFFFFFFF/);
+    expect(() => loadKeyFile(path, recordingLogger().logger)).toThrow('entry 2: second des key for issuer 99000001FFFFFFFF');
   });
 
   it('rejects a key file that is not JSON without quoting it', () => {

@@ -2,8 +2,15 @@ import { readFileSync, statSync } from 'node:fs';
 import { fromHex } from '@busfare/shared-protocol';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { describeIssues } from '../zod-issues.js';
 import { type IssuerKeyEntry, MemoryKeyStore } from './key-store.js';
+
+/** Valid values of each entry field, as error messages state them. */
+const FIELD_VALUES: Record<string, string> = {
+  issuerId: '16 hex digits (the 8-byte issuer id)',
+  algorithm: '"des" or "sm4"',
+  tacMasterKeyHex: '32 hex digits (the 16-byte TAC master key)',
+  test: 'true or false',
+};
 
 /** One entry of the key file. The key itself is 16 bytes as 32 hex digits. */
 const keyFileEntrySchema = z.strictObject({
@@ -54,7 +61,7 @@ export function loadKeyFile(path: string, logger: Logger, options: { allowTestKe
 
   const result = keyFileSchema.safeParse(parsed);
   if (!result.success) {
-    throw new KeyFileError(path, describeIssues(result.error));
+    throw new KeyFileError(path, describeKeyFileIssues(result.error));
   }
 
   const entries: IssuerKeyEntry[] = result.data.map((entry) => ({
@@ -80,8 +87,30 @@ function findDuplicateEntries(entries: readonly IssuerKeyEntry[]): string[] {
   const problems: string[] = [];
   entries.forEach((entry, index) => {
     const key = `${entry.issuerId}/${entry.algorithm}`;
-    if (seen.has(key)) problems.push(`${index}: second ${entry.algorithm} key for issuer ${entry.issuerId}`);
+    if (seen.has(key)) problems.push(`entry ${index + 1}: second ${entry.algorithm} key for issuer ${entry.issuerId}`);
     seen.add(key);
   });
   return problems;
+}
+
+/**
+ * Words each schema issue as "entry N: field must be ...", numbering entries from 1. The
+ * messages name fields only, never values, because a value may be key material.
+ */
+function describeKeyFileIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const [index, field] = issue.path;
+    if (typeof index !== 'number') return 'the file must contain a JSON array of entries {issuerId, algorithm, tacMasterKeyHex, test?}';
+    const entry = `entry ${index + 1}`;
+    if (issue.code === 'unrecognized_keys') {
+      // A field name of 16 or more hex digits may be a key pasted in the wrong place, so it is not shown.
+      const names = issue.keys.map((key) => (/[0-9A-Fa-f]{16}/.test(key) ? '(a name that looks like key material)' : JSON.stringify(key)));
+      return `${entry}: unknown field(s) ${names.join(', ')}; the fields are issuerId, algorithm, tacMasterKeyHex and test`;
+    }
+    if (typeof field !== 'string') return `${entry} must be an object {issuerId, algorithm, tacMasterKeyHex, test?}`;
+    const values = FIELD_VALUES[field];
+    if (values === undefined) return `${entry}: ${field} is invalid`;
+    if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `${entry}: ${field} is missing, so add it as ${values}`;
+    return `${entry}: ${field} must be ${values}`;
+  });
 }

@@ -89,8 +89,8 @@ describe('ParameterAuthoring', () => {
   it('lists every invalid ASN', () => {
     const problems = problemsOf(() => authoring.changeBlacklist(['12', A], ['xyz', A]));
     expect(problems).toEqual([
-      'add.0: "12" is not 16 upper-case hex digits (the right-most 8 bytes of the ASN)',
-      'remove.0: "xyz" is not 16 upper-case hex digits (the right-most 8 bytes of the ASN)',
+      'add.0: "12" is not 16 hex digits (the right-most 8 bytes of the ASN)',
+      'remove.0: "xyz" is not 16 hex digits (the right-most 8 bytes of the ASN)',
       `ASN ${A} is both added and removed`,
     ]);
   });

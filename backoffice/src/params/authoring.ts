@@ -106,10 +106,10 @@ export class ParameterAuthoring {
   changeBlacklist(add: readonly string[], remove: readonly string[], effectiveFrom?: string): StoredPublication {
     const problems: string[] = [];
     add.forEach((asn, index) => {
-      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`add.${index}: ${JSON.stringify(asn)} is not 16 upper-case hex digits (the right-most 8 bytes of the ASN)`);
+      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`add.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
     });
     remove.forEach((asn, index) => {
-      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`remove.${index}: ${JSON.stringify(asn)} is not 16 upper-case hex digits (the right-most 8 bytes of the ASN)`);
+      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`remove.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
     });
     const both = add.filter((asn) => remove.includes(asn));
     if (both.length > 0) problems.push(`ASN ${both.join(', ')} is both added and removed`);

@@ -40,13 +40,24 @@ export class TerminalCredentialStore {
   private readonly db: Database.Database;
   private readonly statements;
 
-  /** Opens the credentials table of the clearing database at `path` (created when missing). */
-  constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+  /**
+   * Opens the credentials table of the clearing database at `path`. With `access` "create" (the
+   * default) a missing file or table is created. "existing" throws when the file is missing.
+   * "read-only" also opens the file read-only, so only list() and verify() work, and a database
+   * without the table lists no terminals.
+   */
+  constructor(path: string, options: { access?: 'create' | 'existing' | 'read-only' } = {}) {
+    const access = options.access ?? 'create';
+    this.db = new Database(path, { readonly: access === 'read-only', fileMustExist: access !== 'create' });
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA_SQL);
+    if (access !== 'read-only') {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA_SQL);
+    } else if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'terminal_credentials'").get()) {
+      // An empty temporary table replaces the missing one, so the statements below still compile.
+      this.db.exec(SCHEMA_SQL.replace('CREATE TABLE', 'CREATE TEMP TABLE'));
+    }
     this.statements = {
       insert: this.db.prepare<[string, Buffer, Buffer, string]>('INSERT INTO terminal_credentials (terminal_id, salt, hash, created_at) VALUES (?, ?, ?, ?)'),
       select: this.db.prepare<[string], { salt: Buffer; hash: Buffer }>('SELECT salt, hash FROM terminal_credentials WHERE terminal_id = ?'),

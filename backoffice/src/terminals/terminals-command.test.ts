@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TerminalCredentialStore } from './credential-store.js';
 import { terminalsCommand } from './terminals-command.js';
@@ -8,16 +9,21 @@ import { terminalsCommand } from './terminals-command.js';
 let directory: string;
 let db: string;
 let stdout: string[];
+let stderr: string[];
 
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-terminals-'));
   db = join(directory, 'clearing.db');
   stdout = [];
+  stderr = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     stdout.push(String(chunk));
     return true;
   });
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
 });
 
 afterEach(() => {
@@ -40,8 +46,46 @@ describe('busfare-backoffice terminals', () => {
 
   it('add rejects a registered terminal', async () => {
     expect(await terminalsCommand(['add', 'T042', '--db', db])).toBe(0);
-    expect(await terminalsCommand(['add', 'T042', '--db', db])).toBe(1);
+    expect(await terminalsCommand(['add', 'T042', '--db', db])).toBe(2);
+    expect(stderr.join('')).toContain('terminal T042 is already registered; pass --replace to issue a new secret');
     expect(await terminalsCommand(['add', 'T042', '--db', db, '--replace'])).toBe(0);
+  });
+
+  it('list and remove need an existing database', async () => {
+    for (const args of [['list'], ['remove', 'T001']]) {
+      stderr = [];
+      expect(await terminalsCommand([...args, '--db', db]), args[0]).toBe(2);
+      expect(stderr.join(''), args[0]).toContain(`database ${db} does not exist, so pass --db FILE`);
+    }
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('list reads a database without credentials', async () => {
+    const other = new Database(db);
+    other.exec('CREATE TABLE unrelated (id INTEGER)');
+    other.close();
+
+    expect(await terminalsCommand(['list', '--db', db])).toBe(0);
+    expect(stdout.join('')).toBe('');
+    const check = new Database(db, { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'terminal_credentials'").get()).toBeUndefined();
+    check.close();
+  });
+
+  it('list leaves the database unchanged', async () => {
+    await terminalsCommand(['add', 'T001', '--db', db]);
+    const store = new TerminalCredentialStore(db, { access: 'read-only' });
+    expect(store.list().map((row) => row.terminalId)).toEqual(['T001']);
+    await expect(store.add('T002')).rejects.toThrow(/readonly/);
+    store.close();
+  });
+
+  it('add rejects a database in a missing folder', async () => {
+    const missing = join(directory, 'absent', 'clearing.db');
+
+    expect(await terminalsCommand(['add', 'T001', '--db', missing])).toBe(2);
+    expect(stderr.join('')).toContain(`db: folder ${join(directory, 'absent')} of the database ${missing} does not exist`);
+    expect(existsSync(join(directory, 'absent'))).toBe(false);
   });
 
   it('add rejects an invalid terminal id', async () => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { CredentialError, TerminalCredentialStore } from './credential-store.js';
 
 export const TERMINALS_HELP = `Usage: busfare-backoffice terminals <add ID | list | remove ID> [options]
@@ -13,12 +14,20 @@ Manages the per-terminal MQTT credentials that the embedded broker checks.
 
 Options:
   --config FILE   JSON config file whose "db" names the clearing database
-  --db FILE       Clearing database file (default busfare-backoffice.db)
+  --db FILE       Clearing database file (default busfare-backoffice.db); add creates it,
+                  list and remove need an existing one
   --replace       With add: issue a new secret for an already registered terminal
   -h, --help      Show this help
+
+Exit codes: 0 done, 1 remove of an unregistered terminal or another failure, 2 invalid options,
+terminal id or database, or add of a registered terminal without --replace.
 `;
 
-/** Runs `busfare-backoffice terminals ...`; returns the exit code (0 ok, 1 failure, 2 usage). */
+/**
+ * Runs `busfare-backoffice terminals ...` and returns the exit code. It is 0 on success, 1 when
+ * remove names an unknown terminal, and 2 for invalid options, terminal ids or database paths
+ * and for add of a registered terminal without --replace.
+ */
 export async function terminalsCommand(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -53,7 +62,16 @@ export async function terminalsCommand(args: string[]): Promise<number> {
     return 2;
   }
 
-  const store = new TerminalCredentialStore(db);
+  // list and remove need the database that serve or add created, so that a mistyped path does
+  // not leave a new empty database behind. add creates the database when it is missing.
+  const databaseProblem = action === 'add' ? databaseFolderProblem(db) : missingDatabaseProblem(db);
+  if (databaseProblem !== undefined) {
+    process.stderr.write(`busfare-backoffice terminals: ${databaseProblem}\n`);
+    return 2;
+  }
+
+  const access = { add: 'create', list: 'read-only', remove: 'existing' } as const;
+  const store = new TerminalCredentialStore(db, { access: access[action] });
   try {
     if (action === 'list') {
       for (const row of store.list()) process.stdout.write(`${row.terminalId}\t${row.createdAt}\n`);
@@ -71,7 +89,7 @@ export async function terminalsCommand(args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof CredentialError)) throw error;
     process.stderr.write(`busfare-backoffice terminals: ${error.message}\n`);
-    return error.code === 'invalid-terminal-id' ? 2 : 1;
+    return error.code === 'not-found' ? 1 : 2;
   } finally {
     store.close();
   }

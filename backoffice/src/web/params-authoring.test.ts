@@ -103,8 +103,8 @@ describe('parameter authoring in the console', () => {
     const response = await post(cookie, 'blacklist', { entries: `${ASN}\nXYZ\n12345`, change: 'add' });
     expect(response.statusCode).toBe(422);
     expect(response.body).toContain('id="parameter-problems"');
-    expect(response.body).toContain('add.1: &quot;XYZ&quot; is not 16 upper-case hex digits');
-    expect(response.body).toContain('add.2: &quot;12345&quot; is not 16 upper-case hex digits');
+    expect(response.body).toContain('add.1: &quot;XYZ&quot; is not 16 hex digits');
+    expect(response.body).toContain('add.2: &quot;12345&quot; is not 16 hex digits');
     expect(response.body).toContain('XYZ\n12345</textarea>');
     expect(parameters.latest('blacklist')).toBeUndefined();
     expect(fixture.centre.stores.operators.listAudit(10, { action: 'parameters.blacklist' })).toEqual([]);
