@@ -173,7 +173,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     });
     const payloadChecks = startPayloadChecks(options.payloadCheckScript === undefined ? bundledPayloadCheckScript() : options.payloadCheckScript, keyStore, config, logger);
     if (payloadChecks) cleanups.push(() => payloadChecks.close());
-    const ingest = new IngestService({ brokerUrl, repository, transactions, logger, ...serviceLogin, ...serviceTls, ...(payloadChecks ? { payloadChecks } : {}) });
+    const ingest = new IngestService({ brokerUrl, repository, transactions, logger, database: repository.database, ...serviceLogin, ...serviceTls, ...(payloadChecks ? { payloadChecks } : {}) });
     const fleet = new FleetMonitor({ logger });
     const gapRequests = new GapResendRequester({ logger, send: (terminalId, command) => ingest.sendCommand(terminalId, command) });
     ingest.on('status', (status, receivedAt, retained) => fleet.observeStatus(status, receivedAt, retained));

@@ -477,7 +477,9 @@ describe('ingest over a broker while the payload-check worker fails', () => {
         'const early = [];',
         'const on = parentPort.on.bind(parentPort);',
         "parentPort.on = (event, handler) => { if (event === 'message') handlers.push(handler); else on(event, handler); return parentPort; };",
-        "const deliver = (request) => { if (request.payload.includes('\"batchId\":\"die\"')) process.exit(3); for (const handler of handlers) handler(request); };",
+        // Ingest sends the received bytes, so the script decodes them to find the batch id.
+        "const textOf = (payload) => (typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));",
+        "const deliver = (request) => { if (textOf(request.payload).includes('\"batchId\":\"die\"')) process.exit(3); for (const handler of handlers) handler(request); };",
         "on('message', (request) => (handlers.length === 0 ? early.push(request) : deliver(request)));",
         "await import('./payload-check-worker.js');",
         'for (const request of early.splice(0)) deliver(request);',
@@ -690,7 +692,7 @@ describe('terminal outbox text on its way to the back office', () => {
     expect(checked.accepted.map((item) => item.record)).toEqual(records);
   });
 
-  it('loses a batch with damaged text', () => {
+  it('quarantines a record with damaged text', () => {
     const path = join(directory, 'outbox.db');
     const store = SqliteTransactionStore.open(path, { walReserveBytes: 0 });
     for (let index = 1; index <= 5; index += 1) tap(store, `310400000000000${index}`);
@@ -703,11 +705,14 @@ describe('terminal outbox text on its way to the back office', () => {
     const payloads = drain(reopened);
     reopened.close();
 
-    // The damaged text goes out inside the batch as it is, so the back office cannot read any record
-    // of it: sequences 1, 2, 4 and 5 stay unacknowledged, and every resend of the batch fails the same way.
+    // The terminal sends a quarantine notice in place of the damaged text, so the batch stays valid
+    // JSON: the back office stores the other records and keeps the notice as rejected sequence 3.
     const checked = checker().check(topics.transactions('T1'), payloads[0]!);
-    expect(checked.kind).toBe('payload-rejected');
-    expect((checked as { reason: string }).reason).toMatch(/^invalid JSON/);
+    expect(checked.kind).toBe('checked-batch');
+    if (checked.kind !== 'checked-batch') return;
+    expect(checked.accepted.map((item) => item.record.sequence)).toEqual([1, 2, 4, 5]);
+    expect(checked.rejected.map((item) => item.sequence)).toEqual([3]);
+    expect(checked.rejected[0]!.reason).toMatch(/^record damaged in the terminal's outbox and quarantined there \(stored text of 40 characters is not valid JSON\)/);
   });
 
   it('recovers a power cut with the reserve', () => {

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { type TerminalCommand, type TerminalStatus, type TransactionAck, topics } from '@busfare/shared-protocol';
+import type Database from 'better-sqlite3';
 import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
-import type { IngestInput, TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
+import type { GroupedIngestResult, IngestInput, TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
 import type { PayloadCheckWorker } from './payload-check-thread.js';
+import { WalGroupSync } from './wal-group-sync.js';
 
 /**
  * Maximum transaction payloads per commit. Payloads beyond it wait for the next commit. At 500
@@ -71,6 +73,12 @@ export interface IngestServiceOptions {
    * once it fails, the checks run in this thread.
    */
   payloadChecks?: PayloadCheckWorker;
+  /**
+   * The repository's connection. When it is a database file in WAL mode, transaction batches
+   * commit without fsync, and their acknowledgements wait for an fdatasync of the WAL on the
+   * libuv thread pool (WalGroupSync). Without it every commit flushes in this thread.
+   */
+  database?: Database.Database;
 }
 
 /**
@@ -79,8 +87,9 @@ export interface IngestServiceOptions {
  * are ready in the same turn of the event loop are stored in one write transaction, so they share
  * one synchronous commit, and each batch's acknowledgement is published only after that commit.
  * With a check worker, a batch is ready once the worker has checked it.
- * The MQTT PUBACK to the broker can precede the commit: a terminal drops records from its outbox
- * on the acknowledgement alone, and re-sends every batch left without one.
+ * With `database` set, the flush to disk runs off this thread, and acknowledgements still wait
+ * for it. The MQTT PUBACK to the broker can precede the commit: a terminal drops records from its
+ * outbox on the acknowledgement alone, and re-sends every batch left without one.
  */
 export class IngestService extends EventEmitter<IngestEvents> {
   private client: MqttClient | undefined;
@@ -90,6 +99,7 @@ export class IngestService extends EventEmitter<IngestEvents> {
   /** Payloads sent to the check worker and not yet queued for storing. */
   private checksInFlight = 0;
   private checksSettled: (() => void) | undefined;
+  private walSync: WalGroupSync | undefined;
 
   constructor(private readonly options: IngestServiceOptions) {
     super();
@@ -111,8 +121,9 @@ export class IngestService extends EventEmitter<IngestEvents> {
 
     const client = await connectAsync(brokerUrl, connectOptions);
     this.client = client;
+    if (this.options.database) this.walSync = WalGroupSync.forDatabase(this.options.database, logger);
     client.on('message', (topic, payload, packet) => {
-      if (topic.endsWith('/transactions')) this.queueTransactions(topic, payload.toString('utf8'));
+      if (topic.endsWith('/transactions')) this.queueTransactions(topic, payload);
       else this.handleMessage(topic, payload.toString('utf8'), packet.retain);
     });
     client.on('error', (error) => {
@@ -129,6 +140,9 @@ export class IngestService extends EventEmitter<IngestEvents> {
     this.stopping = true;
     if (this.checksInFlight > 0) await new Promise<void>((resolve) => (this.checksSettled = resolve));
     while (this.queued.length > 0) this.flushTransactions();
+    // The acknowledgements of the last commits go out once their flush has returned.
+    await this.walSync?.close();
+    this.walSync = undefined;
     const client = this.client;
     this.client = undefined;
     if (client) await client.endAsync();
@@ -139,12 +153,12 @@ export class IngestService extends EventEmitter<IngestEvents> {
    * a check worker, the payload joins the queue when the worker has checked it. The worker replies
    * in order, so payloads are stored in the order they arrived.
    */
-  private queueTransactions(topic: string, payload: string): void {
+  private queueTransactions(topic: string, payload: Buffer): void {
     // After stop() no acknowledgement can go out, so the terminal sends the batch again anyway.
     if (!this.client || this.stopping) return;
     const checks = this.options.payloadChecks;
     if (!checks?.usable) {
-      this.enqueue({ topic, payload });
+      this.enqueue({ topic, payload: payload.toString('utf8') });
       return;
     }
     this.checksInFlight += 1;
@@ -153,7 +167,7 @@ export class IngestService extends EventEmitter<IngestEvents> {
       (error: unknown) => {
         // The payload is checked again in this thread, which stores it or reports the same failure.
         this.options.logger.warn({ err: error, topic }, 'payload check in the worker thread failed, so this thread checks the payload');
-        this.afterCheck({ topic, payload });
+        this.afterCheck({ topic, payload: payload.toString('utf8') });
       },
     );
   }
@@ -174,30 +188,41 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   /**
-   * Stores up to MAX_PAYLOADS_PER_COMMIT queued payloads in one commit, then acknowledges them. A
-   * longer queue continues in the next turn of the event loop, after the acknowledgements went out.
+   * Stores up to MAX_PAYLOADS_PER_COMMIT queued payloads in one commit, then acknowledges them once
+   * the commit is on disk. A longer queue continues in the next turn of the event loop.
    */
   private flushTransactions(): void {
     this.flushScheduled = false;
     if (this.queued.length > 0) {
       const group = this.queued.splice(0, MAX_PAYLOADS_PER_COMMIT);
-      let results;
+      const walSync = this.walSync;
+      let results: GroupedIngestResult[] | undefined;
       try {
-        results = this.options.transactions.ingestMany(group);
+        results = walSync ? walSync.commitWithoutSync(() => this.options.transactions.ingestMany(group)) : this.options.transactions.ingestMany(group);
       } catch (error) {
         // Nothing was committed or acknowledged, so the terminals send these batches again.
         this.options.logger.error({ err: error, payloads: group.length }, 'failed to store transaction batches');
       }
-      results?.forEach((result, index) => {
-        const { topic } = group[index]!;
-        if ('error' in result) this.options.logger.error({ err: result.error, topic }, 'failed to ingest a message');
-        else this.afterTransactions(topic, result.outcome);
-      });
+      if (results) {
+        const committed = results;
+        const acknowledge = () => this.afterCommit(group, committed);
+        if (walSync) walSync.afterSync(acknowledge, (error) => this.options.logger.error({ err: error, payloads: group.length }, 'flushing the WAL failed, so these batches stay unacknowledged and the terminals send them again'));
+        else acknowledge();
+      }
     }
     if (this.queued.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flushTransactions());
     }
+  }
+
+  /** Reports the results of one commit and publishes its acknowledgements, in arrival order. */
+  private afterCommit(group: readonly IngestInput[], results: readonly GroupedIngestResult[]): void {
+    results.forEach((result, index) => {
+      const { topic } = group[index]!;
+      if ('error' in result) this.options.logger.error({ err: result.error, topic }, 'failed to ingest a message');
+      else this.afterTransactions(topic, result.outcome);
+    });
   }
 
   /** Processes one message; exposed so a caller can feed payloads without a broker. */

@@ -75,6 +75,22 @@ describe('PayloadCheckWorker', () => {
     }
   });
 
+  it('decodes a payload sent as bytes', async () => {
+    const worker = workerOf();
+    const inThread = new PayloadChecker({ verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }), businessDay: BUSINESS_DAY });
+    try {
+      const payload = mixedBatch('b1');
+      // A view into a larger buffer, as MQTT clients hand payloads over.
+      const bytes = Buffer.from(`xx${payload}yy`).subarray(2, 2 + Buffer.byteLength(payload));
+      const invalid = Buffer.from([0x7b, 0xff, 0xfe]);
+
+      expect(await worker.check(TOPIC, bytes)).toEqual(inThread.check(TOPIC, payload));
+      expect(await worker.check(TOPIC, invalid)).toEqual(inThread.check(TOPIC, invalid.toString('utf8')));
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('rejects invalid JSON as a payload', async () => {
     const worker = workerOf();
     try {

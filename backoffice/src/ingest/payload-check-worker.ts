@@ -14,7 +14,9 @@ const checker = new PayloadChecker({
 parentPort?.on('message', (request: PayloadCheckRequest) => {
   let reply: PayloadCheckReply;
   try {
-    reply = { id: request.id, checked: packCheckedPayload(checker.check(request.topic, request.payload)) };
+    const { payload } = request;
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    reply = { id: request.id, checked: packCheckedPayload(checker.check(request.topic, text)) };
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }

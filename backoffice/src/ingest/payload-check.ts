@@ -90,6 +90,8 @@ export class PayloadChecker {
   private decide(terminalId: string, rawRecord: unknown): AcceptedTransaction | { sequence: number | null; reason: string } {
     let record = parseCommonRecord(rawRecord);
     if (record === undefined) {
+      const quarantined = describeQuarantineNotice(rawRecord);
+      if (quarantined !== undefined) return { sequence: readableSequence(rawRecord), reason: quarantined };
       const parsed = transactionRecordSchema.safeParse(rawRecord);
       if (!parsed.success) return { sequence: readableSequence(rawRecord), reason: `invalid record: ${describeIssues(parsed.error).join('; ')}` };
       record = parsed.data;
@@ -147,6 +149,20 @@ function rejectedRecordText(rawRecord: unknown): string {
     if (!(error instanceof RangeError)) throw error;
     return JSON.stringify({ unstored: 'record nested too deeply to keep as text', sequence: readableSequence(rawRecord) });
   }
+}
+
+/**
+ * Returns the rejection reason for a terminal's quarantine notice, or undefined for anything else.
+ * A terminal sends the notice, kind `quarantined` with a `reason` and the `storedText`, in place
+ * of a record whose stored text it found damaged. It keeps the bytes, and the rejected table keeps
+ * the notice, so the record can be rebuilt by hand.
+ */
+function describeQuarantineNotice(rawRecord: unknown): string | undefined {
+  if (typeof rawRecord !== 'object' || rawRecord === null) return undefined;
+  const { kind, reason } = rawRecord as { kind?: unknown; reason?: unknown };
+  if (kind !== 'quarantined') return undefined;
+  const detail = typeof reason === 'string' ? reason.slice(0, 200) : 'no reason given';
+  return `record damaged in the terminal's outbox and quarantined there (${detail}); its stored text is kept with this rejection`;
 }
 
 /** Reads the sequence of a record that failed validation, when it still has a usable one. */

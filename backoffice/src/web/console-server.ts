@@ -43,7 +43,10 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
   }) as unknown as FastifyInstance;
   const feed = new LiveFeed();
   // The live page needs no login, so card numbers leave it masked.
-  const unsubscribe = options.subscribeTaps((tap) => feed.publish({ ...tap, asn: maskCardNumber(tap.asn) }));
+  // Masking and serialising each stored record took about 1.5 µs of ingest even with no console open.
+  const unsubscribe = options.subscribeTaps((tap) => {
+    if (feed.size > 0) feed.publish({ ...tap, asn: maskCardNumber(tap.asn) });
+  });
 
   if (options.clearing) {
     void app.register(clearingConsolePlugin, { ...options.clearing, secureCookies: options.clearing.secureCookies ?? options.https !== undefined });

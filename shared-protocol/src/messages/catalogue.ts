@@ -373,6 +373,7 @@ export const UI_TEXT = {
   'ops.params.published': { zh: '{kind} 版本 {version} 已签名,等待发布到终端', en: '{kind} version {version} signed and queued for publishing to terminals' },
   'ops.params.rejected': { zh: '未发布,请修正以下问题:', en: 'Not published. Fix these problems:' },
   'ops.params.unavailable': { zh: '未配置参数签名密钥,无法在控制台创建参数', en: 'No parameter signing key is configured, so the console cannot create parameter sets' },
+  'alert.record-quarantined': { zh: '有交易记录损坏,已隔离保存:请报修', en: 'A stored record was damaged and set aside: report it' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;

@@ -55,7 +55,9 @@ export const drainBenchmark: BenchmarkGroup = async ({ log }) => {
       const cpu = process.cpuUsage();
       const started = performance.now();
       uplink.start();
-      await waitFor(() => store.backlog() === 0, 300_000, 'the outbox to drain');
+      // The counter is one row, where backlog() counts the unacknowledged rows, which took about
+      // 0.7 µs per record of the run's main thread.
+      await waitFor(() => store.ackedThrough() === RECORDS, 300_000, 'the outbox to drain');
       elapsedMs = performance.now() - started;
       log(describeLoad(performance.eventLoopUtilization(busy).utilization, process.cpuUsage(cpu), RECORDS));
       const cleared = office.summary().recordsCleared;

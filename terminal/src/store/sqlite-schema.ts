@@ -47,4 +47,15 @@ export const TRANSACTION_MIGRATIONS: Migrations = [
   CREATE INDEX records_acknowledged_by_time ON records (occurred_at_ms) WHERE acknowledged = 1;
   CREATE INDEX records_open_in_doubt ON records (asn, sequence) WHERE in_doubt_open = 1;
   `,
+  // Version 3 keeps a copy of every record whose stored text was found damaged. The bytes are
+  // copied as a BLOB, so text that is no longer valid UTF-8 is kept exactly, and pruning, which
+  // deletes from records only, never removes them.
+  `
+  CREATE TABLE quarantined_records (
+    sequence INTEGER PRIMARY KEY,
+    record_bytes BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

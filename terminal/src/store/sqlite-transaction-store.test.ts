@@ -61,7 +61,7 @@ describe('SqliteTransactionStore file', () => {
 
     expect(lock.sequence).toBe(2);
     expect(open.map((entry) => entry.sequence)).toEqual([1]);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
   });
 
   it('keeps every state across reopen', () => {

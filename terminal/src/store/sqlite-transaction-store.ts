@@ -2,6 +2,7 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:f
 import type Database from 'better-sqlite3';
 import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
 import type { Logger } from '../logger.js';
+import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
 import {
   completedRecord,
   debitedRecord,
@@ -24,13 +25,32 @@ export interface SqliteTransactionStoreOptions extends DurableDatabaseOptions {
    * blocks instead of growing the file. Default WAL_RESERVE_BYTES; 0 turns it off.
    */
   walReserveBytes?: number;
+  /** Receives the `record-quarantined` alert when a damaged record is found. */
+  screen?: DriverScreen;
 }
+
+/** A copy of a record whose stored text was found damaged, kept in the outbox for inspection. */
+export interface QuarantinedRecord {
+  sequence: number;
+  /** The stored text as bytes, exactly as they were found. */
+  bytes: Buffer;
+  reason: string;
+  quarantinedAt: string;
+}
+
+/** The driver alert raised while a quarantined record is in the outbox. */
+export const RECORD_QUARANTINED_ALERT: DriverAlert = { id: 'record-quarantined', severity: 'warning', messageId: 'alert.record-quarantined' };
 
 /** A record read back from a damaged outbox file. */
 export interface SalvagedRow {
   record: OutboxRecord;
   state: RecordState;
   inDoubtOpen: boolean;
+}
+
+/** A row of the outbox query; `valid` is SQLite's json_valid() of the stored text. */
+interface ReadyRow extends ReadyRecordText {
+  valid: number;
 }
 
 interface RecordRow {
@@ -71,6 +91,7 @@ export class SqliteTransactionStore implements TransactionStore {
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    private readonly observers: { logger?: Logger; screen?: DriverScreen } = {},
   ) {
     const autoCheckpointPages = Number(db.pragma('wal_autocheckpoint', { simple: true }));
     this.pragmas = {
@@ -102,9 +123,18 @@ export class SqliteTransactionStore implements TransactionStore {
         'SELECT sequence, state, acknowledged, in_doubt_open, record_json FROM records WHERE in_doubt_open = 1 ORDER BY sequence',
       ),
       closeInDoubt: db.prepare<[number]>('UPDATE records SET in_doubt_open = 0 WHERE sequence = ?'),
-      readReady: db.prepare<[number, number, number], ReadyRecordText>(
-        'SELECT sequence, record_json AS json FROM records WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?',
+      // json_valid() costs about 1.3 µs per record, half of what JSON.parse costs, and rejects
+      // every text that JSON.parse rejects (RFC 8259 only, no JSON5).
+      readReady: db.prepare<[number, number, number], ReadyRow>(
+        'SELECT sequence, record_json AS json, json_valid(record_json) AS valid FROM records WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?',
       ),
+      quarantine: db.prepare<[string, number, number]>(
+        'INSERT OR IGNORE INTO quarantined_records (sequence, record_bytes, reason, quarantined_at_ms) SELECT sequence, CAST(record_json AS BLOB), ?, ? FROM records WHERE sequence = ?',
+      ),
+      listQuarantined: db.prepare<[], { sequence: number; bytes: Buffer; reason: string; quarantinedAtMs: number }>(
+        'SELECT sequence, record_bytes AS bytes, reason, quarantined_at_ms AS quarantinedAtMs FROM quarantined_records ORDER BY sequence',
+      ),
+      countQuarantined: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM quarantined_records'),
       flagOne: db.prepare<[number]>('UPDATE records SET acknowledged = 1 WHERE sequence = ?'),
       backlog: db.prepare<[number], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0 AND sequence > ?'),
       // Every record up to acked_through is acknowledged, flagged or not, so the range on the
@@ -119,10 +149,11 @@ export class SqliteTransactionStore implements TransactionStore {
    */
   static open(path: string, options: SqliteTransactionStoreOptions = {}): SqliteTransactionStore {
     const db = openDurableDatabase(path, TRANSACTION_MIGRATIONS, options);
-    const store = new SqliteTransactionStore(db, path);
+    const store = new SqliteTransactionStore(db, path, { ...(options.logger ? { logger: options.logger } : {}), ...(options.screen ? { screen: options.screen } : {}) });
     store.reserveWal(options.walReserveBytes ?? WAL_RESERVE_BYTES, options.logger);
+    const quarantined = store.statements.countQuarantined.get()?.count ?? 0;
     options.logger?.info(
-      { path, lastSequence: store.lastSequence(), ackedThrough: store.ackedThrough(), backlog: store.backlog() },
+      { path, lastSequence: store.lastSequence(), ackedThrough: store.ackedThrough(), backlog: store.backlog(), quarantined },
       'transaction store opened',
     );
     return store;
@@ -249,7 +280,9 @@ export class SqliteTransactionStore implements TransactionStore {
   }
 
   readReady(afterSequence: number, limit: number): OutboxRecord[] {
-    return this.readReadyText(afterSequence, limit).map((row) => JSON.parse(row.json) as OutboxRecord);
+    return this.readReadyText(afterSequence, limit)
+      .filter((row) => row.damage === undefined)
+      .map((row) => JSON.parse(row.json) as OutboxRecord);
   }
 
   readReadyText(afterSequence: number, limit: number): ReadyRecordText[] {
@@ -258,7 +291,48 @@ export class SqliteTransactionStore implements TransactionStore {
     // second version as a conflict.
     if (this.unflushedCompletion) this.flushWal();
     const firstPending = this.statements.firstPendingAfter.get(afterSequence)?.first ?? NO_PENDING;
-    return this.statements.readReady.all(afterSequence, firstPending, limit);
+    const rows: ReadyRecordText[] = this.statements.readReady.all(afterSequence, firstPending, limit);
+    for (let index = 0; index < rows.length; index += 1) {
+      const row = rows[index] as ReadyRow;
+      // The store writes every record with `sequence` as its first key. Any other text, such as an
+      // older record or one whose sequence was damaged, goes through JSON.parse, which decides
+      // because the back office runs it too.
+      if (row.valid === 1 && row.json.startsWith(`{"sequence":${row.sequence},`)) continue;
+      const damage = describeDamage(row.sequence, row.json);
+      if (damage === undefined) continue;
+      if (!this.quarantine(row.sequence, damage)) return rows.slice(0, index);
+      row.damage = damage;
+    }
+    return rows;
+  }
+
+  /** Copies of the records found damaged, in sequence order. */
+  quarantined(): QuarantinedRecord[] {
+    return this.statements.listQuarantined.all().map((row) => ({
+      sequence: row.sequence,
+      bytes: row.bytes,
+      reason: row.reason,
+      quarantinedAt: new Date(row.quarantinedAtMs).toISOString(),
+    }));
+  }
+
+  /**
+   * Copies a damaged record's bytes to quarantined_records (once), logs it and raises the driver
+   * alert. Returns false when the copy failed. The caller then sends nothing from this record on,
+   * because the record's row is the only copy of its bytes until the copy succeeds.
+   */
+  private quarantine(sequence: number, reason: string): boolean {
+    const { logger, screen } = this.observers;
+    let copied: boolean;
+    try {
+      copied = this.statements.quarantine.run(reason, Date.now(), sequence).changes === 1;
+    } catch (error) {
+      logger?.error({ err: error, sequence, reason }, 'failed to quarantine a damaged record, so the outbox stops before it until the copy succeeds');
+      return false;
+    }
+    if (copied) logger?.error({ sequence, reason }, 'stored record is damaged, so its bytes are quarantined and a notice is sent in its place');
+    screen?.raiseAlert(RECORD_QUARANTINED_ALERT);
+    return true;
   }
 
   /**
@@ -409,4 +483,23 @@ export class SqliteTransactionStore implements TransactionStore {
     if (row.state !== 'pending') throw new TransactionStoreError('invalid-state', `record ${sequence} is ${record.kind}, not pending`);
     return record;
   }
+}
+
+/**
+ * Returns why a stored text cannot go out as the record of `sequence`, or undefined when it can.
+ * The reason leaves out the text, because a record carries the card number.
+ */
+function describeDamage(sequence: number, text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `stored text of ${text.length} characters is not valid JSON`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'stored text is JSON but not an object';
+  const stored = (parsed as { sequence?: unknown }).sequence;
+  if (stored === sequence) return undefined;
+  if (stored === undefined) return `stored text has no sequence, expected ${sequence}`;
+  const shown = typeof stored === 'number' ? String(stored) : `of type ${stored === null ? 'null' : typeof stored}`;
+  return `stored text holds sequence ${shown}, not ${sequence}`;
 }

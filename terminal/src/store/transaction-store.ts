@@ -18,7 +18,13 @@ export type RecordState = 'pending' | 'ready';
 /** A ready record as the JSON text of one OutboxRecord, with its sequence. */
 export interface ReadyRecordText {
   sequence: number;
+  /** The stored text. For a quarantined record it is the damaged text as read. */
   json: string;
+  /**
+   * Why the stored text cannot be sent as the record of this sequence: it is not JSON, or not an
+   * object with this sequence. The store has quarantined it. Undefined for an intact record.
+   */
+  damage?: string;
 }
 
 export interface PendingPurchase {
@@ -94,11 +100,16 @@ export interface TransactionStore {
   ): TransactionRecord;
   /** Durably appends a ready lock record and returns it. */
   appendLock(lock: PendingLock): LockRecord;
-  /** Ready records with sequence > afterSequence, in order, stopping before the first pending one. */
+  /**
+   * Ready records with sequence > afterSequence, in order, stopping before the first pending one.
+   * Quarantined records are left out, because their text no longer reads as a record.
+   */
   readReady(afterSequence: number, limit: number): OutboxRecord[];
   /**
-   * The records readReady() returns, each as its JSON text, so the uplink sends them without
-   * parsing and serialising them again.
+   * The ready records with sequence > afterSequence, in order, stopping before the first pending
+   * one, each as its stored JSON text, so the uplink sends them without parsing and serialising
+   * them again. A record whose text is damaged is copied to quarantine and returned with `damage`
+   * set, so one damaged row never stops the outbox.
    */
   readReadyText(afterSequence: number, limit: number): ReadyRecordText[];
   /**

@@ -1,0 +1,267 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { type MqttClient, connectAsync } from 'mqtt';
+import pino from 'pino';
+import { type TransactionAck, topics } from '@busfare/shared-protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
+import { EvidenceLedger } from '../security/evidence-ledger.js';
+import { SqliteClearingRepository } from '../store/sqlite-clearing-repository.js';
+import { LOCAL_ISSUER_PREFIX, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
+import { IngestService } from './ingest-service.js';
+import { TacVerifier } from './tac-verifier.js';
+import { TransactionIngestor } from './transaction-ingest.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalGroupSync } from './wal-group-sync.js';
+
+/**
+ * fdatasync under test control: `hold` keeps each callback until the test calls it, so a test can
+ * see what happened before the flush returned.
+ */
+const flushes = vi.hoisted(() => ({ hold: false, held: [] as ((error: NodeJS.ErrnoException | null) => void)[], calls: 0 }));
+vi.mock('node:fs', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:fs')>();
+  const fdatasync = ((descriptor: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    flushes.calls += 1;
+    if (flushes.hold) flushes.held.push(callback);
+    else original.fdatasync(descriptor, callback);
+  }) as typeof original.fdatasync;
+  return { ...original, default: { ...original, fdatasync }, fdatasync };
+});
+
+const silent = pino({ level: 'silent' });
+const BUSINESS_DAY = { timezoneOffsetMinutes: 480, cutoff: '04:00' };
+
+let directory: string;
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'busfare-wal-sync-'));
+  flushes.hold = false;
+  flushes.held = [];
+  flushes.calls = 0;
+});
+
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function openWalDatabase(name = 'test.db'): Database.Database {
+  const db = new Database(join(directory, name));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, text TEXT NOT NULL)');
+  return db;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('WalGroupSync', () => {
+  it('skips an in-memory database', () => {
+    const db = new Database(':memory:');
+    expect(WalGroupSync.forDatabase(db, silent)).toBeUndefined();
+    db.close();
+  });
+
+  it('commits without fsync and restores FULL', async () => {
+    const db = openWalDatabase();
+    const sync = WalGroupSync.forDatabase(db, silent)!;
+    try {
+      const during = sync.commitWithoutSync(() => {
+        db.prepare("INSERT INTO rows (text) VALUES ('a')").run();
+        return db.pragma('synchronous', { simple: true });
+      });
+      expect(during).toBe(1);
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+      expect(() => sync.commitWithoutSync(() => { throw new Error('write failed'); })).toThrow('write failed');
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      await sync.close();
+      db.close();
+    }
+  });
+
+  it('releases waiters in order after the flush', async () => {
+    const db = openWalDatabase();
+    const sync = WalGroupSync.forDatabase(db, silent)!;
+    try {
+      flushes.hold = true;
+      const released: string[] = [];
+      sync.commitWithoutSync(() => db.prepare("INSERT INTO rows (text) VALUES ('a')").run());
+      sync.afterSync(() => released.push('a'), () => released.push('a failed'));
+      sync.commitWithoutSync(() => db.prepare("INSERT INTO rows (text) VALUES ('b')").run());
+      sync.afterSync(() => released.push('b'), () => released.push('b failed'));
+      sync.afterSync(() => released.push('c'), () => released.push('c failed'));
+
+      // The first flush covers the first commit only; the later ones wait for the next flush.
+      expect(flushes.held).toHaveLength(1);
+      expect(released).toEqual([]);
+      flushes.held.shift()!(null);
+      expect(released).toEqual(['a']);
+      expect(flushes.held).toHaveLength(1);
+      flushes.held.shift()!(null);
+      expect(released).toEqual(['a', 'b', 'c']);
+      await sync.idle();
+    } finally {
+      flushes.hold = false;
+      await sync.close();
+      db.close();
+    }
+  });
+
+  it('fails waiters when the flush fails', async () => {
+    const db = openWalDatabase();
+    const sync = WalGroupSync.forDatabase(db, silent)!;
+    try {
+      flushes.hold = true;
+      const outcomes: string[] = [];
+      sync.commitWithoutSync(() => db.prepare("INSERT INTO rows (text) VALUES ('a')").run());
+      sync.afterSync(() => outcomes.push('released'), (error) => outcomes.push(`failed: ${error.message}`));
+      flushes.held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      expect(outcomes).toEqual(['failed: EIO: i/o error, fdatasync']);
+    } finally {
+      flushes.hold = false;
+      await sync.close();
+      db.close();
+    }
+  });
+
+  it('hands checkpoints to a worker thread', async () => {
+    const db = openWalDatabase();
+    const before = db.pragma('wal_autocheckpoint', { simple: true });
+    const sync = WalGroupSync.forDatabase(db, silent)!;
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    await sync.close();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(before);
+    db.close();
+  });
+
+  it('checkpoints in the ingest thread after the worker fails', async () => {
+    const db = openWalDatabase();
+    const errors: unknown[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line)) });
+    const sync = WalGroupSync.forDatabase(db, logger)!;
+    try {
+      await (sync as unknown as { checkpointer: WalCheckpointer }).checkpointer.close();
+      (sync as unknown as { maybeCheckpoint(): void }).maybeCheckpoint();
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      expect(errors).toHaveLength(1);
+    } finally {
+      await sync.close();
+      db.close();
+    }
+  });
+});
+
+describe('WalCheckpointer', () => {
+  it('copies every frame of an idle WAL', async () => {
+    const db = openWalDatabase();
+    db.pragma('wal_autocheckpoint = 0');
+    const insert = db.prepare('INSERT INTO rows (text) VALUES (?)');
+    db.transaction(() => {
+      for (let index = 0; index < 2_000; index += 1) insert.run('x'.repeat(200));
+    })();
+    const checkpointer = new WalCheckpointer(join(directory, 'test.db'));
+    try {
+      const result = await checkpointer.checkpoint();
+      expect(result.busy).toBe(0);
+      expect(result.log).toBeGreaterThan(0);
+      expect(result.checkpointed).toBe(result.log);
+      await expect(Promise.all([checkpointer.checkpoint(), checkpointer.checkpoint()])).rejects.toThrow('already running');
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
+
+  it('rejects after it was closed', async () => {
+    const db = openWalDatabase();
+    const checkpointer = new WalCheckpointer(join(directory, 'test.db'));
+    await checkpointer.close();
+    expect(checkpointer.usable).toBe(false);
+    await expect(checkpointer.checkpoint()).rejects.toThrow('closed');
+    db.close();
+  });
+});
+
+describe('ingest with the WAL flush off the thread', () => {
+  let broker: EmbeddedBroker;
+  let repository: SqliteClearingRepository;
+  let service: IngestService;
+  let terminal: MqttClient;
+  const acks: TransactionAck[] = [];
+  /** Acknowledgements as the service publishes them, before the broker delivers them. */
+  const published: string[] = [];
+
+  beforeEach(async () => {
+    broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silent });
+    repository = new SqliteClearingRepository({ path: join(directory, 'clearing.db') });
+    const transactions = new TransactionIngestor({
+      repository,
+      verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }),
+      businessDay: BUSINESS_DAY,
+      evidence: new EvidenceLedger(repository.database),
+    });
+    service = new IngestService({ brokerUrl: broker.url, repository, transactions, logger: silent, clientId: 'ingest-wal', database: repository.database });
+    await service.start();
+    published.length = 0;
+    service.on('ack', (ack) => published.push(ack.batchId ?? ''));
+    acks.length = 0;
+    terminal = await connectAsync(broker.url, { protocolVersion: 4, clientId: 'terminal-wal', clean: true });
+    terminal.on('message', (_topic, payload) => acks.push(JSON.parse(payload.toString('utf8')) as TransactionAck));
+    await terminal.subscribeAsync(topics.acks('T1'), { qos: 1 });
+  });
+
+  afterEach(async () => {
+    flushes.hold = false;
+    for (const callback of flushes.held.splice(0)) callback(null);
+    await terminal.endAsync();
+    await service.stop();
+    repository.close();
+    await broker.close();
+  });
+
+  const storedCount = () => (repository.database.prepare("SELECT COUNT(*) AS count FROM transactions WHERE terminal_id = 'T1'").get() as { count: number }).count;
+  const records = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => fakeRecord({ sequence: from + index, terminalId: 'T1' }));
+
+  it('acknowledges only after the flush', async () => {
+    flushes.hold = true;
+    await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1', records(1, 5)), { qos: 1 });
+    await until(() => flushes.held.length === 1, 'the flush of the commit');
+
+    // The commit is visible to readers, and its acknowledgement waits for the flush.
+    expect(storedCount()).toBe(5);
+    expect(published).toEqual([]);
+    flushes.held.shift()!(null);
+    expect(published).toEqual(['b1']);
+    await until(() => acks.length === 1, 'the acknowledgement');
+    expect(acks[0]!.batchId).toBe('b1');
+    expect(acks[0]!.ackedThrough).toBe(5);
+  });
+
+  it('withholds acknowledgements when the flush fails', async () => {
+    flushes.hold = true;
+    await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1', records(1, 5)), { qos: 1 });
+    await until(() => flushes.held.length === 1, 'the flush of the commit');
+    flushes.held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    expect(published).toEqual([]);
+
+    // The terminal sends the batch again, and once a flush succeeds it is acknowledged once.
+    await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1-again', records(1, 5)), { qos: 1 });
+    await until(() => flushes.held.length === 1, 'the flush of the second commit');
+    flushes.held.shift()!(null);
+    await until(() => acks.length === 1, 'the acknowledgement');
+    expect(published).toEqual(['b1-again']);
+    expect(acks.map((ack) => ack.batchId)).toEqual(['b1-again']);
+    expect(acks[0]!.duplicates).toBe(5);
+    expect(acks[0]!.ackedThrough).toBe(5);
+    expect(storedCount()).toBe(5);
+  });
+});

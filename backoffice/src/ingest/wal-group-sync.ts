@@ -1,0 +1,214 @@
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { Logger } from '../logger.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+
+/**
+ * Milliseconds between checkpoints in the worker thread while commits come. The WAL file keeps its
+ * largest size after a checkpoint, so its size does not show how much is left to copy, and the
+ * checkpoints run by time instead. A PASSIVE checkpoint with nothing new to copy returns at once.
+ */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+/**
+ * Size to which SQLite truncates the WAL file when it starts the WAL again (journal_size_limit), so
+ * that a file larger than INLINE_CHECKPOINT_WAL_BYTES means the WAL itself grew that far.
+ */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * WAL file size at which the ingest thread checkpoints between its commits. SQLite starts the WAL
+ * again only after a checkpoint copied every frame, which a worker checkpoint running beside
+ * steady commits may never do, so this bounds the WAL under sustained load.
+ */
+const INLINE_CHECKPOINT_WAL_BYTES = 2 * WAL_SIZE_LIMIT_BYTES;
+
+interface SyncWaiter {
+  release: () => void;
+  fail: (error: Error) => void;
+}
+
+/**
+ * Group commit for ingest with the fsync off the ingest thread. A commit runs with
+ * synchronous=NORMAL, so SQLite writes its WAL frames without fsync and returns at once. Then
+ * fdatasync of the WAL file runs on the libuv thread pool, and only when it has returned are the
+ * commit's acknowledgements released. A commit is therefore on disk before its acknowledgement,
+ * as with synchronous=FULL. Commits made while one fdatasync runs share the next one, and waiters
+ * are released in the order they were added.
+ *
+ * The connection's automatic checkpoints are turned off, and a worker thread checkpoints the WAL
+ * at most once a second. Commits go on meanwhile, so the worker never copies the last frames, and
+ * SQLite starts the WAL again only after a checkpoint copied every frame. Once the WAL file has
+ * grown past 64 MB, the ingest thread therefore runs a checkpoint of its own between two commits
+ * after the next worker checkpoint, which copies only the frames written since. It also
+ * checkpoints whenever the WAL file exceeds 128 MB. When the
+ * worker thread fails, the connection gets its automatic checkpoints back, and commits checkpoint
+ * in the ingest thread as before.
+ */
+export class WalGroupSync {
+  private readonly walPath: string;
+  private walDescriptor: number | undefined;
+  private readonly autoCheckpointPages: number;
+  private readonly journalSizeLimit: number;
+  private checkpointer: WalCheckpointer | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private waiting: SyncWaiter[] = [];
+  private syncing: SyncWaiter[] | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private lastCheckpointMs = Number.NEGATIVE_INFINITY;
+  /** Set when a worker checkpoint finished, so the ingest thread copies the frames written since. */
+  private catchUpDue = false;
+
+  /** Returns a group sync for a database file, or undefined for an in-memory database, which has no WAL. */
+  static forDatabase(db: Database.Database, logger: Logger): WalGroupSync | undefined {
+    if (db.memory || db.name === '') return undefined;
+    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return undefined;
+    return new WalGroupSync(db, logger);
+  }
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly logger: Logger,
+  ) {
+    this.walPath = `${db.name}-wal`;
+    this.autoCheckpointPages = Number(db.pragma('wal_autocheckpoint', { simple: true }));
+    this.journalSizeLimit = Number(db.pragma('journal_size_limit', { simple: true }));
+    try {
+      this.checkpointer = new WalCheckpointer(db.name);
+      db.pragma('wal_autocheckpoint = 0');
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    } catch (error) {
+      logger.warn({ err: error, path: db.name }, 'failed to start the WAL checkpoint worker, so commits checkpoint in the ingest thread');
+    }
+    this.timer = setInterval(() => this.maybeCheckpoint(), CHECKPOINT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Runs `commit`, one write transaction, with synchronous=NORMAL: its WAL frames are written but not flushed. */
+  commitWithoutSync<T>(commit: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return commit();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Calls `release` once every commit made so far is on disk, or `fail` when the flush failed
+   * and so nothing may be acknowledged. Callbacks run in the order they were added.
+   */
+  afterSync(release: () => void, fail: (error: Error) => void): void {
+    this.waiting.push({ release, fail });
+    if (!this.syncing) this.startSync();
+    this.maybeCheckpoint();
+  }
+
+  /** Resolves when no flush is waiting or running. */
+  idle(): Promise<void> {
+    if (!this.syncing && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Waits for the flushes under way, stops the checkpoint worker and gives the connection back its
+   * automatic checkpoints. The caller still owns the connection.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.idle();
+    await this.checkpointer?.close();
+    this.checkpointer = undefined;
+    if (this.walDescriptor !== undefined) closeSync(this.walDescriptor);
+    this.walDescriptor = undefined;
+    this.restoreAutoCheckpoint();
+  }
+
+  private startSync(): void {
+    const group = this.waiting;
+    this.waiting = [];
+    this.syncing = group;
+    let descriptor: number;
+    try {
+      descriptor = this.descriptor();
+    } catch (error) {
+      this.finishSync(group, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    fdatasync(descriptor, (error) => this.finishSync(group, error ?? undefined));
+  }
+
+  private finishSync(group: SyncWaiter[], error: Error | undefined): void {
+    this.syncing = undefined;
+    for (const waiter of group) {
+      if (error) waiter.fail(error);
+      else waiter.release();
+    }
+    if (this.waiting.length > 0) {
+      this.startSync();
+      return;
+    }
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Returns a descriptor of the WAL file. fdatasync on it flushes what SQLite wrote through its own
+   * descriptor, because both refer to the same file. It is opened again when the file was replaced,
+   * for example after every connection closed and SQLite deleted the WAL.
+   */
+  private descriptor(): number {
+    if (this.walDescriptor !== undefined && fstatSync(this.walDescriptor).ino === statSync(this.walPath).ino) return this.walDescriptor;
+    if (this.walDescriptor !== undefined) closeSync(this.walDescriptor);
+    this.walDescriptor = undefined;
+    this.walDescriptor = openSync(this.walPath, 'r');
+    return this.walDescriptor;
+  }
+
+  private maybeCheckpoint(): void {
+    const checkpointer = this.checkpointer;
+    if (this.closed || !checkpointer) return;
+    if (!checkpointer.usable) {
+      this.logger.error({ path: this.db.name }, 'WAL checkpoint worker stopped, so commits checkpoint in the ingest thread from now on');
+      this.checkpointer = undefined;
+      this.restoreAutoCheckpoint();
+      return;
+    }
+    const walBytes = this.walFileBytes();
+    if ((this.catchUpDue && walBytes > WAL_SIZE_LIMIT_BYTES) || walBytes > INLINE_CHECKPOINT_WAL_BYTES) {
+      this.catchUpDue = false;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (error) {
+        // The commits stay in the WAL, and a later checkpoint copies them.
+        this.logger.error({ err: error, path: this.db.name, walBytes }, 'WAL checkpoint in the ingest thread failed');
+      }
+      return;
+    }
+    if (checkpointer.running) return;
+    const now = performance.now();
+    if (now - this.lastCheckpointMs < CHECKPOINT_INTERVAL_MS) return;
+    this.lastCheckpointMs = now;
+    checkpointer.checkpoint().then(() => (this.catchUpDue = true), (error: unknown) => {
+      if (this.closed) return;
+      this.logger.error({ err: error, path: this.db.name }, 'WAL checkpoint in the worker thread failed, so commits checkpoint in the ingest thread from now on');
+      this.checkpointer = undefined;
+      this.restoreAutoCheckpoint();
+      void checkpointer.close();
+    });
+  }
+
+  private walFileBytes(): number {
+    try {
+      return statSync(this.walPath).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  private restoreAutoCheckpoint(): void {
+    if (!this.db.open) return;
+    this.db.pragma(`wal_autocheckpoint = ${Math.trunc(this.autoCheckpointPages)}`);
+    this.db.pragma(`journal_size_limit = ${Math.trunc(this.journalSizeLimit)}`);
+  }
+}
