@@ -39,9 +39,9 @@ export function algorithmIdOf(family: CipherFamily): number {
 export function diversifyKey(family: CipherFamily, masterKey: Uint8Array, asn8: Uint8Array): Uint8Array {
   if (asn8.length !== 8) throw new RangeError(`diversification factor must be 8 bytes, got ${asn8.length}`);
   if (masterKey.length !== 16) throw new RangeError(`master key must be 16 bytes, got ${masterKey.length}`);
-  if (family === 'des') {
-    return concatBytes(encryptEcb('des', masterKey, asn8), encryptEcb('des', masterKey, notBytes(asn8)));
-  }
+  // 3DES: the left half encrypts the factor and the right half its complement. ECB encrypts each
+  // 8-byte block on its own, so one call over both blocks gives both halves with one cipher.
+  if (family === 'des') return encryptEcb('des', masterKey, concatBytes(asn8, notBytes(asn8)));
   return encryptEcb('sm4', masterKey, concatBytes(asn8, notBytes(asn8)));
 }
 
