@@ -57,6 +57,8 @@ export class WalGroupSync {
   private lastCheckpointMs = Number.NEGATIVE_INFINITY;
   /** Set when a worker checkpoint finished, so the ingest thread copies the frames written since. */
   private catchUpDue = false;
+  /** The first failed flush; every waiter after it fails. */
+  private failure: Error | undefined;
 
   /** Returns a group sync for a database file, or undefined for an in-memory database, which has no WAL. */
   static forDatabase(db: Database.Database, logger: Logger): WalGroupSync | undefined {
@@ -133,18 +135,29 @@ export class WalGroupSync {
     try {
       descriptor = this.descriptor();
     } catch (error) {
-      this.finishSync(group, error instanceof Error ? error : new Error(String(error)));
+      // The file could not be opened, so nothing was flushed or lost: only this group fails.
+      this.finishSync(group, error instanceof Error ? error : new Error(String(error)), false);
       return;
     }
-    fdatasync(descriptor, (error) => this.finishSync(group, error ?? undefined));
+    fdatasync(descriptor, (error) => this.finishSync(group, error ?? undefined, true));
   }
 
-  private finishSync(group: SyncWaiter[], error: Error | undefined): void {
+  private finishSync(group: SyncWaiter[], error: Error | undefined, flushed: boolean): void {
     this.syncing = undefined;
+    if (error && flushed && !this.failure) {
+      // After a failed fdatasync, Linux may have dropped the dirty pages it could not write, and a
+      // later successful flush does not bring them back. No commit since can be trusted to be on
+      // disk, so every later waiter fails too, until a restart replays the WAL.
+      this.failure = error;
+      this.logger.error({ err: error, path: this.walPath }, 'fdatasync of the WAL failed, so no acknowledgement goes out until the back office restarts');
+    }
+    const failure = this.failure ?? error;
     for (const waiter of group) {
-      if (error) waiter.fail(error);
+      if (failure) waiter.fail(failure);
       else waiter.release();
     }
+    // A waiter's callback may have added a waiter and so started the next flush already.
+    if (this.syncing) return;
     if (this.waiting.length > 0) {
       this.startSync();
       return;

@@ -139,7 +139,13 @@ export class SqliteTransactionStore implements TransactionStore {
       backlog: db.prepare<[number], { count: number }>('SELECT COUNT(*) AS count FROM records WHERE acknowledged = 0 AND sequence > ?'),
       // Every record up to acked_through is acknowledged, flagged or not, so the range on the
       // primary key selects them.
-      prune: db.prepare<[number, number]>('DELETE FROM records WHERE sequence <= ? AND in_doubt_open = 0 AND occurred_at_ms < ?'),
+      // A row pruned is gone, so only rows whose text reads as their own record, or whose bytes
+      // quarantined_records keeps, are pruned. A damaged row that was never copied stays.
+      prune: db.prepare<[number, number]>(
+        `DELETE FROM records WHERE sequence <= ? AND in_doubt_open = 0 AND occurred_at_ms < ?
+           AND ((json_valid(record_json) AND instr(record_json, char(0)) = 0 AND json_type(record_json) = 'object' AND json_extract(record_json, '$.sequence') = sequence)
+                OR sequence IN (SELECT sequence FROM quarantined_records))`,
+      ),
     };
   }
 
@@ -294,10 +300,12 @@ export class SqliteTransactionStore implements TransactionStore {
     const rows: ReadyRecordText[] = this.statements.readReady.all(afterSequence, firstPending, limit);
     for (let index = 0; index < rows.length; index += 1) {
       const row = rows[index] as ReadyRow;
-      // The store writes every record with `sequence` as its first key. Any other text, such as an
-      // older record or one whose sequence was damaged, goes through JSON.parse, which decides
-      // because the back office runs it too.
-      if (row.valid === 1 && row.json.startsWith(`{"sequence":${row.sequence},`)) continue;
+      // The store writes every record with `sequence` as its first and only such key. Any other
+      // text, such as an older record, one whose sequence was damaged or repeated, or one with a
+      // NUL (SQLite's json_valid() stops reading at a NUL), goes through JSON.parse, which decides
+      // because the back office runs it too: JSON.parse takes a repeated key's last value.
+      const prefix = `{"sequence":${row.sequence},`;
+      if (row.valid === 1 && row.json.startsWith(prefix) && row.json.indexOf('"sequence":', prefix.length) === -1 && !row.json.includes('\u0000')) continue;
       const damage = describeDamage(row.sequence, row.json);
       if (damage === undefined) continue;
       if (!this.quarantine(row.sequence, damage)) return rows.slice(0, index);
