@@ -25,14 +25,14 @@ import { sampleCompletion, samplePurchase } from '../../terminal/src/store/trans
  */
 const flushes = vi.hoisted(() => ({
   hold: false,
-  held: [] as ((error: NodeJS.ErrnoException | null) => void)[],
+  pending: [] as ((error: NodeJS.ErrnoException | null) => void)[],
   descriptors: [] as number[],
 }));
 vi.mock('node:fs', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:fs')>();
   const fdatasync = ((descriptor: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
     flushes.descriptors.push(descriptor);
-    if (flushes.hold) flushes.held.push(callback);
+    if (flushes.hold) flushes.pending.push(callback);
     else original.fdatasync(descriptor, callback);
   }) as typeof original.fdatasync;
   return { ...original, default: { ...original, fdatasync }, fdatasync };
@@ -45,7 +45,7 @@ let directory: string;
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-outbox-attack-'));
   flushes.hold = false;
-  flushes.held = [];
+  flushes.pending = [];
   flushes.descriptors = [];
 });
 
@@ -159,8 +159,8 @@ describe('terminal outbox against damaged rows', () => {
     });
   }
 
-  // JSON.parse keeps the last of two equal keys, so text that starts with the right sequence key
-  // can still claim another sequence; it must not pass as a sound record.
+  // JSON.parse keeps the last of two equal keys. Text that starts with the right sequence key can
+  // therefore still claim another sequence, so it must not pass as a sound record.
   it('quarantines a duplicated sequence key', () => {
     const text = writeThreeRecords();
     damageRecordTwo(Buffer.from(`${text.slice(0, -1)},"sequence":7}`));
@@ -267,8 +267,8 @@ describe('terminal outbox against damaged rows', () => {
     }
   });
 
-  // acknowledge() accepts a sequence above a record the outbox never sent because its quarantine
-  // copy failed; pruning must still keep the only copy of its bytes.
+  // acknowledge() accepts a sequence above a record that was never sent, because its quarantine
+  // copy failed. Pruning must still keep the only copy of its bytes.
   it('keeps the bytes of an unsent damaged record through pruning', () => {
     writeThreeRecords();
     damageRecordTwo(Buffer.from(`{"sequence":2,${'x'.repeat(200_000)}`));
@@ -319,14 +319,14 @@ describe('WalGroupSync ordering', () => {
       sync.afterSync(() => events.push('a'), () => events.push('a failed'));
       commitRow(sync, db, 'b');
       sync.afterSync(() => events.push('b'), () => events.push('b failed'));
-      expect(flushes.held).toHaveLength(1);
+      expect(flushes.pending).toHaveLength(1);
 
-      flushes.held[0]!(null);
+      flushes.pending[0]!(null);
       await settle();
       expect(events).toEqual(['a']);
-      expect(flushes.held).toHaveLength(2);
+      expect(flushes.pending).toHaveLength(2);
 
-      flushes.held[1]!(null);
+      flushes.pending[1]!(null);
       await settle();
       expect(events).toEqual(['a', 'b']);
     } finally {
@@ -344,7 +344,7 @@ describe('WalGroupSync ordering', () => {
       commitRow(sync, db, 'a');
       sync.afterSync(() => undefined, () => undefined);
       expect(fstatSync(flushes.descriptors[0]!).ino).toBe(statSync(`${db.name}-wal`).ino);
-      flushes.held[0]!(null);
+      flushes.pending[0]!(null);
       await settle();
 
       // A TRUNCATE checkpoint from another connection empties the WAL in place.
@@ -354,7 +354,7 @@ describe('WalGroupSync ordering', () => {
       commitRow(sync, db, 'b');
       sync.afterSync(() => undefined, () => undefined);
       expect(fstatSync(flushes.descriptors[1]!).ino).toBe(statSync(`${db.name}-wal`).ino);
-      flushes.held[1]!(null);
+      flushes.pending[1]!(null);
       await settle();
     } finally {
       flushes.hold = false;
@@ -371,7 +371,7 @@ describe('WalGroupSync ordering', () => {
     try {
       commitRow(sync, db, 'a');
       sync.afterSync(() => events.push('a'), (error) => events.push(`a failed ${(error as NodeJS.ErrnoException).code}`));
-      flushes.held[0]!(ioError());
+      flushes.pending[0]!(ioError());
       await settle();
       expect(events).toEqual(['a failed EIO']);
     } finally {
@@ -407,12 +407,12 @@ describe('WalGroupSync ordering', () => {
     try {
       commitRow(sync, db, 'a');
       sync.afterSync(() => events.push('a'), () => events.push('a failed'));
-      flushes.held[0]!(ioError());
+      flushes.pending[0]!(ioError());
       await settle();
 
       commitRow(sync, db, 'b');
       sync.afterSync(() => events.push('b'), () => events.push('b failed'));
-      if (flushes.held[1]) flushes.held[1](null);
+      if (flushes.pending[1]) flushes.pending[1](null);
       await settle();
       expect(events).toEqual(['a failed', 'b failed']);
     } finally {
@@ -438,14 +438,14 @@ describe('WalGroupSync ordering', () => {
       let idle = false;
       void sync.idle().then(() => (idle = true));
 
-      flushes.held[0]!(null);
+      flushes.pending[0]!(null);
       await settle();
       expect(events).toEqual(['a']);
-      expect(flushes.held).toHaveLength(2);
+      expect(flushes.pending).toHaveLength(2);
       expect(idle).toBe(false);
     } finally {
       flushes.hold = false;
-      for (const callback of flushes.held.slice(1)) callback(null);
+      for (const callback of flushes.pending.slice(1)) callback(null);
       await sync.close();
       db.close();
     }
@@ -463,9 +463,9 @@ describe('WalGroupSync ordering', () => {
         sync.afterSync(() => undefined, () => undefined);
       }, () => undefined);
       const closing = sync.close().then(() => 'closed');
-      flushes.held[0]!(null);
+      flushes.pending[0]!(null);
       await settle();
-      expect(flushes.held).toHaveLength(2);
+      expect(flushes.pending).toHaveLength(2);
 
       // The flush for b is still held, so close() must not finish within this second.
       const outcome = await Promise.race([closing, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 1_000))]);
@@ -473,7 +473,7 @@ describe('WalGroupSync ordering', () => {
       expect(sync['walDescriptor']).toBeDefined();
     } finally {
       flushes.hold = false;
-      for (const callback of flushes.held.slice(1)) callback(null);
+      for (const callback of flushes.pending.slice(1)) callback(null);
       await sync.close();
       db.close();
     }
@@ -492,7 +492,7 @@ describe('WalGroupSync ordering', () => {
       await settle();
       expect(closed).toBe(false);
       expect(events).toEqual([]);
-      flushes.held[0]!(null);
+      flushes.pending[0]!(null);
       await closing;
       expect(events).toEqual(['a']);
     } finally {
@@ -512,8 +512,8 @@ describe('WalGroupSync ordering', () => {
       sync.afterSync(() => events.push('a'), () => events.push('a failed'));
       await settle();
       expect(events).toEqual([]);
-      expect(flushes.held).toHaveLength(1);
-      flushes.held[0]!(null);
+      expect(flushes.pending).toHaveLength(1);
+      flushes.pending[0]!(null);
       await settle();
       expect(events).toEqual(['a']);
     } finally {

@@ -20,12 +20,12 @@ import { WalGroupSync } from './wal-group-sync.js';
  * fdatasync under test control: `hold` keeps each callback until the test calls it, so a test can
  * see what happened before the flush returned.
  */
-const flushes = vi.hoisted(() => ({ hold: false, held: [] as ((error: NodeJS.ErrnoException | null) => void)[], calls: 0 }));
+const flushes = vi.hoisted(() => ({ hold: false, pending: [] as ((error: NodeJS.ErrnoException | null) => void)[], calls: 0 }));
 vi.mock('node:fs', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:fs')>();
   const fdatasync = ((descriptor: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
     flushes.calls += 1;
-    if (flushes.hold) flushes.held.push(callback);
+    if (flushes.hold) flushes.pending.push(callback);
     else original.fdatasync(descriptor, callback);
   }) as typeof original.fdatasync;
   return { ...original, default: { ...original, fdatasync }, fdatasync };
@@ -39,7 +39,7 @@ let directory: string;
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-wal-sync-'));
   flushes.hold = false;
-  flushes.held = [];
+  flushes.pending = [];
   flushes.calls = 0;
 });
 
@@ -101,12 +101,12 @@ describe('WalGroupSync', () => {
       sync.afterSync(() => released.push('c'), () => released.push('c failed'));
 
       // The first flush covers the first commit only; the later ones wait for the next flush.
-      expect(flushes.held).toHaveLength(1);
+      expect(flushes.pending).toHaveLength(1);
       expect(released).toEqual([]);
-      flushes.held.shift()!(null);
+      flushes.pending.shift()!(null);
       expect(released).toEqual(['a']);
-      expect(flushes.held).toHaveLength(1);
-      flushes.held.shift()!(null);
+      expect(flushes.pending).toHaveLength(1);
+      flushes.pending.shift()!(null);
       expect(released).toEqual(['a', 'b', 'c']);
       await sync.idle();
     } finally {
@@ -124,7 +124,7 @@ describe('WalGroupSync', () => {
       const outcomes: string[] = [];
       sync.commitWithoutSync(() => db.prepare("INSERT INTO rows (text) VALUES ('a')").run());
       sync.afterSync(() => outcomes.push('released'), (error) => outcomes.push(`failed: ${error.message}`));
-      flushes.held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      flushes.pending.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       expect(outcomes).toEqual(['failed: EIO: i/o error, fdatasync']);
     } finally {
       flushes.hold = false;
@@ -221,7 +221,7 @@ describe('ingest with the WAL flush off the thread', () => {
 
   afterEach(async () => {
     flushes.hold = false;
-    for (const callback of flushes.held.splice(0)) callback(null);
+    for (const callback of flushes.pending.splice(0)) callback(null);
     await terminal.endAsync();
     await service.stop();
     repository.close();
@@ -234,12 +234,12 @@ describe('ingest with the WAL flush off the thread', () => {
   it('acknowledges only after the flush', async () => {
     flushes.hold = true;
     await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1', records(1, 5)), { qos: 1 });
-    await until(() => flushes.held.length === 1, 'the flush of the commit');
+    await until(() => flushes.pending.length === 1, 'the flush of the commit');
 
     // The commit is visible to readers, and its acknowledgement waits for the flush.
     expect(storedCount()).toBe(5);
     expect(published).toEqual([]);
-    flushes.held.shift()!(null);
+    flushes.pending.shift()!(null);
     expect(published).toEqual(['b1']);
     await until(() => acks.length === 1, 'the acknowledgement');
     expect(acks[0]!.batchId).toBe('b1');
@@ -249,15 +249,15 @@ describe('ingest with the WAL flush off the thread', () => {
   it('withholds every acknowledgement after a failed flush', async () => {
     flushes.hold = true;
     await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1', records(1, 5)), { qos: 1 });
-    await until(() => flushes.held.length === 1, 'the flush of the commit');
-    flushes.held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await until(() => flushes.pending.length === 1, 'the flush of the commit');
+    flushes.pending.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     expect(published).toEqual([]);
 
     // A later flush that succeeds does not prove the failed one's pages reached the disk, so the
-    // batch sent again is not acknowledged either; a restart replays the WAL.
+    // batch sent again is not acknowledged either. Only a restart, which replays the WAL, does that.
     await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1-again', records(1, 5)), { qos: 1 });
-    await until(() => flushes.held.length === 1, 'the flush of the second commit');
-    flushes.held.shift()!(null);
+    await until(() => flushes.pending.length === 1, 'the flush of the second commit');
+    flushes.pending.shift()!(null);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(published).toEqual([]);
     expect(acks).toEqual([]);

@@ -35,11 +35,11 @@ interface SyncWaiter {
  * are released in the order they were added.
  *
  * The connection's automatic checkpoints are turned off, and a worker thread checkpoints the WAL
- * at most once a second. Commits go on meanwhile, so the worker never copies the last frames, and
- * SQLite starts the WAL again only after a checkpoint copied every frame. Once the WAL file has
- * grown past 64 MB, the ingest thread therefore runs a checkpoint of its own between two commits
- * after the next worker checkpoint, which copies only the frames written since. It also
- * checkpoints whenever the WAL file exceeds 128 MB. When the
+ * (maybeCheckpoint() starts one at most once a second). Commits go on meanwhile, so the worker
+ * does not copy the last frames, and SQLite starts the WAL again only after a checkpoint copied
+ * every frame. Once the WAL file has grown past 64 MB, the ingest thread therefore runs a
+ * checkpoint of its own between two commits after the next worker checkpoint, which copies only
+ * the frames written since. It also checkpoints whenever the WAL file exceeds 128 MB. When the
  * worker thread fails, the connection gets its automatic checkpoints back, and commits checkpoint
  * in the ingest thread as before.
  */

@@ -125,8 +125,8 @@ export const fareTableBodySchema = z.object({
   /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
   localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
   /**
-   * City code (2 bytes as 4 hex digits) the readers write as the acquirer city into a card's
-   * transit record; absent: the first 4 digits of the first local issuer prefix (acquirerCityCode()).
+   * City code (2 bytes as 4 hex digits) that the readers write as the acquirer city into a card's
+   * transit record. Without it, acquirerCityCode() takes the first 4 digits of the first local issuer prefix.
    */
   acquirerCityCode: z.string().regex(/^[0-9A-F]{4}$/).optional(),
   /** The rider is told "请充值" when the balance after the fare is below this. */

@@ -93,8 +93,8 @@ export class BenchBus {
     const screen = { raiseAlert: (alert: DriverAlert) => this.driver.state.raiseAlert(alert), clearAlert: (id: string) => this.driver.state.clearAlert(id) };
     const clock = options.clock ?? systemClock;
     this.parameterCheck = new OutdatedParameterCheck({ store: this.parameters, clock, screen, logger, linkConnected: () => this.uplink.stats().connected });
-    // A simulated clock starts on days before this build; the check then takes that first day as
-    // the build date, so it does not flag the simulation itself as a wrong clock.
+    // A simulated clock starts on days before this build. The check takes that first day as the
+    // build date, so that it does not flag the simulation itself as a wrong clock.
     const buildDate = options.clock ? clock.now().toISOString().slice(0, 10) : BUILD_DATE;
     this.clockCheck = new ClockCheck({ clock, screen, logger, buildDate });
     this.uplink = new TerminalUplink({

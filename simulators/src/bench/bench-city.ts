@@ -22,7 +22,7 @@ export interface BenchCityOptions {
   mqttPort: number;
   httpPort: number;
   dataDir?: string;
-  /** Removes the data folder when the city stops, for runs whose files nobody reads afterwards. */
+  /** Removes the data folder when the city stops, for runs whose files are not read afterwards. */
   removeDataOnStop?: boolean;
   logger: Logger;
   /** Simulated link latencies of a bus reader, in ms (0 for the fastest runs). */

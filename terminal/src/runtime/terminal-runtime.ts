@@ -218,7 +218,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
     }
   }
 
-  /** The terminal's id for a log line, unless the logger already binds it (pino would print the key twice). */
+  /** Returns the terminal's id for a log line, unless the logger already binds it (pino would print the key twice). */
   private terminalIdUnlessBound(): { terminalId?: string } {
     return 'terminalId' in this.options.logger.bindings() ? {} : { terminalId: this.options.terminalId };
   }

@@ -300,10 +300,10 @@ export class SqliteTransactionStore implements TransactionStore {
     const rows: ReadyRecordText[] = this.statements.readReady.all(afterSequence, firstPending, limit);
     for (let index = 0; index < rows.length; index += 1) {
       const row = rows[index] as ReadyRow;
-      // The store writes every record with `sequence` as its first and only such key. Any other
-      // text, such as an older record, one whose sequence was damaged or repeated, or one with a
-      // NUL (SQLite's json_valid() stops reading at a NUL), goes through JSON.parse, which decides
-      // because the back office runs it too: JSON.parse takes a repeated key's last value.
+      // The store writes every record with `sequence` as its first and only such key. Other text
+      // goes through JSON.parse, which decides because the back office runs it too. That covers
+      // an older record, a damaged or repeated sequence (JSON.parse takes a repeated key's last
+      // value) and a NUL, where SQLite's json_valid() stops reading.
       const prefix = `{"sequence":${row.sequence},`;
       if (row.valid === 1 && row.json.startsWith(prefix) && row.json.indexOf('"sequence":', prefix.length) === -1 && !row.json.includes('\u0000')) continue;
       const damage = describeDamage(row.sequence, row.json);

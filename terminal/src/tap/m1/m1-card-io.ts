@@ -123,8 +123,8 @@ export class M1CardIo {
   /** Picks the slot whose key the upcoming sectors need last or never, and the least recently used one on a tie. */
   private slotToReplace(upcoming: readonly number[]): number {
     const nextUse = (slot: number): number => {
-      const held = this.slots[slot];
-      const index = held === undefined ? -1 : upcoming.findIndex((sector) => sameKey(this.keyOf(sector), held));
+      const slotKey = this.slots[slot];
+      const index = slotKey === undefined ? -1 : upcoming.findIndex((sector) => sameKey(this.keyOf(sector), slotKey));
       return index < 0 ? Number.POSITIVE_INFINITY : index;
     };
     const other = 1 - this.nextSlot;
@@ -138,7 +138,7 @@ export class M1CardIo {
   }
 
   private slotOf(key: Uint8Array): number {
-    return this.slots.findIndex((held) => held !== undefined && sameKey(held, key));
+    return this.slots.findIndex((slotKey) => slotKey !== undefined && sameKey(slotKey, key));
   }
 
   private async load(slot: number, key: Uint8Array): Promise<void> {

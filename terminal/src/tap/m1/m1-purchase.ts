@@ -61,10 +61,10 @@ export interface M1StagedDebit {
  * until the counter is raised. A debit of a positive amount then writes the information block with
  * the process flag set and the debit in progress, and sends DECREMENT to the primary value block.
  * It copies that block to the backup block and writes the information block with the counter
- * raised and the flag idle. The store record is made durable during the flag write, and completed during the
- * backup block write. Once the card confirms the decrement the fare is taken whatever happens to
- * the later writes, because the next tap of the card, on any terminal, finishes them from the
- * information block. A zero-amount debit (a boarding) changes no value block, so its one commit is
+ * raised and the flag idle. The store record is made durable during the flag write, and completed
+ * during the backup block write. Once the card confirms the decrement, the fare is taken even if a
+ * later write is torn, because the next tap of the card on a busfare terminal finishes the writes
+ * from the information block (readAndRepairPurse in m1-purse.ts). A zero-amount debit (a boarding) changes no value block, so its one commit is
  * the information block write with the counter raised.
  */
 export async function purchaseFromM1Purse(io: M1CardIo, context: M1PurchaseContext): Promise<TapResult> {

@@ -63,11 +63,14 @@ const ENABLE_FLAG_REFUSALS: Record<number, { promptId: TapResult['promptId']; re
 };
 
 /**
- * Runs the tap of a MIFARE Classic purse. The steps: UID (from the reader's card event, else GET
- * UID) → sector keys from the PSAM → issuance block (card number, type, validity, enable flag) →
- * purse sector, read in one READ BINARY and repaired, with a torn debit finished → an open
- * in-doubt record of this card settled → the boarding record in one READ BINARY, for fare tables
- * with a tap-on/tap-off route → fare decision → enable flag 04 on a blacklisted card → debit.
+ * Runs the tap of a MIFARE Classic purse. The steps, in order:
+ * 1. the UID, from the reader's card event, else GET UID;
+ * 2. the sector keys from the PSAM;
+ * 3. the issuance block (card number, type, validity, enable flag);
+ * 4. the purse sector in one READ BINARY, repaired, with a torn debit finished;
+ * 5. an open in-doubt record of this card, settled;
+ * 6. the boarding record in one READ BINARY, for fare tables with a tap-on/tap-off route;
+ * 7. the fare decision, enable flag 04 on a blacklisted card, and the debit.
  * A clean tap on a flat-fare table takes 14 card APDUs (2 of them during the PSAM MAC) and 2 PSAM
  * APDUs. On a tap-on/tap-off route the boarding is a composite debit of any missing tap-off charge
  * (usually zero) whose boarding record is written before the debit's commit. The alighting is a
