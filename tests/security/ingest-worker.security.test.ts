@@ -18,6 +18,7 @@ import { type GroupedIngestResult, TransactionIngestor } from '../../backoffice/
 import { EvidenceLedger } from '../../backoffice/src/security/evidence-ledger.js';
 import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
 import { LOCAL_ISSUER_PREFIX, OUT_OF_TOWN_ISSUER, TEST_KEY_ENTRIES, fakeBatch, fakeRecord, testKeyStore } from '../../backoffice/src/testing/fake-terminal.js';
+import { plainCheckedPayload } from '../../backoffice/src/testing/checked-payload.js';
 import { ManualClock } from '../../terminal/src/ports/clock.js';
 import { createLogger as createTerminalLogger } from '../../terminal/src/logger.js';
 import { SqliteTransactionStore, WAL_RESERVE_BYTES } from '../../terminal/src/store/sqlite-transaction-store.js';
@@ -564,7 +565,7 @@ describe('ingest over a broker while the payload-check worker fails', () => {
 
     const fromWorker = await Promise.all(payloads.map((payload) => worker.check(TOPIC, payload)));
 
-    expect(fromWorker).toEqual(payloads.map((payload) => inThread.check(TOPIC, payload)));
+    expect(fromWorker.map(plainCheckedPayload)).toEqual(payloads.map((payload) => plainCheckedPayload(inThread.check(TOPIC, payload))));
   });
 
   it('survives worker termination mid-stream', async () => {

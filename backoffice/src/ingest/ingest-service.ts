@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
+import { columnsOf } from '../store/record-columns.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
 import type { GroupedIngestResult, IngestInput, TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
 import type { PayloadCheckWorker } from './payload-check-thread.js';
@@ -301,18 +302,18 @@ export class IngestService extends EventEmitter<IngestEvents> {
 }
 
 export function toLiveTap(item: AcceptedTransaction): LiveTap {
-  const { record } = item;
+  const columns = columnsOf(item);
   return {
     terminalId: item.terminalId,
-    sequence: record.sequence,
-    kind: record.kind,
-    occurredAt: record.occurredAt,
-    asn: record.card.asn,
-    cardType: record.card.cardType,
-    amountFen: record.debit.amountFen,
-    route: record.trip.route ?? null,
-    vehicleId: record.trip.vehicleId,
+    sequence: columns.sequence,
+    kind: columns.kind,
+    occurredAt: columns.occurredAt,
+    asn: columns.asn,
+    cardType: columns.cardType,
+    amountFen: columns.amountFen,
+    route: columns.route,
+    vehicleId: columns.vehicleId,
     verification: item.verification,
-    outcome: record.outcome ?? null,
+    outcome: columns.outcome,
   };
 }

@@ -11,6 +11,8 @@ import { parseConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { LOCAL_ISSUER_PREFIX, OUT_OF_TOWN_ISSUER, TEST_KEY_ENTRIES, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
 import { PayloadChecker, type RejectedPayload } from './payload-check.js';
+import { plainCheckedPayload } from '../testing/checked-payload.js';
+import { columnsOf, recordColumns } from '../store/record-columns.js';
 import { type PackedCheckedPayload, PayloadCheckWorker, bundledPayloadCheckScript, packCheckedPayload, unpackCheckedPayload } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
 
@@ -62,7 +64,7 @@ describe('PayloadCheckWorker', () => {
       const payload = mixedBatch('b1');
       const checked = await worker.check(TOPIC, payload);
 
-      expect(checked).toEqual(inThread.check(TOPIC, payload));
+      expect(plainCheckedPayload(checked)).toEqual(plainCheckedPayload(inThread.check(TOPIC, payload)));
       expect(checked.kind).toBe('checked-batch');
       if (checked.kind !== 'checked-batch') return;
       expect(checked.accepted.map((item) => [item.record.sequence, item.verification])).toEqual([
@@ -84,7 +86,7 @@ describe('PayloadCheckWorker', () => {
       const bytes = Buffer.from(`xx${payload}yy`).subarray(2, 2 + Buffer.byteLength(payload));
       const invalid = Buffer.from([0x7b, 0xff, 0xfe]);
 
-      expect(await worker.check(TOPIC, bytes)).toEqual(inThread.check(TOPIC, payload));
+      expect(plainCheckedPayload(await worker.check(TOPIC, bytes))).toEqual(plainCheckedPayload(inThread.check(TOPIC, payload)));
       expect(await worker.check(TOPIC, invalid)).toEqual(inThread.check(TOPIC, invalid.toString('utf8')));
     } finally {
       await worker.close();
@@ -223,10 +225,10 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
     return packed;
   }
 
-  it('round-trips accepted records and texts', () => {
+  it('round-trips accepted records, columns and texts', () => {
     const checked = checker().check(TOPIC, mixedBatch('b1'));
     const unpacked = unpackCheckedPayload(packCheckedPayload(checked));
-    expect(unpacked).toEqual(checked);
+    expect(plainCheckedPayload(unpacked)).toEqual(plainCheckedPayload(checked));
     if (unpacked.kind !== 'checked-batch' || checked.kind !== 'checked-batch') throw new Error('expected checked batches');
     expect(unpacked.accepted.map((item) => item.raw)).toStrictEqual(checked.accepted.map((item) => item.raw));
     expect(unpacked.accepted).toHaveLength(2);
@@ -246,15 +248,21 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
     expect(unpacked.kind === 'checked-batch' ? unpacked.accepted : undefined).toEqual([]);
   });
 
-  it('rejects a text of two records', () => {
-    const packed = packedBatch();
-    packed.accepted.raws[0] = `${packed.accepted.raws[0]},${packed.accepted.raws[1]}`;
-    expect(() => unpackCheckedPayload(packed)).toThrow(/3 records parsed from 2 texts/);
+  it('gives each record columns that match its text', () => {
+    const unpacked = unpackCheckedPayload(packedBatch());
+    if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    for (const item of unpacked.accepted) expect(columnsOf(item)).toEqual(recordColumns(JSON.parse(item.raw)));
   });
 
-  it('rejects a text that is not JSON', () => {
+  it('rejects a batch whose columns do not match its texts', () => {
     const packed = packedBatch();
-    packed.accepted.raws[1] = '{"sequence": 4';
-    expect(() => unpackCheckedPayload(packed)).toThrow(SyntaxError);
+    packed.accepted.columns.pop();
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 texts, 2 verifications, 2 business days and 33 column values/);
+  });
+
+  it('rejects a batch with a text more than its verifications', () => {
+    const packed = packedBatch();
+    packed.accepted.raws.push(packed.accepted.raws[0]!);
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 3 texts, 2 verifications/);
   });
 });

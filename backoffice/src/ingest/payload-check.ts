@@ -9,6 +9,7 @@ import {
 } from '@busfare/shared-protocol';
 import type { AcceptedTransaction, RejectedInput } from '../store/clearing-repository.js';
 import type { AcceptedLock } from '../store/card-lock-table.js';
+import { recordColumns } from '../store/record-columns.js';
 import { describeIssues } from '../zod-issues.js';
 import { type BusinessDayRule, businessDayPlacer } from './business-day.js';
 import { parseCommonRecord } from './record-fast-parse.js';
@@ -116,6 +117,7 @@ export class PayloadChecker {
       // Both parsers write keys in schema order and drop unknown ones, so equal content gives
       // equal text whatever key order the terminal used.
       raw: JSON.stringify(record),
+      columns: recordColumns(record),
     };
   }
 

@@ -1,9 +1,10 @@
-import { TX_ACK_SCHEMA, type TransactionAck, type TransactionRecord } from '@busfare/shared-protocol';
+import { TX_ACK_SCHEMA, type TransactionAck } from '@busfare/shared-protocol';
 import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTransactionRow } from '../store/clearing-repository.js';
 import type { BusinessDayRule } from './business-day.js';
 import type { EvidenceScreen } from '../security/evidence-ledger.js';
 import type { TacVerifier } from './tac-verifier.js';
 import type { CloneFlagStore } from './m1-clone-flags.js';
+import { type RecordColumns, columnsOf } from '../store/record-columns.js';
 import { type CheckedPayload, PayloadChecker } from './payload-check.js';
 
 /** A payload refused as a whole: it is kept in the rejected table and gets no acknowledgement. */
@@ -94,7 +95,8 @@ export class TransactionIngestor {
     const { cloneFlags } = this.options;
     if (!cloneFlags || stored.length === 0) return;
     const flaggedAt = new Date().toISOString();
-    for (const { terminalId, items } of stored) for (const item of items) cloneFlags.observe(terminalId, item.record, flaggedAt);
+    // Only MIFARE Classic purses are observed, so other records are never parsed here.
+    for (const { terminalId, items } of stored) for (const item of items) if (columnsOf(item).application === 'm1') cloneFlags.observe(terminalId, item.record, flaggedAt);
   }
 
   /**
@@ -114,12 +116,13 @@ export class TransactionIngestor {
     const rejected: RejectedInput[] = [...checked.rejected];
     const inDoubtInBatch = new Set<number>();
     for (const item of checked.accepted) {
-      const linkProblem = this.checkResolutionLink(terminalId, item.record, inDoubtInBatch);
+      const columns = columnsOf(item);
+      const linkProblem = this.checkResolutionLink(terminalId, columns, inDoubtInBatch);
       if (linkProblem) {
-        rejected.push({ terminalId, topic, sequence: item.record.sequence, reason: linkProblem, payload: item.raw });
+        rejected.push({ terminalId, topic, sequence: columns.sequence, reason: linkProblem, payload: item.raw });
         continue;
       }
-      if (item.record.kind === 'in-doubt') inDoubtInBatch.add(item.record.sequence);
+      if (columns.kind === 'in-doubt') inDoubtInBatch.add(columns.sequence);
       accepted.push(item);
     }
 
@@ -146,7 +149,7 @@ export class TransactionIngestor {
     if (progress.missing.length > 0) ack.missing = progress.missing;
 
     const storedSequences = new Set(written.storedSequences);
-    const stored = accepted.filter((item) => storedSequences.has(item.record.sequence));
+    const stored = accepted.filter((item) => storedSequences.has(columnsOf(item).sequence));
     storedRecords.push({ terminalId, items: stored });
     return { kind: 'batch', terminalId, ack, sentAt: checked.sentAt, stored };
   }
@@ -155,8 +158,8 @@ export class TransactionIngestor {
    * A resolution must settle an in-doubt record: one of this batch, or a stored one. Whether it
    * names an earlier sequence at all is checked with the payload.
    */
-  private checkResolutionLink(terminalId: string, record: TransactionRecord, inDoubtInBatch: ReadonlySet<number>): string | undefined {
-    if (record.kind !== 'resolution' || record.resolvesSequence === undefined) return undefined;
+  private checkResolutionLink(terminalId: string, record: RecordColumns, inDoubtInBatch: ReadonlySet<number>): string | undefined {
+    if (record.kind !== 'resolution' || record.resolvesSequence === null) return undefined;
     if (inDoubtInBatch.has(record.resolvesSequence)) return undefined;
     const target: StoredTransactionRow | undefined = this.options.repository.findTransaction(terminalId, record.resolvesSequence);
     if (target !== undefined && target.kind !== 'in-doubt') {

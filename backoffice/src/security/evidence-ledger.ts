@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { TransactionRecord } from '@busfare/shared-protocol';
 import type { AcceptedTransaction, RejectedInput } from '../store/clearing-repository.js';
+import { type RecordColumns, columnsOf } from '../store/record-columns.js';
 import { maskCardNumber } from './card-masking.js';
 
 /**
@@ -114,9 +114,10 @@ export class EvidenceLedger implements EvidenceScreen {
     // transaction is a savepoint of it.
     const screenBatch = this.db.transaction(() => {
       for (const item of accepted) {
-        const reason = carriesTac(item.record) ? this.claim(terminalId, item.record, owners) : undefined;
+        const columns = columnsOf(item);
+        const reason = carriesTac(columns) ? this.claim(terminalId, columns, owners) : undefined;
         if (reason === undefined) result.accepted.push(item);
-        else result.rejected.push({ terminalId, topic, sequence: item.record.sequence, reason, payload: item.raw });
+        else result.rejected.push({ terminalId, topic, sequence: columns.sequence, reason, payload: item.raw });
       }
     });
     screenBatch.immediate();
@@ -134,14 +135,14 @@ export class EvidenceLedger implements EvidenceScreen {
   private claimAllFresh(terminalId: string, accepted: readonly AcceptedTransaction[]): boolean {
     const claims: (Buffer | string | number)[] = [];
     const psams = new Set<string>();
-    for (const { record } of accepted) {
+    for (const item of accepted) {
+      const record = columnsOf(item);
       if (!carriesTac(record)) continue;
-      const { card, debit } = record;
-      const psam = normalisePsam(debit.psamTerminalNumber);
-      const asn = card.asn.toUpperCase();
+      const psam = normalisePsam(record.psamTerminalNumber);
+      const asn = record.asn.toUpperCase();
       psams.add(psam);
-      claims.push(counterKey(asn, debit.cardCounter), terminalId, record.sequence);
-      claims.push(tacKey(asn, psam, debit.terminalSerial, debit.cardDateTime, debit.tac ?? ''), terminalId, record.sequence);
+      claims.push(counterKey(asn, record.cardCounter), terminalId, record.sequence);
+      claims.push(tacKey(asn, psam, record.terminalSerial, record.cardDateTime, record.tac ?? ''), terminalId, record.sequence);
     }
     if (claims.length === 0) return true;
 
@@ -197,11 +198,10 @@ export class EvidenceLedger implements EvidenceScreen {
    * inserts first and reads the holder only on a collision, because almost every key is new. A
    * rejected record's new claims are deleted again inside the same transaction.
    */
-  private claim(terminalId: string, record: TransactionRecord, owners: Map<string, string | undefined>): string | undefined {
-    const { card, debit } = record;
-    const psam = normalisePsam(debit.psamTerminalNumber);
-    const asn = card.asn.toUpperCase();
-    const keys = [counterKey(asn, debit.cardCounter), tacKey(asn, psam, debit.terminalSerial, debit.cardDateTime, debit.tac ?? '')] as const;
+  private claim(terminalId: string, record: RecordColumns, owners: Map<string, string | undefined>): string | undefined {
+    const psam = normalisePsam(record.psamTerminalNumber);
+    const asn = record.asn.toUpperCase();
+    const keys = [counterKey(asn, record.cardCounter), tacKey(asn, psam, record.terminalSerial, record.cardDateTime, record.tac ?? '')] as const;
     const fresh = keys.map((key) => this.statements.claim.run(key, terminalId, record.sequence).changes === 1);
     const holders = keys.map((key, index) => (fresh[index] ? undefined : this.statements.claimant.get(key)));
     const ownClaim = (holder: Claimant | undefined) => holder?.terminalId === terminalId && holder.sequence === record.sequence;
@@ -222,7 +222,7 @@ export class EvidenceLedger implements EvidenceScreen {
     }
     // Reasons are logged and shown in the console, so they carry the masked card number only.
     const masked = maskCardNumber(asn);
-    const describe = [() => `card ${masked} counter ${debit.cardCounter}`, () => `the TAC of card ${masked} with PSAM ${psam} serial ${debit.terminalSerial}`];
+    const describe = [() => `card ${masked} counter ${record.cardCounter}`, () => `the TAC of card ${masked} with PSAM ${psam} serial ${record.terminalSerial}`];
     for (const [index, holder] of holders.entries()) {
       if (holder !== undefined && !ownClaim(holder)) {
         return reject(`replayed card evidence: ${describe[index]!()} was already accepted as terminal ${holder.terminalId} sequence ${holder.sequence}`);
@@ -301,8 +301,8 @@ function migrateTextClaims(db: Database.Database): void {
 }
 
 /** Purchases and debited resolutions carry a TAC. In-doubt records and not-debited resolutions do not. */
-function carriesTac(record: TransactionRecord): boolean {
-  return record.debit.tac !== undefined && (record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited'));
+function carriesTac(record: RecordColumns): boolean {
+  return record.tac !== null && (record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited'));
 }
 
 function normalisePsam(psamTerminalNumber: string): string {

@@ -1,5 +1,6 @@
 import type { PositionBatch, ShiftRecord, TerminalStatus, TransactionRecord } from '@busfare/shared-protocol';
 import type { AcceptedLock, CardLockRow } from './card-lock-table.js';
+import type { RecordColumns } from './record-columns.js';
 
 /**
  * Outcome of the evidence check of a stored record.
@@ -20,6 +21,8 @@ export interface AcceptedTransaction {
   businessDay: string;
   /** The record as received, as canonical JSON, so a resent copy compares equal. */
   raw: string;
+  /** The fields that storing and screening read; without them they are read from `record`. */
+  columns?: RecordColumns;
 }
 
 /** A payload or record that ingest refused, kept with the reason. */

@@ -72,6 +72,47 @@ describe('SQLite clearing repository', () => {
     expect(repository.progress('T-1').contiguousThrough).toBe(2_500);
   });
 
+  it('advances progress over sequences stored before a gap closed', () => {
+    repository.writeBatch('T-1', Array.from({ length: 2_499 }, (_, index) => accepted(index + 2)), []);
+    expect(repository.progress('T-1').contiguousThrough).toBe(0);
+
+    repository.writeBatch('T-1', [accepted(1)], []);
+
+    expect(repository.progress('T-1').contiguousThrough).toBe(2_500);
+  });
+
+  it('stores every row of a batch longer than one multi-row insert', () => {
+    const result = repository.writeBatch('T-1', Array.from({ length: 70 }, (_, index) => accepted(index + 1, { amountFen: index + 1 })), []);
+
+    expect(result.stored).toBe(70);
+    expect(result.storedSequences).toEqual(Array.from({ length: 70 }, (_, index) => index + 1));
+    expect([1, 32, 33, 64, 65, 70].map((sequence) => repository.findTransaction('T-1', sequence)?.amountFen)).toEqual([1, 32, 33, 64, 65, 70]);
+    expect(repository.summary()).toMatchObject({ recordsCleared: 70, clearedAmountFen: (70 * 71) / 2 });
+  });
+
+  it('counts a stored record inside a batch as duplicate', () => {
+    repository.writeBatch('T-1', [accepted(5)], []);
+    const result = repository.writeBatch('T-1', Array.from({ length: 10 }, (_, index) => accepted(index + 1)), []);
+
+    expect(result).toMatchObject({ stored: 9, duplicates: 1, conflicts: [] });
+    expect(result.storedSequences).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
+    expect(repository.progress('T-1').contiguousThrough).toBe(10);
+  });
+
+  it('stores a sequence repeated within one batch once', () => {
+    const result = repository.writeBatch('T-1', [accepted(1), accepted(2), accepted(2), accepted(3)], []);
+
+    expect(result).toMatchObject({ stored: 3, duplicates: 1, storedSequences: [1, 2, 3] });
+  });
+
+  it('keeps a changed copy within one batch as a conflict', () => {
+    const result = repository.writeBatch('T-1', [accepted(1), accepted(2), accepted(2, { amountFen: 1 })], []);
+
+    expect(result.stored).toBe(2);
+    expect(result.conflicts).toEqual([{ sequence: 2, reason: 'sequence 2 is already stored with different content' }]);
+    expect(repository.findTransaction('T-1', 2)?.amountFen).toBe(200);
+  });
+
   it('keeps progress after reopening the file', () => {
     repository.writeBatch('T-1', [accepted(1), accepted(2)], []);
     repository.close();

@@ -17,6 +17,7 @@ import type {
 import { CLEARING_CENTRE_SCHEMA_SQL } from './clearing-centre-schema.js';
 import { CLEARING_SCHEMA_SQL } from './sqlite-schema.js';
 import { type AcceptedLock, type CardLockRow, CardLockTable } from './card-lock-table.js';
+import { type RecordColumns, columnsOf } from './record-columns.js';
 
 export interface SqliteClearingRepositoryOptions {
   /** Database file path, or ':memory:'. */
@@ -39,6 +40,38 @@ const SEQUENCE_PAGE = 1_000;
  * the gaps within this window.
  */
 const MISSING_SCAN_LIMIT = 10_000;
+
+/**
+ * Rows per multi-row INSERT of new records: 512 parameters. In a micro-benchmark of 200,000
+ * records with this schema, 20 to 50 rows per statement took about 3 µs less per record than one.
+ */
+const TRANSACTION_ROWS = 32;
+const TRANSACTION_COLUMNS = `terminal_id, sequence, kind, asn, issuer_id, card_type, amount_fen, occurred_at,
+  business_day, verification, resolves_sequence, outcome, route, vehicle_id, raw_json, received_at`;
+const TRANSACTION_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+type TransactionRow = [string, number, string, string, string, string, number, string, string, string, number | null, string | null, string | null, string, string, string];
+
+/** Returns the values of one transactions row, in the order of TRANSACTION_COLUMNS. */
+function transactionRow(terminalId: string, item: AcceptedTransaction, record: RecordColumns, receivedAt: string): TransactionRow {
+  return [
+    terminalId,
+    record.sequence,
+    record.kind,
+    record.asn,
+    record.issuerId,
+    record.cardType,
+    record.amountFen,
+    record.occurredAt,
+    item.businessDay,
+    item.verification,
+    record.resolvesSequence,
+    record.outcome,
+    record.route,
+    record.vehicleId,
+    item.raw,
+    receivedAt,
+  ];
+}
 
 const CLEARED_CONDITION = `(kind = 'purchase' OR (kind = 'resolution' AND outcome = 'debited')) AND verification IN ('verified', 'queued-for-issuer')`;
 
@@ -84,10 +117,16 @@ export class SqliteClearingRepository implements ClearingRepository {
 
     this.statements = {
       // Positional parameters: binding an object by name costs about 40% more per row, and this is ingest's hot path.
-      insertTransaction: this.db.prepare<[string, number, string, string, string, string, number, string, string, string, number | null, string | null, string | null, string, string, string]>(`
-        INSERT OR IGNORE INTO transactions (terminal_id, sequence, kind, asn, issuer_id, card_type, amount_fen, occurred_at,
-          business_day, verification, resolves_sequence, outcome, route, vehicle_id, raw_json, received_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertTransaction: this.db.prepare<TransactionRow>(`INSERT OR IGNORE INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${TRANSACTION_PLACEHOLDERS}`),
+      insertNewTransaction: this.db.prepare<TransactionRow>(`INSERT INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${TRANSACTION_PLACEHOLDERS}`),
+      insertTransactions: this.db.prepare<[(string | number | null)[]]>(
+        `INSERT INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${Array.from({ length: TRANSACTION_ROWS }, () => TRANSACTION_PLACEHOLDERS).join(', ')}`,
+      ),
+      anySequenceBetween: this.db.prepare<[string, number, number, string, number, number], { found: 1 }>(`
+        SELECT 1 AS found FROM transactions WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
+        UNION ALL
+        SELECT 1 FROM card_locks WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
+        LIMIT 1`),
       storedRaw: this.db.prepare<[string, number], { raw_json: string }>('SELECT raw_json FROM transactions WHERE terminal_id = ? AND sequence = ?'),
       insertRejected: this.db.prepare(`
         INSERT OR IGNORE INTO rejected (terminal_id, topic, sequence, reason, payload, payload_sha256, received_at)
@@ -155,66 +194,94 @@ export class SqliteClearingRepository implements ClearingRepository {
         }
       }
 
-      const lockedSequences = this.lockedSequences(terminalId, accepted);
-      for (const item of accepted) {
-        const record = item.record;
-        highest = Math.max(highest, record.sequence);
-        // A lock record already holds this sequence.
-        if (lockedSequences.has(record.sequence)) {
+      // Every sequence in `present` is in the transactions, card_locks or rejected table once
+      // this transaction commits, so the contiguous point can move over them without a query.
+      const present: number[] = [];
+      for (const item of locks) present.push(item.record.sequence);
+
+      const columns = accepted.map(columnsOf);
+      for (const { sequence } of columns) {
+        highest = Math.max(highest, sequence);
+        present.push(sequence);
+      }
+      if (this.isFreshRange(terminalId, columns)) {
+        this.insertFresh(terminalId, accepted, columns, receivedAt);
+        result.stored += accepted.length;
+        for (const { sequence } of columns) result.storedSequences.push(sequence);
+      } else {
+        const lockedSequences = this.lockedSequences(terminalId, columns);
+        accepted.forEach((item, index) => {
+          const record = columns[index]!;
+          // A lock record already holds this sequence.
+          if (lockedSequences.has(record.sequence)) {
+            conflict(record.sequence, item.raw);
+            return;
+          }
+          if (this.statements.insertTransaction.run(...transactionRow(terminalId, item, record, receivedAt)).changes === 1) {
+            result.stored += 1;
+            result.storedSequences.push(record.sequence);
+            return;
+          }
+          const stored = this.statements.storedRaw.get(terminalId, record.sequence);
+          if (stored?.raw_json === item.raw) {
+            result.duplicates += 1;
+            return;
+          }
           conflict(record.sequence, item.raw);
-          continue;
-        }
-        const changes = this.statements.insertTransaction.run(
-          terminalId,
-          record.sequence,
-          record.kind,
-          record.card.asn,
-          record.card.issuerId,
-          record.card.cardType,
-          record.debit.amountFen,
-          record.occurredAt,
-          item.businessDay,
-          item.verification,
-          record.resolvesSequence ?? null,
-          record.outcome ?? null,
-          record.trip.route ?? null,
-          record.trip.vehicleId,
-          item.raw,
-          receivedAt,
-        ).changes;
-        if (changes === 1) {
-          result.stored += 1;
-          result.storedSequences.push(record.sequence);
-          continue;
-        }
-        const stored = this.statements.storedRaw.get(terminalId, record.sequence);
-        if (stored?.raw_json === item.raw) {
-          result.duplicates += 1;
-          continue;
-        }
-        conflict(record.sequence, item.raw);
+        });
       }
 
       for (const item of rejected) {
         if (item.sequence !== null) highest = Math.max(highest, item.sequence);
-        if (this.insertRejected(item, receivedAt)) result.rejectedStored += 1;
-        else result.duplicates += 1;
+        if (this.insertRejected(item, receivedAt)) {
+          result.rejectedStored += 1;
+          if (item.sequence !== null) present.push(item.sequence);
+        } else {
+          result.duplicates += 1;
+        }
       }
 
-      this.advanceProgress(terminalId, highest, result.duplicates, receivedAt);
+      this.advanceProgress(terminalId, highest, result.duplicates, receivedAt, present);
       return result;
     });
     return write.immediate();
   }
 
+  /**
+   * Returns true when the sequences of `columns` rise strictly and no stored record or lock uses
+   * any sequence between the first and the last. Every record of such a batch is then new, as in
+   * all but resent batches.
+   */
+  private isFreshRange(terminalId: string, columns: readonly RecordColumns[]): boolean {
+    if (columns.length === 0) return false;
+    for (let index = 1; index < columns.length; index += 1) if (columns[index]!.sequence <= columns[index - 1]!.sequence) return false;
+    const lowest = columns[0]!.sequence;
+    const highest = columns[columns.length - 1]!.sequence;
+    return this.statements.anySequenceBetween.get(terminalId, lowest, highest, terminalId, lowest, highest) === undefined;
+  }
+
+  /**
+   * Inserts records that isFreshRange() found new, TRANSACTION_ROWS per statement. A plain INSERT
+   * fails the whole batch on a clash rather than skip a row silently.
+   */
+  private insertFresh(terminalId: string, accepted: readonly AcceptedTransaction[], columns: readonly RecordColumns[], receivedAt: string): void {
+    let index = 0;
+    for (; index + TRANSACTION_ROWS <= accepted.length; index += TRANSACTION_ROWS) {
+      const values: (string | number | null)[] = [];
+      for (let row = index; row < index + TRANSACTION_ROWS; row += 1) values.push(...transactionRow(terminalId, accepted[row]!, columns[row]!, receivedAt));
+      this.statements.insertTransactions.run(values);
+    }
+    for (; index < accepted.length; index += 1) this.statements.insertNewTransaction.run(...transactionRow(terminalId, accepted[index]!, columns[index]!, receivedAt));
+  }
+
   /** Reads which sequences of `accepted` lock records already use, with one range query per batch. */
-  private lockedSequences(terminalId: string, accepted: readonly AcceptedTransaction[]): Set<number> {
-    if (accepted.length === 0) return new Set();
+  private lockedSequences(terminalId: string, columns: readonly RecordColumns[]): Set<number> {
+    if (columns.length === 0) return new Set();
     let lowest = Number.MAX_SAFE_INTEGER;
     let highest = 0;
-    for (const { record } of accepted) {
-      lowest = Math.min(lowest, record.sequence);
-      highest = Math.max(highest, record.sequence);
+    for (const { sequence } of columns) {
+      lowest = Math.min(lowest, sequence);
+      highest = Math.max(highest, sequence);
     }
     return new Set(this.statements.lockSequencesBetween.all(terminalId, lowest, highest));
   }
@@ -417,11 +484,18 @@ export class SqliteClearingRepository implements ClearingRepository {
     );
   }
 
-  /** Moves contiguous_through over every stored or rejected sequence that now follows it. */
-  private advanceProgress(terminalId: string, highestInBatch: number, duplicates: number, updatedAt: string): void {
+  /**
+   * Moves contiguous_through over every stored or rejected sequence that now follows it. The
+   * sequences in `present` are known to be stored, so only what lies beyond them is read.
+   */
+  private advanceProgress(terminalId: string, highestInBatch: number, duplicates: number, updatedAt: string, present: readonly number[]): void {
     const row = this.statements.selectProgress.get(terminalId);
     let contiguous = row?.contiguous_through ?? 0;
     const highestSeen = Math.max(row?.highest_seen ?? 0, highestInBatch);
+    for (const sequence of [...present].sort((a, b) => a - b)) {
+      if (sequence === contiguous + 1) contiguous = sequence;
+      else if (sequence > contiguous + 1) break;
+    }
 
     for (;;) {
       const page = this.statements.sequencesAbove.all(terminalId, contiguous, terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE);
