@@ -1,6 +1,6 @@
-import { computeTac, fromHex, toHex } from '@busfare/shared-protocol';
+import { computeTac, concatBytes, fromHex, padIso9797M2, toHex, u32be } from '@busfare/shared-protocol';
 import { describe, expect, it } from 'vitest';
-import { TacMacCiphers } from './tac-mac-ciphers.js';
+import { TacMacCiphers, readHex32, writeTacData } from './tac-mac-ciphers.js';
 
 const input = {
   amountFen: 200,
@@ -81,5 +81,52 @@ describe('TacMacCiphers', () => {
 
   it('rejects an amount above 4 bytes', () => {
     expect(() => new TacMacCiphers(2).tac('des:card', 'des', key, { ...input, amountFen: 2 ** 32 })).toThrow(RangeError);
+  });
+});
+
+describe('writeTacData', () => {
+  /** Returns the padded TAC input as hex, with the field encoding that computeTac uses. */
+  function expectedData(fields: typeof input, size: number): string {
+    const { terminalNumber, dateTime } = bytesOf(fields);
+    const data = concatBytes(u32be(fields.amountFen), Uint8Array.of(fields.transactionType), terminalNumber, u32be(fields.terminalSerial), dateTime);
+    return toHex(padIso9797M2(data, size));
+  }
+
+  it('writes the DES and SM4 layouts over a reused buffer', () => {
+    // DES pads 22 bytes to three 8-byte blocks, SM4 to two 16-byte blocks.
+    for (const [length, blockSize] of [[24, 8], [32, 16]] as const) {
+      const target = new Uint8Array(length).fill(0xaa);
+      const fields = { ...input, amountFen: 0xfedcba98, terminalSerial: 0x01020304, terminalNumberHex: 'a1b2c3d4e5f6' };
+
+      writeTacData(target, fields);
+
+      expect(toHex(target)).toBe(expectedData(fields, blockSize));
+    }
+  });
+
+  it('rejects a buffer without room for the padding', () => {
+    expect(() => writeTacData(new Uint8Array(22), input)).toThrow(RangeError);
+  });
+
+  it('rejects a non-integer terminal serial', () => {
+    expect(() => writeTacData(new Uint8Array(24), { ...input, terminalSerial: 1.5 })).toThrow(RangeError);
+  });
+
+  it('rejects a negative amount', () => {
+    expect(() => writeTacData(new Uint8Array(24), { ...input, amountFen: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('readHex32', () => {
+  it.each([
+    ['00000000', 0],
+    ['FFFFFFFF', 0xffffffff],
+    ['1a2B3c4D', 0x1a2b3c4d],
+  ])('reads %s', (text, value) => {
+    expect(readHex32(text)).toBe(value);
+  });
+
+  it.each([[''], ['1234567'], ['123456789'], ['1234567G'], ['+1234567'], [' 1234567'], ['0x123456'], ['1234567\u0661']])('rejects "%s"', (text) => {
+    expect(readHex32(text)).toBe(-1);
   });
 });

@@ -1,5 +1,6 @@
 import { type Cipher, createCipheriv } from 'node:crypto';
 import { type CipherFamily, blockSize, concatBytes, tacSessionKey } from '@busfare/shared-protocol';
+import { BoundedMap } from './bounded-map.js';
 
 /** The TAC-covered fields of a purchase, with the byte fields as the record's hex text. */
 export interface TacInput {
@@ -13,7 +14,69 @@ export interface TacInput {
 }
 
 /** amount (4) | type (1) | terminal number (6) | terminal serial (4) | date and time (7). */
-const TAC_DATA_LENGTH = 22;
+export const TAC_DATA_LENGTH = 22;
+
+/**
+ * Writes the TAC-covered fields into `target` with ISO 9797-1 method 2 padding (80, then zeros to
+ * the end of `target`), so one buffer can be reused for every record. `target` must hold at least
+ * 23 bytes and be whole blocks long. Raises a RangeError for a hex field of the wrong length or
+ * with a non-hex digit, and for an amount or serial that is not an unsigned 32-bit integer.
+ */
+export function writeTacData(target: Uint8Array, input: TacInput): void {
+  if (target.length <= TAC_DATA_LENGTH) throw new RangeError(`TAC data needs at least ${TAC_DATA_LENGTH + 1} bytes, got ${target.length}`);
+  writeU32(target, 0, input.amountFen, 'amount');
+  target[4] = input.transactionType;
+  if (input.terminalNumberHex.length !== 12 || !writeHex(target, 5, input.terminalNumberHex)) {
+    throw new RangeError(`terminal number must be 12 hex digits, got "${input.terminalNumberHex}"`);
+  }
+  writeU32(target, 11, input.terminalSerial, 'terminal serial');
+  if (input.dateTimeHex.length !== 14 || !writeHex(target, 15, input.dateTimeHex)) {
+    throw new RangeError(`date and time must be 14 digits (7 BCD bytes), got "${input.dateTimeHex}"`);
+  }
+  target[TAC_DATA_LENGTH] = 0x80;
+  target.fill(0, TAC_DATA_LENGTH + 1);
+}
+
+/**
+ * Reads 8 hex digits (either case) as an unsigned 32-bit integer, or returns -1 when `text` is
+ * not exactly 8 hex digits.
+ */
+export function readHex32(text: string): number {
+  if (text.length !== 8) return -1;
+  let value = 0;
+  for (let index = 0; index < 8; index += 1) {
+    const digit = hexDigitValue(text.charCodeAt(index));
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+function writeU32(target: Uint8Array, offset: number, value: number, name: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`${name} must be an unsigned 32-bit integer, got ${value}`);
+  target[offset] = value >>> 24;
+  target[offset + 1] = value >>> 16;
+  target[offset + 2] = value >>> 8;
+  target[offset + 3] = value;
+}
+
+/** Writes hex text as bytes from `offset`, or returns false at the first non-hex digit. */
+function writeHex(target: Uint8Array, offset: number, hex: string): boolean {
+  for (let index = 0; index < hex.length; index += 2) {
+    const high = hexDigitValue(hex.charCodeAt(index));
+    const low = hexDigitValue(hex.charCodeAt(index + 1));
+    if (high < 0 || low < 0) return false;
+    target[offset + index / 2] = (high << 4) | low;
+  }
+  return true;
+}
+
+function hexDigitValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}
 
 interface CachedCipher {
   tacKey: Uint8Array;
@@ -32,9 +95,11 @@ interface CachedCipher {
  * (measured on Node 20), so the cache is bounded and drops its oldest entry when full.
  */
 export class TacMacCiphers {
-  private readonly ciphers = new Map<string, CachedCipher>();
+  private readonly ciphers: BoundedMap<string, CachedCipher>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.ciphers = new BoundedMap(capacity);
+  }
 
   /**
    * Computes the 4-byte TAC. `cacheKey` names the card. An entry is reused only for the same
@@ -42,19 +107,8 @@ export class TacMacCiphers {
    */
   tac(cacheKey: string, family: CipherFamily, tacKey: Uint8Array, input: TacInput): Uint8Array {
     const size = blockSize(family);
-    // ISO 9797-1 method 2 padding: 80, then zeros up to the block boundary (Buffer.alloc zeroes).
-    const data = Buffer.alloc((Math.floor(TAC_DATA_LENGTH / size) + 1) * size);
-    data.writeUInt32BE(input.amountFen, 0);
-    data[4] = input.transactionType;
-    // Buffer's hex decoding stops at the first non-hex digit, so a full count means valid text.
-    if (input.terminalNumberHex.length !== 12 || data.write(input.terminalNumberHex, 5, 6, 'hex') !== 6) {
-      throw new RangeError(`terminal number must be 12 hex digits, got "${input.terminalNumberHex}"`);
-    }
-    data.writeUInt32BE(input.terminalSerial, 11);
-    if (input.dateTimeHex.length !== 14 || data.write(input.dateTimeHex, 15, 7, 'hex') !== 7) {
-      throw new RangeError(`date and time must be 14 digits (7 BCD bytes), got "${input.dateTimeHex}"`);
-    }
-    data[TAC_DATA_LENGTH] = 0x80;
+    const data = Buffer.allocUnsafe((Math.floor(TAC_DATA_LENGTH / size) + 1) * size);
+    writeTacData(data, input);
     const entry = this.cipherFor(cacheKey, family, tacKey);
     for (let index = 0; index < size; index += 1) data[index]! ^= entry.chain[index]!;
     let encrypted: Buffer;
@@ -82,11 +136,6 @@ export class TacMacCiphers {
     const cipher =
       family === 'des' ? createCipheriv('des-ede-cbc', concatBytes(sessionKey, sessionKey), zeroIv) : createCipheriv('sm4-cbc', sessionKey, zeroIv);
     cipher.setAutoPadding(false);
-    if (cached) this.ciphers.delete(cacheKey);
-    else if (this.ciphers.size >= this.capacity) {
-      const oldest = this.ciphers.keys().next().value;
-      if (oldest !== undefined) this.ciphers.delete(oldest);
-    }
     const entry = { tacKey, cipher, chain: zeroIv };
     this.ciphers.set(cacheKey, entry);
     return entry;

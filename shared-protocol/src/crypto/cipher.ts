@@ -26,6 +26,26 @@ export function encryptEcb(family: CipherFamily, key: Uint8Array, data: Uint8Arr
   return concatBytes(cipher.update(data), cipher.final());
 }
 
+/**
+ * Returns a function that encrypts whole blocks in ECB mode under `key`, as `encryptEcb` does,
+ * with one OpenSSL cipher reused for every call. ECB keeps no state between blocks, and with
+ * padding off an update returns all of its whole blocks at once, so the cipher is never finalised.
+ * Keys are checked as `encryptEcb` checks them, when the function is made.
+ */
+export function ecbEncrypter(family: CipherFamily, key: Uint8Array): (data: Uint8Array) => Uint8Array {
+  const size = blockSize(family);
+  const cipher = createCipheriv(ecbName(family, key), normaliseKey(family, key), null);
+  cipher.setAutoPadding(false);
+  return (data) => {
+    if (data.length === 0 || data.length % size !== 0) {
+      throw new RangeError(`ECB input must be a non-empty multiple of ${size} bytes, got ${data.length}`);
+    }
+    const encrypted = cipher.update(data);
+    if (encrypted.length !== data.length) throw new Error(`ECB cipher returned ${encrypted.length} bytes for ${data.length} bytes of whole blocks`);
+    return Uint8Array.from(encrypted);
+  };
+}
+
 /** Encrypts whole blocks in CBC mode with the given IV (zero by default). */
 export function encryptCbc(family: CipherFamily, key: Uint8Array, data: Uint8Array, iv?: Uint8Array): Uint8Array {
   const size = blockSize(family);

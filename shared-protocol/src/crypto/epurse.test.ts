@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, notBytes, toHex, concatBytes } from '../bytes.js';
-import { encryptEcb, pbocMac } from './cipher.js';
-import { computeMac1, computeMac2, computeTac, diversifyKey, purchaseSessionKey } from './epurse.js';
+import { ecbEncrypter, encryptEcb, pbocMac } from './cipher.js';
+import { cardKeyDiversifier, computeMac1, computeMac2, computeTac, diversifyKey, purchaseSessionKey } from './epurse.js';
 
 // Public worked example of a PBOC e-purse purchase (cnblogs "基于PBOC电子钱包的消费过程详解").
 const purchaseKey = fromHex('11223344556677888877665544332211');
@@ -51,5 +51,59 @@ describe('key diversification and TAC', () => {
     expect(session).toHaveLength(16);
     expect(toHex(computeMac1('sm4', session, macInput))).toBe(toHex(computeMac1('sm4', session, macInput)));
     expect(computeMac2('sm4', session, 100)).toHaveLength(4);
+  });
+});
+
+describe('cardKeyDiversifier', () => {
+  const master = fromHex('0123456789ABCDEFFEDCBA9876543210');
+
+  it('derives the keys diversifyKey derives', () => {
+    for (const family of ['des', 'sm4'] as const) {
+      const diversify = cardKeyDiversifier(family, master);
+      for (let card = 0; card < 50; card += 1) {
+        const asn8 = fromHex(`58100001${card.toString(16).padStart(8, '0')}`);
+
+        expect(toHex(diversify(asn8))).toBe(toHex(diversifyKey(family, master, asn8)));
+      }
+    }
+  });
+
+  it('returns a key that a later call leaves unchanged', () => {
+    const diversify = cardKeyDiversifier('des', master);
+    const first = diversify(fromHex('0000000000000001'));
+    const firstHex = toHex(first);
+
+    diversify(fromHex('0000000000000002'));
+
+    expect(toHex(first)).toBe(firstHex);
+  });
+
+  it('rejects a master key of 8 bytes', () => {
+    expect(() => cardKeyDiversifier('des', fromHex('0123456789ABCDEF'))).toThrow('master key must be 16 bytes, got 8');
+  });
+
+  it('rejects a factor of 7 bytes', () => {
+    expect(() => cardKeyDiversifier('sm4', master)(fromHex('00000000123456'))).toThrow('diversification factor must be 8 bytes, got 7');
+  });
+});
+
+describe('ecbEncrypter', () => {
+  const key = fromHex('0123456789ABCDEFFEDCBA9876543210');
+
+  it('encrypts as encryptEcb across calls', () => {
+    for (const family of ['des', 'sm4'] as const) {
+      const encrypt = ecbEncrypter(family, key);
+      for (const hex of ['00'.repeat(16), 'FF'.repeat(32), '0123456789ABCDEF'.repeat(4)]) {
+        expect(toHex(encrypt(fromHex(hex)))).toBe(toHex(encryptEcb(family, key, fromHex(hex))));
+      }
+    }
+  });
+
+  it('rejects data that is not whole blocks', () => {
+    expect(() => ecbEncrypter('sm4', key)(new Uint8Array(8))).toThrow('ECB input must be a non-empty multiple of 16 bytes, got 8');
+  });
+
+  it('rejects a DES key of 12 bytes', () => {
+    expect(() => ecbEncrypter('des', new Uint8Array(12))).toThrow(RangeError);
   });
 });

@@ -1,5 +1,5 @@
 import { concatBytes, notBytes, u32be, xorBytes } from '../bytes.js';
-import { type CipherFamily, encryptEcb, pbocMac } from './cipher.js';
+import { type CipherFamily, ecbEncrypter, encryptEcb, pbocMac } from './cipher.js';
 
 /**
  * PBOC e-purse cryptography (purchase session key, MAC1, MAC2, TAC and per-card key
@@ -38,11 +38,24 @@ export function algorithmIdOf(family: CipherFamily): number {
  */
 export function diversifyKey(family: CipherFamily, masterKey: Uint8Array, asn8: Uint8Array): Uint8Array {
   if (asn8.length !== 8) throw new RangeError(`diversification factor must be 8 bytes, got ${asn8.length}`);
+  return cardKeyDiversifier(family, masterKey)(asn8);
+}
+
+/**
+ * Returns a function that derives card keys as `diversifyKey` does, under one master key with one
+ * reused cipher. Creating the cipher costs several times more than encrypting the 16 bytes, so a
+ * caller that derives keys for many cards of one issuer keeps the function.
+ */
+export function cardKeyDiversifier(family: CipherFamily, masterKey: Uint8Array): (asn8: Uint8Array) => Uint8Array {
   if (masterKey.length !== 16) throw new RangeError(`master key must be 16 bytes, got ${masterKey.length}`);
-  // 3DES: the left half encrypts the factor and the right half its complement. ECB encrypts each
-  // 8-byte block on its own, so one call over both blocks gives both halves with one cipher.
-  if (family === 'des') return encryptEcb('des', masterKey, concatBytes(asn8, notBytes(asn8)));
-  return encryptEcb('sm4', masterKey, concatBytes(asn8, notBytes(asn8)));
+  const encrypt = ecbEncrypter(family, masterKey);
+  return (asn8) => {
+    if (asn8.length !== 8) throw new RangeError(`diversification factor must be 8 bytes, got ${asn8.length}`);
+    // 3DES: the left half encrypts the factor and the right half its complement. ECB encrypts each
+    // 8-byte block on its own, so one call over both blocks gives both halves. SM4 encrypts the
+    // two as its one 16-byte block.
+    return encrypt(concatBytes(asn8, notBytes(asn8)));
+  };
 }
 
 export interface SessionKeyInput {
