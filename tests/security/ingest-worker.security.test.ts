@@ -26,7 +26,7 @@ import { TRANSACTION_MIGRATIONS } from '../../terminal/src/store/sqlite-schema.j
 import { sampleCompletion, samplePurchase } from '../../terminal/src/store/transaction-fixtures.js';
 import { BatchWindow } from '../../terminal/src/uplink/batch-window.js';
 import { LogLimiter } from '../../terminal/src/uplink/log-limiter.js';
-import { batchPayload, movedTo, recordWithEvidence } from './security-records.js';
+import { batchPayload, movedTo, randomSource, recordWithEvidence } from './security-records.js';
 
 /** Fails writeSync with ENOSPC once `writeBudget` bytes were written, as a nearly full disk does. */
 const diskFull = vi.hoisted(() => ({ writeBudget: Number.POSITIVE_INFINITY }));
@@ -42,18 +42,6 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const BUSINESS_DAY = { timezoneOffsetMinutes: 480, cutoff: '04:00' };
-
-/** Returns a seeded pseudo-random source, so a failing case can be run again. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [
   -0, 0, 1, -1, 0.5, 1.5, 6, 9, 255, 256, 0xffff, 0x10000, 0xffffffff, 0x100000000, 100_000_000, 100_000_001,

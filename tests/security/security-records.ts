@@ -56,3 +56,15 @@ export function movedTo(record: TransactionRecord, sequence: number): Transactio
 export function batchPayload(terminalId: string, batchId: string, records: readonly unknown[]): string {
   return JSON.stringify({ schema: TX_BATCH_SCHEMA, terminalId, batchId, sentAt: new Date().toISOString(), records });
 }
+
+/** Returns a seeded pseudo-random source (mulberry32), so a failing case can be run again. */
+export function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -12,9 +12,10 @@ export interface PublishingTerminal {
 /**
  * Sends every terminal's batches to its transactions topic at QoS 1, keeping at most `window`
  * batches per terminal without an acknowledgement, as the uplink does. Resolves with the
- * milliseconds from the first publish to the last acknowledgement.
+ * milliseconds from the first publish to the last acknowledgement. `onStart` runs once every
+ * terminal is connected, just before the first publish.
  */
-export async function publishFleet(brokerUrl: string, terminals: readonly PublishingTerminal[], window: number): Promise<number> {
+export async function publishFleet(brokerUrl: string, terminals: readonly PublishingTerminal[], window: number, onStart?: () => void): Promise<number> {
   const clients: MqttClient[] = [];
   try {
     for (const terminal of terminals) {
@@ -29,6 +30,7 @@ export async function publishFleet(brokerUrl: string, terminals: readonly Publis
       await client.subscribeAsync(topics.acks(terminal.terminalId), { qos: 1 });
     }
 
+    onStart?.();
     const started = performance.now();
     await Promise.all(
       terminals.map(

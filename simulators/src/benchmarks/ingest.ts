@@ -58,9 +58,14 @@ export const ingestBenchmark: BenchmarkGroup = async ({ log }) => {
     try {
       const terminals: PublishingTerminal[] = [];
       for (const terminal of fleet) terminals.push({ ...terminal, username: terminal.terminalId, password: await office.credentials.add(terminal.terminalId) });
-      const busy = performance.eventLoopUtilization();
-      const cpu = process.cpuUsage();
-      ingestMs = await publishFleet(office.brokerUrl, terminals, WINDOW);
+      // The load counts from the first publish. Connecting checks each terminal's password with
+      // scrypt on the thread pool, which is not part of ingest.
+      let busy = performance.eventLoopUtilization();
+      let cpu = process.cpuUsage();
+      ingestMs = await publishFleet(office.brokerUrl, terminals, WINDOW, () => {
+        busy = performance.eventLoopUtilization();
+        cpu = process.cpuUsage();
+      });
       log(describeLoad(performance.eventLoopUtilization(busy).utilization, process.cpuUsage(cpu), total));
       const summary = office.summary();
       if (summary.recordsCleared !== total) throw new Error(`ingest cleared ${summary.recordsCleared} of ${total} records`);
