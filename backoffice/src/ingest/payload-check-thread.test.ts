@@ -12,6 +12,7 @@ import { createLogger } from '../logger.js';
 import { LOCAL_ISSUER_PREFIX, OUT_OF_TOWN_ISSUER, TEST_KEY_ENTRIES, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
 import { PayloadChecker, type RejectedPayload } from './payload-check.js';
 import { plainCheckedPayload } from '../testing/checked-payload.js';
+import { CLAIM_KEYS_BYTES, claimKeyPair } from '../security/claim-keys.js';
 import { columnsOf, recordColumns } from '../store/record-columns.js';
 import { type PackedCheckedPayload, PayloadCheckWorker, bundledPayloadCheckScript, packCheckedPayload, unpackCheckedPayload } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
@@ -251,13 +252,38 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
   it('gives each record columns that match its text', () => {
     const unpacked = unpackCheckedPayload(packedBatch());
     if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
-    for (const item of unpacked.accepted) expect(columnsOf(item)).toEqual(recordColumns(JSON.parse(item.raw)));
+    for (const item of unpacked.accepted) {
+      const { claimKeys, ...columns } = columnsOf(item);
+      expect(columns).toEqual(recordColumns(JSON.parse(item.raw)));
+      expect(claimKeys).toBeInstanceOf(Buffer);
+    }
+  });
+
+  it('packs the claim keys the ledger would pack', () => {
+    const unpacked = unpackCheckedPayload(packedBatch());
+    if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    for (const item of unpacked.accepted) {
+      const { claimKeys, ...columns } = columnsOf(item);
+      expect(claimKeyPair(columnsOf(item))).toEqual(claimKeyPair(columns));
+      expect(claimKeys).toHaveLength(CLAIM_KEYS_BYTES);
+    }
+  });
+
+  it('leaves keys that cannot be packed to the storing thread', () => {
+    const checked = checker().check(TOPIC, mixedBatch('b1'));
+    if (checked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    checked.accepted[0]!.columns = { ...columnsOf(checked.accepted[0]!), psamTerminalNumber: 'not hex' };
+    const unpacked = unpackCheckedPayload(packCheckedPayload(checked));
+    if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+
+    expect(columnsOf(unpacked.accepted[0]!).claimKeys).toBeUndefined();
+    expect(() => claimKeyPair(columnsOf(unpacked.accepted[0]!))).toThrow(/invalid PSAM terminal number "not hex"/);
   });
 
   it('rejects a batch whose columns do not match its texts', () => {
     const packed = packedBatch();
     packed.accepted.columns.pop();
-    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 texts, 2 verifications, 2 business days and 33 column values/);
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 texts, 2 verifications, 2 business days, 33 column values/);
   });
 
   it('rejects a batch with a text more than its verifications', () => {

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { IssuerKeyEntry } from '../keys/key-store.js';
 import type { AcceptedTransaction, VerificationStatus } from '../store/clearing-repository.js';
 import { PACKED_COLUMN_COUNT, PackedAcceptedTransaction, columnsOf, packColumns, unpackColumns } from '../store/record-columns.js';
+import { CLAIM_KEYS_BYTES, carriesClaims, writeClaimKeys } from '../security/claim-keys.js';
 import type { BusinessDayRule } from './business-day.js';
 import type { CheckedBatch, CheckedPayload } from './payload-check.js';
 
@@ -35,6 +36,12 @@ export interface PackedAcceptedRecords {
   businessDays: string[];
   /** PACKED_COLUMN_COUNT values per record. */
   columns: (string | number | null)[];
+  /**
+   * CLAIM_KEYS_BYTES per record: the claim keys of each record that `hasClaimKeys` marks with 1,
+   * packed in the worker so the storing thread reads no hex for them.
+   */
+  claimKeys: Uint8Array;
+  hasClaimKeys: Uint8Array;
 }
 
 /** A checked payload as the worker sends it: a checked batch carries its accepted records packed. */
@@ -51,12 +58,24 @@ export function packCheckedPayload(checked: CheckedPayload): PackedCheckedPayloa
     verifications: new Array<VerificationStatus>(accepted.length),
     businessDays: new Array<string>(accepted.length),
     columns: [],
+    claimKeys: Buffer.alloc(accepted.length * CLAIM_KEYS_BYTES),
+    hasClaimKeys: new Uint8Array(accepted.length),
   };
+  const claimKeys = packed.claimKeys as Buffer;
   accepted.forEach((item, index) => {
     packed.raws[index] = item.raw;
     packed.verifications[index] = item.verification;
     packed.businessDays[index] = item.businessDay;
-    packColumns(columnsOf(item), packed.columns);
+    const columns = columnsOf(item);
+    packColumns(columns, packed.columns);
+    if (!carriesClaims(columns)) return;
+    try {
+      writeClaimKeys(columns, claimKeys, index * CLAIM_KEYS_BYTES);
+      packed.hasClaimKeys[index] = 1;
+    } catch (error) {
+      // The storing thread packs the keys again and raises the same error there.
+      if (!(error instanceof RangeError)) throw error;
+    }
   });
   return { ...checked, accepted: packed };
 }
@@ -64,13 +83,25 @@ export function packCheckedPayload(checked: CheckedPayload): PackedCheckedPayloa
 /** Rebuilds the accepted records of a packed batch; every record belongs to the batch's terminal. */
 export function unpackCheckedPayload(packed: PackedCheckedPayload): CheckedPayload {
   if (packed.kind !== 'checked-batch') return packed;
-  const { raws, verifications, businessDays, columns } = packed.accepted;
-  if (columns.length !== raws.length * PACKED_COLUMN_COUNT || verifications.length !== raws.length || businessDays.length !== raws.length) {
-    throw new Error(`invalid packed batch: ${raws.length} texts, ${verifications.length} verifications, ${businessDays.length} business days and ${columns.length} column values`);
+  const { raws, verifications, businessDays, columns, hasClaimKeys } = packed.accepted;
+  if (
+    columns.length !== raws.length * PACKED_COLUMN_COUNT ||
+    verifications.length !== raws.length ||
+    businessDays.length !== raws.length ||
+    hasClaimKeys.length !== raws.length ||
+    packed.accepted.claimKeys.length !== raws.length * CLAIM_KEYS_BYTES
+  ) {
+    throw new Error(
+      `invalid packed batch: ${raws.length} texts, ${verifications.length} verifications, ${businessDays.length} business days, ${columns.length} column values, ${hasClaimKeys.length} claim flags and ${packed.accepted.claimKeys.length} claim key bytes`,
+    );
   }
-  const accepted = raws.map(
-    (raw, index): AcceptedTransaction => new PackedAcceptedTransaction(packed.terminalId, unpackColumns(columns, index), verifications[index]!, businessDays[index]!, raw),
-  );
+  // A worker message delivers the bytes as a plain Uint8Array; SQLite binds Buffers as BLOBs.
+  const claimKeys = Buffer.from(packed.accepted.claimKeys.buffer, packed.accepted.claimKeys.byteOffset, packed.accepted.claimKeys.byteLength);
+  const accepted = raws.map((raw, index): AcceptedTransaction => {
+    const record = unpackColumns(columns, index);
+    if (hasClaimKeys[index] === 1) record.claimKeys = claimKeys.subarray(index * CLAIM_KEYS_BYTES, (index + 1) * CLAIM_KEYS_BYTES);
+    return new PackedAcceptedTransaction(packed.terminalId, record, verifications[index]!, businessDays[index]!, raw);
+  });
   return { ...packed, accepted };
 }
 

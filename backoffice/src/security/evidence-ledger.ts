@@ -2,20 +2,7 @@ import type Database from 'better-sqlite3';
 import type { AcceptedTransaction, RejectedInput } from '../store/clearing-repository.js';
 import { type RecordColumns, columnsOf } from '../store/record-columns.js';
 import { maskCardNumber } from './card-masking.js';
-
-/**
- * Claim keys are the evidence fields packed into bytes, so they are exact (no two pieces of
- * evidence share a key) and short:
- * - counter key, 14 bytes: 0x01, card number length, card number (10 bytes, hex digits padded
- *   with 0), card counter (2 bytes);
- * - TAC key, 33 bytes: 0x02, card number length, card number (10 bytes), PSAM terminal number
- *   (6), PSAM serial (4), card date and time (7 BCD bytes), TAC (4).
- * The card number comes first, so a card's claims sit next to each other in the B-tree and a
- * batch touches few pages.
- */
-const COUNTER_KEY = 0x01;
-const TAC_KEY = 0x02;
-const ASN_BYTES = 10;
+import { carriesClaims, claimKeyPair, counterKey, normalisePsam, tacKey } from './claim-keys.js';
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS card_claims (
@@ -115,7 +102,7 @@ export class EvidenceLedger implements EvidenceScreen {
     const screenBatch = this.db.transaction(() => {
       for (const item of accepted) {
         const columns = columnsOf(item);
-        const reason = carriesTac(columns) ? this.claim(terminalId, columns, owners) : undefined;
+        const reason = carriesClaims(columns) ? this.claim(terminalId, columns, owners) : undefined;
         if (reason === undefined) result.accepted.push(item);
         else result.rejected.push({ terminalId, topic, sequence: columns.sequence, reason, payload: item.raw });
       }
@@ -134,20 +121,19 @@ export class EvidenceLedger implements EvidenceScreen {
    */
   private claimAllFresh(terminalId: string, accepted: readonly AcceptedTransaction[]): boolean {
     const claims: (Buffer | string | number)[] = [];
-    const psams = new Set<string>();
+    // A batch usually carries one PSAM, so each distinct text is checked once.
+    const psams = new Map<string, string>();
     for (const item of accepted) {
       const record = columnsOf(item);
-      if (!carriesTac(record)) continue;
-      const psam = normalisePsam(record.psamTerminalNumber);
-      const asn = record.asn.toUpperCase();
-      psams.add(psam);
-      claims.push(counterKey(asn, record.cardCounter), terminalId, record.sequence);
-      claims.push(tacKey(asn, psam, record.terminalSerial, record.cardDateTime, record.tac ?? ''), terminalId, record.sequence);
+      if (!carriesClaims(record)) continue;
+      if (!psams.has(record.psamTerminalNumber)) psams.set(record.psamTerminalNumber, normalisePsam(record.psamTerminalNumber));
+      const [counter, tac] = claimKeyPair(record);
+      claims.push(counter, terminalId, record.sequence, tac, terminalId, record.sequence);
     }
     if (claims.length === 0) return true;
 
     const unbound: string[] = [];
-    for (const psam of psams) {
+    for (const psam of new Set(psams.values())) {
       const owner = this.statements.binding.get(psam)?.terminalId;
       if (owner === undefined) unbound.push(psam);
       else if (owner !== terminalId) return false;
@@ -201,7 +187,7 @@ export class EvidenceLedger implements EvidenceScreen {
   private claim(terminalId: string, record: RecordColumns, owners: Map<string, string | undefined>): string | undefined {
     const psam = normalisePsam(record.psamTerminalNumber);
     const asn = record.asn.toUpperCase();
-    const keys = [counterKey(asn, record.cardCounter), tacKey(asn, psam, record.terminalSerial, record.cardDateTime, record.tac ?? '')] as const;
+    const keys = claimKeyPair(record);
     const fresh = keys.map((key) => this.statements.claim.run(key, terminalId, record.sequence).changes === 1);
     const holders = keys.map((key, index) => (fresh[index] ? undefined : this.statements.claimant.get(key)));
     const ownClaim = (holder: Claimant | undefined) => holder?.terminalId === terminalId && holder.sequence === record.sequence;
@@ -248,38 +234,6 @@ interface Claimant {
   sequence: number;
 }
 
-function counterKey(asn: string, cardCounter: number): Buffer {
-  const key = Buffer.alloc(2 + ASN_BYTES + 2);
-  key[0] = COUNTER_KEY;
-  writeAsn(key, asn);
-  key.writeUInt16BE(cardCounter, 2 + ASN_BYTES);
-  return key;
-}
-
-function tacKey(asn: string, psam: string, terminalSerial: number, cardDateTime: string, tac: string): Buffer {
-  const key = Buffer.alloc(2 + ASN_BYTES + 6 + 4 + 7 + 4);
-  key[0] = TAC_KEY;
-  let offset = writeAsn(key, asn);
-  offset = writeHex(key, offset, psam, 6, 'PSAM terminal number');
-  offset = key.writeUInt32BE(terminalSerial, offset);
-  offset = writeHex(key, offset, cardDateTime, 7, 'card date and time');
-  writeHex(key, offset, tac, 4, 'TAC');
-  return key;
-}
-
-/** Writes the card number's length and its 8 to 20 hex digits from offset 1, and returns the next offset. */
-function writeAsn(key: Buffer, asn: string): number {
-  if (asn.length < 8 || asn.length > ASN_BYTES * 2) throw new RangeError(`invalid card number length ${asn.length}`);
-  key[1] = asn.length;
-  return writeHex(key, 2, asn.padEnd(ASN_BYTES * 2, '0'), ASN_BYTES, 'card number');
-}
-
-/** Writes exactly `bytes` bytes of hex text. Buffer stops at the first non-hex digit, so a short count means invalid text. */
-function writeHex(key: Buffer, offset: number, text: string, bytes: number, field: string): number {
-  if (text.length !== bytes * 2 || key.write(text, offset, bytes, 'hex') !== bytes) throw new RangeError(`invalid ${field} "${text}" in card evidence`);
-  return offset + bytes;
-}
-
 /** Moves claims kept as text keys in `card_evidence` (older databases) to `card_claims`, once. */
 /** Packs a text key, `counter:ASN:COUNTER` or `tac:ASN:PSAM:SERIAL:DATETIME:TAC`. */
 function keyOfText(text: string): Buffer {
@@ -300,13 +254,4 @@ function migrateTextClaims(db: Database.Database): void {
   }).immediate();
 }
 
-/** Purchases and debited resolutions carry a TAC. In-doubt records and not-debited resolutions do not. */
-function carriesTac(record: RecordColumns): boolean {
-  return record.tac !== null && (record.kind === 'purchase' || (record.kind === 'resolution' && record.outcome === 'debited'));
-}
 
-function normalisePsam(psamTerminalNumber: string): string {
-  const psam = psamTerminalNumber.toUpperCase();
-  if (!/^[0-9A-F]{12}$/.test(psam)) throw new RangeError(`invalid PSAM terminal number "${psamTerminalNumber}": expected 6 bytes as 12 hex digits`);
-  return psam;
-}

@@ -24,6 +24,8 @@ export interface RecordColumns {
   terminalSerial: number;
   cardDateTime: string;
   tac: string | null;
+  /** The record's claim keys, when the check worker packed them (claim-keys.ts). */
+  claimKeys?: Buffer;
 }
 
 export function recordColumns(record: TransactionRecord): RecordColumns {
