@@ -219,6 +219,19 @@ describe('ingest over a real broker', () => {
     expect(taps).toEqual(['T-LIVE#1']);
   });
 
+  it('reports a record repeated in a batch once', async () => {
+    const taps: number[] = [];
+    const listener = (tap: { sequence: number }) => taps.push(tap.sequence);
+    backOffice.ingest.on('tap', listener);
+    const record = fakeRecord({ terminalId: 'T-TWICE', sequence: 1 });
+    const ack = await sendBatch('T-TWICE', 't1', [record, record, fakeRecord({ terminalId: 'T-TWICE', sequence: 2 })]);
+    backOffice.ingest.off('tap', listener);
+
+    expect(ack.stored).toBe(2);
+    expect(ack.duplicates).toBe(1);
+    expect(taps).toEqual([1, 2]);
+  });
+
   it('acknowledges grouped batches after commit', async () => {
     // Another connection reads only committed rows, so its count at each ack shows the commit came first.
     const reader = new Database(join(directory, 'clearing.db'), { readonly: true });

@@ -148,8 +148,9 @@ export class TransactionIngestor {
     };
     if (progress.missing.length > 0) ack.missing = progress.missing;
 
+    // A sequence repeated within the batch was stored from its first copy, so only that copy counts.
     const storedSequences = new Set(written.storedSequences);
-    const stored = accepted.filter((item) => storedSequences.has(columnsOf(item).sequence));
+    const stored = accepted.filter((item) => storedSequences.delete(columnsOf(item).sequence));
     storedRecords.push({ terminalId, items: stored });
     return { kind: 'batch', terminalId, ack, sentAt: checked.sentAt, stored };
   }
