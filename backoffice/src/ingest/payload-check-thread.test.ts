@@ -286,6 +286,12 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
     expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 texts, 2 verifications, 2 business days, 33 column values/);
   });
 
+  it('rejects a batch without claim keys', () => {
+    const packed = packedBatch();
+    const { claimKeys: _claimKeys, hasClaimKeys: _hasClaimKeys, ...older } = packed.accepted;
+    expect(() => unpackCheckedPayload({ ...packed, accepted: older as typeof packed.accepted })).toThrow(/invalid packed batch: .* no claim flags and no claim key bytes/);
+  });
+
   it('rejects a batch with a text more than its verifications', () => {
     const packed = packedBatch();
     packed.accepted.raws.push(packed.accepted.raws[0]!);

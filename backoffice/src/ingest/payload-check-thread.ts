@@ -84,15 +84,13 @@ export function packCheckedPayload(checked: CheckedPayload): PackedCheckedPayloa
 export function unpackCheckedPayload(packed: PackedCheckedPayload): CheckedPayload {
   if (packed.kind !== 'checked-batch') return packed;
   const { raws, verifications, businessDays, columns, hasClaimKeys } = packed.accepted;
-  if (
-    columns.length !== raws.length * PACKED_COLUMN_COUNT ||
-    verifications.length !== raws.length ||
-    businessDays.length !== raws.length ||
-    hasClaimKeys.length !== raws.length ||
-    packed.accepted.claimKeys.length !== raws.length * CLAIM_KEYS_BYTES
-  ) {
+  // A reply from a worker of another build can lack a field, which reads as length undefined here.
+  const lengths = [columns?.length, verifications?.length, businessDays?.length, hasClaimKeys?.length, packed.accepted.claimKeys?.length];
+  const expected = [raws.length * PACKED_COLUMN_COUNT, raws.length, raws.length, raws.length, raws.length * CLAIM_KEYS_BYTES];
+  if (lengths.some((length, index) => length !== expected[index])) {
+    const [columnValues, verificationCount, dayCount, flagCount, keyBytes] = lengths.map((length) => length ?? 'no');
     throw new Error(
-      `invalid packed batch: ${raws.length} texts, ${verifications.length} verifications, ${businessDays.length} business days, ${columns.length} column values, ${hasClaimKeys.length} claim flags and ${packed.accepted.claimKeys.length} claim key bytes`,
+      `invalid packed batch: ${raws.length} texts, ${verificationCount} verifications, ${dayCount} business days, ${columnValues} column values, ${flagCount} claim flags and ${keyBytes} claim key bytes`,
     );
   }
   // A worker message delivers the bytes as a plain Uint8Array; SQLite binds Buffers as BLOBs.
