@@ -34,3 +34,4 @@ export * from './messages/catalogue.js';
 export * from './fare/index.js';
 export * from './cards/card-masking.js';
 export * from './logging/log-level.js';
+export * from './collections/bounded-map.js';

@@ -1,6 +1,5 @@
 import { type Cipher, createCipheriv } from 'node:crypto';
-import { type CipherFamily, blockSize, concatBytes, tacSessionKey } from '@busfare/shared-protocol';
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap, type CipherFamily, blockSize, concatBytes, tacSessionKey } from '@busfare/shared-protocol';
 
 /** The TAC-covered fields of a purchase, with the byte fields as the record's hex text. */
 export interface TacInput {

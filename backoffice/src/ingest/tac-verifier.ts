@@ -1,4 +1,5 @@
 import {
+  BoundedMap,
   type CipherFamily,
   type TransactionRecord,
   UnsupportedAlgorithmError,
@@ -8,7 +9,6 @@ import {
   computeTac,
 } from '@busfare/shared-protocol';
 import type { KeyStore } from '../keys/key-store.js';
-import { BoundedMap } from './bounded-map.js';
 import { verifyM1RecordMac } from './m1-record-check.js';
 import { TAC_DATA_LENGTH, type TacInput, TacMacCiphers, readHex32, writeTacData } from './tac-mac-ciphers.js';
 

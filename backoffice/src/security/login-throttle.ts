@@ -1,3 +1,5 @@
+import { BoundedMap } from '@busfare/shared-protocol';
+
 export interface LoginThrottleOptions {
   /** Failed logins of one user name within the window before it is locked. */
   maxFailuresPerUsername: number;
@@ -32,10 +34,12 @@ interface FailureWindow {
  */
 export class LoginThrottle {
   private readonly options: LoginThrottleOptions;
-  private readonly windows = new Map<string, FailureWindow>();
+  /** Failure windows by key. Setting a key again moves it to the newest place, so the least recently failed goes first. */
+  private readonly windows: BoundedMap<string, FailureWindow>;
 
   constructor(options: Partial<LoginThrottleOptions> = {}) {
     this.options = { ...DEFAULT_LOGIN_THROTTLE, now: () => performance.now(), ...options };
+    this.windows = new BoundedMap(this.options.maxEntries);
   }
 
   /** Returns the milliseconds until this login may be tried again, or 0 when it may be tried now. */
@@ -54,14 +58,7 @@ export class LoginThrottle {
     for (const [key] of this.keysOf(username, address)) {
       const window = this.liveWindow(key, now) ?? { startedAt: now, failures: 0 };
       window.failures += 1;
-      // Re-inserting moves the key to the end, so the map's first key is the least recently failed.
-      this.windows.delete(key);
       this.windows.set(key, window);
-    }
-    while (this.windows.size > this.options.maxEntries) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest === undefined) break;
-      this.windows.delete(oldest);
     }
   }
 

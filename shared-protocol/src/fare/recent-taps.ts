@@ -1,3 +1,4 @@
+import { BoundedMap } from '../collections/bounded-map.js';
 import type { RememberedTap } from './fare-input.js';
 
 /** The taps of each card that the fare engine needs to see again. */
@@ -19,7 +20,7 @@ export interface MemoryRecentTapsOptions {
  * boarding plus companions and transfers; 20,000 cards cover several days of one bus door.
  */
 export class MemoryRecentTaps implements RecentTaps {
-  private readonly byCard = new Map<string, RememberedTap[]>();
+  private readonly byCard: BoundedMap<string, RememberedTap[]>;
   private readonly maxCards: number;
   private readonly maxTapsPerCard: number;
 
@@ -28,6 +29,7 @@ export class MemoryRecentTaps implements RecentTaps {
     this.maxTapsPerCard = options.maxTapsPerCard ?? 8;
     if (!Number.isInteger(this.maxCards) || this.maxCards < 1) throw new RangeError(`maxCards must be a positive integer, got ${this.maxCards}`);
     if (!Number.isInteger(this.maxTapsPerCard) || this.maxTapsPerCard < 2) throw new RangeError(`maxTapsPerCard must be an integer of at least 2, got ${this.maxTapsPerCard}`);
+    this.byCard = new BoundedMap(this.maxCards);
   }
 
   get size(): number {
@@ -40,13 +42,7 @@ export class MemoryRecentTaps implements RecentTaps {
 
   remember(cardKey: string, tap: RememberedTap): void {
     const taps = this.byCard.get(cardKey) ?? [];
-    // Re-inserting moves the card to the end of the Map's order, which makes the Map an LRU list.
-    this.byCard.delete(cardKey);
-    const next = [...taps, tap].slice(-this.maxTapsPerCard);
-    this.byCard.set(cardKey, next);
-    if (this.byCard.size > this.maxCards) {
-      const oldest = this.byCard.keys().next().value;
-      if (oldest !== undefined) this.byCard.delete(oldest);
-    }
+    // Setting a card again moves it to the newest place, so the card tapped least recently goes first.
+    this.byCard.set(cardKey, [...taps, tap].slice(-this.maxTapsPerCard));
   }
 }

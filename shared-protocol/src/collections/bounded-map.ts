@@ -1,5 +1,5 @@
 /**
- * A map of at most `capacity` entries that drops the oldest inserted entry when full (FIFO).
+ * A map of at most `capacity` entries that drops the oldest inserted entry when full.
  * Setting a key that is present moves it to the newest place.
  *
  * The usual `map.keys().next()` finds the oldest entry by stepping over every deleted entry at
