@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
 import { startBackOffice } from './backoffice.js';
 import { ArrivalsEvalUsageError, runArrivalsEval } from './cli/arrivals-eval-command.js';
 import { paramsCommand } from './cli/params-command.js';
@@ -12,81 +13,42 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-const MAIN_HELP = `Usage: busfare-backoffice <command> [options]
-
-The busfare clearing back office.
-
-Commands:
-  serve          Run the broker, ingest and the operator console until SIGINT or SIGTERM
-  arrivals-eval  Score arrival predictions against recorded arrivals (JSON lines on stdout)
-  params         Parameter sets: author, sign and publish them, dry-run a fare table, show lagging terminals
-  terminals      Register, list and remove terminals' MQTT credentials
-
-Options:
-  -h, --help     Show this help; "busfare-backoffice <command> --help" shows a command's options
-`;
-
-const SERVE_HELP = `Usage: busfare-backoffice serve [options]
-
-Runs the embedded MQTT broker (or connects to an external one), ingests terminal transactions,
-positions and status into SQLite, and serves the operator console. Prints the console URL on
-stderr. Options override the config file; an example config is backoffice/examples/backoffice.json
-in the source tree. Every file and folder the config names is checked before anything is opened.
-
-Options:
-  --config FILE      JSON config file with the fields below
-  --db FILE          SQLite database file (default busfare-backoffice.db)
-  --mqtt-port N      TCP port of the embedded broker on 127.0.0.1 (default 1883; 0 = any free port)
-  --http-port N      TCP port of the operator console on 127.0.0.1 (default 8080; 0 = any free port)
-  --broker-url URL   Use this external broker (mqtt://host:port) in place of the embedded one
-  --keys FILE        JSON file of issuer TAC master keys (keep it chmod 600)
-  -h, --help         Show this help
-
-Config fields (all optional):
-  db                     SQLite database file; its folder must exist and be writable
-  mqtt {port, host, externalUrl, terminalCredentials, serviceUsername, servicePassword,
-      tls {cert, key, ca}, limits {maxPayloadBytes, messagesPerSecond, burstMessages}}
-                         Embedded broker, or an external one; without tls on loopback only
-  http {port, host, tls {cert, key, ca}}
-                         Operator console; without tls on loopback only
-  security {evidenceChecks (default true), allowTestKeys (default false)}
-                         Replay and PSAM-binding checks; test issuer keys for benches only
-  keys                   JSON file of issuer TAC master keys (mode 0600)
-  pkcs11 {library, tokenLabel, pinVariable (default BUSFARE_HSM_PIN)}
-                         Issuer keys in an HSM, in place of keys
-  parameterSigningKey    Ed25519 private key (PEM, mode 0600) from "params keygen"
-  localIssuerPrefixes    Issuer-id prefixes (2-16 hex digits) of the city's own card issuers
-  businessDayCutoff      Local time HH:MM at which a business day begins (default 00:00)
-  timezoneOffsetMinutes  Local offset from UTC in minutes (default 480, China Standard Time)
-  arrivals {gtfs, refreshSeconds (1-30, default 10)}
-                         GTFS folder of the routes for arrival predictions (off without it)
-
-Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, config or files.
-`;
-
 class UsageError extends Error {}
 
+/**
+ * Runs `busfare-backoffice` and returns the exit code. `--lang zh|en` anywhere on the command line,
+ * else BUSFARE_LANG, else zh sets the language of help and usage texts.
+ */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  let language: Language;
+  let args: string[];
+  try {
+    let warning: string | undefined;
+    ({ language, args, warning } = takeLanguageOption(argv, process.env[LANGUAGE_VARIABLE]));
+    if (warning !== undefined) process.stderr.write(`busfare-backoffice: ${warning}`);
+  } catch (error) {
+    return reportError(error);
+  }
+  const [command, ...rest] = args;
   if (command === undefined || command === '--help' || command === '-h') {
-    process.stdout.write(MAIN_HELP);
+    process.stdout.write(cliHelp('backoffice.main', language));
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
   try {
-    if (command === 'serve') return await serve(rest);
+    if (command === 'serve') return await serve(rest, language);
     if (command === 'arrivals-eval') {
-      runArrivalsEval(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+      runArrivalsEval(rest, (text) => process.stdout.write(text), (text) => process.stderr.write(text), language);
       return EXIT_OK;
     }
-    if (command === 'params') return await paramsCommand(rest);
-    if (command === 'terminals') return await (await import('./terminals/terminals-command.js')).terminalsCommand(rest);
+    if (command === 'params') return await paramsCommand(rest, undefined, language);
+    if (command === 'terminals') return await (await import('./terminals/terminals-command.js')).terminalsCommand(rest, language);
     throw new UsageError(`unknown command "${command}". Run busfare-backoffice --help to list the commands.`);
   } catch (error) {
     return reportError(error);
   }
 }
 
-async function serve(args: string[]): Promise<number> {
+async function serve(args: string[], language: Language): Promise<number> {
   const { values } = parseCommandArgs(args, {
     config: { type: 'string' },
     db: { type: 'string' },
@@ -97,7 +59,7 @@ async function serve(args: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    process.stdout.write(SERVE_HELP);
+    process.stdout.write(cliHelp('backoffice.serve', language));
     return EXIT_OK;
   }
 
@@ -141,7 +103,7 @@ function parsePort(flag: string, text: string): number {
 }
 
 function reportError(error: unknown): number {
-  if (error instanceof UsageError || error instanceof ArrivalsEvalUsageError) {
+  if (error instanceof UsageError || error instanceof ArrivalsEvalUsageError || error instanceof LanguageOptionError) {
     process.stderr.write(`busfare-backoffice: ${error.message}\n`);
     return EXIT_USAGE;
   }

@@ -120,7 +120,7 @@ describe('busfare-backoffice command line', () => {
   });
 
   it('prints help for the command and for serve', async () => {
-    const top = await run(['--help']);
+    const top = await run(['--help', '--lang', 'en']);
     const serve = await run(['serve', '--help']);
 
     expect(top.code).toBe(0);

@@ -1,44 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LANGUAGE_VARIABLE, type Language, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
 import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
 import { evaluateGtfsAvl } from '../arrivals/evaluation/gtfs-avl-evaluation.js';
 import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
-
-export const ARRIVALS_EVAL_HELP = `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
-       busfare-backoffice arrivals-eval --format gtfs-avl --gtfs DIR --avl FILE --tz ZONE
-                                        [--baseline PREDICTIONS.csv] [--history FILE]
-
-Scores busfare's arrival predictions and the baselines (historical-median, last-vehicle, kalman,
-and transitclock when a baseline file is given). Prints one JSON line per model and horizon band on
-stdout: {"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"}; error = predicted −
-actual in seconds. A summary and the fitted busfare settings go to stderr.
-
-Options:
-  --format suzhou|gtfs-avl  Input format
-  --events FILE             Suzhou stop sightings (no header: stop name, stop code, plate, local
-                            time H:MM:SS at UTC+8, date, direction)
-  --route ID                Route id of the Suzhou file (default: the file name without extension)
-  --gtfs DIR                GTFS feed of the vehicle's route (gtfs-avl)
-  --avl FILE                GPS positions of one vehicle (gtfs-avl)
-  --baseline FILE           TransitClock prediction export, scored as model "transitclock"
-  --history FILE            Earlier positions to learn from (gtfs-avl)
-  --tz ZONE                 IANA time zone of the AVL and baseline times (gtfs-avl)
-  -h, --help                Show this help
-`;
 
 /** A command-line mistake: the caller prints the message and exits with the usage code. */
 export class ArrivalsEvalUsageError extends Error {}
 
 /**
  * Runs `arrivals-eval` and returns the report lines; `writeLog` receives the human-readable summary.
- * Throws ArrivalsEvalUsageError for bad flags and ArrivalDataError for unreadable input.
+ * Throws ArrivalsEvalUsageError for bad flags, including an invalid --lang or BUSFARE_LANG, and
+ * ArrivalDataError for unreadable input. `language` is the help language a parent command chose.
+ * A --lang in args overrides it, and without either BUSFARE_LANG applies.
  */
-export function runArrivalsEval(args: string[], writeOut: (text: string) => void, writeLog: (text: string) => void): void {
+export function runArrivalsEval(args: string[], writeOut: (text: string) => void, writeLog: (text: string) => void, language?: Language): void {
   let values;
+  let helpLanguage: Language;
   try {
+    const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
+    helpLanguage = selection.language;
     ({ values } = parseArgs({
-      args,
+      args: selection.args,
       allowPositionals: false,
       strict: true,
       options: {
@@ -57,7 +41,7 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     throw new ArrivalsEvalUsageError(error instanceof Error ? error.message : String(error));
   }
   if (values.help) {
-    writeOut(ARRIVALS_EVAL_HELP);
+    writeOut(cliHelp('backoffice.arrivalsEval', helpLanguage));
     return;
   }
   if (values.format === 'gtfs-avl') {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parameterKeyId, parameterKindSchema, type ParameterKind } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, parameterKeyId, parameterKindSchema, takeLanguageOption } from '@busfare/shared-protocol';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { ParameterAuthoring } from '../params/authoring.js';
@@ -19,76 +19,6 @@ export class UsageError extends Error {}
 
 const EXIT_OK = 0;
 
-const STORE_OPTIONS = `  --config FILE          Back-office JSON config (db, parameterSigningKey)
-  --db FILE              Clearing database, in place of the config's db
-  --signing-key FILE     Ed25519 private key (PEM, mode 0600), in place of the config's parameterSigningKey`;
-
-export const KEYGEN_HELP = `Usage: busfare-backoffice params keygen --private FILE --public FILE
-
-Generates the Ed25519 key pair that signs parameter sets. The private key goes to --private with
-mode 0600; set it as parameterSigningKey in the back-office config. The public key goes to
---public; provision it on every terminal, which then accepts only sets signed by this key.
-Existing files are never overwritten. Prints {"keyId": ...} on stdout.
-
-Options:
-  --private FILE   Where to write the private key (PKCS #8 PEM)
-  --public FILE    Where to write the public key (SPKI PEM)
-  -h, --help       Show this help
-
-Exit codes: 0 written, 1 failure, 2 invalid options or a file already exists.
-`;
-
-export const PUBLISH_HELP = `Usage: busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
-
-Checks a parameter set as terminals will, signs it and stores it in the clearing database; the
-running back office publishes it (retained) within its poll interval of 2 s, or at its next
-start. Prints the stored set's kind, version, effectiveFrom, bodySha256 and keyId as one JSON
-line on stdout; every problem found goes to stderr.
-
-Options:
-  --kind KIND            fare-table, blacklist, routes or issuers
-  --file FILE            JSON body of the set, or a whole set whose body is taken; for a
-                         blacklist also a text file with one ASN (16 hex digits) per line
-  --version N            Version number, above every stored version of the kind
-  --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
-${STORE_OPTIONS}
-  -h, --help             Show this help
-
-Exit codes: 0 stored, 1 failure, 2 invalid options, file or set.
-`;
-
-export const BLACKLIST_HELP = `Usage: busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
-
-Adds cards to or removes cards from the blacklist as one new signed version: a delta on top of
-the newest full list, or a new full list once the changes since it exceed 50,000 entries. The
-first change when no list exists yet makes a full list. An ASN is the right-most 8 bytes of the
-card's application serial number as 16 hex digits. Prints the stored set as one JSON line.
-
-Options:
-  --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
-${STORE_OPTIONS}
-  -h, --help             Show this help
-
-Exit codes: 0 stored, 1 failure, 2 invalid options or ASNs.
-`;
-
-export const STATUS_HELP = `Usage: busfare-backoffice params status [--behind-only]
-
-Prints one JSON line per terminal with, for each parameter kind, the active and pending versions
-from its last status message, the newest published version and the newest one already
-effective, and whether the terminal is behind. A terminal is behind on a kind when its active
-version is below the newest effective one or it has neither the newest version nor a newer one.
-"behind" is null when the terminal's last status carries no versions (it went offline).
-
-Options:
-  --behind-only    Print only the terminals that are behind or whose versions are unknown
-  --config FILE    Back-office JSON config (db)
-  --db FILE        Clearing database, in place of the config's db; it must exist
-  -h, --help       Show this help
-
-Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
-`;
-
 const storeOptions = {
   config: { type: 'string' },
   db: { type: 'string' },
@@ -96,19 +26,24 @@ const storeOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T, allowPositionals = false) {
+/**
+ * Parses a command's options after taking out --lang. `language` is the help language a parent
+ * command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ */
+function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T, language: Language | undefined, allowPositionals = false) {
+  const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return { ...parseArgs({ args: selection.args, options, allowPositionals, strict: true }), language: selection.language };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
 }
 
 /** Runs `params keygen`. */
-export function keygenCommand(args: string[], io: CommandIo): number {
-  const { values } = parse(args, { private: { type: 'string' }, public: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+export function keygenCommand(args: string[], io: CommandIo, language?: Language): number {
+  const { values, language: helpLanguage } = parse(args, { private: { type: 'string' }, public: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, language);
   if (values.help) {
-    io.stdout(KEYGEN_HELP);
+    io.stdout(cliHelp('backoffice.params.keygen', helpLanguage));
     return EXIT_OK;
   }
   if (values.private === undefined) throw new UsageError('missing --private FILE (where to write the private key)');
@@ -120,10 +55,10 @@ export function keygenCommand(args: string[], io: CommandIo): number {
 }
 
 /** Runs `params publish`. */
-export function publishCommand(args: string[], io: CommandIo): number {
-  const { values } = parse(args, { ...storeOptions, kind: { type: 'string' }, file: { type: 'string' }, version: { type: 'string' }, 'effective-from': { type: 'string' } });
+export function publishCommand(args: string[], io: CommandIo, language?: Language): number {
+  const { values, language: helpLanguage } = parse(args, { ...storeOptions, kind: { type: 'string' }, file: { type: 'string' }, version: { type: 'string' }, 'effective-from': { type: 'string' } }, language);
   if (values.help) {
-    io.stdout(PUBLISH_HELP);
+    io.stdout(cliHelp('backoffice.params.publish', helpLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', helpLanguage) }));
     return EXIT_OK;
   }
   if (values.kind === undefined) throw new UsageError('missing --kind KIND (fare-table, blacklist, routes or issuers)');
@@ -140,10 +75,10 @@ export function publishCommand(args: string[], io: CommandIo): number {
 }
 
 /** Runs `params blacklist add|remove ASN...`. */
-export function blacklistCommand(args: string[], io: CommandIo): number {
-  const { values, positionals } = parse(args, { ...storeOptions, 'effective-from': { type: 'string' } }, true);
+export function blacklistCommand(args: string[], io: CommandIo, language?: Language): number {
+  const { values, positionals, language: helpLanguage } = parse(args, { ...storeOptions, 'effective-from': { type: 'string' } }, language, true);
   if (values.help) {
-    io.stdout(BLACKLIST_HELP);
+    io.stdout(cliHelp('backoffice.params.blacklist', helpLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', helpLanguage) }));
     return EXIT_OK;
   }
   const [action, ...asns] = positionals;
@@ -163,10 +98,10 @@ export function blacklistCommand(args: string[], io: CommandIo): number {
 }
 
 /** Runs `params status`. */
-export function statusCommand(args: string[], io: CommandIo): number {
-  const { values } = parse(args, { config: { type: 'string' }, db: { type: 'string' }, 'behind-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+export function statusCommand(args: string[], io: CommandIo, language?: Language): number {
+  const { values, language: helpLanguage } = parse(args, { config: { type: 'string' }, db: { type: 'string' }, 'behind-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, language);
   if (values.help) {
-    io.stdout(STATUS_HELP);
+    io.stdout(cliHelp('backoffice.params.status', helpLanguage));
     return EXIT_OK;
   }
   const config = loadConfig(values.config, values.db === undefined ? {} : { db: values.db });

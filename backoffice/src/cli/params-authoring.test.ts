@@ -36,7 +36,7 @@ describe('params authoring commands', () => {
   }
 
   it.each(['publish', 'blacklist', 'status', 'keygen'])('shows help for %s', async (command) => {
-    const result = await run([command, '--help']);
+    const result = await run([command, '--help', '--lang', 'en']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage: busfare-backoffice params ${command}`));
     expect(result.stdout).toMatch(/Exit codes: 0 /);

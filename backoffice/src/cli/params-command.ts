@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FareInputError, routeStopLookupFromRoutes, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
+import { FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
 import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
 import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
@@ -23,60 +23,32 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-export const PARAMS_HELP = `Usage: busfare-backoffice params <command> [options]
-
-Parameter sets: fare tables, blacklists, route data and issuers.
-
-Commands:
-  dry-run    Price sample taps with a fare table before it goes live
-  publish    Check, sign and store a set of any kind for the back office to publish
-  blacklist  Add cards to or remove cards from the blacklist (add|remove ASN...)
-  status     Show which terminals are behind the published parameter versions
-  keygen     Generate the Ed25519 key pair that signs parameter sets
-
-Run "busfare-backoffice params <command> --help" for the options of a command.
-`;
-
-export const DRY_RUN_HELP = `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
-
-Applies the taps in FILE.csv in order, exactly as terminals would, and prints the same CSV on
-stdout with fareFen, balanceAfterFen, promptId and reason appended. Problems go to stderr.
-
-Options:
-  --table FILE    Fare table JSON: the table body, or a parameter set of kind "fare-table"
-  --taps FILE     CSV with the header time,vehicle,cardNumber,cardType,balanceFen,route,
-                  direction,stop,tapKind (time: ISO 8601 with offset; balanceFen: fen, empty
-                  to carry the card's previous balance; tapKind: on, off or single)
-  --routes PATH   Route data for tap-on/tap-off routes: a GTFS folder, or a JSON file with a
-                  routes parameter set or body. Without it, only stop lists inside the fare
-                  table are used.
-  -h, --help      Show this help
-
-Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
-`;
-
-/** Runs `busfare-backoffice params …` and returns the exit code. */
-export async function paramsCommand(args: string[], io: CommandIo = processIo): Promise<number> {
-  const [command, ...rest] = args;
+/**
+ * Runs `busfare-backoffice params …` and returns the exit code. `language` is the help language a
+ * parent command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ */
+export async function paramsCommand(args: string[], io: CommandIo = processIo, language?: Language): Promise<number> {
   try {
+    const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
+    const [command, ...rest] = selection.args;
     switch (command) {
       case undefined:
-        io.stderr(PARAMS_HELP);
+        io.stderr(cliHelp('backoffice.params', selection.language));
         return EXIT_USAGE;
       case '--help':
       case '-h':
-        io.stdout(PARAMS_HELP);
+        io.stdout(cliHelp('backoffice.params', selection.language));
         return EXIT_OK;
       case 'dry-run':
-        return dryRun(rest, io);
+        return dryRun(rest, io, selection.language);
       case 'publish':
-        return publishCommand(rest, io);
+        return publishCommand(rest, io, selection.language);
       case 'blacklist':
-        return blacklistCommand(rest, io);
+        return blacklistCommand(rest, io, selection.language);
       case 'status':
-        return statusCommand(rest, io);
+        return statusCommand(rest, io, selection.language);
       case 'keygen':
-        return keygenCommand(rest, io);
+        return keygenCommand(rest, io, selection.language);
       default:
         throw new UsageError(`unknown params command "${command}". Run busfare-backoffice params --help to list the commands.`);
     }
@@ -85,7 +57,7 @@ export async function paramsCommand(args: string[], io: CommandIo = processIo): 
   }
 }
 
-function dryRun(args: string[], io: CommandIo): number {
+function dryRun(args: string[], io: CommandIo, language: Language): number {
   let values;
   try {
     ({ values } = parseArgs({
@@ -98,7 +70,7 @@ function dryRun(args: string[], io: CommandIo): number {
     throw new UsageError((error as Error).message);
   }
   if (values.help) {
-    io.stdout(DRY_RUN_HELP);
+    io.stdout(cliHelp('backoffice.params.dryRun', language));
     return EXIT_OK;
   }
   if (values.table === undefined) throw new UsageError('missing --table FILE (the fare table JSON)');
@@ -140,7 +112,7 @@ function readRouteStops(path: string): RouteStopLookup {
 }
 
 function report(error: unknown, io: CommandIo): number {
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof LanguageOptionError) {
     io.stderr(`busfare-backoffice params: ${error.message}\n`);
     return EXIT_USAGE;
   }

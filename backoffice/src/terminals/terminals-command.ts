@@ -1,38 +1,23 @@
 import { parseArgs } from 'node:util';
+import { LANGUAGE_VARIABLE, type Language, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
 import { ConfigError, loadConfig } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { CredentialError, TerminalCredentialStore } from './credential-store.js';
 
-export const TERMINALS_HELP = `Usage: busfare-backoffice terminals <add ID | list | remove ID> [options]
-
-Manages the per-terminal MQTT credentials that the embedded broker checks.
-
-  add ID      Register terminal ID and print its new secret on stdout, once: put it in the
-              terminal's config ("password"); only a salted scrypt hash is kept
-  list        Print the registered terminal ids and their registration times
-  remove ID   Revoke terminal ID's credentials; it can no longer connect
-
-Options:
-  --config FILE   JSON config file whose "db" names the clearing database
-  --db FILE       Clearing database file (default busfare-backoffice.db); add creates it,
-                  list and remove need an existing one
-  --replace       With add: issue a new secret for an already registered terminal
-  -h, --help      Show this help
-
-Exit codes: 0 done, 1 remove of an unregistered terminal or another failure, 2 invalid options,
-terminal id or database, or add of a registered terminal without --replace.
-`;
-
 /**
  * Runs `busfare-backoffice terminals ...` and returns the exit code. It is 0 on success, 1 when
  * remove names an unknown terminal, and 2 for invalid options, terminal ids or database paths
- * and for add of a registered terminal without --replace.
+ * and for add of a registered terminal without --replace. `language` is the help language a
+ * parent command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
  */
-export async function terminalsCommand(args: string[]): Promise<number> {
+export async function terminalsCommand(args: string[], language?: Language): Promise<number> {
   let parsed;
+  let helpText: string;
   try {
+    const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
+    helpText = cliHelp('backoffice.terminals', selection.language);
     parsed = parseArgs({
-      args,
+      args: selection.args,
       allowPositionals: true,
       strict: true,
       options: { config: { type: 'string' }, db: { type: 'string' }, replace: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
@@ -43,13 +28,13 @@ export async function terminalsCommand(args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(TERMINALS_HELP);
+    process.stdout.write(helpText);
     return 0;
   }
   const [action, terminalId, ...extra] = positionals;
   const needsId = action === 'add' || action === 'remove';
   if ((action !== 'add' && action !== 'list' && action !== 'remove') || (needsId && terminalId === undefined) || extra.length > 0 || (!needsId && terminalId !== undefined)) {
-    process.stderr.write(`busfare-backoffice terminals: expected "add ID", "list" or "remove ID"\n\n${TERMINALS_HELP}`);
+    process.stderr.write(`busfare-backoffice terminals: expected "add ID", "list" or "remove ID"\n\n${helpText}`);
     return 2;
   }
 

@@ -383,7 +383,7 @@ export function riderPrompt(id: RiderPromptId, language: Language = DEFAULT_LANG
 }
 
 export function uiText(id: UiTextId, language: Language = DEFAULT_LANGUAGE, params: Record<string, string | number> = {}): string {
-  return UI_TEXT[id][language].replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  return fillPlaceholders(UI_TEXT[id][language], params);
 }
 
 /** Formats fen as yuan with two decimals ("2.00"). */
@@ -391,4 +391,609 @@ export function formatYuan(fen: number): string {
   const sign = fen < 0 ? '-' : '';
   const abs = Math.abs(fen);
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** The config fields in `busfare-terminal run --help`: names and defaults, the same in every language. */
+const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
+                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
+                  gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
+                      | {kind: "nmea-file", path, speed, loop},
+                  service, driverCards {typeCodes, driverNumberDigits},
+                  driverScreen {enabled (default true), port (default 8091, 0 = any free port;
+                      always on 127.0.0.1), shiftDb (default DATADIR/TERMINALID-shifts.db),
+                      signOffTapWindowSeconds (3-600, default 15),
+                      riderTapsWithoutShift "accept" (default) | "reject"},
+                  uplink, storage, clockOffsetMs, utcOffsetMinutes,
+                  alerts {clockMaxOffsetSeconds (5-3600, default 30), clockConsecutiveFixes
+                      (1-120, default 5), parameterGraceMinutes (0-10080, default 60),
+                      parameterMaxOfflineHours (1-720, default 24)}`;
+
+/**
+ * Help and usage texts of the operator-facing command lines (busfare-backoffice and
+ * busfare-terminal). Command names, flags, file names, field names and exit codes are the same in
+ * both languages. Only the prose is translated.
+ */
+export const CLI_HELP = {
+  'backoffice.main': {
+    zh: `用法: busfare-backoffice <command> [options]
+
+busfare 清分中心后台。
+
+命令:
+  serve          运行 MQTT 服务器、数据接入和运营控制台,直到收到 SIGINT 或 SIGTERM
+  arrivals-eval  用实际到站记录评估到站预测(结果以 JSON 行输出到 stdout)
+  params         参数集:编写、签名并发布,试算票价表,列出参数版本落后的终端
+  terminals      登记、列出和注销终端的 MQTT 凭据
+
+选项:
+  --lang zh|en   帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help     显示本帮助;"busfare-backoffice <command> --help" 显示各命令的选项
+`,
+    en: `Usage: busfare-backoffice <command> [options]
+
+The busfare clearing back office.
+
+Commands:
+  serve          Run the broker, ingest and the operator console until SIGINT or SIGTERM
+  arrivals-eval  Score arrival predictions against recorded arrivals (JSON lines on stdout)
+  params         Parameter sets: author, sign and publish them, dry-run a fare table, show lagging terminals
+  terminals      Register, list and remove terminals' MQTT credentials
+
+Options:
+  --lang zh|en   Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help     Show this help; "busfare-backoffice <command> --help" shows a command's options
+`,
+  },
+  'backoffice.serve': {
+    zh: `用法: busfare-backoffice serve [options]
+
+运行内置 MQTT 服务器(或连接外部 MQTT 服务器),把终端上传的交易、位置和状态写入
+SQLite,并提供运营控制台。控制台地址输出到 stderr。命令行选项优先于配置文件;源码中的
+backoffice/examples/backoffice.json 是配置示例。打开任何文件之前,先检查配置中列出的每个文件和目录。
+
+选项:
+  --config FILE      JSON 配置文件,字段见下
+  --db FILE          SQLite 数据库文件(默认 busfare-backoffice.db)
+  --mqtt-port N      内置 MQTT 服务器在 127.0.0.1 上的 TCP 端口(默认 1883;0 表示任选空闲端口)
+  --http-port N      运营控制台在 127.0.0.1 上的 TCP 端口(默认 8080;0 表示任选空闲端口)
+  --broker-url URL   改用此外部 MQTT 服务器(mqtt://host:port),不启动内置服务器
+  --keys FILE        发卡方 TAC 主密钥的 JSON 文件(权限须为 chmod 600)
+  --lang zh|en       帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help         显示本帮助
+
+配置字段(均可省略):
+  db                     SQLite 数据库文件;所在目录必须存在且可写
+  mqtt {port, host, externalUrl, terminalCredentials, serviceUsername, servicePassword,
+      tls {cert, key, ca}, limits {maxPayloadBytes, messagesPerSecond, burstMessages}}
+                         内置或外部 MQTT 服务器;未配置 tls 时只监听本机回环地址
+  http {port, host, tls {cert, key, ca}}
+                         运营控制台;未配置 tls 时只监听本机回环地址
+  security {evidenceChecks (default true), allowTestKeys (default false)}
+                         重放和 PSAM 绑定检查;测试用发卡方密钥仅限台架测试
+  keys                   发卡方 TAC 主密钥的 JSON 文件(权限 0600)
+  pkcs11 {library, tokenLabel, pinVariable (default BUSFARE_HSM_PIN)}
+                         发卡方密钥存放在 HSM 中,代替 keys
+  parameterSigningKey    由 "params keygen" 生成的 Ed25519 私钥(PEM,权限 0600)
+  localIssuerPrefixes    本市发卡方的发卡方编号前缀(2-16 位十六进制)
+  businessDayCutoff      营业日的起始时刻,当地时间 HH:MM(默认 00:00)
+  timezoneOffsetMinutes  当地时间相对 UTC 的偏移,单位分钟(默认 480,即北京时间)
+  arrivals {gtfs, refreshSeconds (1-30, default 10)}
+                         用于到站预测的线路 GTFS 目录(不配置则关闭到站预测)
+
+退出码: 正常停止为 0,运行时故障为 1,选项、配置或文件无效为 2。
+`,
+    en: `Usage: busfare-backoffice serve [options]
+
+Runs the embedded MQTT broker (or connects to an external one), ingests terminal transactions,
+positions and status into SQLite, and serves the operator console. Prints the console URL on
+stderr. Options override the config file; an example config is backoffice/examples/backoffice.json
+in the source tree. Every file and folder the config names is checked before anything is opened.
+
+Options:
+  --config FILE      JSON config file with the fields below
+  --db FILE          SQLite database file (default busfare-backoffice.db)
+  --mqtt-port N      TCP port of the embedded broker on 127.0.0.1 (default 1883; 0 = any free port)
+  --http-port N      TCP port of the operator console on 127.0.0.1 (default 8080; 0 = any free port)
+  --broker-url URL   Use this external broker (mqtt://host:port) in place of the embedded one
+  --keys FILE        JSON file of issuer TAC master keys (keep it chmod 600)
+  --lang zh|en       Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help         Show this help
+
+Config fields (all optional):
+  db                     SQLite database file; its folder must exist and be writable
+  mqtt {port, host, externalUrl, terminalCredentials, serviceUsername, servicePassword,
+      tls {cert, key, ca}, limits {maxPayloadBytes, messagesPerSecond, burstMessages}}
+                         Embedded broker, or an external one; without tls on loopback only
+  http {port, host, tls {cert, key, ca}}
+                         Operator console; without tls on loopback only
+  security {evidenceChecks (default true), allowTestKeys (default false)}
+                         Replay and PSAM-binding checks; test issuer keys for benches only
+  keys                   JSON file of issuer TAC master keys (mode 0600)
+  pkcs11 {library, tokenLabel, pinVariable (default BUSFARE_HSM_PIN)}
+                         Issuer keys in an HSM, in place of keys
+  parameterSigningKey    Ed25519 private key (PEM, mode 0600) from "params keygen"
+  localIssuerPrefixes    Issuer-id prefixes (2-16 hex digits) of the city's own card issuers
+  businessDayCutoff      Local time HH:MM at which a business day begins (default 00:00)
+  timezoneOffsetMinutes  Local offset from UTC in minutes (default 480, China Standard Time)
+  arrivals {gtfs, refreshSeconds (1-30, default 10)}
+                         GTFS folder of the routes for arrival predictions (off without it)
+
+Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, config or files.
+`,
+  },
+  'backoffice.terminals': {
+    zh: `用法: busfare-backoffice terminals <add ID | list | remove ID> [options]
+
+管理内置 MQTT 服务器校验的每台终端的 MQTT 凭据。
+
+  add ID      登记终端 ID,并在 stdout 上输出其新密钥(只输出这一次):把它填入终端配置的
+              "password";后台只保存加盐的 scrypt 哈希
+  list        列出已登记的终端编号及登记时间
+  remove ID   注销终端 ID 的凭据,此后该终端无法再连接
+
+选项:
+  --config FILE   JSON 配置文件,其中 "db" 指定清分数据库
+  --db FILE       清分数据库文件(默认 busfare-backoffice.db);add 会在缺少时创建,
+                  list 和 remove 要求数据库已存在
+  --replace       与 add 一起使用:为已登记的终端签发新密钥
+  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help      显示本帮助
+
+退出码: 完成为 0;remove 未登记的终端或其他故障为 1;选项、终端编号或数据库无效,
+或未加 --replace 就 add 已登记的终端,为 2。
+`,
+    en: `Usage: busfare-backoffice terminals <add ID | list | remove ID> [options]
+
+Manages the per-terminal MQTT credentials that the embedded broker checks.
+
+  add ID      Register terminal ID and print its new secret on stdout, once: put it in the
+              terminal's config ("password"); only a salted scrypt hash is kept
+  list        Print the registered terminal ids and their registration times
+  remove ID   Revoke terminal ID's credentials; it can no longer connect
+
+Options:
+  --config FILE   JSON config file whose "db" names the clearing database
+  --db FILE       Clearing database file (default busfare-backoffice.db); add creates it,
+                  list and remove need an existing one
+  --replace       With add: issue a new secret for an already registered terminal
+  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help      Show this help
+
+Exit codes: 0 done, 1 remove of an unregistered terminal or another failure, 2 invalid options,
+terminal id or database, or add of a registered terminal without --replace.
+`,
+  },
+  'backoffice.params': {
+    zh: `用法: busfare-backoffice params <command> [options]
+
+参数集:票价表、黑名单、线路数据和发卡方。
+
+命令:
+  dry-run    票价表生效前,用样例刷卡记录试算票价
+  publish    检查、签名并保存任意类型的参数集,由后台发布
+  blacklist  把卡加入黑名单或移出黑名单(add|remove ASN...)
+  status     列出参数版本落后于已发布版本的终端
+  keygen     生成用于签名参数集的 Ed25519 密钥对
+
+选项:
+  --lang zh|en   帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+
+运行 "busfare-backoffice params <command> --help" 查看各命令的选项。
+`,
+    en: `Usage: busfare-backoffice params <command> [options]
+
+Parameter sets: fare tables, blacklists, route data and issuers.
+
+Commands:
+  dry-run    Price sample taps with a fare table before it goes live
+  publish    Check, sign and store a set of any kind for the back office to publish
+  blacklist  Add cards to or remove cards from the blacklist (add|remove ASN...)
+  status     Show which terminals are behind the published parameter versions
+  keygen     Generate the Ed25519 key pair that signs parameter sets
+
+Options:
+  --lang zh|en   Language of this help (default: BUSFARE_LANG, else zh)
+
+Run "busfare-backoffice params <command> --help" for the options of a command.
+`,
+  },
+  'backoffice.params.dryRun': {
+    zh: `用法: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+
+按顺序处理 FILE.csv 中的刷卡记录,计价方式与终端完全相同,并在 stdout 上输出同样的 CSV,
+末尾追加 fareFen、balanceAfterFen、promptId 和 reason 列。发现的问题输出到 stderr。
+
+选项:
+  --table FILE    票价表 JSON:票价表本体,或 kind 为 "fare-table" 的参数集
+  --taps FILE     CSV 文件,表头为 time,vehicle,cardNumber,cardType,balanceFen,route,
+                  direction,stop,tapKind(time:带时区偏移的 ISO 8601 时间;balanceFen:单位为分,
+                  留空则沿用该卡上一条记录的余额;tapKind:on、off 或 single)
+  --routes PATH   上下车分段计价线路的线路数据:GTFS 目录,或包含 routes 参数集(或其本体)的
+                  JSON 文件。不指定时只使用票价表内的站点列表。
+  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help      显示本帮助
+
+退出码: 试算完成为 0,故障为 1,选项、票价表、刷卡记录或线路数据无效为 2。
+`,
+    en: `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+
+Applies the taps in FILE.csv in order, exactly as terminals would, and prints the same CSV on
+stdout with fareFen, balanceAfterFen, promptId and reason appended. Problems go to stderr.
+
+Options:
+  --table FILE    Fare table JSON: the table body, or a parameter set of kind "fare-table"
+  --taps FILE     CSV with the header time,vehicle,cardNumber,cardType,balanceFen,route,
+                  direction,stop,tapKind (time: ISO 8601 with offset; balanceFen: fen, empty
+                  to carry the card's previous balance; tapKind: on, off or single)
+  --routes PATH   Route data for tap-on/tap-off routes: a GTFS folder, or a JSON file with a
+                  routes parameter set or body. Without it, only stop lists inside the fare
+                  table are used.
+  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help      Show this help
+
+Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
+`,
+  },
+  'backoffice.params.keygen': {
+    zh: `用法: busfare-backoffice params keygen --private FILE --public FILE
+
+生成用于签名参数集的 Ed25519 密钥对。私钥写入 --private,权限 0600;在后台配置中把它设为
+parameterSigningKey。公钥写入 --public;把它部署到每台终端,终端只接受用此密钥签名的参数集。
+已存在的文件不会被覆盖。在 stdout 上输出 {"keyId": ...}。
+
+选项:
+  --private FILE   私钥的写入位置(PKCS #8 PEM)
+  --public FILE    公钥的写入位置(SPKI PEM)
+  --lang zh|en     帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help       显示本帮助
+
+退出码: 写入成功为 0,故障为 1,选项无效或文件已存在为 2。
+`,
+    en: `Usage: busfare-backoffice params keygen --private FILE --public FILE
+
+Generates the Ed25519 key pair that signs parameter sets. The private key goes to --private with
+mode 0600; set it as parameterSigningKey in the back-office config. The public key goes to
+--public; provision it on every terminal, which then accepts only sets signed by this key.
+Existing files are never overwritten. Prints {"keyId": ...} on stdout.
+
+Options:
+  --private FILE   Where to write the private key (PKCS #8 PEM)
+  --public FILE    Where to write the public key (SPKI PEM)
+  --lang zh|en     Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help       Show this help
+
+Exit codes: 0 written, 1 failure, 2 invalid options or a file already exists.
+`,
+  },
+  'backoffice.params.publish': {
+    zh: `用法: busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
+
+按终端的规则检查参数集,签名后存入清分数据库;运行中的后台在 2 秒的轮询周期内(或下次启动时)
+以保留消息发布它。在 stdout 上以一行 JSON 输出已保存参数集的 kind、version、effectiveFrom、
+bodySha256 和 keyId;发现的每个问题输出到 stderr。
+
+选项:
+  --kind KIND            fare-table、blacklist、routes 或 issuers
+  --file FILE            参数集本体的 JSON,或完整参数集(取其 body);黑名单也可以是
+                         每行一个 ASN(16 位十六进制)的文本文件
+  --version N            版本号,须大于该类型已保存的所有版本
+  --effective-from TIME  终端切换到此版本的时间,带时区偏移的 ISO 8601 格式(默认立即)
+{storeOptions}
+  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help             显示本帮助
+
+退出码: 保存成功为 0,故障为 1,选项、文件或参数集无效为 2。
+`,
+    en: `Usage: busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
+
+Checks a parameter set as terminals will, signs it and stores it in the clearing database; the
+running back office publishes it (retained) within its poll interval of 2 s, or at its next
+start. Prints the stored set's kind, version, effectiveFrom, bodySha256 and keyId as one JSON
+line on stdout; every problem found goes to stderr.
+
+Options:
+  --kind KIND            fare-table, blacklist, routes or issuers
+  --file FILE            JSON body of the set, or a whole set whose body is taken; for a
+                         blacklist also a text file with one ASN (16 hex digits) per line
+  --version N            Version number, above every stored version of the kind
+  --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
+{storeOptions}
+  --lang zh|en           Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help             Show this help
+
+Exit codes: 0 stored, 1 failure, 2 invalid options, file or set.
+`,
+  },
+  'backoffice.params.blacklist': {
+    zh: `用法: busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
+
+把卡加入或移出黑名单,生成一个新的签名版本:通常是在最新全量名单之上的增量;自上一全量名单
+以来的变更超过 50,000 条时,生成新的全量名单。尚无名单时,第一次变更生成全量名单。ASN 取卡片
+应用序列号最右边的 8 个字节,写作 16 位十六进制。在 stdout 上以一行 JSON 输出已保存的参数集。
+
+选项:
+  --effective-from TIME  终端切换到此版本的时间,带时区偏移的 ISO 8601 格式(默认立即)
+{storeOptions}
+  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help             显示本帮助
+
+退出码: 保存成功为 0,故障为 1,选项或 ASN 无效为 2。
+`,
+    en: `Usage: busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
+
+Adds cards to or removes cards from the blacklist as one new signed version: a delta on top of
+the newest full list, or a new full list once the changes since it exceed 50,000 entries. The
+first change when no list exists yet makes a full list. An ASN is the right-most 8 bytes of the
+card's application serial number as 16 hex digits. Prints the stored set as one JSON line.
+
+Options:
+  --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
+{storeOptions}
+  --lang zh|en           Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help             Show this help
+
+Exit codes: 0 stored, 1 failure, 2 invalid options or ASNs.
+`,
+  },
+  'backoffice.params.storeOptions': {
+    zh: `  --config FILE          后台 JSON 配置(db、parameterSigningKey)
+  --db FILE              清分数据库,代替配置中的 db
+  --signing-key FILE     Ed25519 私钥(PEM,权限 0600),代替配置中的 parameterSigningKey`,
+    en: `  --config FILE          Back-office JSON config (db, parameterSigningKey)
+  --db FILE              Clearing database, in place of the config's db
+  --signing-key FILE     Ed25519 private key (PEM, mode 0600), in place of the config's parameterSigningKey`,
+  },
+  'backoffice.params.status': {
+    zh: `用法: busfare-backoffice params status [--behind-only]
+
+每台终端输出一行 JSON:对每种参数类型,给出终端最近一条状态消息中的当前版本和待生效版本、
+最新发布版本、已生效的最新版本,以及终端是否落后。终端的当前版本低于已生效的最新版本,
+或者既没有最新版本也没有更新的版本时,视为在该类型上落后。终端最近一条状态不含版本信息
+(已离线)时,"behind" 为 null。
+
+选项:
+  --behind-only    只输出落后或版本未知的终端
+  --config FILE    后台 JSON 配置(db)
+  --db FILE        清分数据库,代替配置中的 db;数据库必须已存在
+  --lang zh|en     帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help       显示本帮助
+
+退出码: 输出完成为 0,故障为 1,选项无效或数据库不存在为 2。
+`,
+    en: `Usage: busfare-backoffice params status [--behind-only]
+
+Prints one JSON line per terminal with, for each parameter kind, the active and pending versions
+from its last status message, the newest published version and the newest one already
+effective, and whether the terminal is behind. A terminal is behind on a kind when its active
+version is below the newest effective one or it has neither the newest version nor a newer one.
+"behind" is null when the terminal's last status carries no versions (it went offline).
+
+Options:
+  --behind-only    Print only the terminals that are behind or whose versions are unknown
+  --config FILE    Back-office JSON config (db)
+  --db FILE        Clearing database, in place of the config's db; it must exist
+  --lang zh|en     Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help       Show this help
+
+Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
+`,
+  },
+  'backoffice.arrivalsEval': {
+    zh: `用法: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
+      busfare-backoffice arrivals-eval --format gtfs-avl --gtfs DIR --avl FILE --tz ZONE
+                                        [--baseline PREDICTIONS.csv] [--history FILE]
+
+评估 busfare 的到站预测及各基线模型(historical-median、last-vehicle、kalman,提供基线文件时
+还有 transitclock)。每个模型的每个预测时距区间在 stdout 上输出一行 JSON:
+{"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"};误差 = 预测值 − 实际值,
+单位为秒。汇总信息和拟合得到的 busfare 设置输出到 stderr。
+
+选项:
+  --format suzhou|gtfs-avl  输入格式
+  --events FILE             苏州站点过车记录(无表头:站名、站点编号、车牌、当地时间
+                            H:MM:SS(UTC+8)、日期、方向)
+  --route ID                苏州文件对应的线路编号(默认取不含扩展名的文件名)
+  --gtfs DIR                车辆所在线路的 GTFS 数据(gtfs-avl)
+  --avl FILE                单辆车的 GPS 位置记录(gtfs-avl)
+  --baseline FILE           TransitClock 预测导出文件,作为模型 "transitclock" 评估
+  --history FILE            用于学习的历史位置记录(gtfs-avl)
+  --tz ZONE                 AVL 和基线时间所用的 IANA 时区(gtfs-avl)
+  --lang zh|en              帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help                显示本帮助
+`,
+    en: `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
+       busfare-backoffice arrivals-eval --format gtfs-avl --gtfs DIR --avl FILE --tz ZONE
+                                        [--baseline PREDICTIONS.csv] [--history FILE]
+
+Scores busfare's arrival predictions and the baselines (historical-median, last-vehicle, kalman,
+and transitclock when a baseline file is given). Prints one JSON line per model and horizon band on
+stdout: {"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"}; error = predicted −
+actual in seconds. A summary and the fitted busfare settings go to stderr.
+
+Options:
+  --format suzhou|gtfs-avl  Input format
+  --events FILE             Suzhou stop sightings (no header: stop name, stop code, plate, local
+                            time H:MM:SS at UTC+8, date, direction)
+  --route ID                Route id of the Suzhou file (default: the file name without extension)
+  --gtfs DIR                GTFS feed of the vehicle's route (gtfs-avl)
+  --avl FILE                GPS positions of one vehicle (gtfs-avl)
+  --baseline FILE           TransitClock prediction export, scored as model "transitclock"
+  --history FILE            Earlier positions to learn from (gtfs-avl)
+  --tz ZONE                 IANA time zone of the AVL and baseline times (gtfs-avl)
+  --lang zh|en              Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help                Show this help
+`,
+  },
+  'terminal.main': {
+    zh: `用法: busfare-terminal COMMAND [options]
+
+busfare 读卡终端运行程序。
+
+命令:
+  nmea FILE|-        用终端的解析器和定位过滤器处理一段 NMEA 0183 记录
+  run --config FILE  运行车载刷卡终端:读卡器、刷卡状态机、发件箱、上行链路和司机屏
+  list-readers       列出 pcscd 报告的 PC/SC 读卡器和卡槽
+  read-card          在 PC/SC 读卡器上读取交通联合卡并输出卡内信息
+  version            输出软件版本
+
+选项:
+  --lang zh|en       帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+
+运行 "busfare-terminal COMMAND --help" 查看各命令的选项。
+`,
+    en: `Usage: busfare-terminal COMMAND [options]
+
+The busfare card-reader runtime.
+
+Commands:
+  nmea FILE|-        Run an NMEA 0183 recording through the terminal's parser and fix filter
+  run --config FILE  Run the validator: reader, tap state machine, outbox, uplink and driver screen
+  list-readers       List the PC/SC readers and slots that pcscd reports
+  read-card          Read a T-Union card on a PC/SC reader and print its contents
+  version            Print the software version
+
+Options:
+  --lang zh|en       Language of this help (default: BUSFARE_LANG, else zh)
+
+Run "busfare-terminal COMMAND --help" for the options of a command.
+`,
+  },
+  'terminal.nmea': {
+    zh: `用法: busfare-terminal nmea [options] FILE|-
+
+用终端的解析器和定位过滤器处理一段 NMEA 0183 记录(FILE,或用 - 表示 stdin)。每个可用的定位
+结果、每条被拒绝或被忽略的语句各在 stdout 上输出一行 JSON。
+
+选项:
+  --not-before DATE      可信的最早接收机日期,格式 YYYY-MM-DD(默认为构建日期 {buildDate});
+                         更早的日期按整数个 1,024 周的 GPS 周期向后推移,仅当结果落在 DATE
+                         与系统时钟之间时采用,否则 "time" 为 null
+  --max-hdop N           可接受的最大 HDOP(默认 {maxHdop})
+  --min-satellites N     可接受的最少在用卫星数(默认 {minSatellites})
+  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help             显示本帮助
+
+退出状态: 输入读取完成为 0,无法读取输入为 1,参数无效为 2。
+`,
+    en: `Usage: busfare-terminal nmea [options] FILE|-
+
+Runs an NMEA 0183 recording (FILE, or - for stdin) through the terminal's parser and fix filter.
+Prints one JSON line per usable fix and one per rejected or ignored sentence on stdout.
+
+Options:
+  --not-before DATE      earliest receiver date trusted, YYYY-MM-DD (default: build date {buildDate});
+                         an earlier date moves forward by whole 1,024-week GPS periods only if that
+                         lands between DATE and the system clock, otherwise "time" is null
+  --max-hdop N           largest HDOP accepted (default {maxHdop})
+  --min-satellites N     fewest satellites in use accepted (default {minSatellites})
+  --lang zh|en           language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help             show this help
+
+Exit status: 0 when the input was read, 1 when it could not be read, 2 on invalid arguments.
+`,
+  },
+  'terminal.run': {
+    zh: `用法: busfare-terminal run --config FILE
+
+运行一台车载刷卡终端,直到收到 SIGINT 或 SIGTERM:在配置的读卡器上运行刷卡状态机,维护持久化发件箱
+(启动时用 PRAGMA integrity_check 检查;文件损坏时移到一旁并抢救数据),运行 MQTT 上行链路、
+参数存储、GPS/北斗接收机,以及司机班次及其屏幕页面(http://127.0.0.1:8091/,供信息亭浏览器显示)。
+源码中的 terminal/examples/terminal.json 是配置示例。
+
+选项:
+  --config FILE   JSON 配置:terminalId, vehicleId, dataDir, broker {url, username, password},
+${TERMINAL_RUN_CONFIG_FIELDS}
+  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  -h, --help      显示本帮助
+
+退出状态: 正常停止为 0,运行时故障为 1,参数或配置无效为 2。
+`,
+    en: `Usage: busfare-terminal run --config FILE
+
+Runs one validator: the tap state machine on the configured reader, the durable outbox
+(checked with PRAGMA integrity_check at start; a damaged file is moved aside and salvaged), the
+MQTT uplink, the parameter store, the GPS/BeiDou receiver, and the driver's shift with its screen
+on http://127.0.0.1:8091/ for the kiosk browser, until SIGINT or SIGTERM.
+An example config is terminal/examples/terminal.json in the source tree.
+
+Options:
+  --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},
+${TERMINAL_RUN_CONFIG_FIELDS}
+  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help      Show this help
+
+Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid arguments or config.
+`,
+  },
+  'terminal.listReaders': {
+    zh: `用法: busfare-terminal list-readers [options]
+
+列出 pcscd 报告的 PC/SC 读卡器和卡槽,附上终端读卡器型号表中的型号,以及各卡槽中是否有卡。
+
+选项:
+  --wait SECONDS   收集读卡器和卡片状态的时长,单位秒(默认 1)
+  --lang zh|en     文本输出和帮助的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --json           每个读卡器在 stdout 上输出一个 JSON 对象:name, model, slot, card, atr
+  -h, --help       显示本帮助
+
+退出状态: pcscd 有响应(即使没有读卡器)为 0,pcscd 或 nfc-pcsc 不可用为 1,参数无效为 2。
+`,
+    en: `Usage: busfare-terminal list-readers [options]
+
+Lists the PC/SC readers and slots that pcscd reports, with the model from the terminal's reader
+table and whether a card is in each slot.
+
+Options:
+  --wait SECONDS   how long to collect readers and card states (default 1)
+  --lang zh|en     language of the text output and this help (default: BUSFARE_LANG, else zh)
+  --json           one JSON object per reader on stdout: name, model, slot, card, atr
+  -h, --help       show this help
+
+Exit status: 0 when pcscd answered (even with no readers), 1 when pcscd or nfc-pcsc is unavailable,
+2 on invalid arguments.
+`,
+  },
+  'terminal.readCard': {
+    zh: `用法: busfare-terminal read-card [options]
+
+等待交通联合卡或手机靠近 PC/SC 读卡器,只读不写地输出其内容:卡类型代码、卡号、发卡方、
+有效期、余额、消费记录(EF18)和交通记录(EF1E)。
+
+选项:
+  --reader NAME     使用 PC/SC 名称中包含 NAME 的读卡器(默认:第一个非接触读卡器)
+  --timeout SECONDS 等待卡片的时长,单位秒(默认 30)
+  --lang zh|en      文本输出和帮助的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --json            在 stdout 上输出一个 JSON 对象,代替文本
+  -h, --help        显示本帮助
+
+退出状态: 读卡成功为 0;没有卡、卡无法读取或 pcscd 不可用为 1;参数无效为 2。
+`,
+    en: `Usage: busfare-terminal read-card [options]
+
+Waits for a T-Union card or phone on a PC/SC reader and prints what it holds without changing it:
+card type code, number, issuer, validity, balance, the purchase log (EF18) and the transit records
+(EF1E).
+
+Options:
+  --reader NAME     use the reader whose PC/SC name contains NAME (default: the first contactless reader)
+  --timeout SECONDS how long to wait for a card (default 30)
+  --lang zh|en      language of the text output and this help (default: BUSFARE_LANG, else zh)
+  --json            print one JSON object on stdout instead of text
+  -h, --help        show this help
+
+Exit status: 0 when the card was read, 1 when no card came, the card could not be read or pcscd is
+unavailable, 2 on invalid arguments.
+`,
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type CliHelpId = keyof typeof CLI_HELP;
+
+/** Returns a command's help text in the language, with its {name} placeholders filled from params. */
+export function cliHelp(id: CliHelpId, language: Language = DEFAULT_LANGUAGE, params: Record<string, string | number> = {}): string {
+  return fillPlaceholders(CLI_HELP[id][language], params);
+}
+
+function fillPlaceholders(text: string, params: Record<string, string | number>): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 }

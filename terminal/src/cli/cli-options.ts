@@ -1,4 +1,4 @@
-import { DEFAULT_LANGUAGE, type Language } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, takeLanguageOption } from '@busfare/shared-protocol';
 
 /** Invalid command-line arguments; the command prints the message and exits with status 2. */
 export class UsageError extends Error {
@@ -8,10 +8,19 @@ export class UsageError extends Error {
   }
 }
 
-export function parseLanguage(value: string | undefined): Language {
-  if (value === undefined) return DEFAULT_LANGUAGE;
-  if (value === 'zh' || value === 'en') return value;
-  throw new UsageError(`invalid --lang "${value}": expected zh or en`);
+/**
+ * Takes --lang out of args (see takeLanguageOption): `--lang zh|en`, else `parentLanguage` (the
+ * language busfare-terminal already chose), else BUSFARE_LANG, else zh. On an invalid value it
+ * writes the message to `stderr` and returns undefined, and the command exits with status 2.
+ */
+export function takeCommandLanguage(args: readonly string[], parentLanguage: Language | undefined, stderr: (text: string) => void): LanguageSelection | undefined {
+  try {
+    return takeLanguageOption(args, parentLanguage ?? process.env[LANGUAGE_VARIABLE]);
+  } catch (error) {
+    if (!(error instanceof LanguageOptionError)) throw error;
+    stderr(`${error.message}\n`);
+    return undefined;
+  }
 }
 
 export function parseSeconds(name: string, value: string | undefined, fallback: number): number {

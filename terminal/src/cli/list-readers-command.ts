@@ -1,26 +1,11 @@
 import { parseArgs } from 'node:util';
-import { uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, uiText } from '@busfare/shared-protocol';
 import { createLogger } from '../logger.js';
 import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscService, pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
 import { readerModelOf } from '../readers/pcsc/reader-models.js';
-import { UsageError, parseLanguage, parseSeconds } from './cli-options.js';
-
-export const LIST_READERS_USAGE = `Usage: busfare-terminal list-readers [options]
-
-Lists the PC/SC readers and slots that pcscd reports, with the model from the terminal's reader
-table and whether a card is in each slot.
-
-Options:
-  --wait SECONDS   how long to collect readers and card states (default 1)
-  --lang zh|en     language of the text output (default zh)
-  --json           one JSON object per reader on stdout: name, model, slot, card, atr
-  -h, --help       show this help
-
-Exit status: 0 when pcscd answered (even with no readers), 1 when pcscd or nfc-pcsc is unavailable,
-2 on invalid arguments.
-`;
+import { UsageError, parseSeconds, takeCommandLanguage } from './cli-options.js';
 
 interface ListedReader {
   name: string;
@@ -30,26 +15,33 @@ interface ListedReader {
   atr: string | null;
 }
 
-export async function listReadersCommand(args: string[]): Promise<number> {
-  let options: { wait?: string; lang?: string; json?: boolean; help?: boolean };
+/**
+ * Runs `busfare-terminal list-readers`; returns the exit status. `parentLanguage`, the language that
+ * busfare-terminal chose, sets the help and text output. A --lang in args overrides it, and
+ * without either BUSFARE_LANG applies.
+ */
+export async function listReadersCommand(args: string[], parentLanguage?: Language): Promise<number> {
+  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(text));
+  if (selection === undefined) return 2;
+  const usage = cliHelp('terminal.listReaders', selection.language);
+  let options: { wait?: string; json?: boolean; help?: boolean };
   try {
-    options = parseArgs({ args, options: { wait: { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    options = parseArgs({ args: selection.args, options: { wait: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${LIST_READERS_USAGE}`);
+    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
     return 2;
   }
   if (options.help) {
-    process.stdout.write(LIST_READERS_USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   let waitSeconds: number;
-  let language;
+  const language = selection.language;
   try {
     waitSeconds = parseSeconds('wait', options.wait, 1);
-    language = parseLanguage(options.lang);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n\n${LIST_READERS_USAGE}`);
+    process.stderr.write(`${error.message}\n\n${usage}`);
     return 2;
   }
 

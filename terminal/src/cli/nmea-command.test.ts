@@ -129,7 +129,7 @@ describe('nmea command', () => {
     ['a fractional satellite count', ['--min-satellites', '4.5', '-'], /invalid --min-satellites "4.5"/],
     ['an unknown option', ['--speed', '2', '-'], /Unknown option '--speed'/],
   ])('exits 2 on %s', async (_name, args, message) => {
-    const { code, stderr } = await runCommand(args);
+    const { code, stderr } = await runCommand(['--lang', 'en', ...args]);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).toContain('Usage: busfare-terminal nmea');

@@ -1,25 +1,11 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { type Language, cliHelp } from '@busfare/shared-protocol';
 import { BUILD_DATE } from '../build-info.js';
 import { DEFAULT_MAX_HDOP, DEFAULT_MIN_SATELLITES } from '../gnss/nmea/fix-filter.js';
 import { NmeaFixPipeline, type NmeaEvent } from '../gnss/nmea/fix-pipeline.js';
-
-export const NMEA_USAGE = `Usage: busfare-terminal nmea [options] FILE|-
-
-Runs an NMEA 0183 recording (FILE, or - for stdin) through the terminal's parser and fix filter.
-Prints one JSON line per usable fix and one per rejected or ignored sentence on stdout.
-
-Options:
-  --not-before DATE      earliest receiver date trusted, YYYY-MM-DD (default: build date ${BUILD_DATE});
-                         an earlier date moves forward by whole 1,024-week GPS periods only if that
-                         lands between DATE and the system clock, otherwise "time" is null
-  --max-hdop N           largest HDOP accepted (default ${DEFAULT_MAX_HDOP})
-  --min-satellites N     fewest satellites in use accepted (default ${DEFAULT_MIN_SATELLITES})
-  -h, --help             show this help
-
-Exit status: 0 when the input was read, 1 when it could not be read, 2 on invalid arguments.
-`;
+import { takeCommandLanguage } from './cli-options.js';
 
 export interface NmeaCommandIo {
   stdin: Readable;
@@ -87,16 +73,22 @@ async function writeLines(stdout: Writable, events: NmeaEvent[]): Promise<void> 
   });
 }
 
-/** Runs `busfare-terminal nmea FILE|-` and returns the exit status. */
-export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {}): Promise<number> {
+/**
+ * Runs `busfare-terminal nmea FILE|-` and returns the exit status. `language` is the help language
+ * that busfare-terminal chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ */
+export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {}, language?: Language): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  const selection = takeCommandLanguage(args, language, (text) => stderr.write(`busfare-terminal nmea: ${text}`));
+  if (selection === undefined) return 2;
+  const usage = cliHelp('terminal.nmea', selection.language, { buildDate: BUILD_DATE, maxHdop: DEFAULT_MAX_HDOP, minSatellites: DEFAULT_MIN_SATELLITES });
 
   let pipeline: NmeaFixPipeline;
   let input: string;
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: selection.args,
       allowPositionals: true,
       options: {
         'not-before': { type: 'string' },
@@ -106,7 +98,7 @@ export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {
       },
     });
     if (values.help) {
-      stdout.write(NMEA_USAGE);
+      stdout.write(usage);
       return 0;
     }
     if (positionals.length !== 1) {
@@ -121,7 +113,7 @@ export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    stderr.write(`busfare-terminal nmea: ${message}\n\n${NMEA_USAGE}`);
+    stderr.write(`busfare-terminal nmea: ${message}\n\n${usage}`);
     return 2;
   }
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Language, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, uiText } from '@busfare/shared-protocol';
 import { CardInspectionError, inspectCard } from '../cards/card-inspection.js';
 import { formatCardInspection } from '../cards/card-inspection-format.js';
 import { createLogger } from '../logger.js';
@@ -7,50 +7,40 @@ import { CardIoError, type CardSession, ReaderIoError } from '../ports/card-read
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
 import { pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
-import { UsageError, parseLanguage, parseSeconds } from './cli-options.js';
+import { UsageError, parseSeconds, takeCommandLanguage } from './cli-options.js';
 
-export const READ_CARD_USAGE = `Usage: busfare-terminal read-card [options]
-
-Waits for a T-Union card or phone on a PC/SC reader and prints what it holds without changing it:
-card type code, number, issuer, validity, balance, the purchase log (EF18) and the transit records
-(EF1E).
-
-Options:
-  --reader NAME     use the reader whose PC/SC name contains NAME (default: the first contactless reader)
-  --timeout SECONDS how long to wait for a card (default 30)
-  --lang zh|en      language of the text output (default zh)
-  --json            print one JSON object on stdout instead of text
-  -h, --help        show this help
-
-Exit status: 0 when the card was read, 1 when no card came, the card could not be read or pcscd is
-unavailable, 2 on invalid arguments.
-`;
-
-export async function readCardCommand(args: string[]): Promise<number> {
-  let options: { reader?: string; timeout?: string; lang?: string; json?: boolean; help?: boolean };
+/**
+ * Runs `busfare-terminal read-card`; returns the exit status. `parentLanguage`, the language that
+ * busfare-terminal chose, sets the help and text output. A --lang in args overrides it, and
+ * without either BUSFARE_LANG applies.
+ */
+export async function readCardCommand(args: string[], parentLanguage?: Language): Promise<number> {
+  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(text));
+  if (selection === undefined) return 2;
+  const usage = cliHelp('terminal.readCard', selection.language);
+  let options: { reader?: string; timeout?: string; json?: boolean; help?: boolean };
   try {
     options = parseArgs({
-      args,
-      options: { reader: { type: 'string' }, timeout: { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      args: selection.args,
+      options: { reader: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${READ_CARD_USAGE}`);
+    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
     return 2;
   }
   if (options.help) {
-    process.stdout.write(READ_CARD_USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   let timeoutSeconds: number;
-  let language: Language;
+  const language = selection.language;
   try {
     timeoutSeconds = parseSeconds('timeout', options.timeout, 30);
-    language = parseLanguage(options.lang);
     if (options.reader !== undefined && options.reader.trim() === '') throw new UsageError('invalid --reader "": expected part of a reader name');
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n\n${READ_CARD_USAGE}`);
+    process.stderr.write(`${error.message}\n\n${usage}`);
     return 2;
   }
 

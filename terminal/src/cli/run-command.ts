@@ -2,6 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Language, cliHelp } from '@busfare/shared-protocol';
+import { takeCommandLanguage } from './cli-options.js';
 import { BUILD_DATE, SOFTWARE_VERSION } from '../build-info.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Clock } from '../ports/clock.js';
@@ -35,49 +37,27 @@ import { AlertRelay } from '../screen/alert-relay.js';
 import { DriverScreenService } from '../screen/driver-screen-service.js';
 import { TerminalUplink } from '../uplink/mqtt-uplink.js';
 
-export const RUN_USAGE = `Usage: busfare-terminal run --config FILE
-
-Runs one validator: the tap state machine on the configured reader, the durable outbox
-(checked with PRAGMA integrity_check at start; a damaged file is moved aside and salvaged), the
-MQTT uplink, the parameter store, the GPS/BeiDou receiver, and the driver's shift with its screen
-on http://127.0.0.1:8091/ for the kiosk browser, until SIGINT or SIGTERM.
-An example config is terminal/examples/terminal.json in the source tree.
-
-Options:
-  --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},
-                  parameterPublicKeyFile,
-                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
-                  gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
-                      | {kind: "nmea-file", path, speed, loop},
-                  service, driverCards {typeCodes, driverNumberDigits},
-                  driverScreen {enabled (default true), port (default 8091, 0 = any free port;
-                      always on 127.0.0.1), shiftDb (default DATADIR/TERMINALID-shifts.db),
-                      signOffTapWindowSeconds (3-600, default 15),
-                      riderTapsWithoutShift "accept" (default) | "reject"},
-                  uplink, storage, clockOffsetMs, utcOffsetMinutes,
-                  alerts {clockMaxOffsetSeconds (5-3600, default 30), clockConsecutiveFixes
-                      (1-120, default 5), parameterGraceMinutes (0-10080, default 60),
-                      parameterMaxOfflineHours (1-720, default 24)}
-  -h, --help      Show this help
-
-Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid arguments or config.
-`;
-
-/** Runs `busfare-terminal run`; returns the exit code. */
-export async function runCommand(args: string[]): Promise<number> {
+/**
+ * Runs `busfare-terminal run`; returns the exit code. `language` is the help language that
+ * busfare-terminal chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ */
+export async function runCommand(args: string[], language?: Language): Promise<number> {
+  const selection = takeCommandLanguage(args, language, (text) => process.stderr.write(`busfare-terminal run: ${text}`));
+  if (selection === undefined) return 2;
+  const usage = cliHelp('terminal.run', selection.language);
   let values;
   try {
-    values = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: selection.args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    process.stderr.write(`busfare-terminal run: ${(error as Error).message}\n\n${RUN_USAGE}`);
+    process.stderr.write(`busfare-terminal run: ${(error as Error).message}\n\n${usage}`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(RUN_USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   if (values.config === undefined) {
-    process.stderr.write(`busfare-terminal run: missing --config FILE\n\n${RUN_USAGE}`);
+    process.stderr.write(`busfare-terminal run: missing --config FILE\n\n${usage}`);
     return 2;
   }
   let config: TerminalConfig;
