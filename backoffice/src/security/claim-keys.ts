@@ -13,8 +13,8 @@ import type { RecordColumns } from '../store/record-columns.js';
 const COUNTER_KEY = 0x01;
 const TAC_KEY = 0x02;
 const ASN_BYTES = 10;
-export const COUNTER_KEY_BYTES = 2 + ASN_BYTES + 2;
-export const TAC_KEY_BYTES = 2 + ASN_BYTES + 6 + 4 + 7 + 4;
+const COUNTER_KEY_BYTES = 2 + ASN_BYTES + 2;
+const TAC_KEY_BYTES = 2 + ASN_BYTES + 6 + 4 + 7 + 4;
 /** Bytes of a record's two claim keys together: the counter key, then the TAC key. */
 export const CLAIM_KEYS_BYTES = COUNTER_KEY_BYTES + TAC_KEY_BYTES;
 
