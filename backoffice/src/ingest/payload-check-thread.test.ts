@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { type TransactionAck, topics, transactionAckSchema } from '@busfare/shared-protocol';
 import { build } from 'esbuild';
 import { type MqttClient, connectAsync } from 'mqtt';
@@ -14,7 +15,7 @@ import { PayloadChecker, type RejectedPayload } from './payload-check.js';
 import { plainCheckedPayload } from '../testing/checked-payload.js';
 import { CLAIM_KEYS_BYTES, claimKeyPair } from '../security/claim-keys.js';
 import { columnsOf, recordColumns } from '../store/record-columns.js';
-import { type PackedCheckedPayload, PayloadCheckWorker, bundledPayloadCheckScript, packCheckedPayload, unpackCheckedPayload } from './payload-check-thread.js';
+import { type PackedCheckedPayload, PayloadCheckWorker, bundledPayloadCheckScript, packCheckedPayload, packedBuffers, unpackCheckedPayload } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
 
 const BUSINESS_DAY = { timezoneOffsetMinutes: 480, cutoff: '04:00' };
@@ -283,7 +284,7 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
   it('rejects a batch whose columns do not match its texts', () => {
     const packed = packedBatch();
     packed.accepted.columns.pop();
-    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 texts, 2 verifications, 2 business days, 33 column values/);
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 text ends, \d+ text bytes, 2 verifications, 2 business days, 33 column values/);
   });
 
   it('rejects a batch without claim keys', () => {
@@ -294,7 +295,77 @@ describe('packCheckedPayload and unpackCheckedPayload', () => {
 
   it('rejects a batch with a text more than its verifications', () => {
     const packed = packedBatch();
-    packed.accepted.raws.push(packed.accepted.raws[0]!);
-    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 3 texts, 2 verifications/);
+    const ends = packed.accepted.rawEnds;
+    packed.accepted.rawEnds = Uint32Array.of(...ends, ends.at(-1)!);
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 3 text ends, \d+ text bytes, 2 verifications/);
+  });
+
+  it('rejects text bytes short of the ends', () => {
+    const packed = packedBatch();
+    const last = packed.accepted.rawEnds.at(-1)!;
+    packed.accepted.rawText = packed.accepted.rawText.subarray(0, last - 1);
+    expect(() => unpackCheckedPayload(packed)).toThrow(new RegExp(`invalid packed batch: 2 text ends, ${last - 1} text bytes`));
+  });
+
+  it('rejects text ends out of order', () => {
+    const packed = packedBatch();
+    const [first, second] = packed.accepted.rawEnds;
+    packed.accepted.rawEnds = Uint32Array.of(second!, second!);
+    packed.accepted.rawText = packed.accepted.rawText.subarray(0, second);
+    expect(unpackCheckedPayload({ ...packed, accepted: { ...packed.accepted } }).kind).toBe('checked-batch');
+    packed.accepted.rawEnds = Uint32Array.of(second!, first!);
+    packed.accepted.rawText = packed.accepted.rawText.subarray(0, first);
+    expect(() => unpackCheckedPayload(packed)).toThrow(/invalid packed batch: 2 text ends/);
+  });
+
+  it('rejects texts sent as strings', () => {
+    const packed = packedBatch();
+    const { rawText: _rawText, rawEnds: _rawEnds, ...rest } = packed.accepted;
+    const older = { ...rest, raws: ['{}', '{}'] };
+    expect(() => unpackCheckedPayload({ ...packed, accepted: older as unknown as typeof packed.accepted })).toThrow(/invalid packed batch: no text ends, no text bytes/);
+  });
+
+  it('splits multi-byte texts correctly', () => {
+    const checked = checker().check(
+      TOPIC,
+      fakeBatch(
+        'T1',
+        'b1',
+        ['游1路', '2', '夜班𠀀3'].map((route, index) => {
+          const record = fakeRecord({ sequence: index + 1, terminalId: 'T1' });
+          return { ...record, trip: { ...record.trip, route } };
+        }),
+      ),
+    );
+    if (checked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    const packed = packCheckedPayload(checked);
+    if (packed.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    expect(packed.accepted.rawText.length).toBe(Buffer.byteLength(checked.accepted.map((item) => item.raw).join('')));
+    const unpacked = unpackCheckedPayload(packed);
+    if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    expect(unpacked.accepted.map((item) => item.raw)).toStrictEqual(checked.accepted.map((item) => item.raw));
+    expect(unpacked.accepted.map((item) => item.rawBytes?.toString('utf8'))).toStrictEqual(checked.accepted.map((item) => item.raw));
+    expect(unpacked.accepted.map((item) => item.record.trip.route)).toStrictEqual(['游1路', '2', '夜班𠀀3']);
+  });
+
+  it('transfers packed buffers without copying', async () => {
+    const packed = packedBatch();
+    const buffers = packedBuffers(packed);
+    expect(new Set(buffers).size).toBe(3);
+    const channel = new MessageChannel();
+    const received = new Promise<PackedCheckedPayload>((resolve) => channel.port2.once('message', resolve));
+    channel.port1.postMessage(packed, buffers);
+    const arrived = await received;
+    channel.port1.close();
+    // A transferred ArrayBuffer is detached where it was sent from.
+    expect(buffers.every((buffer) => buffer.byteLength === 0)).toBe(true);
+    const unpacked = unpackCheckedPayload(arrived);
+    if (unpacked.kind !== 'checked-batch') throw new Error('expected a checked batch');
+    expect(unpacked.accepted.map((item) => item.record.sequence)).toStrictEqual([1, 4]);
+  });
+
+  it('transfers nothing for a rejected payload', () => {
+    const rejected = packCheckedPayload(checker().check(TOPIC, 'not json'));
+    expect(packedBuffers(rejected)).toStrictEqual([]);
   });
 });

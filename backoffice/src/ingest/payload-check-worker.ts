@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemoryKeyStore } from '../keys/key-store.js';
 import { PayloadChecker } from './payload-check.js';
-import { type PayloadCheckReply, type PayloadCheckRequest, type PayloadCheckWorkerData, packCheckedPayload } from './payload-check-thread.js';
+import { type PayloadCheckReply, type PayloadCheckRequest, type PayloadCheckWorkerData, packCheckedPayload, packedBuffers } from './payload-check-thread.js';
 import { TacVerifier } from './tac-verifier.js';
 
 // Entry of the payload-check worker thread: checks each payload it is sent and replies in order.
@@ -20,5 +20,6 @@ parentPort?.on('message', (request: PayloadCheckRequest) => {
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
-  parentPort?.postMessage(reply);
+  // The packed buffers move to the storing thread instead of being copied.
+  parentPort?.postMessage(reply, 'checked' in reply ? packedBuffers(reply.checked) : []);
 });

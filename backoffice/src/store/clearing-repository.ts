@@ -21,6 +21,11 @@ export interface AcceptedTransaction {
   businessDay: string;
   /** The record as received, as canonical JSON, so a resent copy compares equal. */
   raw: string;
+  /**
+   * The UTF-8 bytes of `raw`, when the record arrived packed from the check worker. Storing binds
+   * them as they are instead of encoding the text again.
+   */
+  rawBytes?: Buffer;
   /** The fields that storing and screening read; without them they are read from `record`. */
   columns?: RecordColumns;
 }

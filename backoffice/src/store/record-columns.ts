@@ -107,10 +107,12 @@ export function unpackColumns(packed: readonly (string | number | null)[], index
 }
 
 /**
- * An accepted record that arrived as columns and JSON text. `record` parses the text on first use;
- * the text is the worker's `JSON.stringify` of the validated record, so the parse gives that record.
+ * An accepted record that arrived as columns and the UTF-8 bytes of its JSON text. `raw` decodes
+ * the bytes and `record` parses the text, each on first use. The text is the worker's
+ * `JSON.stringify` of the validated record, so the parse gives that record.
  */
 export class PackedAcceptedTransaction implements AcceptedTransaction {
+  private text: string | undefined;
   private parsed: TransactionRecord | undefined;
 
   constructor(
@@ -118,8 +120,13 @@ export class PackedAcceptedTransaction implements AcceptedTransaction {
     readonly columns: RecordColumns,
     readonly verification: VerificationStatus,
     readonly businessDay: string,
-    readonly raw: string,
+    readonly rawBytes: Buffer,
   ) {}
+
+  get raw(): string {
+    this.text ??= this.rawBytes.toString('utf8');
+    return this.text;
+  }
 
   get record(): TransactionRecord {
     this.parsed ??= JSON.parse(this.raw) as TransactionRecord;

@@ -90,6 +90,30 @@ describe('SQLite clearing repository', () => {
     expect(repository.summary()).toMatchObject({ recordsCleared: 70, clearedAmountFen: (70 * 71) / 2 });
   });
 
+  it('stores packed bytes as text', () => {
+    const packed = (sequence: number, route: string): AcceptedTransaction => {
+      const item = accepted(sequence);
+      const raw = canonicalJson({ ...item.record, trip: { ...item.record.trip, route } });
+      return { ...item, raw, rawBytes: Buffer.from(raw) };
+    };
+    // 40 new records take the multi-row insert. A batch that reaches back to a stored record takes the record-by-record path.
+    const fresh = Array.from({ length: 40 }, (_, index) => packed(index + 1, index === 0 ? '游1路' : String(index)));
+    repository.writeBatch('T-1', fresh, []);
+    const resent = [packed(40, '39'), packed(41, '夜班𠀀3')];
+    expect(repository.writeBatch('T-1', resent, [])).toMatchObject({ stored: 1, duplicates: 1, conflicts: [] });
+
+    const db = new Database(path, { readonly: true });
+    const rows = db
+      .prepare<[], { sequence: number; type: string; valid: number; raw: string }>(
+        "SELECT sequence, typeof(raw_json) AS type, json_valid(raw_json) AS valid, raw_json AS raw FROM transactions WHERE terminal_id = 'T-1' ORDER BY sequence",
+      )
+      .all();
+    db.close();
+    expect(rows).toHaveLength(41);
+    expect(rows.every((row) => row.type === 'text' && row.valid === 1)).toBe(true);
+    expect(rows.map((row) => row.raw)).toEqual([...fresh, resent[1]!].map((item) => item.raw));
+  });
+
   it('counts a stored record inside a batch as duplicate', () => {
     repository.writeBatch('T-1', [accepted(5)], []);
     const result = repository.writeBatch('T-1', Array.from({ length: 10 }, (_, index) => accepted(index + 1)), []);

@@ -48,13 +48,31 @@ const MISSING_SCAN_LIMIT = 10_000;
 const TRANSACTION_ROWS = 32;
 const TRANSACTION_COLUMNS = `terminal_id, sequence, kind, asn, issuer_id, card_type, amount_fen, occurred_at,
   business_day, verification, resolves_sequence, outcome, route, vehicle_id, raw_json, received_at`;
-const TRANSACTION_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-type TransactionRow = [string, number, string, string, string, string, number, string, string, string, number | null, string | null, string | null, string, string, string];
+/**
+ * raw_json binds either the record's text or its UTF-8 bytes (AcceptedTransaction.rawBytes). The
+ * CAST makes the bytes TEXT without converting them, and leaves a text as it is.
+ */
+const TRANSACTION_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)';
+/**
+ * One row of the multi-row INSERT. The terminal and the receive time are the same for every row
+ * of a batch, so they are bound once per statement by name. In a micro-benchmark that took about
+ * 0.3 µs less per record than binding them in every row.
+ */
+const FRESH_ROW_PLACEHOLDERS = '(@terminalId, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), @receivedAt)';
+type RawJson = string | Buffer;
+type TransactionRow = [string, number, string, string, string, string, number, string, string, string, number | null, string | null, string | null, string, RawJson, string];
 
 /** Returns the values of one transactions row, in the order of TRANSACTION_COLUMNS. */
 function transactionRow(terminalId: string, item: AcceptedTransaction, record: RecordColumns, receivedAt: string): TransactionRow {
-  return [
-    terminalId,
+  const row: (RawJson | number | null)[] = [terminalId];
+  pushFreshRow(row, item, record);
+  row.push(receivedAt);
+  return row as TransactionRow;
+}
+
+/** Appends the values of a row between terminal_id and received_at, as FRESH_ROW_PLACEHOLDERS binds them, to `into`. */
+function pushFreshRow(into: (RawJson | number | null)[], item: AcceptedTransaction, record: RecordColumns): void {
+  into.push(
     record.sequence,
     record.kind,
     record.asn,
@@ -68,9 +86,8 @@ function transactionRow(terminalId: string, item: AcceptedTransaction, record: R
     record.outcome,
     record.route,
     record.vehicleId,
-    item.raw,
-    receivedAt,
-  ];
+    item.rawBytes ?? item.raw,
+  );
 }
 
 const CLEARED_CONDITION = `(kind = 'purchase' OR (kind = 'resolution' AND outcome = 'debited')) AND verification IN ('verified', 'queued-for-issuer')`;
@@ -122,8 +139,8 @@ export class SqliteClearingRepository implements ClearingRepository {
       insertTransaction: this.db.prepare<TransactionRow>(
         `INSERT INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${TRANSACTION_PLACEHOLDERS} ON CONFLICT (terminal_id, sequence) DO NOTHING`,
       ),
-      insertTransactions: this.db.prepare<[(string | number | null)[]]>(
-        `INSERT OR IGNORE INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${Array.from({ length: TRANSACTION_ROWS }, () => TRANSACTION_PLACEHOLDERS).join(', ')}`,
+      insertTransactions: this.db.prepare<[(RawJson | number | null)[], { terminalId: string; receivedAt: string }]>(
+        `INSERT OR IGNORE INTO transactions (${TRANSACTION_COLUMNS}) VALUES ${Array.from({ length: TRANSACTION_ROWS }, () => FRESH_ROW_PLACEHOLDERS).join(', ')}`,
       ),
       anySequenceBetween: this.db.prepare<[string, number, number, string, number, number], { found: 1 }>(`
         SELECT 1 AS found FROM transactions WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
@@ -272,10 +289,11 @@ export class SqliteClearingRepository implements ClearingRepository {
   private insertFresh(terminalId: string, accepted: readonly AcceptedTransaction[], columns: readonly RecordColumns[], receivedAt: string): void {
     let inserted = 0;
     let index = 0;
+    const batch = { terminalId, receivedAt };
     for (; index + TRANSACTION_ROWS <= accepted.length; index += TRANSACTION_ROWS) {
-      const values: (string | number | null)[] = [];
-      for (let row = index; row < index + TRANSACTION_ROWS; row += 1) values.push(...transactionRow(terminalId, accepted[row]!, columns[row]!, receivedAt));
-      inserted += this.statements.insertTransactions.run(values).changes;
+      const values: (RawJson | number | null)[] = [];
+      for (let row = index; row < index + TRANSACTION_ROWS; row += 1) pushFreshRow(values, accepted[row]!, columns[row]!);
+      inserted += this.statements.insertTransactions.run(values, batch).changes;
     }
     for (; index < accepted.length; index += 1) inserted += this.statements.insertTransaction.run(...transactionRow(terminalId, accepted[index]!, columns[index]!, receivedAt)).changes;
     if (inserted !== accepted.length) throw new Error(`stored ${inserted} of ${accepted.length} new records of terminal ${terminalId}: a row failed a constraint or its sequence was taken after the range check`);

@@ -3,8 +3,8 @@ import { type MqttClient, connectAsync } from 'mqtt';
 
 export interface PublishingTerminal {
   terminalId: string;
-  /** Transaction batches, already serialised. */
-  payloads: readonly string[];
+  /** Transaction batches, already serialised, as text or as its UTF-8 bytes. */
+  payloads: readonly (string | Buffer)[];
   username?: string;
   password?: string;
 }
