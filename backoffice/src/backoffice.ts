@@ -159,6 +159,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       businessDay: { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff },
       ...(evidence ? { evidence } : {}),
       cloneFlags: loggingCloneFlags(cloneFlags, logger),
+      logger,
     });
     const clearing = new ClearingCentre({
       repository,

@@ -24,6 +24,7 @@ import type { AcceptedLock } from '../../backoffice/src/store/card-lock-table.js
 import type { AcceptedTransaction, BatchWriteResult, RejectedInput } from '../../backoffice/src/store/clearing-repository.js';
 import { type RecordColumns, columnsOf, recordColumns } from '../../backoffice/src/store/record-columns.js';
 import { withoutClaimKeys } from '../../backoffice/src/testing/checked-payload.js';
+import { SavepointRequired } from '../../backoffice/src/store/nested-write.js';
 import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
 import { LOCAL_ISSUER, LOCAL_ISSUER_PREFIX, TEST_DES_MASTER_KEY, fakeRecord, testKeyStore } from '../../backoffice/src/testing/fake-terminal.js';
 import { batchPayload, movedTo, randomSource, recordWithEvidence, tacOf } from './security-records.js';
@@ -610,6 +611,8 @@ interface IngestHarness {
   repository: SqliteClearingRepository;
   ingestor: TransactionIngestor;
   observed: { terminalId: string; record: TransactionRecord }[];
+  /** Groups that committed without savepoints, and groups that ran again with them. */
+  groups: { withoutSavepoints: number; again: number };
 }
 
 class RecordingCloneFlags implements CloneFlagStore {
@@ -625,10 +628,27 @@ class RecordingCloneFlags implements CloneFlagStore {
   }
 }
 
+/**
+ * Opens a repository and an ingestor. Without `fastPath` it is the reference: record-by-record
+ * inserts and claims, and every group stored payload by payload with savepoints.
+ */
 function openIngestHarness(fastPath: boolean): IngestHarness {
   const { repository } = openRepository(fastPath);
   const ledger = new EvidenceLedger(repository.database, () => NOW);
   if (!fastPath) (ledger as unknown as { claimAllFresh: () => boolean }).claimAllFresh = () => false;
+  const groups = { withoutSavepoints: 0, again: 0 };
+  const withoutSavepoints = repository.transactionWithoutSavepoints.bind(repository);
+  repository.transactionWithoutSavepoints = <T>(work: () => T): T => {
+    if (!fastPath) throw new SavepointRequired('the reference stores with savepoints');
+    try {
+      const result = withoutSavepoints(work);
+      groups.withoutSavepoints += 1;
+      return result;
+    } catch (error) {
+      groups.again += 1;
+      throw error;
+    }
+  };
   const cloneFlags = new RecordingCloneFlags();
   const ingestor = new TransactionIngestor({
     repository,
@@ -637,7 +657,7 @@ function openIngestHarness(fastPath: boolean): IngestHarness {
     evidence: ledger,
     cloneFlags,
   });
-  return { repository, ingestor, observed: cloneFlags.observed };
+  return { repository, ingestor, observed: cloneFlags.observed, groups };
 }
 
 /** Checks a payload the way the worker does and returns it as the storing thread receives the reply. */
@@ -735,7 +755,7 @@ describe('ingestMany with evidence claims on both paths', () => {
         const harness = openIngestHarness(fastPath);
         try {
           const results = groups.flatMap((group) => summarise(harness.ingestor.ingestMany(group.map(input))));
-          return { results, tables: dumpTables(harness.repository) };
+          return { results, tables: dumpTables(harness.repository), groups: harness.groups };
         } finally {
           harness.repository.close();
         }
@@ -752,6 +772,10 @@ describe('ingestMany with evidence claims on both paths', () => {
       const transactions = reference.tables.transactions!.length;
       expect(transactions, `seed ${seed}`).toBeGreaterThan(100);
       expect(reference.tables.rejected!.length, `seed ${seed}`).toBeGreaterThan(5);
+      // Both ways of storing a group ran: in one commit without savepoints, and again after a held claim or an error.
+      expect(worker.groups.withoutSavepoints, `seed ${seed}`).toBeGreaterThan(0);
+      expect(worker.groups.again, `seed ${seed}`).toBeGreaterThan(0);
+      expect(reference.groups).toEqual({ withoutSavepoints: 0, again: 0 });
     }
   });
 

@@ -315,12 +315,11 @@ describe('evidence claims: multi-row inserts against record by record', () => {
     const harness = openHarness(false);
     try {
       const original = harness.repository.writeBatch.bind(harness.repository);
-      let failNext = true;
+      // The group runs once without savepoints and, after the error, again payload by payload, so
+      // the write fails for as long as the first group is being stored.
+      let failing = true;
       harness.repository.writeBatch = (terminalId, accepted, rejected, locks) => {
-        if (terminalId === 'TB' && failNext) {
-          failNext = false;
-          throw new Error('disk went away while writing');
-        }
+        if (terminalId === 'TB' && failing) throw new Error('disk went away while writing');
         return original(terminalId, accepted, rejected, locks);
       };
       const results = harness.ingestor.ingestMany([
@@ -328,6 +327,7 @@ describe('evidence claims: multi-row inserts against record by record', () => {
         { topic: TOPIC_B, payload: batchPayload('TB', 'b1', [own(1, PSAM_B), own(2, PSAM_B)]) },
         { topic: TOPIC_A, payload: batchPayload('TA', 'a2', [own(3)]) },
       ]);
+      failing = false;
 
       expect(results.map((result) => ('error' in result ? 'error' : result.outcome.kind))).toEqual(['batch', 'error', 'batch']);
       expect(claimCount(harness.repository)).toBe(6);
@@ -336,6 +336,33 @@ describe('evidence claims: multi-row inserts against record by record', () => {
       const resent = harness.ingestor.ingestMany([{ topic: TOPIC_B, payload: batchPayload('TB', 'b1', [own(1, PSAM_B), own(2, PSAM_B)]) }]);
       expect(resent.map((result) => ('outcome' in result && result.outcome.kind === 'batch' ? result.outcome.ack.stored : -1))).toEqual([2]);
       expect(claimCount(harness.repository)).toBe(10);
+    } finally {
+      harness.repository.close();
+    }
+  });
+
+  it('stores a group after a passing error', () => {
+    const harness = openHarness(false);
+    try {
+      const original = harness.repository.writeBatch.bind(harness.repository);
+      let failures = 1;
+      harness.repository.writeBatch = (terminalId, accepted, rejected, locks) => {
+        if (terminalId === 'TB' && failures > 0) {
+          failures -= 1;
+          throw new Error('database busy for a moment');
+        }
+        return original(terminalId, accepted, rejected, locks);
+      };
+      const results = harness.ingestor.ingestMany([
+        { topic: TOPIC_A, payload: batchPayload('TA', 'a1', [own(1), own(2)]) },
+        { topic: TOPIC_B, payload: batchPayload('TB', 'b1', [own(1, PSAM_B), own(2, PSAM_B)]) },
+      ]);
+
+      // The first run of the group failed and left nothing. The second, payload by payload, stored both.
+      expect(results.map((result) => ('outcome' in result && result.outcome.kind === 'batch' ? result.outcome.ack.stored : -1))).toEqual([2, 2]);
+      expect(claimCount(harness.repository)).toBe(8);
+      expect(harness.repository.progress('TA').contiguousThrough).toBe(2);
+      expect(harness.repository.progress('TB').contiguousThrough).toBe(2);
     } finally {
       harness.repository.close();
     }

@@ -3,6 +3,7 @@ import type { AcceptedTransaction, ClearingRepository, RejectedInput, StoredTran
 import type { BusinessDayRule } from './business-day.js';
 import type { EvidenceScreen } from '../security/evidence-ledger.js';
 import type { TacVerifier } from './tac-verifier.js';
+import type { Logger } from '../logger.js';
 import type { CloneFlagStore } from './m1-clone-flags.js';
 import { type RecordColumns, columnsOf } from '../store/record-columns.js';
 import { type CheckedPayload, PayloadChecker } from './payload-check.js';
@@ -46,6 +47,8 @@ export interface TransactionIngestorOptions {
   evidence?: EvidenceScreen;
   /** Clone checks of MIFARE Classic purses on every newly stored M1 debit; without it none are made. */
   cloneFlags?: CloneFlagStore;
+  /** Receives a debug line when a group is stored again payload by payload. */
+  logger?: Logger;
 }
 
 /**
@@ -74,11 +77,23 @@ export class TransactionIngestor {
    * others still commit. Every outcome holds only once this returns, so acknowledgements go out after it.
    */
   ingestMany(messages: readonly IngestInput[]): GroupedIngestResult[] {
-    const stored: StoredRecords[] = [];
-    const results = this.options.repository.transaction(() =>
+    let stored: StoredRecords[] = [];
+    let results: GroupedIngestResult[] | undefined;
+    // Almost every group stores without an error, so it first runs without savepoints, which
+    // save SQLite copying every changed page into a journal. Any error, or a write that needs a
+    // savepoint, rolls the whole group back, and it runs again payload by payload.
+    try {
+      results = this.options.repository.transactionWithoutSavepoints(() => messages.map((message): GroupedIngestResult => ({ outcome: this.storePayload(this.checked(message), stored) })));
+    } catch (error) {
+      // A held claim of a resent batch lands here too, so this is not an error in itself. An
+      // error of a payload shows in its result of the second run.
+      this.options.logger?.debug({ err: error, payloads: messages.length }, 'group rolled back, storing it again payload by payload with savepoints');
+      stored = [];
+    }
+    results ??= this.options.repository.transaction(() =>
       messages.map((message): GroupedIngestResult => {
         try {
-          const checked = 'kind' in message ? message : this.checker.check(message.topic, message.payload);
+          const checked = this.checked(message);
           // A nested transaction is a savepoint: an error undoes this payload's writes only.
           return { outcome: this.options.repository.transaction(() => this.storePayload(checked, stored)) };
         } catch (error) {
@@ -88,6 +103,10 @@ export class TransactionIngestor {
     );
     this.observeClones(stored);
     return results;
+  }
+
+  private checked(message: IngestInput): CheckedPayload {
+    return 'kind' in message ? message : this.checker.check(message.topic, message.payload);
   }
 
   /** Clone checks write through their own connection, so they run after the batch's commit. */

@@ -3,6 +3,7 @@ import type { AcceptedTransaction, RejectedInput } from '../store/clearing-repos
 import { type RecordColumns, columnsOf } from '../store/record-columns.js';
 import { maskCardNumber } from './card-masking.js';
 import { carriesClaims, claimKeyPair, counterKey, normalisePsam, tacKey } from './claim-keys.js';
+import { SavepointRequired, nestedWrite, savepointsOff } from '../store/nested-write.js';
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS card_claims (
@@ -97,9 +98,10 @@ export class EvidenceLedger implements EvidenceScreen {
     // inside this write transaction, so it never outlasts a rebinding.
     const owners = new Map<string, string | undefined>();
     // Records of the same batch see each other's claims, and BEGIN IMMEDIATE keeps two ingest
-    // workers from both claiming one key. Inside the repository's batch transaction this
-    // transaction is a savepoint of it.
-    const screenBatch = this.db.transaction(() => {
+    // workers from both claiming one key. Inside the repository's batch transaction these writes
+    // join it, as a savepoint or, under withoutSavepoints(), directly. claim() takes back the
+    // claims of a record it rejects, so it needs no savepoint.
+    nestedWrite(this.db, () => {
       for (const item of accepted) {
         const columns = columnsOf(item);
         const reason = carriesClaims(columns) ? this.claim(terminalId, columns, owners) : undefined;
@@ -107,7 +109,6 @@ export class EvidenceLedger implements EvidenceScreen {
         else result.rejected.push({ terminalId, topic, sequence: columns.sequence, reason, payload: item.raw });
       }
     });
-    screenBatch.immediate();
     return result;
   }
 
@@ -139,7 +140,7 @@ export class EvidenceLedger implements EvidenceScreen {
       else if (owner !== terminalId) return false;
     }
 
-    const insertAll = this.db.transaction(() => {
+    const insertAll = () => {
       let inserted = 0;
       let offset = 0;
       for (; offset + CLAIM_ROWS * 3 <= claims.length; offset += CLAIM_ROWS * 3) {
@@ -149,11 +150,15 @@ export class EvidenceLedger implements EvidenceScreen {
         inserted += this.statements.claim.run(claims[offset] as Buffer, claims[offset + 1] as string, claims[offset + 2] as number).changes;
       }
       // A key that was already held, or that two records of this batch share, inserts no row.
-      if (inserted !== claims.length / 3) throw new HeldClaim();
-    });
+      if (inserted === claims.length / 3) return;
+      // Without a savepoint the rows inserted so far cannot be taken back here.
+      if (savepointsOff(this.db)) throw new SavepointRequired('an evidence claim of the batch is already held');
+      throw new HeldClaim();
+    };
     try {
-      // Inside the repository's batch transaction this is a savepoint, which a HeldClaim rolls back.
-      insertAll.immediate();
+      // Inside the repository's batch transaction this is a savepoint, which a HeldClaim rolls
+      // back. Under withoutSavepoints() a held key raises SavepointRequired instead.
+      nestedWrite(this.db, insertAll);
     } catch (error) {
       if (error instanceof HeldClaim) return false;
       throw error;

@@ -153,16 +153,22 @@ export interface ShiftReconciliation {
  */
 export interface ClearingRepository {
   /**
+   * Runs `work` in one write transaction (BEGIN IMMEDIATE) and commits it once. Writes that
+   * `work` makes through this repository's connection, writeBatch included, join it.
+   */
+  transaction<T>(work: () => T): T;
+  /**
+   * Runs `work` as transaction() does, except that writeBatch and the evidence claims open no
+   * savepoint of their own inside it. An error in `work` therefore rolls back all of it, and a
+   * write that needs a savepoint raises SavepointRequired (nested-write.ts).
+   */
+  transactionWithoutSavepoints<T>(work: () => T): T;
+  /**
    * Stores one batch's accepted records and rejections in one durable transaction and advances
    * the terminal's progress. A record whose (terminalId, sequence) is already stored is a
    * duplicate when its content is the same, and a conflict (kept as rejected) when it differs.
    * Lock records go to their own table and take part in the same checks.
    */
-  /**
-   * Runs `work` in one write transaction (BEGIN IMMEDIATE) and commits it once. Writes that
-   * `work` makes through this repository's connection, writeBatch included, join it.
-   */
-  transaction<T>(work: () => T): T;
   writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks?: readonly AcceptedLock[]): BatchWriteResult;
   /** Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). */
   addRejected(rejected: RejectedInput): void;

@@ -18,6 +18,7 @@ import { CLEARING_CENTRE_SCHEMA_SQL } from './clearing-centre-schema.js';
 import { CLEARING_SCHEMA_SQL } from './sqlite-schema.js';
 import { type AcceptedLock, type CardLockRow, CardLockTable } from './card-lock-table.js';
 import { type RecordColumns, columnsOf } from './record-columns.js';
+import { nestedWrite, withoutSavepoints } from './nested-write.js';
 
 export interface SqliteClearingRepositoryOptions {
   /** Database file path, or ':memory:'. */
@@ -185,8 +186,12 @@ export class SqliteClearingRepository implements ClearingRepository {
     return this.db.transaction(work).immediate();
   }
 
+  transactionWithoutSavepoints<T>(work: () => T): T {
+    return withoutSavepoints(this.db, work);
+  }
+
   writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks: readonly AcceptedLock[] = []): BatchWriteResult {
-    const write = this.db.transaction((): BatchWriteResult => {
+    const write = (): BatchWriteResult => {
       const receivedAt = this.now().toISOString();
       const result: BatchWriteResult = { stored: 0, storedSequences: [], duplicates: 0, conflicts: [], rejectedStored: 0 };
       let highest = 0;
@@ -263,8 +268,8 @@ export class SqliteClearingRepository implements ClearingRepository {
 
       this.advanceProgress(terminalId, highest, result.duplicates, receivedAt, present);
       return result;
-    });
-    return write.immediate();
+    };
+    return nestedWrite(this.db, write);
   }
 
   /**
