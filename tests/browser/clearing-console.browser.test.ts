@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operators console in Chromium', () => {
     expect(await page.locator('#search-count').textContent()).toBe('共1条');
     const cells = await page.locator('#search-results tbody tr td').allTextContents();
     expect(cells).toContain(IN_DOUBT_CARD);
-    expect(cells).toContain('可疑');
+    expect(cells).toContain('灰记录');
   });
 
   it('settles a day and opens its report', async () => {
@@ -118,7 +118,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operators console in Chromium', () => {
     expect(file.name).toBe(`settlement-${DAY}.csv`);
     const rows = parse(readFileSync(file.path, 'utf8'), { bom: true, columns: true }) as Record<string, string>[];
     expect(rows.map((row) => row['流水号'])).toEqual(['1', '2', '4']);
-    expect(rows.map((row) => row['实收(元)'])).toEqual(['2.00', '1.00', '2.00']);
+    expect(rows.map((row) => row['实收（元）'])).toEqual(['2.00', '1.00', '2.00']);
   });
 
   it('downloads the Excel export and reads it', async () => {
@@ -128,7 +128,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operators console in Chromium', () => {
     await workbook.xlsx.readFile(file.path);
     const summary = workbook.getWorksheet('汇总');
     expect(summary?.getRow(1).values).toEqual([undefined, '结算日', DAY]);
-    expect(summary?.getRow(7).values).toEqual([undefined, '实收(元)', 5]);
+    expect(summary?.getRow(7).values).toEqual([undefined, '实收（元）', 5]);
     const items = workbook.getWorksheet('明细');
     expect(items?.rowCount).toBe(4);
     expect(items?.getRow(1).getCell(8).value).toBe('卡号');

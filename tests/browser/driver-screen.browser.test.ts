@@ -78,7 +78,7 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
 
     await page.fill('#driver-number', 'bad number!');
     await page.click('#sign-on');
-    await expect.poll(() => page.locator('#sign-on-error').textContent()).toBe('工号无效,只能用字母和数字');
+    await expect.poll(() => page.locator('#sign-on-error').textContent()).toBe('工号无效，只能包含字母和数字');
 
     // The keypad stays for lost cards; an expired driver card is rejected on the sign-on page.
     const expiredCard = await tap(page, bus, createDriverCard({ driverNumber: '8123', startDate: '20150101', expiryDate: '20201231' }));
@@ -158,7 +158,7 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
     broker = undefined;
     await waitFor(() => !bus.uplink.stats().connected, 10_000, 'the terminal to notice the outage');
     await expect.poll(() => page.locator('#link').textContent(), { timeout: 5_000 }).toBe('离线');
-    await expect.poll(() => page.locator('[data-alert="link-offline"]').textContent()).toBe('网络离线:记录已保存,联网后自动上传');
+    await expect.poll(() => page.locator('[data-alert="link-offline"]').textContent()).toBe('网络离线：记录已保存，联网后自动上传');
     const offline = await tap(page, bus, makeCard({ balanceFen: 1000 }));
     expect(offline.status).toBe('accepted');
     await expect.poll(() => page.locator('#backlog').textContent()).toBe('待上传1笔');

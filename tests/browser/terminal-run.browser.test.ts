@@ -83,7 +83,7 @@ describe.skipIf(!existsSync(CHROMIUM))('busfare-terminal run driver screen in Ch
     await page.goto(running.driverScreenUrl!);
 
     await expect.poll(() => page.locator('#view-sign-on').isVisible()).toBe(true);
-    await expect.poll(() => page.locator('[data-alert="parameters-rejected"]').textContent()).toBe('参数更新无效,继续使用原参数');
+    await expect.poll(() => page.locator('[data-alert="parameters-rejected"]').textContent()).toBe('参数更新无效，继续使用原参数');
     await checkKioskLayout(page, '1-sign-on', ['#driver-number', '#sign-on', '[data-alert="parameters-rejected"]'], SCREENSHOT_DIR);
 
     const driverCard = createDriverCard({ driverNumber: '8123' });

@@ -31,7 +31,7 @@ describe('card inspection', () => {
 
     const zh = formatCardInspection(inspection, 'zh');
     expect(zh).toContain(`卡号: ${card.asn}`);
-    expect(zh).toContain('余额(元): 8.00');
+    expect(zh).toContain('余额（元）: 8.00');
     expect(zh).toContain('消费');
     const en = formatCardInspection(inspection, 'en');
     expect(en).toContain(`Card number: ${card.asn}`);

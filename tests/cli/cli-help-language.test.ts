@@ -74,9 +74,9 @@ describe.each(HELP_COMMANDS)('%s --help', (name, runner, args) => {
   it('is Chinese by default', async () => {
     const result = await run(runner, [...args, '--help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^用法: /);
+    expect(result.stdout).toMatch(/^用法：/);
     expect(result.stdout).toMatch(CHINESE);
-    expect(result.stdout).toContain(`用法: ${name}`);
+    expect(result.stdout).toContain(`用法：${name}`);
     expect(result.stdout).not.toMatch(/\{[A-Za-z]+\}/);
   });
 
@@ -98,7 +98,7 @@ describe.each(HELP_COMMANDS)('%s --help', (name, runner, args) => {
   it('prefers --lang zh over BUSFARE_LANG=en', async () => {
     vi.stubEnv('BUSFARE_LANG', 'en');
     const result = await run(runner, ['--lang', 'zh', ...args, '--help']);
-    expect(result.stdout).toMatch(/^用法: /);
+    expect(result.stdout).toMatch(/^用法：/);
   });
 
   it('lists the same flags in zh and en', async () => {
@@ -135,13 +135,13 @@ describe('usage texts printed with usage errors', () => {
   it('terminals usage error in Chinese', async () => {
     const result = await run(backoffice, ['terminals']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('用法: busfare-backoffice terminals');
+    expect(result.stderr).toContain('用法：busfare-backoffice terminals');
   });
 
   it('params usage error in Chinese', async () => {
     const result = await run(backoffice, ['params']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^用法: busfare-backoffice params/);
+    expect(result.stderr).toMatch(/^用法：busfare-backoffice params/);
   });
 
   it('nmea usage error follows BUSFARE_LANG', async () => {
@@ -156,7 +156,7 @@ describe('usage texts printed with usage errors', () => {
     const result = await run(terminal, ['run']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('busfare-terminal run: missing --config FILE');
-    expect(result.stderr).toContain('用法: busfare-terminal run');
+    expect(result.stderr).toContain('用法：busfare-terminal run');
   });
 
   it('unknown terminal command prints usage', async () => {
@@ -167,9 +167,9 @@ describe('usage texts printed with usage errors', () => {
 
   it('bare commands print Chinese help', async () => {
     expect((await run(backoffice, [])).code).toBe(2);
-    expect(stdout).toMatch(/^用法: busfare-backoffice/);
+    expect(stdout).toMatch(/^用法：busfare-backoffice/);
     expect((await run(terminal, [])).code).toBe(2);
-    expect(stdout).toMatch(/^用法: busfare-terminal/);
+    expect(stdout).toMatch(/^用法：busfare-terminal/);
   });
 
   it.each(['publish', 'blacklist'])('params %s help lists the store options', async (command) => {

@@ -90,7 +90,7 @@ describe('console login rate limit', () => {
     const locked = await form(PASSWORD);
 
     expect(locked.statusCode).toBe(429);
-    expect(locked.body).toMatch(/登录失败次数过多,请 15 分钟后再试/);
+    expect(locked.body).toMatch(/登录失败次数过多，请 15 分钟后再试/);
   });
 });
 

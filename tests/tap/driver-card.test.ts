@@ -336,7 +336,7 @@ describe('driver card tap', () => {
     const cpuBefore = await fixture.tap(cpu);
     expect(cpuBefore.status).toBe('refused');
     expect(cpuBefore.promptId).toBe('driver-sign-on-required');
-    expect(composeRiderDisplay(fixture.shown.at(-1)!).lines.zh).toEqual(['请签到']);
+    expect(composeRiderDisplay(fixture.shown.at(-1)!).lines.zh).toEqual(['司机未签到，暂不能刷卡']);
     const m1Before = await fixture.tap(m1);
     expect(m1Before.status).toBe('refused');
     expect(m1Before.promptId).toBe('driver-sign-on-required');

@@ -29,9 +29,9 @@ describe('settlement exports', () => {
     expect(text.charCodeAt(0)).toBe(0xfeff);
     const rows = parse(text, { bom: true, columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(3);
-    expect(Object.keys(rows[0]!)).toContain('实收(元)');
-    expect(rows.map((row) => row['实收(元)'])).toEqual(['2.00', '1.00', '2.00']);
-    expect(rows.map((row) => row['优惠(元)'])).toEqual(['0.00', '1.00', '0.00']);
+    expect(Object.keys(rows[0]!)).toContain('实收（元）');
+    expect(rows.map((row) => row['实收（元）'])).toEqual(['2.00', '1.00', '2.00']);
+    expect(rows.map((row) => row['优惠（元）'])).toEqual(['0.00', '1.00', '0.00']);
     expect(rows[0]?.['卡号']).toBe('99000001000000001001');
   });
 
@@ -48,11 +48,11 @@ describe('settlement exports', () => {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(file.body as unknown as ExcelJS.Buffer);
     const names = workbook.worksheets.map((sheet) => sheet.name);
-    expect(names).toEqual(['汇总', '异地城市往来', '按发卡机构类别', '按发卡机构', '按运营单位', '按线路', '按车辆', '按终端', '按班次', '按卡类', '客服调整', '明细']);
+    expect(names).toEqual(['汇总', '异地城市往来', '按发卡机构类别', '按发卡机构', '按运营单位', '按线路', '按车辆', '按终端', '按班次', '按卡类型', '客服调整', '明细']);
     const summary = workbook.getWorksheet('汇总')!;
-    expect(summary.getRow(7).values).toEqual([undefined, '实收(元)', 5]);
+    expect(summary.getRow(7).values).toEqual([undefined, '实收（元）', 5]);
     const partners = workbook.getWorksheet('异地城市往来')!;
-    expect(partners.getRow(1).getCell(3).value).toBe('应收(元)');
+    expect(partners.getRow(1).getCell(3).value).toBe('应收（元）');
     expect(partners.getRow(2).values).toEqual([undefined, '1234', 1, 2, 0, 2]);
     expect(workbook.getWorksheet('明细')!.rowCount).toBe(4);
   });

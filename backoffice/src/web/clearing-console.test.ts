@@ -80,7 +80,7 @@ describe('clearing console HTTP API', () => {
     expect(again.statusCode).toBe(409);
     const csv = await app.inject({ method: 'GET', url: '/api/v1/settlements/2025-05-06/export?format=csv', headers: { cookie } });
     expect(csv.headers['content-disposition']).toBe('attachment; filename="settlement-2025-05-06.csv"');
-    expect(csv.body).toContain('实收(元)');
+    expect(csv.body).toContain('实收（元）');
     const xlsx = await app.inject({ method: 'GET', url: '/api/v1/settlements/2025-05-06/export?format=xlsx', headers: { cookie } });
     expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
   });
@@ -146,7 +146,7 @@ describe('clearing console HTTP API', () => {
     const cookie = await login('operator1');
     const page = await app.inject({ method: 'GET', url: '/ops/exceptions', headers: { cookie } });
     expect(page.body).toContain('<html lang="zh-CN">');
-    expect(page.body).toContain('可疑交易');
+    expect(page.body).toContain('灰记录');
     const english = await app.inject({ method: 'GET', url: '/ops/exceptions?lang=en', headers: { cookie } });
     expect(english.body).toContain('In-doubt records');
   });

@@ -55,7 +55,7 @@ describe('console page', () => {
     expect(response.body).toContain('按终端和日期汇总');
     expect(response.body).toContain('实时刷卡');
     expect(response.body).toContain('<a id="language-switch" href="?lang=en"');
-    expect(response.body).toContain('TAC已验证');
+    expect(response.body).toContain('TAC校验通过');
     expect(response.body).toContain('2025-05-06 09:30:01');
   });
 

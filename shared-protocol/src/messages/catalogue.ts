@@ -33,25 +33,25 @@ export const RIDER_PROMPTS = {
   'card-expired': { zh: '卡片已过期', en: 'Card expired', voice: 'v25-expired', beep: 'error' },
   'card-not-allowed': { zh: '此卡不能乘车', en: 'Card not valid on this bus', voice: 'v26-not-allowed', beep: 'error' },
   'tap-again': { zh: '请重刷', en: 'Please tap again', voice: 'v27-tap-again', beep: 'error' },
-  'card-read-error': { zh: '读卡失败,请重刷', en: 'Card read failed, please tap again', voice: 'v27-tap-again', beep: 'error' },
-  'terminal-fault': { zh: '设备故障,请投币', en: 'Reader fault, please pay cash', voice: 'v28-fault', beep: 'error' },
+  'card-read-error': { zh: '读卡失败，请重刷', en: 'Card read failed, please tap again', voice: 'v27-tap-again', beep: 'error' },
+  'terminal-fault': { zh: '设备故障，请投币', en: 'Reader fault, please pay cash', voice: 'v28-fault', beep: 'error' },
   'trip-recovered': { zh: '刷卡成功', en: 'Fare paid', voice: 'v01-success', beep: 'ok' },
   companion: { zh: '同行乘客已扣费', en: 'Companion fare paid', voice: 'v31-companion', beep: 'ok' },
   transfer: { zh: '换乘优惠', en: 'Transfer discount', voice: 'v32-transfer', beep: 'ok' },
   'please-tap-off': { zh: '下车请刷卡', en: 'Please tap again when you get off', voice: 'v33-tap-off', beep: 'ok' },
   'tap-on-first': { zh: '请到前门上车刷卡', en: 'No boarding tap found, please tap at the front door', voice: 'v34-tap-on-first', beep: 'error' },
-  'missing-tap-off-charged': { zh: '上次未刷卡下车,已补扣', en: 'Missed tap-off charged', voice: 'v35-missed-tap-off', beep: 'warning' },
-  'pass-not-valid': { zh: '月票不在有效期,按次扣费', en: 'Pass not valid today, fare paid from the purse', voice: 'v36-pass-not-valid', beep: 'warning' },
-  'stop-unknown': { zh: '站点未定位,请联系司机', en: 'Stop not located, please ask the driver', voice: 'v37-stop-unknown', beep: 'error' },
+  'missing-tap-off-charged': { zh: '上次下车未刷卡，已补扣', en: 'Missed tap-off charged', voice: 'v35-missed-tap-off', beep: 'warning' },
+  'pass-not-valid': { zh: '月票不在有效期内，按次扣费', en: 'Pass not valid today, fare paid from the purse', voice: 'v36-pass-not-valid', beep: 'warning' },
+  'stop-unknown': { zh: '站点未定位，请联系司机', en: 'Stop not located, please ask the driver', voice: 'v37-stop-unknown', beep: 'error' },
   'tap-off-not-needed': { zh: '本线路下车无需刷卡', en: 'No tap-off needed on this route', voice: 'v38-no-tap-off', beep: 'warning' },
-  'card-blacklisted': { zh: '挂失卡,请交回', en: 'Card reported lost, please hand it to the driver', voice: 'v39-blacklisted', beep: 'error' },
+  'card-blacklisted': { zh: '此卡已挂失，请交给司机', en: 'Card reported lost, please hand it to the driver', voice: 'v39-blacklisted', beep: 'error' },
   'driver-signed-on': { zh: '签到完毕', en: 'Signed on', voice: 'v41-driver-signed-on', beep: 'ok' },
   'driver-tap-again-to-sign-off': { zh: '再刷一次签退', en: 'Tap the driver card again to sign off', voice: 'v42-driver-tap-again-to-sign-off', beep: 'warning' },
   'driver-signed-off': { zh: '签退完毕', en: 'Signed off', voice: 'v43-driver-signed-off', beep: 'ok' },
   'driver-sign-off-first': { zh: '请先签退', en: 'Another driver is signed on, sign off first', voice: 'v44-driver-sign-off-first', beep: 'error' },
   'driver-card-invalid': { zh: '司机卡无效', en: 'Invalid driver card', voice: 'v45-driver-card-invalid', beep: 'error' },
-  'driver-sign-on-unavailable': { zh: '本机不能刷卡签到', en: 'This reader does not take driver sign-on', voice: 'v46-driver-sign-on-unavailable', beep: 'error' },
-  'driver-sign-on-required': { zh: '请签到', en: 'No driver signed on, fares are not taken yet', voice: 'v47-driver-sign-on-required', beep: 'error' },
+  'driver-sign-on-unavailable': { zh: '本机不支持刷卡签到', en: 'This reader does not take driver sign-on', voice: 'v46-driver-sign-on-unavailable', beep: 'error' },
+  'driver-sign-on-required': { zh: '司机未签到，暂不能刷卡', en: 'No driver signed on, fares are not taken yet', voice: 'v47-driver-sign-on-required', beep: 'error' },
 } as const satisfies Record<string, RiderPromptEntry>;
 
 export type RiderPromptId = keyof typeof RIDER_PROMPTS;
@@ -65,13 +65,13 @@ export const UI_TEXT = {
   'console.terminal': { zh: '终端', en: 'Terminal' },
   'console.day': { zh: '日期', en: 'Day' },
   'console.count': { zh: '笔数', en: 'Count' },
-  'console.amount': { zh: '金额(元)', en: 'Amount (yuan)' },
+  'console.amount': { zh: '金额（元）', en: 'Amount (yuan)' },
   'console.time': { zh: '时间', en: 'Time' },
   'console.card': { zh: '卡号', en: 'Card' },
-  'console.cardType': { zh: '卡类', en: 'Card type' },
+  'console.cardType': { zh: '卡类型', en: 'Card type' },
   'console.kind': { zh: '类型', en: 'Kind' },
   'console.rejected': { zh: '拒收记录', en: 'Rejected records' },
-  'console.inDoubt': { zh: '可疑交易', en: 'In-doubt records' },
+  'console.inDoubt': { zh: '灰记录', en: 'In-doubt records' },
   'console.cleared': { zh: '已清分', en: 'Cleared' },
   'console.route': { zh: '线路', en: 'Route' },
   'console.noData': { zh: '暂无数据', en: 'No data yet' },
@@ -83,23 +83,23 @@ export const UI_TEXT = {
   'cardType.monthly': { zh: '月票卡', en: 'Monthly pass' },
   'cardType.tunion-out-of-town': { zh: '异地交通联合卡', en: 'Out-of-town T-Union' },
   'kind.purchase': { zh: '消费', en: 'Purchase' },
-  'kind.in-doubt': { zh: '可疑', en: 'In doubt' },
+  'kind.in-doubt': { zh: '灰记录', en: 'In doubt' },
   'kind.resolution': { zh: '补记', en: 'Resolution' },
   'console.summary': { zh: '概况', en: 'Overview' },
-  'console.clearedAmount': { zh: '清分金额(元)', en: 'Cleared amount (yuan)' },
+  'console.clearedAmount': { zh: '清分金额（元）', en: 'Cleared amount (yuan)' },
   'console.duplicates': { zh: '已忽略的重复记录', en: 'Duplicates ignored' },
   'console.sequence': { zh: '流水号', en: 'Sequence' },
   'console.reason': { zh: '原因', en: 'Reason' },
-  'console.verification': { zh: '验证', en: 'Verification' },
+  'console.verification': { zh: '校验', en: 'Verification' },
   'console.vehicle': { zh: '车辆', en: 'Vehicle' },
   'console.live.connected': { zh: '实时更新中', en: 'Live' },
-  'console.live.disconnected': { zh: '连接中断,正在重连', en: 'Disconnected, reconnecting' },
-  'verification.verified': { zh: 'TAC已验证', en: 'TAC verified' },
-  'verification.queued-for-issuer': { zh: '待发卡机构验证', en: 'Queued for the issuer' },
-  'verification.not-applicable': { zh: '无需验证', en: 'Nothing to verify' },
-  'alert.parameters-rejected': { zh: '参数更新无效,继续使用原参数', en: 'Parameter update rejected, the last good set stays active' },
-  'alert.storage-full': { zh: '存储空间已满:暂停刷卡,请联网上传', en: 'Storage full: card taps are off until records upload' },
-  'alert.storage-recovered': { zh: '交易数据库损坏已重建:请报修', en: 'Transaction database was damaged and rebuilt: report it' },
+  'console.live.disconnected': { zh: '连接中断，正在重连', en: 'Disconnected, reconnecting' },
+  'verification.verified': { zh: 'TAC校验通过', en: 'TAC verified' },
+  'verification.queued-for-issuer': { zh: '待发卡机构校验', en: 'Queued for the issuer' },
+  'verification.not-applicable': { zh: '无需校验', en: 'Nothing to verify' },
+  'alert.parameters-rejected': { zh: '参数更新无效，继续使用原参数', en: 'Parameter update rejected, the last good set stays active' },
+  'alert.storage-full': { zh: '存储空间已满：暂停刷卡，请联网上传', en: 'Storage full: card taps are off until records upload' },
+  'alert.storage-recovered': { zh: '交易数据库损坏，已重建：请报修', en: 'Transaction database was damaged and rebuilt: report it' },
   'readCard.waiting': { zh: '请将卡片放在读卡器上', en: 'Place a card on the reader' },
   'readCard.unsupported': { zh: '不支持此卡', en: 'Card not supported' },
   'readCard.cardType': { zh: '卡类型', en: 'Card type' },
@@ -110,26 +110,26 @@ export const UI_TEXT = {
   'readCard.issuer': { zh: '发卡机构', en: 'Issuer' },
   'readCard.validity': { zh: '有效期', en: 'Valid' },
   'readCard.validityRange': { zh: '{start} 至 {end}', en: '{start} to {end}' },
-  'readCard.balance': { zh: '余额(元)', en: 'Balance (yuan)' },
+  'readCard.balance': { zh: '余额（元）', en: 'Balance (yuan)' },
   'readCard.purseLog': { zh: '交易明细', en: 'Purchase log' },
   'readCard.transitRecords': { zh: '乘车记录', en: 'Transit records' },
   'readCard.noRecords': { zh: '无记录', en: 'No records' },
-  'readCard.column.serial': { zh: '序号', en: 'Serial' },
+  'readCard.column.serial': { zh: '交易序号', en: 'Serial' },
   'readCard.column.time': { zh: '时间', en: 'Time' },
   'readCard.column.type': { zh: '类型', en: 'Type' },
-  'readCard.column.amount': { zh: '金额(元)', en: 'Amount (yuan)' },
+  'readCard.column.amount': { zh: '金额（元）', en: 'Amount (yuan)' },
   'readCard.column.terminal': { zh: '终端号', en: 'Terminal' },
-  'readCard.column.balanceAfter': { zh: '余额(元)', en: 'Balance after (yuan)' },
+  'readCard.column.balanceAfter': { zh: '交易后余额（元）', en: 'Balance after (yuan)' },
   'readCard.column.lineStation': { zh: '线路站点', en: 'Line and stop' },
   'readCard.transaction.load': { zh: '充值', en: 'Load' },
   'readCard.transaction.purchase': { zh: '消费', en: 'Purchase' },
   'readCard.transaction.compositePurchase': { zh: '复合消费', en: 'Composite purchase' },
-  'readCard.transaction.other': { zh: '其他({code})', en: 'Other ({code})' },
+  'readCard.transaction.other': { zh: '其他（{code}）', en: 'Other ({code})' },
   'readCard.transit.boarding': { zh: '上车', en: 'Boarding' },
   'readCard.transit.alighting': { zh: '下车', en: 'Alighting' },
   'readCard.transit.single': { zh: '单次', en: 'Single trip' },
   'listReaders.none': { zh: '未发现读卡器', en: 'No card readers found' },
-  'listReaders.serviceDown': { zh: '读卡服务(pcscd)未运行', en: 'Card reader service (pcscd) is not running' },
+  'listReaders.serviceDown': { zh: '读卡服务（pcscd）未运行', en: 'Card reader service (pcscd) is not running' },
   'listReaders.cardPresent': { zh: '有卡', en: 'card present' },
   'listReaders.empty': { zh: '无卡', en: 'empty' },
   'driver.title': { zh: '司机屏', en: 'Driver screen' },
@@ -138,7 +138,7 @@ export const UI_TEXT = {
   'driver.signOn.driverNumber': { zh: '工号', en: 'Driver number' },
   'driver.signOn.submit': { zh: '签到', en: 'Sign on' },
   'driver.service.choose': { zh: '请确认线路和方向', en: 'Confirm the route and direction' },
-  'driver.service.none': { zh: '参数中没有线路,请联系调度', en: 'No routes in the parameters, call the depot' },
+  'driver.service.none': { zh: '参数中没有线路，请联系调度', en: 'No routes in the parameters, call the depot' },
   'driver.service.change': { zh: '更改线路', en: 'Change route' },
   'driver.driver': { zh: '司机', en: 'Driver' },
   'driver.shiftStart': { zh: '上班', en: 'Shift start' },
@@ -158,7 +158,7 @@ export const UI_TEXT = {
   'driver.taps': { zh: '刷卡', en: 'Taps' },
   'driver.accepted': { zh: '成功', en: 'Accepted' },
   'driver.refused': { zh: '拒绝', en: 'Refused' },
-  'driver.inDoubt': { zh: '可疑', en: 'In doubt' },
+  'driver.inDoubt': { zh: '未确认', en: 'In doubt' },
   'driver.amount': { zh: '金额', en: 'Amount' },
   'driver.link.online': { zh: '已联网', en: 'Online' },
   'driver.link.offline': { zh: '离线', en: 'Offline' },
@@ -168,26 +168,26 @@ export const UI_TEXT = {
   'driver.signOff.confirm': { zh: '再按一次签退', en: 'Press again to sign off' },
   'driver.summary.title': { zh: '本班小结', en: 'Shift summary' },
   'driver.summary.sent': { zh: '班次记录已上传', en: 'Shift record sent' },
-  'driver.summary.pending': { zh: '班次记录待上传,联网后自动发送', en: 'Shift record waiting, it is sent when online' },
+  'driver.summary.pending': { zh: '班次记录待上传，联网后自动上传', en: 'Shift record waiting, it is sent when online' },
   'driver.summary.newShift': { zh: '下一班签到', en: 'Sign on the next shift' },
-  'driver.error.invalid-driver': { zh: '工号无效,只能用字母和数字', en: 'Invalid driver number: use letters and digits only' },
-  'driver.error.already-signed-on': { zh: '已有司机签到,请先签退', en: 'A driver is signed on: sign off first' },
+  'driver.error.invalid-driver': { zh: '工号无效，只能包含字母和数字', en: 'Invalid driver number: use letters and digits only' },
+  'driver.error.already-signed-on': { zh: '已有司机签到，请先签退', en: 'A driver is signed on: sign off first' },
   'driver.error.not-signed-on': { zh: '尚未签到', en: 'No driver is signed on' },
   'driver.error.unknown-service': { zh: '线路或方向不在参数中', en: 'Route or direction is not in the parameters' },
-  'driver.error.request-failed': { zh: '操作失败,请重试', en: 'Request failed, try again' },
-  'driver.disconnected': { zh: '与终端连接中断,正在重连', en: 'Lost contact with the terminal, reconnecting' },
+  'driver.error.request-failed': { zh: '操作失败，请重试', en: 'Request failed, try again' },
+  'driver.disconnected': { zh: '与终端连接中断，正在重连', en: 'Lost contact with the terminal, reconnecting' },
   'rider.fare': { zh: '扣款 {amount} 元', en: 'Fare ¥{amount}' },
   'rider.balance': { zh: '余额 {amount} 元', en: 'Balance ¥{amount}' },
-  'alert.reader-fault': { zh: '读卡器故障:请重启设备,仍不行请报修', en: 'Card reader fault: restart the validator, report it if it persists' },
-  'alert.psam-fault': { zh: 'PSAM卡故障:请收现金并报修', en: 'PSAM fault: take cash fares and report it' },
-  'alert.reader-service-down': { zh: '读卡服务未运行:请重启设备', en: 'Reader service is down: restart the validator' },
-  'alert.gps-lost': { zh: 'GPS信号丢失:站点可能不准', en: 'GPS signal lost: stops may be wrong' },
-  'alert.storage-low': { zh: '存储空间不足:请尽快联网上传', en: 'Storage low: get online to upload soon' },
-  'alert.parameters-outdated': { zh: '参数已过期:请联网更新', en: 'Parameters out of date: get online to update them' },
-  'alert.parameters-missing': { zh: '没有票价参数:暂停刷卡,请收现金', en: 'No fare table: card taps are off, take cash' },
-  'alert.clock-wrong': { zh: '时钟不准:请联网校时', en: 'Clock is wrong: get online to set the time' },
-  'alert.card-in-doubt': { zh: '交易未确认:请乘客再刷一次同一张卡', en: 'Tap not confirmed: ask the rider to tap the same card again' },
-  'alert.link-offline': { zh: '网络离线:记录已保存,联网后自动上传', en: 'Offline: records are saved and upload when online' },
+  'alert.reader-fault': { zh: '读卡器故障：请重启设备，如仍故障请报修', en: 'Card reader fault: restart the validator, report it if it persists' },
+  'alert.psam-fault': { zh: 'PSAM卡故障：请让乘客投币，并报修', en: 'PSAM fault: take cash fares and report it' },
+  'alert.reader-service-down': { zh: '读卡服务未运行：请重启设备', en: 'Reader service is down: restart the validator' },
+  'alert.gps-lost': { zh: 'GPS信号丢失：站点可能不准', en: 'GPS signal lost: stops may be wrong' },
+  'alert.storage-low': { zh: '存储空间不足：请尽快联网上传', en: 'Storage low: get online to upload soon' },
+  'alert.parameters-outdated': { zh: '参数已过期：请联网更新', en: 'Parameters out of date: get online to update them' },
+  'alert.parameters-missing': { zh: '没有票价参数：暂停刷卡，请让乘客投币', en: 'No fare table: card taps are off, take cash' },
+  'alert.clock-wrong': { zh: '时钟不准：请联网校时', en: 'Clock is wrong: get online to set the time' },
+  'alert.card-in-doubt': { zh: '交易未确认：请乘客再刷一次同一张卡', en: 'Tap not confirmed: ask the rider to tap the same card again' },
+  'alert.link-offline': { zh: '网络离线：记录已保存，联网后自动上传', en: 'Offline: records are saved and upload when online' },
   'driver.routeLabel': { zh: '线路', en: 'Route' },
   'driver.shiftTime': { zh: '班次时间', en: 'Shift time' },
   'driver.error.invalid-request': { zh: '请求无效', en: 'Invalid request' },
@@ -198,9 +198,9 @@ export const UI_TEXT = {
   'export.issuer': { zh: "发卡机构", en: "Card issuer" },
   'export.issuerGroup': { zh: "发卡机构类别", en: "Issuer group" },
   'export.driver': { zh: "司机", en: "Driver" },
-  'export.listFare': { zh: "原价(元)", en: "Full fare (yuan)" },
-  'export.amount': { zh: "实收(元)", en: "Amount charged (yuan)" },
-  'export.discount': { zh: "优惠(元)", en: "Discount (yuan)" },
+  'export.listFare': { zh: "原价（元）", en: "Full fare (yuan)" },
+  'export.amount': { zh: "实收（元）", en: "Amount charged (yuan)" },
+  'export.discount': { zh: "优惠（元）", en: "Discount (yuan)" },
   'export.operator': { zh: "运营单位", en: "Bus operator" },
   'export.shift': { zh: "班次/司机", en: "Shift/driver" },
   'export.adjustmentKind': { zh: "调整类别", en: "Adjustment kind" },
@@ -208,13 +208,13 @@ export const UI_TEXT = {
   'export.settledAt': { zh: "结算时间", en: "Settled at" },
   'export.settledBy': { zh: "结算人", en: "Settled by" },
   'export.lateCount': { zh: "补传笔数", en: "Late records" },
-  'export.lateAmount': { zh: "补传金额(元)", en: "Late amount (yuan)" },
+  'export.lateAmount': { zh: "补传金额（元）", en: "Late amount (yuan)" },
   'export.awaitingIssuerCount': { zh: "待异地确认笔数", en: "Records awaiting the issuer" },
-  'export.awaitingIssuerAmount': { zh: "待异地确认金额(元)", en: "Amount awaiting the issuer (yuan)" },
+  'export.awaitingIssuerAmount': { zh: "待异地确认金额（元）", en: "Amount awaiting the issuer (yuan)" },
   'export.partnerCity': { zh: "合作城市代码", en: "Partner city code" },
-  'export.receivable': { zh: "应收(元)", en: "Receivable (yuan)" },
-  'export.payable': { zh: "应付(元)", en: "Payable (yuan)" },
-  'export.net': { zh: "净额(元)", en: "Net (yuan)" },
+  'export.receivable': { zh: "应收（元）", en: "Receivable (yuan)" },
+  'export.payable': { zh: "应付（元）", en: "Payable (yuan)" },
+  'export.net': { zh: "净额（元）", en: "Net (yuan)" },
   'export.sheet.summary': { zh: "汇总", en: "Summary" },
   'export.sheet.partners': { zh: "异地城市往来", en: "Partner cities" },
   'export.sheet.issuerGroup': { zh: "按发卡机构类别", en: "By issuer group" },
@@ -224,7 +224,7 @@ export const UI_TEXT = {
   'export.sheet.vehicle': { zh: "按车辆", en: "By vehicle" },
   'export.sheet.terminal': { zh: "按终端", en: "By terminal" },
   'export.sheet.shift': { zh: "按班次", en: "By shift" },
-  'export.sheet.cardType': { zh: "按卡类", en: "By card type" },
+  'export.sheet.cardType': { zh: "按卡类型", en: "By card type" },
   'export.sheet.adjustments': { zh: "客服调整", en: "Customer-service adjustments" },
   'export.sheet.items': { zh: "明细", en: "Items" },
   'ops.login.title': { zh: "操作员登录", en: "Operator login" },
@@ -232,9 +232,9 @@ export const UI_TEXT = {
   'ops.login.password': { zh: "密码", en: "Password" },
   'ops.login.submit': { zh: "登录", en: "Log in" },
   'ops.login.failed': { zh: "用户名或密码错误", en: "Wrong username or password" },
-  'ops.login.expired': { zh: "登录已过期,请重新登录", en: "Your session has expired, log in again" },
+  'ops.login.expired': { zh: "登录已过期，请重新登录", en: "Your session has expired, log in again" },
   'ops.logout': { zh: "退出", en: "Log out" },
-  'ops.signedInAs': { zh: "当前用户:{name}({role})", en: "Signed in as {name} ({role})" },
+  'ops.signedInAs': { zh: "当前用户：{name}（{role}）", en: "Signed in as {name} ({role})" },
   'ops.nav.dashboard': { zh: "总览", en: "Dashboard" },
   'ops.nav.transactions': { zh: "交易查询", en: "Transactions" },
   'ops.nav.settlement': { zh: "清分结算", en: "Settlement" },
@@ -246,7 +246,7 @@ export const UI_TEXT = {
   'ops.nav.operators': { zh: "操作员", en: "Operators" },
   'ops.nav.audit': { zh: "审计日志", en: "Audit log" },
   'ops.dashboard.taps': { zh: "今日刷卡笔数", en: "Taps today" },
-  'ops.dashboard.revenue': { zh: "今日收入(元)", en: "Revenue today (yuan)" },
+  'ops.dashboard.revenue': { zh: "今日收入（元）", en: "Revenue today (yuan)" },
   'ops.dashboard.hourly': { zh: "每小时刷卡笔数与收入", en: "Taps and revenue per hour" },
   'ops.dashboard.online': { zh: "在线终端", en: "Terminals online" },
   'ops.dashboard.backlog': { zh: "终端待上传记录", en: "Records waiting on terminals" },
@@ -257,17 +257,17 @@ export const UI_TEXT = {
   'ops.search.results': { zh: "共{count}条", en: "{count} records" },
   'ops.settlement.day': { zh: "业务日", en: "Business day" },
   'ops.settlement.settled': { zh: "已结算", en: "Settled" },
-  'ops.settlement.preview': { zh: "未结算(预览)", en: "Not settled (preview)" },
+  'ops.settlement.preview': { zh: "未结算（预览）", en: "Not settled (preview)" },
   'ops.settlement.settle': { zh: "结算该日", en: "Settle this day" },
   'ops.settlement.open': { zh: "查看", en: "Open" },
   'ops.settlement.downloadCsv': { zh: "下载CSV", en: "Download CSV" },
   'ops.settlement.downloadXlsx': { zh: "下载Excel", en: "Download Excel" },
   'ops.settlement.totals': { zh: "合计", en: "Totals" },
-  'ops.settlement.late': { zh: "补传记录(已结算日期的迟到上传)", en: "Late records (uploaded after their day was settled)" },
+  'ops.settlement.late': { zh: "补传记录（业务日结算后才上传）", en: "Late records (uploaded after their day was settled)" },
   'ops.settlement.awaitingIssuer': { zh: "待异地发卡机构确认", en: "Awaiting the out-of-town issuer" },
   'ops.settlement.forward': { zh: "导出异地转发文件", en: "Export forwarding files" },
   'ops.settlement.importAnswer': { zh: "导入异地确认文件", en: "Import an answer file" },
-  'ops.reconcile.checked': { zh: "核对:{records}笔记录,{rejected}笔拒收,{terminals}台终端,{shifts}个班次,{cards}张卡", en: "Checked {records} records, {rejected} rejected, {terminals} terminals, {shifts} shifts, {cards} cards" },
+  'ops.reconcile.checked': { zh: "核对：{records}笔记录，{rejected}笔拒收，{terminals}台终端，{shifts}个班次，{cards}张卡", en: "Checked {records} records, {rejected} rejected, {terminals} terminals, {shifts} shifts, {cards} cards" },
   'ops.reconcile.none': { zh: "无差异", en: "No differences" },
   'ops.reconcile.finding': { zh: "差异", en: "Difference" },
   'ops.reconcile.action': { zh: "处理建议", en: "What to do" },
@@ -275,27 +275,27 @@ export const UI_TEXT = {
   'reconcile.kind.redelivered-batch': { zh: "批次重复上传", en: "Batch delivered again" },
   'reconcile.kind.rejected-record': { zh: "记录被拒收", en: "Record rejected" },
   'reconcile.kind.shift-mismatch': { zh: "班次统计与记录不符", en: "Shift counters disagree with the records" },
-  'reconcile.kind.in-doubt-open': { zh: "可疑交易未处理", en: "In-doubt record open" },
-  'reconcile.kind.card-counter-repeat': { zh: "卡片计数器重复", en: "Card counter repeated" },
-  'reconcile.kind.card-counter-backwards': { zh: "卡片计数器倒退", en: "Card counter went backwards" },
-  'reconcile.kind.card-counter-gap': { zh: "卡片计数器跳号", en: "Card counter gap" },
-  'reconcile.action.sequence-gap': { zh: "向终端发送“立即上传”;若终端存储已更换,调查后核销", en: "Send the terminal an upload-now command; if its store was replaced, write the range off after investigation" },
-  'reconcile.action.redelivered-batch': { zh: "无需处理:重复记录已忽略", en: "Nothing to do: the copies were ignored" },
-  'reconcile.action.rejected-record': { zh: "在异常队列中处理:修正密钥或参数后重新处理,或核销", en: "Handle it in the exception queue: re-process after fixing keys or parameters, or write it off" },
-  'reconcile.action.shift-mismatch': { zh: "与司机核对班次单,检查终端是否漏记或多记", en: "Check the driver's shift sheet and whether the terminal missed or added records" },
-  'reconcile.action.in-doubt-open': { zh: "等待乘客再次刷卡取证,或在异常队列中人工处理", en: "Wait for the card's next tap to prove it, or resolve it by hand in the exception queue" },
-  'reconcile.action.card-counter-repeat': { zh: "同一笔扣款清分两次:核实后为乘客退款", en: "One debit cleared twice: check it and refund the rider" },
-  'reconcile.action.card-counter-backwards': { zh: "疑似复制卡或终端时钟错误:核查并考虑挂失该卡", en: "Possible cloned card or wrong terminal clock: investigate and consider blacklisting the card" },
-  'reconcile.action.card-counter-gap': { zh: "卡片在本系统外有消费或记录缺失:留意同卡后续记录", en: "The card was used outside this system or a record is missing: watch its next records" },
+  'reconcile.kind.in-doubt-open': { zh: "灰记录未处理", en: "In-doubt record open" },
+  'reconcile.kind.card-counter-repeat': { zh: "卡交易序号重复", en: "Card counter repeated" },
+  'reconcile.kind.card-counter-backwards': { zh: "卡交易序号倒退", en: "Card counter went backwards" },
+  'reconcile.kind.card-counter-gap': { zh: "卡交易序号跳号", en: "Card counter gap" },
+  'reconcile.action.sequence-gap': { zh: "向终端发送“立即上传”；若终端存储已更换，调查后核销", en: "Send the terminal an upload-now command; if its store was replaced, write the range off after investigation" },
+  'reconcile.action.redelivered-batch': { zh: "无需处理：重复记录已忽略", en: "Nothing to do: the copies were ignored" },
+  'reconcile.action.rejected-record': { zh: "在异常队列中处理：修正密钥或参数后重新处理，或核销", en: "Handle it in the exception queue: re-process after fixing keys or parameters, or write it off" },
+  'reconcile.action.shift-mismatch': { zh: "与司机核对班次单，检查终端是否漏记或多记", en: "Check the driver's shift sheet and whether the terminal missed or added records" },
+  'reconcile.action.in-doubt-open': { zh: "等待该卡下次刷卡时自动确认，或在异常队列中人工处理", en: "Wait for the card's next tap to prove it, or resolve it by hand in the exception queue" },
+  'reconcile.action.card-counter-repeat': { zh: "同一笔扣款清分两次：核实后为乘客退款", en: "One debit cleared twice: check it and refund the rider" },
+  'reconcile.action.card-counter-backwards': { zh: "疑似复制卡或终端时钟错误：核查并考虑将该卡列入黑名单", en: "Possible cloned card or wrong terminal clock: investigate and consider blacklisting the card" },
+  'reconcile.action.card-counter-gap': { zh: "该卡在本系统外有交易或记录缺失：留意该卡后续记录", en: "The card was used outside this system or a record is missing: watch its next records" },
   'ops.exceptions.rejected': { zh: "拒收记录", en: "Rejected records" },
-  'ops.exceptions.inDoubt': { zh: "可疑交易", en: "In-doubt records" },
+  'ops.exceptions.inDoubt': { zh: "灰记录", en: "In-doubt records" },
   'ops.exceptions.category': { zh: "类别", en: "Category" },
   'ops.exceptions.reprocess': { zh: "重新处理", en: "Re-process" },
   'ops.exceptions.writeOff': { zh: "核销", en: "Write off" },
   'ops.exceptions.resolve': { zh: "处理", en: "Resolve" },
   'ops.exceptions.outcome': { zh: "结果", en: "Outcome" },
-  'ops.exceptions.matched': { zh: "匹配的后续记录(终端#流水号)", en: "Matching later record (terminal#sequence)" },
-  'ops.exceptions.counter': { zh: "卡计数器", en: "Card counter" },
+  'ops.exceptions.matched': { zh: "匹配的后续记录（终端#流水号）", en: "Matching later record (terminal#sequence)" },
+  'ops.exceptions.counter': { zh: "卡交易序号", en: "Card counter" },
   'outcome.debited': { zh: "已扣款", en: "Debited" },
   'outcome.not-debited': { zh: "未扣款", en: "Not debited" },
   'category.schema': { zh: "格式错误", en: "Invalid format" },
@@ -304,10 +304,10 @@ export const UI_TEXT = {
   'category.unknown-issuer': { zh: "未知发卡机构或缺少密钥", en: "Unknown issuer or missing key" },
   'category.key-version': { zh: "密钥版本未知", en: "Unknown key version" },
   'category.blacklisted': { zh: "黑名单卡", en: "Blacklisted card" },
-  'category.conflict': { zh: "流水号内容冲突", en: "Sequence stored with other content" },
+  'category.conflict': { zh: "流水号重复但内容不同", en: "Sequence stored with other content" },
   'category.resolution-link': { zh: "补记关联错误", en: "Resolution link invalid" },
   'category.other': { zh: "其他", en: "Other" },
-  'ops.fleet.lastContact': { zh: "最后联系", en: "Last contact" },
+  'ops.fleet.lastContact': { zh: "最后通信", en: "Last contact" },
   'ops.fleet.state': { zh: "状态", en: "State" },
   'ops.fleet.version': { zh: "软件版本", en: "Software version" },
   'ops.fleet.parameters': { zh: "参数版本", en: "Parameter versions" },
@@ -342,7 +342,7 @@ export const UI_TEXT = {
   'ops.cs.submit': { zh: "提交", en: "Submit" },
   'ops.done': { zh: "操作成功", en: "Done" },
   'ops.forbidden': { zh: "权限不足", en: "Not allowed for your role" },
-  'ops.error': { zh: "操作失败:{message}", en: "Failed: {message}" },
+  'ops.error': { zh: "操作失败：{message}", en: "Failed: {message}" },
   'rider.stop.title': { zh: '{name} 公交站', en: '{name} bus stop' },
   'rider.stop.arrivals': { zh: '即将到站', en: 'Next buses' },
   'rider.stop.routes': { zh: '途经线路', en: 'Routes serving this stop' },
@@ -357,23 +357,23 @@ export const UI_TEXT = {
   'rider.stop.otherLanguage': { zh: 'English', en: '中文' },
   'rider.stop.notFound': { zh: '未找到站点 {id}', en: 'Stop {id} not found' },
   'rider.stop.unavailable': { zh: '实时到站信息暂不可用', en: 'Live arrival times are not available' },
-  'ops.login.locked': { zh: '登录失败次数过多,请 {minutes} 分钟后再试', en: 'Too many failed logins: try again in {minutes} minutes' },
+  'ops.login.locked': { zh: '登录失败次数过多，请 {minutes} 分钟后再试', en: 'Too many failed logins: try again in {minutes} minutes' },
   'ops.request.crossSite': { zh: '已拒绝来自其他网站的请求', en: 'Request from another site rejected' },
   'issuerGroup.local': { zh: "本市发卡", en: "City cards" },
-  'issuerGroup.outOfTown': { zh: "异地发卡({city})", en: "Out of town ({city})" },
+  'issuerGroup.outOfTown': { zh: "异地发卡（{city}）", en: "Out of town ({city})" },
   'ops.params.blacklist.title': { zh: '变更黑名单', en: 'Change the blacklist' },
-  'ops.params.blacklist.entries': { zh: '卡号(每行一个,16 位十六进制)', en: 'Card numbers (one per line, 16 hex digits)' },
+  'ops.params.blacklist.entries': { zh: '卡号（每行一个，16 位十六进制）', en: 'Card numbers (one per line, 16 hex digits)' },
   'ops.params.blacklist.change': { zh: '操作', en: 'Change' },
   'ops.params.blacklist.add': { zh: '加入黑名单', en: 'Add to the blacklist' },
   'ops.params.blacklist.remove': { zh: '移出黑名单', en: 'Remove from the blacklist' },
   'ops.params.fareTable.title': { zh: '发布新票价表', en: 'Publish a new fare table' },
-  'ops.params.fareTable.body': { zh: '票价表(JSON)', en: 'Fare table (JSON)' },
-  'ops.params.effectiveFrom': { zh: '生效时间(留空则立即生效)', en: 'Effective from (blank: now)' },
+  'ops.params.fareTable.body': { zh: '票价表（JSON）', en: 'Fare table (JSON)' },
+  'ops.params.effectiveFrom': { zh: '生效时间（留空则立即生效）', en: 'Effective from (blank: now)' },
   'ops.params.publish': { zh: '签名并发布', en: 'Sign and publish' },
-  'ops.params.published': { zh: '{kind} 版本 {version} 已签名,等待发布到终端', en: '{kind} version {version} signed and queued for publishing to terminals' },
-  'ops.params.rejected': { zh: '未发布,请修正以下问题:', en: 'Not published. Fix these problems:' },
-  'ops.params.unavailable': { zh: '未配置参数签名密钥,无法在控制台创建参数', en: 'No parameter signing key is configured, so the console cannot create parameter sets' },
-  'alert.record-quarantined': { zh: '有交易记录损坏,已隔离保存:请报修', en: 'A stored record was damaged and set aside: report it' },
+  'ops.params.published': { zh: '{kind} 版本 {version} 已签名，等待发布到终端', en: '{kind} version {version} signed and queued for publishing to terminals' },
+  'ops.params.rejected': { zh: '未发布，请修正以下问题：', en: 'Not published. Fix these problems:' },
+  'ops.params.unavailable': { zh: '未配置参数签名密钥，无法在控制台创建参数', en: 'No parameter signing key is configured, so the console cannot create parameter sets' },
+  'alert.record-quarantined': { zh: '有交易记录损坏，已隔离保存：请报修', en: 'A stored record was damaged and set aside: report it' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;
@@ -415,19 +415,19 @@ const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
  */
 export const CLI_HELP = {
   'backoffice.main': {
-    zh: `用法: busfare-backoffice <command> [options]
+    zh: `用法：busfare-backoffice <command> [options]
 
 busfare 清分中心后台。
 
-命令:
-  serve          运行 MQTT 服务器、数据接入和运营控制台,直到收到 SIGINT 或 SIGTERM
-  arrivals-eval  用实际到站记录评估到站预测(结果以 JSON 行输出到 stdout)
-  params         参数集:编写、签名并发布,试算票价表,列出参数版本落后的终端
+命令：
+  serve          运行 MQTT 服务器、数据接入和运营控制台，直到收到 SIGINT 或 SIGTERM
+  arrivals-eval  用实际到站记录评估到站预测（结果以 JSON 行输出到 stdout）
+  params         参数集：编写、签名并发布，试算票价表，列出参数版本落后的终端
   terminals      登记、列出和注销终端的 MQTT 凭据
 
-选项:
-  --lang zh|en   帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
-  -h, --help     显示本帮助;"busfare-backoffice <command> --help" 显示各命令的选项
+选项：
+  --lang zh|en   帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  -h, --help     显示本帮助；"busfare-backoffice <command> --help" 显示各命令的选项
 `,
     en: `Usage: busfare-backoffice <command> [options]
 
@@ -445,42 +445,42 @@ Options:
 `,
   },
   'backoffice.serve': {
-    zh: `用法: busfare-backoffice serve [options]
+    zh: `用法：busfare-backoffice serve [options]
 
-运行内置 MQTT 服务器(或连接外部 MQTT 服务器),把终端上传的交易、位置和状态写入
-SQLite,并提供运营控制台。控制台地址输出到 stderr。命令行选项优先于配置文件;源码中的
-backoffice/examples/backoffice.json 是配置示例。打开任何文件之前,先检查配置中列出的每个文件和目录。
+运行内置 MQTT 服务器（或连接外部 MQTT 服务器），把终端上传的交易、位置和状态写入
+SQLite，并提供运营控制台。控制台地址输出到 stderr。命令行选项优先于配置文件；源码中的
+backoffice/examples/backoffice.json 是配置示例。打开任何文件之前，先检查配置中列出的每个文件和目录。
 
-选项:
-  --config FILE      JSON 配置文件,字段见下
-  --db FILE          SQLite 数据库文件(默认 busfare-backoffice.db)
-  --mqtt-port N      内置 MQTT 服务器在 127.0.0.1 上的 TCP 端口(默认 1883;0 表示任选空闲端口)
-  --http-port N      运营控制台在 127.0.0.1 上的 TCP 端口(默认 8080;0 表示任选空闲端口)
-  --broker-url URL   改用此外部 MQTT 服务器(mqtt://host:port),不启动内置服务器
-  --keys FILE        发卡方 TAC 主密钥的 JSON 文件(权限须为 chmod 600)
-  --lang zh|en       帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+选项：
+  --config FILE      JSON 配置文件，字段见下
+  --db FILE          SQLite 数据库文件（默认 busfare-backoffice.db）
+  --mqtt-port N      内置 MQTT 服务器在 127.0.0.1 上的 TCP 端口（默认 1883；0 表示任选空闲端口）
+  --http-port N      运营控制台在 127.0.0.1 上的 TCP 端口（默认 8080；0 表示任选空闲端口）
+  --broker-url URL   改用此外部 MQTT 服务器（mqtt://host:port），不启动内置服务器
+  --keys FILE        发卡机构 TAC 主密钥的 JSON 文件（权限须为 chmod 600）
+  --lang zh|en       帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help         显示本帮助
 
-配置字段(均可省略):
-  db                     SQLite 数据库文件;所在目录必须存在且可写
+配置字段（均可省略）：
+  db                     SQLite 数据库文件；所在目录必须存在且可写
   mqtt {port, host, externalUrl, terminalCredentials, serviceUsername, servicePassword,
       tls {cert, key, ca}, limits {maxPayloadBytes, messagesPerSecond, burstMessages}}
-                         内置或外部 MQTT 服务器;未配置 tls 时只监听本机回环地址
+                         内置或外部 MQTT 服务器；未配置 tls 时只监听本机回环地址
   http {port, host, tls {cert, key, ca}}
-                         运营控制台;未配置 tls 时只监听本机回环地址
-  security {evidenceChecks (default true), allowTestKeys (default false)}
-                         重放和 PSAM 绑定检查;测试用发卡方密钥仅限台架测试
-  keys                   发卡方 TAC 主密钥的 JSON 文件(权限 0600)
-  pkcs11 {library, tokenLabel, pinVariable (default BUSFARE_HSM_PIN)}
-                         发卡方密钥存放在 HSM 中,代替 keys
-  parameterSigningKey    由 "params keygen" 生成的 Ed25519 私钥(PEM,权限 0600)
-  localIssuerPrefixes    本市发卡方的发卡方编号前缀(2-16 位十六进制)
-  businessDayCutoff      营业日的起始时刻,当地时间 HH:MM(默认 00:00)
-  timezoneOffsetMinutes  当地时间相对 UTC 的偏移,单位分钟(默认 480,即北京时间)
-  arrivals {gtfs, refreshSeconds (1-30, default 10)}
-                         用于到站预测的线路 GTFS 目录(不配置则关闭到站预测)
+                         运营控制台；未配置 tls 时只监听本机回环地址
+  security {evidenceChecks (默认 true), allowTestKeys (默认 false)}
+                         重放和 PSAM 绑定检查；测试用发卡机构密钥仅限台架测试
+  keys                   发卡机构 TAC 主密钥的 JSON 文件（权限 0600）
+  pkcs11 {library, tokenLabel, pinVariable (默认 BUSFARE_HSM_PIN)}
+                         发卡机构密钥存放在 HSM 中，代替 keys
+  parameterSigningKey    由 "params keygen" 生成的 Ed25519 私钥（PEM，权限 0600）
+  localIssuerPrefixes    本市发卡机构的发卡机构标识前缀（2-16 位十六进制）
+  businessDayCutoff      业务日的起始时刻，当地时间 HH:MM（默认 00:00）
+  timezoneOffsetMinutes  当地时间相对 UTC 的偏移，单位为分钟（默认 480，即北京时间）
+  arrivals {gtfs, refreshSeconds (1-30, 默认 10)}
+                         用于到站预测的线路 GTFS 目录（不配置则关闭到站预测）
 
-退出码: 正常停止为 0,运行时故障为 1,选项、配置或文件无效为 2。
+退出码：正常停止为 0，运行时故障为 1，选项、配置或文件无效为 2。
 `,
     en: `Usage: busfare-backoffice serve [options]
 
@@ -522,25 +522,25 @@ Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, 
 `,
   },
   'backoffice.terminals': {
-    zh: `用法: busfare-backoffice terminals <add ID | list | remove ID> [options]
+    zh: `用法：busfare-backoffice terminals <add ID | list | remove ID> [options]
 
 管理内置 MQTT 服务器校验的每台终端的 MQTT 凭据。
 
-  add ID      登记终端 ID,并在 stdout 上输出其新密钥(只输出这一次):把它填入终端配置的
-              "password";后台只保存加盐的 scrypt 哈希
+  add ID      登记终端 ID，并在 stdout 上输出其新密钥（只输出这一次）：把它填入终端配置的
+              "password"；后台只保存加盐的 scrypt 哈希
   list        列出已登记的终端编号及登记时间
-  remove ID   注销终端 ID 的凭据,此后该终端无法再连接
+  remove ID   注销终端 ID 的凭据，此后该终端无法再连接
 
-选项:
-  --config FILE   JSON 配置文件,其中 "db" 指定清分数据库
-  --db FILE       清分数据库文件(默认 busfare-backoffice.db);add 会在缺少时创建,
+选项：
+  --config FILE   JSON 配置文件，其中 "db" 指定清分数据库
+  --db FILE       清分数据库文件（默认 busfare-backoffice.db）；add 会在缺少时创建，
                   list 和 remove 要求数据库已存在
-  --replace       与 add 一起使用:为已登记的终端签发新密钥
-  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --replace       与 add 一起使用：为已登记的终端签发新密钥
+  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
-退出码: 完成为 0;remove 未登记的终端或其他故障为 1;选项、终端编号或数据库无效,
-或未加 --replace 就 add 已登记的终端,为 2。
+退出码：完成为 0；remove 未登记的终端或其他故障为 1；选项、终端编号或数据库无效，
+或未加 --replace 就 add 已登记的终端，为 2。
 `,
     en: `Usage: busfare-backoffice terminals <add ID | list | remove ID> [options]
 
@@ -564,19 +564,19 @@ terminal id or database, or add of a registered terminal without --replace.
 `,
   },
   'backoffice.params': {
-    zh: `用法: busfare-backoffice params <command> [options]
+    zh: `用法：busfare-backoffice params <command> [options]
 
-参数集:票价表、黑名单、线路数据和发卡方。
+参数集：票价表、黑名单、线路数据和发卡机构。
 
-命令:
-  dry-run    票价表生效前,用样例刷卡记录试算票价
-  publish    检查、签名并保存任意类型的参数集,由后台发布
-  blacklist  把卡加入黑名单或移出黑名单(add|remove ASN...)
+命令：
+  dry-run    票价表生效前，用样例刷卡记录试算票价
+  publish    检查、签名并保存任意类型的参数集，由后台发布
+  blacklist  把卡加入黑名单或移出黑名单（add|remove ASN...）
   status     列出参数版本落后于已发布版本的终端
   keygen     生成用于签名参数集的 Ed25519 密钥对
 
-选项:
-  --lang zh|en   帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+选项：
+  --lang zh|en   帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
 
 运行 "busfare-backoffice params <command> --help" 查看各命令的选项。
 `,
@@ -598,22 +598,22 @@ Run "busfare-backoffice params <command> --help" for the options of a command.
 `,
   },
   'backoffice.params.dryRun': {
-    zh: `用法: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+    zh: `用法：busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
 
-按顺序处理 FILE.csv 中的刷卡记录,计价方式与终端完全相同,并在 stdout 上输出同样的 CSV,
+按顺序处理 FILE.csv 中的刷卡记录，计价方式与终端完全相同，并在 stdout 上输出同样的 CSV，
 末尾追加 fareFen、balanceAfterFen、promptId 和 reason 列。发现的问题输出到 stderr。
 
-选项:
-  --table FILE    票价表 JSON:票价表本体,或 kind 为 "fare-table" 的参数集
-  --taps FILE     CSV 文件,表头为 time,vehicle,cardNumber,cardType,balanceFen,route,
-                  direction,stop,tapKind(time:带时区偏移的 ISO 8601 时间;balanceFen:单位为分,
-                  留空则沿用该卡上一条记录的余额;tapKind:on、off 或 single)
-  --routes PATH   上下车分段计价线路的线路数据:GTFS 目录,或包含 routes 参数集(或其本体)的
+选项：
+  --table FILE    票价表 JSON：票价表本体，或 kind 为 "fare-table" 的参数集
+  --taps FILE     CSV 文件，表头为 time,vehicle,cardNumber,cardType,balanceFen,route,
+                  direction,stop,tapKind（time：带时区偏移的 ISO 8601 时间；balanceFen：单位为分，
+                  留空则沿用该卡上一条记录的余额；tapKind：on、off 或 single）
+  --routes PATH   上下车分段计价线路的线路数据：GTFS 目录，或包含 routes 参数集（或其本体）的
                   JSON 文件。不指定时只使用票价表内的站点列表。
-  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
-退出码: 试算完成为 0,故障为 1,选项、票价表、刷卡记录或线路数据无效为 2。
+退出码：试算完成为 0，故障为 1，选项、票价表、刷卡记录或线路数据无效为 2。
 `,
     en: `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
 
@@ -635,19 +635,19 @@ Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
 `,
   },
   'backoffice.params.keygen': {
-    zh: `用法: busfare-backoffice params keygen --private FILE --public FILE
+    zh: `用法：busfare-backoffice params keygen --private FILE --public FILE
 
-生成用于签名参数集的 Ed25519 密钥对。私钥写入 --private,权限 0600;在后台配置中把它设为
-parameterSigningKey。公钥写入 --public;把它部署到每台终端,终端只接受用此密钥签名的参数集。
+生成用于签名参数集的 Ed25519 密钥对。私钥写入 --private，权限 0600；在后台配置中把它设为
+parameterSigningKey。公钥写入 --public；把它部署到每台终端，终端只接受用此密钥签名的参数集。
 已存在的文件不会被覆盖。在 stdout 上输出 {"keyId": ...}。
 
-选项:
-  --private FILE   私钥的写入位置(PKCS #8 PEM)
-  --public FILE    公钥的写入位置(SPKI PEM)
-  --lang zh|en     帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+选项：
+  --private FILE   私钥的写入位置（PKCS #8 PEM）
+  --public FILE    公钥的写入位置（SPKI PEM）
+  --lang zh|en     帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help       显示本帮助
 
-退出码: 写入成功为 0,故障为 1,选项无效或文件已存在为 2。
+退出码：写入成功为 0，故障为 1，选项无效或文件已存在为 2。
 `,
     en: `Usage: busfare-backoffice params keygen --private FILE --public FILE
 
@@ -666,23 +666,23 @@ Exit codes: 0 written, 1 failure, 2 invalid options or a file already exists.
 `,
   },
   'backoffice.params.publish': {
-    zh: `用法: busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
+    zh: `用法：busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
 
-按终端的规则检查参数集,签名后存入清分数据库;运行中的后台在 2 秒的轮询周期内(或下次启动时)
-以保留消息发布它。在 stdout 上以一行 JSON 输出已保存参数集的 kind、version、effectiveFrom、
-bodySha256 和 keyId;发现的每个问题输出到 stderr。
+按终端的规则检查参数集，签名后存入清分数据库；运行中的后台在 2 秒的轮询周期内（或下次启动时）
+以 MQTT 保留消息发布它。在 stdout 上以一行 JSON 输出已保存参数集的 kind、version、effectiveFrom、
+bodySha256 和 keyId；发现的每个问题输出到 stderr。
 
-选项:
+选项：
   --kind KIND            fare-table、blacklist、routes 或 issuers
-  --file FILE            参数集本体的 JSON,或完整参数集(取其 body);黑名单也可以是
-                         每行一个 ASN(16 位十六进制)的文本文件
-  --version N            版本号,须大于该类型已保存的所有版本
-  --effective-from TIME  终端切换到此版本的时间,带时区偏移的 ISO 8601 格式(默认立即)
+  --file FILE            参数集本体的 JSON，或完整参数集（取其 body）；黑名单也可以是
+                         每行一个 ASN（16 位十六进制）的文本文件
+  --version N            版本号，须大于该类型已保存的所有版本
+  --effective-from TIME  终端切换到此版本的时间，带时区偏移的 ISO 8601 格式（默认立即）
 {storeOptions}
-  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
-退出码: 保存成功为 0,故障为 1,选项、文件或参数集无效为 2。
+退出码：保存成功为 0，故障为 1，选项、文件或参数集无效为 2。
 `,
     en: `Usage: busfare-backoffice params publish --kind KIND --file FILE --version N [--effective-from TIME]
 
@@ -705,19 +705,19 @@ Exit codes: 0 stored, 1 failure, 2 invalid options, file or set.
 `,
   },
   'backoffice.params.blacklist': {
-    zh: `用法: busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
+    zh: `用法：busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
 
-把卡加入或移出黑名单,生成一个新的签名版本:通常是在最新全量名单之上的增量;自上一全量名单
-以来的变更超过 50,000 条时,生成新的全量名单。尚无名单时,第一次变更生成全量名单。ASN 取卡片
-应用序列号最右边的 8 个字节,写作 16 位十六进制。在 stdout 上以一行 JSON 输出已保存的参数集。
+把卡加入或移出黑名单，生成一个新的签名版本：通常是基于最新全量名单的增量名单；自上一份全量
+名单以来的变更超过 50,000 条时，生成新的全量名单。尚无名单时，第一次变更生成全量名单。ASN 取
+卡片应用序列号最右边的 8 个字节，写作 16 位十六进制。在 stdout 上以一行 JSON 输出已保存的参数集。
 
-选项:
-  --effective-from TIME  终端切换到此版本的时间,带时区偏移的 ISO 8601 格式(默认立即)
+选项：
+  --effective-from TIME  终端切换到此版本的时间，带时区偏移的 ISO 8601 格式（默认立即）
 {storeOptions}
-  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
-退出码: 保存成功为 0,故障为 1,选项或 ASN 无效为 2。
+退出码：保存成功为 0，故障为 1，选项或 ASN 无效为 2。
 `,
     en: `Usage: busfare-backoffice params blacklist add|remove ASN... [--effective-from TIME]
 
@@ -736,29 +736,29 @@ Exit codes: 0 stored, 1 failure, 2 invalid options or ASNs.
 `,
   },
   'backoffice.params.storeOptions': {
-    zh: `  --config FILE          后台 JSON 配置(db、parameterSigningKey)
-  --db FILE              清分数据库,代替配置中的 db
-  --signing-key FILE     Ed25519 私钥(PEM,权限 0600),代替配置中的 parameterSigningKey`,
+    zh: `  --config FILE          后台 JSON 配置（db、parameterSigningKey）
+  --db FILE              清分数据库，代替配置中的 db
+  --signing-key FILE     Ed25519 私钥（PEM，权限 0600），代替配置中的 parameterSigningKey`,
     en: `  --config FILE          Back-office JSON config (db, parameterSigningKey)
   --db FILE              Clearing database, in place of the config's db
   --signing-key FILE     Ed25519 private key (PEM, mode 0600), in place of the config's parameterSigningKey`,
   },
   'backoffice.params.status': {
-    zh: `用法: busfare-backoffice params status [--behind-only]
+    zh: `用法：busfare-backoffice params status [--behind-only]
 
-每台终端输出一行 JSON:对每种参数类型,给出终端最近一条状态消息中的当前版本和待生效版本、
-最新发布版本、已生效的最新版本,以及终端是否落后。终端的当前版本低于已生效的最新版本,
-或者既没有最新版本也没有更新的版本时,视为在该类型上落后。终端最近一条状态不含版本信息
-(已离线)时,"behind" 为 null。
+每台终端输出一行 JSON：对每种参数类型，给出终端最近一条状态消息中的当前版本和待生效版本、
+最新发布版本、已生效的最新版本，以及终端是否落后。终端的当前版本低于已生效的最新版本，
+或者既没有最新版本也没有更新的版本时，视为在该类型上落后。终端最近一条状态不含版本信息
+（已离线）时，"behind" 为 null。
 
-选项:
+选项：
   --behind-only    只输出落后或版本未知的终端
-  --config FILE    后台 JSON 配置(db)
-  --db FILE        清分数据库,代替配置中的 db;数据库必须已存在
-  --lang zh|en     帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --config FILE    后台 JSON 配置（db）
+  --db FILE        清分数据库，代替配置中的 db；数据库必须已存在
+  --lang zh|en     帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help       显示本帮助
 
-退出码: 输出完成为 0,故障为 1,选项无效或数据库不存在为 2。
+退出码：输出完成为 0，故障为 1，选项无效或数据库不存在为 2。
 `,
     en: `Usage: busfare-backoffice params status [--behind-only]
 
@@ -779,26 +779,26 @@ Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
 `,
   },
   'backoffice.arrivalsEval': {
-    zh: `用法: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
+    zh: `用法：busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
       busfare-backoffice arrivals-eval --format gtfs-avl --gtfs DIR --avl FILE --tz ZONE
                                         [--baseline PREDICTIONS.csv] [--history FILE]
 
-评估 busfare 的到站预测及各基线模型(historical-median、last-vehicle、kalman,提供基线文件时
-还有 transitclock)。每个模型的每个预测时距区间在 stdout 上输出一行 JSON:
-{"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"};误差 = 预测值 − 实际值,
+评估 busfare 的到站预测及各基线模型（historical-median、last-vehicle、kalman，提供基线文件时
+还有 transitclock）。每个模型的每个预测时距区间在 stdout 上输出一行 JSON：
+{"model","horizonMin","n","maeS","rmseS","biasS","withinCaltrans"}；误差 = 预测值 − 实际值，
 单位为秒。汇总信息和拟合得到的 busfare 设置输出到 stderr。
 
-选项:
+选项：
   --format suzhou|gtfs-avl  输入格式
-  --events FILE             苏州站点过车记录(无表头:站名、站点编号、车牌、当地时间
-                            H:MM:SS(UTC+8)、日期、方向)
-  --route ID                苏州文件对应的线路编号(默认取不含扩展名的文件名)
-  --gtfs DIR                车辆所在线路的 GTFS 数据(gtfs-avl)
-  --avl FILE                单辆车的 GPS 位置记录(gtfs-avl)
-  --baseline FILE           TransitClock 预测导出文件,作为模型 "transitclock" 评估
-  --history FILE            用于学习的历史位置记录(gtfs-avl)
-  --tz ZONE                 AVL 和基线时间所用的 IANA 时区(gtfs-avl)
-  --lang zh|en              帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --events FILE             苏州站点过车记录（无表头：站名、站点编号、车牌、当地时间
+                            H:MM:SS（UTC+8）、日期、方向）
+  --route ID                苏州文件对应的线路编号（默认取不含扩展名的文件名）
+  --gtfs DIR                车辆所在线路的 GTFS 数据（gtfs-avl）
+  --avl FILE                单辆车的 GPS 位置记录（gtfs-avl）
+  --baseline FILE           TransitClock 预测导出文件，作为模型 "transitclock" 评估
+  --history FILE            用于学习的历史位置记录（gtfs-avl）
+  --tz ZONE                 AVL 和基线时间所用的 IANA 时区（gtfs-avl）
+  --lang zh|en              帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help                显示本帮助
 `,
     en: `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
@@ -825,19 +825,19 @@ Options:
 `,
   },
   'terminal.main': {
-    zh: `用法: busfare-terminal COMMAND [options]
+    zh: `用法：busfare-terminal COMMAND [options]
 
 busfare 读卡终端运行程序。
 
-命令:
+命令：
   nmea FILE|-        用终端的解析器和定位过滤器处理一段 NMEA 0183 记录
-  run --config FILE  运行车载刷卡终端:读卡器、刷卡状态机、发件箱、上行链路和司机屏
+  run --config FILE  运行车载刷卡终端：读卡器、刷卡状态机、发件箱、上行链路和司机屏
   list-readers       列出 pcscd 报告的 PC/SC 读卡器和卡槽
   read-card          在 PC/SC 读卡器上读取交通联合卡并输出卡内信息
   version            输出软件版本
 
-选项:
-  --lang zh|en       帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+选项：
+  --lang zh|en       帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
 
 运行 "busfare-terminal COMMAND --help" 查看各命令的选项。
 `,
@@ -859,21 +859,21 @@ Run "busfare-terminal COMMAND --help" for the options of a command.
 `,
   },
   'terminal.nmea': {
-    zh: `用法: busfare-terminal nmea [options] FILE|-
+    zh: `用法：busfare-terminal nmea [options] FILE|-
 
-用终端的解析器和定位过滤器处理一段 NMEA 0183 记录(FILE,或用 - 表示 stdin)。每个可用的定位
+用终端的解析器和定位过滤器处理一段 NMEA 0183 记录（FILE，或用 - 表示 stdin）。每个可用的定位
 结果、每条被拒绝或被忽略的语句各在 stdout 上输出一行 JSON。
 
-选项:
-  --not-before DATE      可信的最早接收机日期,格式 YYYY-MM-DD(默认为构建日期 {buildDate});
-                         更早的日期按整数个 1,024 周的 GPS 周期向后推移,仅当结果落在 DATE
-                         与系统时钟之间时采用,否则 "time" 为 null
-  --max-hdop N           可接受的最大 HDOP(默认 {maxHdop})
-  --min-satellites N     可接受的最少在用卫星数(默认 {minSatellites})
-  --lang zh|en           帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+选项：
+  --not-before DATE      可信的最早接收机日期，格式 YYYY-MM-DD（默认为构建日期 {buildDate}）；
+                         更早的日期按整数个 GPS 周期（1024 周）向后推移，仅当结果落在 DATE
+                         与系统时钟之间时采用，否则 "time" 为 null
+  --max-hdop N           可接受的最大 HDOP（默认 {maxHdop}）
+  --min-satellites N     可接受的最少在用卫星数（默认 {minSatellites}）
+  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
-退出状态: 输入读取完成为 0,无法读取输入为 1,参数无效为 2。
+退出码：读完输入为 0，无法读取输入为 1，命令行参数无效为 2。
 `,
     en: `Usage: busfare-terminal nmea [options] FILE|-
 
@@ -893,20 +893,20 @@ Exit status: 0 when the input was read, 1 when it could not be read, 2 on invali
 `,
   },
   'terminal.run': {
-    zh: `用法: busfare-terminal run --config FILE
+    zh: `用法：busfare-terminal run --config FILE
 
-运行一台车载刷卡终端,直到收到 SIGINT 或 SIGTERM:在配置的读卡器上运行刷卡状态机,维护持久化发件箱
-(启动时用 PRAGMA integrity_check 检查;文件损坏时移到一旁并抢救数据),运行 MQTT 上行链路、
-参数存储、GPS/北斗接收机,以及司机班次及其屏幕页面(http://127.0.0.1:8091/,供信息亭浏览器显示)。
+运行一台车载刷卡终端，直到收到 SIGINT 或 SIGTERM：在配置的读卡器上运行刷卡状态机，维护持久化发件箱
+（启动时用 PRAGMA integrity_check 检查；文件损坏时移到一旁并抢救数据），运行 MQTT 上行链路、
+参数存储、GPS/北斗接收机，以及司机班次和司机屏页面（http://127.0.0.1:8091/，供 kiosk 模式浏览器显示）。
 源码中的 terminal/examples/terminal.json 是配置示例。
 
-选项:
-  --config FILE   JSON 配置:terminalId, vehicleId, dataDir, broker {url, username, password},
+选项：
+  --config FILE   JSON 配置：terminalId, vehicleId, dataDir, broker {url, username, password},
 ${TERMINAL_RUN_CONFIG_FIELDS}
-  --lang zh|en    帮助文本的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
+  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
-退出状态: 正常停止为 0,运行时故障为 1,参数或配置无效为 2。
+退出码：正常停止为 0，运行时故障为 1，命令行参数或配置无效为 2。
 `,
     en: `Usage: busfare-terminal run --config FILE
 
@@ -926,17 +926,17 @@ Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid argument
 `,
   },
   'terminal.listReaders': {
-    zh: `用法: busfare-terminal list-readers [options]
+    zh: `用法：busfare-terminal list-readers [options]
 
-列出 pcscd 报告的 PC/SC 读卡器和卡槽,附上终端读卡器型号表中的型号,以及各卡槽中是否有卡。
+列出 pcscd 报告的 PC/SC 读卡器和卡槽，附上终端读卡器型号表中的型号，以及各卡槽中是否有卡。
 
-选项:
-  --wait SECONDS   收集读卡器和卡片状态的时长,单位秒(默认 1)
-  --lang zh|en     文本输出和帮助的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
-  --json           每个读卡器在 stdout 上输出一个 JSON 对象:name, model, slot, card, atr
+选项：
+  --wait SECONDS   收集读卡器和卡片状态的时长，单位为秒（默认 1）
+  --lang zh|en     文本输出和帮助的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --json           每个读卡器在 stdout 上输出一个 JSON 对象：name, model, slot, card, atr
   -h, --help       显示本帮助
 
-退出状态: pcscd 有响应(即使没有读卡器)为 0,pcscd 或 nfc-pcsc 不可用为 1,参数无效为 2。
+退出码：pcscd 有响应（即使没有读卡器）为 0，pcscd 或 nfc-pcsc 不可用为 1，命令行参数无效为 2。
 `,
     en: `Usage: busfare-terminal list-readers [options]
 
@@ -954,19 +954,19 @@ Exit status: 0 when pcscd answered (even with no readers), 1 when pcscd or nfc-p
 `,
   },
   'terminal.readCard': {
-    zh: `用法: busfare-terminal read-card [options]
+    zh: `用法：busfare-terminal read-card [options]
 
-等待交通联合卡或手机靠近 PC/SC 读卡器,只读不写地输出其内容:卡类型代码、卡号、发卡方、
-有效期、余额、消费记录(EF18)和交通记录(EF1E)。
+等待交通联合卡或手机靠近 PC/SC 读卡器，只读不写地输出其内容：卡类型代码、卡号、发卡机构、
+有效期、余额、交易明细（EF18）和乘车记录（EF1E）。
 
-选项:
-  --reader NAME     使用 PC/SC 名称中包含 NAME 的读卡器(默认:第一个非接触读卡器)
-  --timeout SECONDS 等待卡片的时长,单位秒(默认 30)
-  --lang zh|en      文本输出和帮助的语言(默认取环境变量 BUSFARE_LANG,未设置时为 zh)
-  --json            在 stdout 上输出一个 JSON 对象,代替文本
+选项：
+  --reader NAME     使用 PC/SC 名称中包含 NAME 的读卡器（默认：第一个非接触式读卡器）
+  --timeout SECONDS 等待卡片的时长，单位为秒（默认 30）
+  --lang zh|en      文本输出和帮助的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --json            在 stdout 上输出一个 JSON 对象，代替文本
   -h, --help        显示本帮助
 
-退出状态: 读卡成功为 0;没有卡、卡无法读取或 pcscd 不可用为 1;参数无效为 2。
+退出码：读卡成功为 0；超时仍未检测到卡、卡无法读取或 pcscd 不可用为 1；命令行参数无效为 2。
 `,
     en: `Usage: busfare-terminal read-card [options]
 

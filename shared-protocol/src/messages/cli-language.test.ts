@@ -78,7 +78,7 @@ describe('CLI_HELP', () => {
   });
 
   it.each(ids)('%s is Chinese in zh and English in en', (id) => {
-    expect(CLI_HELP[id].zh).toMatch(/^用法: /);
+    expect(CLI_HELP[id].zh).toMatch(/^用法：/);
     expect(CLI_HELP[id].zh).toMatch(CHINESE);
     expect(CLI_HELP[id].en).toMatch(/^Usage: /);
     expect(CLI_HELP[id].en).not.toMatch(CHINESE);
