@@ -9,7 +9,7 @@ import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
 import type { CardLockLog } from '../tap/card-blocking.js';
 import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS, type DriverCardHandler } from '../tap/driver-card.js';
-import { type BlacklistSource, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
+import { type BlacklistSource, CHINA_UTC_OFFSET_MINUTES, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
 import { ServiceStops } from '../trip/service-stops.js';
 import type { StopProgress } from '../trip/stop-tracker.js';
@@ -71,6 +71,8 @@ export interface TerminalRuntimeEvents {
  * keeps the trip context (service and last GPS fix) and forwards positions to the uplink.
  */
 export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
+  /** Offset of local civil time from UTC, for card dates and the times the driver screen shows. */
+  readonly utcOffsetMinutes: number;
   private readonly processor: TapProcessor;
   private readonly stops: ServiceStops;
   private lastFix?: GnssFix;
@@ -88,6 +90,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
 
   constructor(private readonly options: TerminalRuntimeOptions) {
     super();
+    this.utcOffsetMinutes = options.utcOffsetMinutes ?? CHINA_UTC_OFFSET_MINUTES;
     this.stops = new ServiceStops(() => options.routes?.());
     this.processor = new TapProcessor({
       store: options.store,
@@ -100,7 +103,7 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
       feedback: options.feedback,
       logger: options.logger,
       onRecord: () => options.uplink?.notify(),
-      utcOffsetMinutes: options.utcOffsetMinutes,
+      utcOffsetMinutes: this.utcOffsetMinutes,
       blacklist: options.blacklist,
       lockLog: options.lockLog,
       driverCards: {

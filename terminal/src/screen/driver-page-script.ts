@@ -44,10 +44,17 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     for (var i = 0; i < views.length; i += 1) views[i].classList.toggle('shown', views[i].id === viewId);
   }
 
-  function time(iso) {
-    var date = new Date(iso);
+  // Times show in the terminal's local time from the state, not in the browser's time zone, which
+  // on a kiosk is often UTC. Before the first state the browser's own offset is used.
+  function hoursMinutes(epochMs) {
+    var offset = state ? state.utcOffsetMinutes : -new Date(epochMs).getTimezoneOffset();
+    var local = new Date(epochMs + offset * 60000);
     function two(n) { return n < 10 ? '0' + n : String(n); }
-    return two(date.getHours()) + ':' + two(date.getMinutes());
+    return two(local.getUTCHours()) + ':' + two(local.getUTCMinutes());
+  }
+
+  function time(iso) {
+    return hoursMinutes(Date.parse(iso));
   }
 
   function serviceLabel(route, direction) {
@@ -175,6 +182,8 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     renderStaticText();
     $('disconnected').classList.toggle('shown', !connected);
     if (!state) return;
+    // The first state may bring another time zone than the browser's, so the clock follows at once.
+    tick();
     renderHeader();
     renderFooter();
     var shift = state.shift;
@@ -247,9 +256,7 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
   });
 
   function tick() {
-    var now = new Date();
-    function two(n) { return n < 10 ? '0' + n : String(n); }
-    setText('clock', two(now.getHours()) + ':' + two(now.getMinutes()));
+    setText('clock', hoursMinutes(Date.now()));
   }
   setInterval(tick, 1000);
   tick();

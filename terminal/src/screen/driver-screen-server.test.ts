@@ -73,9 +73,11 @@ describe('DriverScreenServer', () => {
     expect(html).toContain('"driver.signOn.prompt"');
     expect((await fetch(new URL('/driver.js', url))).headers.get('content-type')).toContain('javascript');
     expect((await fetch(new URL('/driver.css', url))).status).toBe(200);
-    const state = (await (await fetch(new URL('/api/state', url))).json()) as { shift: unknown; link: unknown };
+    const state = (await (await fetch(new URL('/api/state', url))).json()) as { shift: unknown; link: unknown; utcOffsetMinutes: number };
     expect(state.shift).toBeNull();
     expect(state.link).toEqual({ connected: true, backlog: 3 });
+    // Without a configured offset the page shows China Standard Time.
+    expect(state.utcOffsetMinutes).toBe(480);
   });
 
   it('runs a shift through the API', async () => {

@@ -78,6 +78,7 @@ export class DriverScreenService {
       parameters: () => parameters.versions(clock.now()),
       stopProgress: () => runtime.stopProgress(),
       hasFareTable: () => parameters.activeFareTable(clock.now()) !== undefined,
+      utcOffsetMinutes: runtime.utcOffsetMinutes,
     });
     this.cardSignOn = new DriverCardSignOn({
       shift: this.shift,

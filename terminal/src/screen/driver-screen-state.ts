@@ -7,6 +7,7 @@ import type { GnssFix, PositionSource } from '../ports/position-source.js';
 import type { TerminalRuntimeEvents } from '../runtime/terminal-runtime.js';
 import type { DriverShift, ServiceChoice } from '../shift/driver-shift.js';
 import type { DriverCardTap, TapOutcome } from '../tap/tap-outcome.js';
+import { CHINA_UTC_OFFSET_MINUTES } from '../tap/tap-processor.js';
 import { DRIVER_ALERTS, sortAlerts } from './driver-alerts.js';
 import type { StopProgress } from '../trip/stop-tracker.js';
 
@@ -39,6 +40,8 @@ export interface DriverScreenSnapshot {
   parameters: { active: Record<string, number>; pending: Record<string, number> };
   alerts: DriverAlert[];
   lastShift: { record: ShiftRecord; sentAt: string | null } | null;
+  /** Offset of the terminal's local time from UTC. The page shows times in it, whatever the browser's time zone. */
+  utcOffsetMinutes: number;
 }
 
 export interface DriverScreenStateOptions {
@@ -56,6 +59,8 @@ export interface DriverScreenStateOptions {
   gpsLostAfterMs?: number;
   /** Milliseconds an in-doubt alert stays when the card does not come back (default 5 minutes). */
   inDoubtAlertMs?: number;
+  /** Offset of the terminal's local time from UTC (default China Standard Time, 480). */
+  utcOffsetMinutes?: number;
 }
 
 export interface DriverScreenStateEvents {
@@ -140,6 +145,7 @@ export class DriverScreenState extends EventEmitter<DriverScreenStateEvents> imp
       parameters: this.options.parameters(),
       alerts: this.currentAlerts(),
       lastShift: latest ? { record: latest.record, sentAt: latest.sentAt } : null,
+      utcOffsetMinutes: this.options.utcOffsetMinutes ?? CHINA_UTC_OFFSET_MINUTES,
     };
   }
 
