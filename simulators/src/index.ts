@@ -40,3 +40,4 @@ export * from './faults/terminal-process.js';
 export * from './bench/days-report.js';
 export * from './bench/days-runner.js';
 export * from './bench/chaos-command.js';
+export * from './bench/run-console.js';

@@ -1,7 +1,7 @@
 import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BenchCity } from '@busfare/simulators';
+import { BenchCity, addressLines } from '@busfare/simulators';
 
 const { FeedMessage } = GtfsRealtimeBindings.transit_realtime;
 
@@ -71,4 +71,41 @@ describe('bench city arrival predictions', () => {
     const position = positions.entity.find((entity) => entity.vehicle?.vehicle?.id === 'V001')?.vehicle;
     expect(position?.position?.latitude).toBeCloseTo(39.4, 0);
   }, 60_000);
+});
+
+describe('bench city routes', () => {
+  it('publishes the routes to every terminal', () => {
+    for (const bus of city.buses) {
+      const routes = bus.parameters.active('routes', new Date());
+
+      expect(routes?.version).toBe(1);
+      expect((routes?.body as { routes: { id: string }[] }).routes.map((route) => route.id)).toEqual(['1', '2']);
+    }
+  });
+
+  it('driver screen names current and next stop', async () => {
+    const deadline = Date.now() + 30_000;
+    let stops = city.buses[0]!.driver.state.snapshot().stops;
+    while ((stops.current === undefined || stops.next === undefined) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stops = city.buses[0]!.driver.state.snapshot().stops;
+    }
+
+    // The city feed names stops "{route long name} {n}", and bus V001 starts at route 1's first stop.
+    expect(stops.current).toMatch(/^1路 \d+$/);
+    expect(stops.next).toMatch(/^1路 \d+$/);
+  }, 40_000);
+
+  it('start-up lines link a stop page that exists', async () => {
+    const line = addressLines(city, '/tmp/bench.log').find((entry) => entry.startsWith('站点页面 Stop page: '));
+    expect(line).toBeDefined();
+    const url = line!.slice('站点页面 Stop page: '.length);
+    expect(url).toBe(new URL('/rider/stops/1-1', city.office.consoleUrl).href);
+
+    const response = await fetch(url);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toContain('1路 1');
+  });
 });

@@ -2,9 +2,9 @@ import { type KeyObject, createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BackOffice, MemoryKeyStore, backOfficeConfigSchema, defaultFareTable, startBackOffice } from '@busfare/backoffice';
-import { fromHex, generateParameterSigningKeys } from '@busfare/shared-protocol';
-import { type Clock, SOFTWARE_VERSION, type Logger } from '@busfare/terminal';
+import { type BackOffice, MemoryKeyStore, backOfficeConfigSchema, defaultFareTable, importGtfsFeed, routesBodyFromFeed, startBackOffice } from '@busfare/backoffice';
+import { type RoutesBody, fromHex, generateParameterSigningKeys } from '@busfare/shared-protocol';
+import { type Clock, SOFTWARE_VERSION, type Logger, systemClock } from '@busfare/terminal';
 import { type CardMix, type PopulationCard, createCardPopulation } from '../cards/population.js';
 import { createBusReplaySource, planBusReplays } from '../gps/route-replay.js';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, backofficeTacKeyTable } from '../keys/test-keys.js';
@@ -43,7 +43,7 @@ export interface BenchCityOptions {
   driverScreenPort?: number;
   /** Clock of every terminal; the system clock by default. */
   clock?: Clock;
-  /** When the bench fare table takes effect (ISO 8601); a minute before the start by default. */
+  /** When the bench fare table and routes take effect (ISO 8601); a minute before the start by default. */
   fareTableEffectiveFrom?: string;
   /** MOHURD, dual-application and M1 cards among the riders' cards; without it every card is T-Union. */
   cardMix?: CardMix;
@@ -68,6 +68,11 @@ export class BenchCity {
   private backOffice?: BackOffice;
   /** GTFS folder of the city the arrival predictions run on; unset without GPS. */
   private arrivalFeedDir: string | undefined;
+  /**
+   * The routes parameter set built from the city feed, which the terminals need to name the
+   * current and next stop from GPS; unset without GPS.
+   */
+  private routesBody: RoutesBody | undefined;
 
   constructor(readonly options: BenchCityOptions) {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
@@ -87,6 +92,7 @@ export class BenchCity {
     if (this.options.gps !== false && this.options.buses > 0) {
       this.arrivalFeedDir = join(this.dataDir, 'city-gtfs');
       await writeBenchCityFeed(this.arrivalFeedDir);
+      this.routesBody = routesBodyFromFeed(importGtfsFeed(this.arrivalFeedDir));
     }
     this.backOffice = await this.startOffice();
 
@@ -119,7 +125,14 @@ export class BenchCity {
       this.buses.push(bus);
       await bus.start();
     }
-    await waitFor(() => this.buses.every((bus) => bus.ready()), 15_000, 'every terminal to receive the fare table');
+    const clock = this.options.clock ?? systemClock;
+    const routesArrived = (bus: BenchBus) => this.routesBody === undefined || bus.parameters.active('routes', clock.now()) !== undefined;
+    await waitFor(() => this.buses.every((bus) => bus.ready() && routesArrived(bus)), 15_000, 'every terminal to receive the fare table and the routes');
+  }
+
+  /** Id of the first stop of the first route, for a stop page to show; undefined without GPS. */
+  firstStopId(): string | undefined {
+    return this.routesBody?.routes[0]?.patterns[0]?.stops[0];
   }
 
   async stop(): Promise<void> {
@@ -172,7 +185,10 @@ export class BenchCity {
       ...(this.arrivalFeedDir === undefined ? {} : { arrivals: { gtfs: this.arrivalFeedDir, refreshSeconds: this.options.arrivalRefreshSeconds ?? 10 } }),
     });
     const office = await startBackOffice(config, { logger: logger.child({ service: 'backoffice' }), parameterSigningKey: this.parameterKeys.privateKey, keyStore: new MemoryKeyStore([...backofficeTacKeyTable(), backofficeM1KeyRow()].map((row) => ({ issuerId: row.issuerId, algorithm: row.algorithm, tacMasterKey: fromHex(row.tacMasterKeyHex), test: true }))) });
-    await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom: this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString() });
+    const effectiveFrom = this.options.fareTableEffectiveFrom ?? new Date(Date.now() - 60_000).toISOString();
+    await office.publishFareTable({ version: 1, body: defaultFareTable([BENCH_LOCAL_CITY_CODE]), effectiveFrom });
+    // A restart on the same database finds version 1 with this body stored and publishes nothing new.
+    if (this.routesBody) await office.parameters.publish({ kind: 'routes', version: 1, body: this.routesBody, effectiveFrom });
     return office;
   }
 

@@ -16,6 +16,7 @@ import { CardPool } from './card-pool.js';
 import { ChaosBus } from './chaos-bus.js';
 import { DuplicateDelivery, FaultSchedule, RestartableBroker, sleep } from './chaos-faults.js';
 import { RiderFlow } from './rider-flow.js';
+import { DRAINING_LINE } from './run-console.js';
 
 export const CHAOS_USAGE = `Usage: busfare-bench chaos [--duration SECONDS] [--report FILE] [options]
 
@@ -193,7 +194,7 @@ export async function runChaos(settings: ChaosSettings): Promise<number> {
     } finally {
       clearInterval(progress);
     }
-    process.stderr.write('停止乘客, 清空积压 Stopping riders and draining backlogs...\n');
+    process.stderr.write(`${DRAINING_LINE}\n`);
     for (const flow of flows) await flow.stop();
     logger.info({ ...schedule.counters, taps: taps.length }, 'fault phase over, settling and draining');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseRunArgs } from './run-command.js';
+import { RUN_USAGE, UsageError, parseRunArgs } from './run-command.js';
 
 describe('bench run arguments', () => {
   it('takes --port 0 for free ports everywhere', () => {
@@ -13,5 +13,12 @@ describe('bench run arguments', () => {
   it('names the per-service options for another --port', () => {
     expect(() => parseRunArgs(['--port', '5000'])).toThrow(UsageError);
     expect(() => parseRunArgs(['--port', '5000'])).toThrow(/only --port 0 .* --mqtt-port, --http-port and --screen-port/);
+  });
+});
+
+describe('bench run help', () => {
+  it('says warnings stay in bench.log', () => {
+    // runBench logs to bench.log and sets stderr's level to error.
+    expect(RUN_USAGE.replace(/\s+/g, ' ')).toContain('stderr shows only its error entries, and warnings stay in bench.log');
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_DRIVER_SCREEN_PORT, type TapOutcome } from '@busfare/terminal';
+import { DEFAULT_DRIVER_SCREEN_PORT } from '@busfare/terminal';
 import { createLogger } from '../logger.js';
 import { SeededRandom } from '../cards/seeded-random.js';
 import type { CardMix, PopulationDevice } from '../cards/population.js';
@@ -10,6 +10,7 @@ import { CardPool } from './card-pool.js';
 import { BenchCity } from './bench-city.js';
 import { drainBacklogs, representInDoubtCards } from './bench-drain.js';
 import type { BenchReport, TapRecordOutcome } from './bench-report.js';
+import { DRAINING_LINE, addressLines, cityProgress, reportLine, summaryLine } from './run-console.js';
 import { cityLedgerReport } from './city-report.js';
 import { runDaysBench } from './days-runner.js';
 import { RiderFlow } from './rider-flow.js';
@@ -35,8 +36,8 @@ Options:
                          ports (default 8091; 0 picks free ports)
   --port 0               Pick free ports for the broker, the console and the driver pages
   --data-dir DIR         Folder for the SQLite files and bench.log, the structured log; stderr
-                         shows only its errors (default: a new temporary folder, kept after the
-                         run for inspection)
+                         shows only its error entries, and warnings stay in bench.log (default:
+                         a new temporary folder, kept after the run for inspection)
   --no-gps               Do not replay GPS recordings
   --days N               Run N simulated business days on a simulated clock, settling each one;
                          the report adds settledDays and settlementMismatch
@@ -161,12 +162,7 @@ export async function runBench(settings: RunSettings): Promise<number> {
 
   try {
     await city.start();
-    process.stderr.write(`控制台 Console: ${city.office.consoleUrl}\n`);
-    process.stderr.write(`运营控制台 Operator console: ${new URL('/ops', city.office.consoleUrl).href} (admin; 密码 password: ${join(city.dataDir, 'backoffice.db.admin-password')})\n`);
-    for (const bus of city.buses) process.stderr.write(`司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}\n`);
-    process.stderr.write(`MQTT 服务器 MQTT broker: ${city.office.brokerUrl}\n`);
-    if (settings.gps) process.stderr.write(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', city.office.consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href}\n`);
-    process.stderr.write(`数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
+    process.stderr.write(`${addressLines(city, logFile).join('\n')}\n`);
 
     const random = new SeededRandom(settings.seed);
     const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
@@ -182,19 +178,19 @@ export async function runBench(settings: RunSettings): Promise<number> {
         }),
     );
     for (const flow of flows) flow.start();
-    summaryTimer = setInterval(() => process.stderr.write(`${summaryLine(city, taps, started)}\n`), SUMMARY_INTERVAL_MS);
+    summaryTimer = setInterval(() => process.stderr.write(`${summaryLine(taps, cityProgress(city, started))}\n`), SUMMARY_INTERVAL_MS);
 
     const timer = settings.durationS === undefined ? undefined : setTimeout(() => stopRequested(), settings.durationS * 1000);
     await stopped;
     if (timer) clearTimeout(timer);
 
-    process.stderr.write('停止乘客, 清空积压 Stopping riders and draining backlogs...\n');
+    process.stderr.write(`${DRAINING_LINE}\n`);
     await Promise.all(flows.map((flow) => flow.stop()));
     await Promise.all(city.buses.map((bus) => bus.runtime.idle()));
     const settled = await representInDoubtCards(city);
     taps.push(...settled);
     await drainBacklogs(city, DRAIN_TIMEOUT_MS);
-    process.stderr.write(`${summaryLine(city, taps, started)}\n`);
+    process.stderr.write(`${summaryLine(taps, cityProgress(city, started))}\n`);
 
     const report = buildReport(city, taps, settings, started);
     if (settings.reportPath) writeFileSync(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -213,18 +209,4 @@ export async function runBench(settings: RunSettings): Promise<number> {
 
 export function buildReport(city: BenchCity, taps: TapRecordOutcome[], settings: Partial<RunSettings>, started: number): BenchReport {
   return { ...cityLedgerReport(city, taps), durationS: Math.round((Date.now() - started) / 100) / 10, buses: city.buses.length, seed: settings.seed };
-}
-
-function summaryLine(city: BenchCity, taps: TapRecordOutcome[], started: number): string {
-  const count = (status: TapOutcome['status']) => taps.filter((tap) => tap.outcome.status === status).length;
-  const cleared = city.office.summary().recordsCleared;
-  const seconds = Math.round((Date.now() - started) / 1000);
-  return (
-    `[${seconds}s] 刷卡 taps ${taps.length}  成功 accepted ${count('accepted') + count('recovered')}  拒绝 refused ${count('refused')}  ` +
-    `可疑 in-doubt ${count('in-doubt')}  存储 stored ${city.stored()}  已上传 synced ${city.synced()}  已清分 cleared ${cleared}  积压 backlog ${city.backlog()}`
-  );
-}
-
-function reportLine(report: BenchReport): string {
-  return `台架报告 bench report: tapsAccepted ${report.tapsAccepted}, recordsCleared ${report.recordsCleared}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}`;
 }
