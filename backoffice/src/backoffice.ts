@@ -66,6 +66,8 @@ export interface FareTablePublication {
 export interface BackOffice {
   brokerUrl: string;
   consoleUrl: string;
+  /** The first administrator when this start created it, and the file (mode 0600) holding its generated password. */
+  createdAdministrator?: { username: string; passwordFile: string };
   repository: ClearingRepository;
   ingest: IngestService;
   /** Settlement, reconciliation, exception queues, customer service, operator accounts and audit log. */
@@ -167,11 +169,9 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
       rule: { timezoneOffsetMinutes: config.timezoneOffsetMinutes, cutoff: config.businessDayCutoff },
       localIssuerPrefixes: config.localIssuerPrefixes,
     });
-    await ensureInitialAdministrator(clearing.accounts, {
-      given: options.initialAdministrator,
-      passwordFile: config.db === ':memory:' ? undefined : `${config.db}.admin-password`,
-      logger,
-    });
+    const passwordFile = config.db === ':memory:' ? undefined : `${config.db}.admin-password`;
+    const administrator = await ensureInitialAdministrator(clearing.accounts, { given: options.initialAdministrator, passwordFile, logger });
+    const createdAdministrator = administrator !== undefined && options.initialAdministrator === undefined && passwordFile !== undefined ? { username: administrator, passwordFile } : undefined;
     const payloadChecks = startPayloadChecks(options.payloadCheckScript === undefined ? bundledPayloadCheckScript() : options.payloadCheckScript, keyStore, config, logger);
     if (payloadChecks) cleanups.push(() => payloadChecks.close());
     const ingest = new IngestService({ brokerUrl, repository, transactions, logger, database: repository.database, ...serviceLogin, ...serviceTls, ...(payloadChecks ? { payloadChecks } : {}) });
@@ -219,6 +219,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     return {
       brokerUrl,
       consoleUrl,
+      ...(createdAdministrator ? { createdAdministrator } : {}),
       repository,
       ingest,
       clearing,

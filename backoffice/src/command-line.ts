@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
-import { startBackOffice } from './backoffice.js';
+import { DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
+import { type BackOffice, startBackOffice } from './backoffice.js';
 import { ArrivalsEvalUsageError, runArrivalsEval } from './cli/arrivals-eval-command.js';
 import { paramsCommand } from './cli/params-command.js';
 import { ConfigError, type ConfigOverrides, loadConfig } from './config.js';
@@ -17,7 +17,8 @@ class UsageError extends Error {}
 
 /**
  * Runs `busfare-backoffice` and returns the exit code. `--lang zh|en` anywhere on the command line,
- * else BUSFARE_LANG, else zh sets the language of help and usage texts.
+ * else BUSFARE_LANG, else zh sets the language of help texts, usage errors, config errors and
+ * the lines that serve prints at start.
  */
 export async function main(argv: string[]): Promise<number> {
   let language: Language;
@@ -27,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     ({ language, args, warning } = takeLanguageOption(argv, process.env[LANGUAGE_VARIABLE]));
     if (warning !== undefined) process.stderr.write(`busfare-backoffice: ${warning}`);
   } catch (error) {
-    return reportError(error);
+    return reportError(error, DEFAULT_LANGUAGE);
   }
   const [command, ...rest] = args;
   if (command === undefined || command === '--help' || command === '-h') {
@@ -42,14 +43,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'params') return await paramsCommand(rest, undefined, language);
     if (command === 'terminals') return await (await import('./terminals/terminals-command.js')).terminalsCommand(rest, language);
-    throw new UsageError(`unknown command "${command}". Run busfare-backoffice --help to list the commands.`);
+    throw new UsageError(cliText('cli.unknownCommand', language, { command, program: 'busfare-backoffice' }));
   } catch (error) {
-    return reportError(error);
+    return reportError(error, language);
   }
 }
 
 async function serve(args: string[], language: Language): Promise<number> {
-  const { values } = parseCommandArgs(args, {
+  const { values } = parseCommandArgs(args, language, 'busfare-backoffice serve', {
     config: { type: 'string' },
     db: { type: 'string' },
     'mqtt-port': { type: 'string' },
@@ -67,15 +68,15 @@ async function serve(args: string[], language: Language): Promise<number> {
   if (typeof values.db === 'string') overrides.db = values.db;
   if (typeof values.keys === 'string') overrides.keys = values.keys;
   if (typeof values['broker-url'] === 'string') overrides.brokerUrl = values['broker-url'];
-  if (typeof values['mqtt-port'] === 'string') overrides.mqttPort = parsePort('--mqtt-port', values['mqtt-port']);
-  if (typeof values['http-port'] === 'string') overrides.httpPort = parsePort('--http-port', values['http-port']);
+  if (typeof values['mqtt-port'] === 'string') overrides.mqttPort = parsePort('--mqtt-port', values['mqtt-port'], language);
+  if (typeof values['http-port'] === 'string') overrides.httpPort = parsePort('--http-port', values['http-port'], language);
   const configPath = typeof values.config === 'string' ? values.config : undefined;
   const config = loadConfig(configPath, overrides);
   const checked = checkConfiguredPaths(config, configPath ?? 'defaults');
 
   const logger = createLogger('backoffice');
   const backOffice = await startBackOffice(config, { logger, ...checked });
-  process.stderr.write(`busfare back office console: ${backOffice.consoleUrl}\nMQTT broker: ${backOffice.brokerUrl}\n`);
+  process.stderr.write(startLines(backOffice, language));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -88,36 +89,51 @@ async function serve(args: string[], language: Language): Promise<number> {
   return EXIT_OK;
 }
 
-function parseCommandArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T) {
+/** Formats the lines serve prints once it listens: console, /ops and broker URLs, and a new administrator's password file. */
+function startLines(backOffice: BackOffice, language: Language): string {
+  const lines = [
+    cliText('cli.serve.console', language, { url: backOffice.consoleUrl }),
+    cliText('cli.serve.ops', language, { url: new URL('/ops', backOffice.consoleUrl).href }),
+    cliText('cli.serve.broker', language, { url: backOffice.brokerUrl }),
+  ];
+  const administrator = backOffice.createdAdministrator;
+  if (administrator) lines.push(cliText('cli.serve.adminCreated', language, { username: administrator.username, file: administrator.passwordFile }));
+  return lines.map((line) => `busfare-backoffice: ${line}\n`).join('');
+}
+
+function parseCommandArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], language: Language, program: string, options: T) {
   try {
     return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(parseArgsErrorText(error, language, program) ?? (error instanceof Error ? error.message : String(error)));
   }
 }
 
-function parsePort(flag: string, text: string): number {
+function parsePort(flag: string, text: string, language: Language): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`invalid ${flag} "${text}": expected a TCP port 0-65535 (0 = any free port)`);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(cliText('cli.invalidPort', language, { option: flag, value: text }));
   return port;
 }
 
-function reportError(error: unknown): number {
-  if (error instanceof UsageError || error instanceof ArrivalsEvalUsageError || error instanceof LanguageOptionError) {
+function reportError(error: unknown, language: Language): number {
+  if (error instanceof ArrivalsEvalUsageError) {
+    const message = parseArgsErrorText(error.cause, language, 'busfare-backoffice arrivals-eval') ?? error.message;
+    process.stderr.write(`busfare-backoffice: ${message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof UsageError || error instanceof LanguageOptionError) {
     process.stderr.write(`busfare-backoffice: ${error.message}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ConfigError || error instanceof KeyFileError) {
-    const problems = error.problems.map((problem) => `  ${problem}`).join('\n');
-    const source = error instanceof ConfigError ? error.source : error.path;
-    const what = error instanceof ConfigError ? 'configuration' : 'key file';
-    process.stderr.write(`busfare-backoffice: invalid ${what} (${source}):\n${problems}\n`);
+    const lead = error instanceof ConfigError ? cliText('cli.configInvalid', language, { source: error.source }) : cliText('cli.keyFileInvalid', language, { source: error.path });
+    process.stderr.write(`busfare-backoffice: ${problemListText(lead, error.problems)}\n`);
     return EXIT_USAGE;
   }
   const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (failure.code === 'EADDRINUSE') {
     const where = failure.port === undefined ? '' : ` ${failure.address ?? '127.0.0.1'}:${failure.port}`;
-    process.stderr.write(`busfare-backoffice: listen failed, address${where} already in use. Stop the program that uses it, or pick other ports with --mqtt-port and --http-port (0 = any free port)\n`);
+    process.stderr.write(`busfare-backoffice: ${cliText('cli.addressInUse', language, { address: where })}\n`);
     return EXIT_FAILURE;
   }
   process.stderr.write(`busfare-backoffice: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -100,7 +100,7 @@ describe('busfare-backoffice command line', () => {
       return true;
     });
     try {
-      return { code: await main(args), stdout, stderr };
+      return { code: await main([...args, '--lang', 'en']), stdout, stderr };
     } finally {
       out.mockRestore();
       err.mockRestore();

@@ -1,19 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main as backofficeMain } from '../../backoffice/src/command-line.js';
 import { terminalMain } from '../../terminal/src/cli/terminal-main.js';
+import { type CapturedOutput, type CommandOutput, type CommandRunner, captureOutput } from './command-output.js';
 
 // Help and usage texts of busfare-backoffice and busfare-terminal: Chinese by default, English
 // with --lang en or BUSFARE_LANG=en, and the same flags in both languages.
 
 const CHINESE = /[\u4e00-\u9fff]/;
 
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-type Runner = (args: string[]) => Promise<number>;
+type Runner = CommandRunner;
 
 const backoffice: Runner = (args) => backofficeMain(args);
 const terminal: Runner = (args) => terminalMain(args);
@@ -37,20 +32,10 @@ const HELP_COMMANDS: Array<[string, Runner, string[]]> = [
   ['busfare-terminal read-card', terminal, ['read-card']],
 ];
 
-let stdout: string;
-let stderr: string;
+let output: CapturedOutput;
 
 beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
+  output = captureOutput();
   vi.stubEnv('BUSFARE_LANG', '');
 });
 
@@ -59,11 +44,8 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-async function run(runner: Runner, args: string[]): Promise<Output> {
-  stdout = '';
-  stderr = '';
-  const code = await runner(args);
-  return { code, stdout, stderr };
+async function run(runner: Runner, args: string[]): Promise<CommandOutput> {
+  return output.run(runner, args);
 }
 
 function flagsOf(text: string): string[] {
@@ -155,7 +137,7 @@ describe('usage texts printed with usage errors', () => {
   it('run usage error in Chinese', async () => {
     const result = await run(terminal, ['run']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('busfare-terminal run: missing --config FILE');
+    expect(result.stderr).toContain('busfare-terminal run: 缺少 --config FILE');
     expect(result.stderr).toContain('用法：busfare-terminal run');
   });
 
@@ -167,9 +149,9 @@ describe('usage texts printed with usage errors', () => {
 
   it('bare commands print Chinese help', async () => {
     expect((await run(backoffice, [])).code).toBe(2);
-    expect(stdout).toMatch(/^用法：busfare-backoffice/);
+    expect(output.stdout).toMatch(/^用法：busfare-backoffice/);
     expect((await run(terminal, [])).code).toBe(2);
-    expect(stdout).toMatch(/^用法：busfare-terminal/);
+    expect(output.stdout).toMatch(/^用法：busfare-terminal/);
   });
 
   it.each(['publish', 'blacklist'])('params %s help lists the store options', async (command) => {
@@ -180,11 +162,35 @@ describe('usage texts printed with usage errors', () => {
     }
   });
 
-  it('run help lists the config fields', async () => {
+  it('run help lists the config fields in English', async () => {
+    const result = await run(terminal, ['run', '--help', '--lang', 'en']);
+    expect(result.stdout).toContain('parameterMaxOfflineHours (1-720, default 24)');
+    expect(result.stdout).toContain('riderTapsWithoutShift "accept" (default) | "reject"');
+  });
+
+  it('run help lists the config fields in Chinese', async () => {
+    const result = await run(terminal, ['run', '--help']);
+    expect(result.stdout).toContain('parameterMaxOfflineHours（1-720，默认 24）');
+    expect(result.stdout).toContain('riderTapsWithoutShift "accept"（默认）| "reject"');
+    expect(result.stdout).toContain('port（默认 8091，0 表示任选空闲端口；');
+  });
+
+  it.each<[string, Runner, string[]]>([
+    ['busfare-backoffice serve', backoffice, ['serve']],
+    ['busfare-terminal run', terminal, ['run']],
+  ])('%s Chinese help has no English default', async (_name, runner, args) => {
+    const result = await run(runner, [...args, '--help']);
+    expect(result.stdout).not.toMatch(/default/i);
+    expect(result.stdout).not.toMatch(/\(默认/);
+  });
+
+  it.each<[string, Runner, string[]]>([
+    ['busfare-terminal', terminal, []],
+    ['busfare-backoffice params', backoffice, ['params']],
+  ])('%s help lists -h, --help', async (_name, runner, args) => {
     for (const language of ['zh', 'en']) {
-      const result = await run(terminal, ['run', '--help', '--lang', language]);
-      expect(result.stdout).toContain('parameterMaxOfflineHours (1-720, default 24)');
-      expect(result.stdout).toContain('riderTapsWithoutShift "accept" (default) | "reject"');
+      const result = await run(runner, [...args, '--help', '--lang', language]);
+      expect(result.stdout, language).toMatch(/^  -h, --help +\S/m);
     }
   });
 

@@ -38,7 +38,7 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
       },
     }));
   } catch (error) {
-    throw new ArrivalsEvalUsageError(error instanceof Error ? error.message : String(error));
+    throw new ArrivalsEvalUsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   if (values.help) {
     writeOut(cliHelp('backoffice.arrivalsEval', helpLanguage));

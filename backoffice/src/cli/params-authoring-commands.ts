@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, parameterKeyId, parameterKindSchema, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, cliText, parameterKeyId, parameterKindSchema, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { ParameterAuthoring } from '../params/authoring.js';
@@ -27,81 +27,82 @@ const storeOptions = {
 } as const;
 
 /**
- * Parses a command's options after taking out --lang. `language` is the help language a parent
- * command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ * Parses the options of `params COMMAND` after taking out --lang. `language` is the language a
+ * parent command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
  */
-function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T, language: Language | undefined, allowPositionals = false) {
+function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T, language: Language | undefined, command: string, allowPositionals = false) {
   const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
   try {
     return { ...parseArgs({ args: selection.args, options, allowPositionals, strict: true }), language: selection.language };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseArgsErrorText(error, selection.language, `busfare-backoffice params ${command}`) ?? (error as Error).message);
   }
 }
 
 /** Runs `params keygen`. */
 export function keygenCommand(args: string[], io: CommandIo, language?: Language): number {
-  const { values, language: helpLanguage } = parse(args, { private: { type: 'string' }, public: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, language);
+  const { values, language: commandLanguage } = parse(args, { private: { type: 'string' }, public: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, language, 'keygen');
   if (values.help) {
-    io.stdout(cliHelp('backoffice.params.keygen', helpLanguage));
+    io.stdout(cliHelp('backoffice.params.keygen', commandLanguage));
     return EXIT_OK;
   }
-  if (values.private === undefined) throw new UsageError('missing --private FILE (where to write the private key)');
-  if (values.public === undefined) throw new UsageError('missing --public FILE (where to write the public key)');
+  if (values.private === undefined) throw new UsageError(cliText('cli.params.missingPrivate', commandLanguage));
+  if (values.public === undefined) throw new UsageError(cliText('cli.params.missingPublic', commandLanguage));
   const { keyId } = writeSigningKeyPair(values.private, values.public);
   io.stdout(`${JSON.stringify({ keyId, privateKey: values.private, publicKey: values.public })}\n`);
-  io.stderr(`wrote ${values.private} (mode 0600) and ${values.public}; set parameterSigningKey to ${values.private} and provision ${values.public} on every terminal\n`);
+  io.stderr(`${cliText('cli.params.keygenWrote', commandLanguage, { privateKey: values.private, publicKey: values.public })}\n`);
   return EXIT_OK;
 }
 
 /** Runs `params publish`. */
 export function publishCommand(args: string[], io: CommandIo, language?: Language): number {
-  const { values, language: helpLanguage } = parse(args, { ...storeOptions, kind: { type: 'string' }, file: { type: 'string' }, version: { type: 'string' }, 'effective-from': { type: 'string' } }, language);
+  const { values, language: commandLanguage } = parse(args, { ...storeOptions, kind: { type: 'string' }, file: { type: 'string' }, version: { type: 'string' }, 'effective-from': { type: 'string' } }, language, 'publish');
   if (values.help) {
-    io.stdout(cliHelp('backoffice.params.publish', helpLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', helpLanguage) }));
+    io.stdout(cliHelp('backoffice.params.publish', commandLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', commandLanguage) }));
     return EXIT_OK;
   }
-  if (values.kind === undefined) throw new UsageError('missing --kind KIND (fare-table, blacklist, routes or issuers)');
+  if (values.kind === undefined) throw new UsageError(cliText('cli.params.missingKind', commandLanguage));
   const kind = parameterKindSchema.safeParse(values.kind);
-  if (!kind.success) throw new UsageError(`invalid --kind "${values.kind}": expected fare-table, blacklist, routes or issuers`);
-  if (values.file === undefined) throw new UsageError('missing --file FILE (the set body as JSON)');
-  if (values.version === undefined) throw new UsageError('missing --version N');
-  if (!/^[1-9][0-9]{0,15}$/.test(values.version)) throw new UsageError(`invalid --version "${values.version}": expected a positive integer`);
+  if (!kind.success) throw new UsageError(cliText('cli.params.invalidKind', commandLanguage, { value: values.kind }));
+  if (values.file === undefined) throw new UsageError(cliText('cli.params.missingFile', commandLanguage));
+  if (values.version === undefined) throw new UsageError(cliText('cli.params.missingVersion', commandLanguage));
+  if (!/^[1-9][0-9]{0,15}$/.test(values.version)) throw new UsageError(cliText('cli.params.invalidVersion', commandLanguage, { value: values.version }));
   const body = readBody(values.file, kind.data);
 
-  return withAuthoring(values, io, (authoring) =>
+  return withAuthoring(values, io, commandLanguage, (authoring) =>
     authoring.create({ kind: kind.data, body, version: Number(values.version), ...(values['effective-from'] === undefined ? {} : { effectiveFrom: values['effective-from'] }) }),
   );
 }
 
 /** Runs `params blacklist add|remove ASN...`. */
 export function blacklistCommand(args: string[], io: CommandIo, language?: Language): number {
-  const { values, positionals, language: helpLanguage } = parse(args, { ...storeOptions, 'effective-from': { type: 'string' } }, language, true);
+  const { values, positionals, language: commandLanguage } = parse(args, { ...storeOptions, 'effective-from': { type: 'string' } }, language, 'blacklist', true);
   if (values.help) {
-    io.stdout(cliHelp('backoffice.params.blacklist', helpLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', helpLanguage) }));
+    io.stdout(cliHelp('backoffice.params.blacklist', commandLanguage, { storeOptions: cliHelp('backoffice.params.storeOptions', commandLanguage) }));
     return EXIT_OK;
   }
   const [action, ...asns] = positionals;
-  if (action !== 'add' && action !== 'remove') throw new UsageError(`expected "add" or "remove" after "params blacklist", got ${action === undefined ? 'nothing' : `"${action}"`}`);
-  if (asns.length === 0) throw new UsageError(`missing ASN: give one or more after "params blacklist ${action}"`);
+  if (action === undefined) throw new UsageError(cliText('cli.params.blacklistActionMissing', commandLanguage));
+  if (action !== 'add' && action !== 'remove') throw new UsageError(cliText('cli.params.blacklistActionInvalid', commandLanguage, { action }));
+  if (asns.length === 0) throw new UsageError(cliText('cli.params.missingAsn', commandLanguage, { action }));
   // Lower-case hex is accepted and stored upper-case, so the message quotes what was typed.
   const invalid: string[] = [];
   asns.forEach((asn, index) => {
     if (!/^[0-9A-Fa-f]{16}$/.test(asn)) invalid.push(`  ${action}.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
   });
-  if (invalid.length > 0) throw new UsageError(`invalid ASN:\n${invalid.join('\n')}`);
+  if (invalid.length > 0) throw new UsageError(`${cliText('cli.params.invalidAsn', commandLanguage)}\n${invalid.join('\n')}`);
   const normalized = asns.map((asn) => asn.toUpperCase());
   const effectiveFrom = values['effective-from'];
-  return withAuthoring(values, io, (authoring) =>
+  return withAuthoring(values, io, commandLanguage, (authoring) =>
     action === 'add' ? authoring.changeBlacklist(normalized, [], effectiveFrom) : authoring.changeBlacklist([], normalized, effectiveFrom),
   );
 }
 
 /** Runs `params status`. */
 export function statusCommand(args: string[], io: CommandIo, language?: Language): number {
-  const { values, language: helpLanguage } = parse(args, { config: { type: 'string' }, db: { type: 'string' }, 'behind-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, language);
+  const { values, language: commandLanguage } = parse(args, { config: { type: 'string' }, db: { type: 'string' }, 'behind-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, language, 'status');
   if (values.help) {
-    io.stdout(cliHelp('backoffice.params.status', helpLanguage));
+    io.stdout(cliHelp('backoffice.params.status', commandLanguage));
     return EXIT_OK;
   }
   const config = loadConfig(values.config, values.db === undefined ? {} : { db: values.db });
@@ -116,18 +117,18 @@ export function statusCommand(args: string[], io: CommandIo, language?: Language
     }
     const behind = statuses.filter((status) => status.behind === true).length;
     const unknown = statuses.filter((status) => status.behind === null).length;
-    io.stderr(`${statuses.length} terminals, ${behind} behind, ${unknown} without reported versions\n`);
+    io.stderr(`${cliText('cli.params.statusSummary', commandLanguage, { count: statuses.length, behind, unknown })}\n`);
   } finally {
     repository.close();
   }
   return EXIT_OK;
 }
 
-function withAuthoring(values: { config?: string | undefined; db?: string | undefined; 'signing-key'?: string | undefined }, io: CommandIo, author: (authoring: ParameterAuthoring) => StoredPublication): number {
+function withAuthoring(values: { config?: string | undefined; db?: string | undefined; 'signing-key'?: string | undefined }, io: CommandIo, language: Language, author: (authoring: ParameterAuthoring) => StoredPublication): number {
   const overrides: ConfigOverrides = values.db === undefined ? {} : { db: values.db };
   const config = loadConfig(values.config, overrides);
   const keyPath = values['signing-key'] ?? config.parameterSigningKey;
-  if (keyPath === undefined) throw new UsageError('missing signing key: pass --signing-key FILE or set parameterSigningKey in the config (create one with "busfare-backoffice params keygen")');
+  if (keyPath === undefined) throw new UsageError(cliText('cli.params.missingSigningKey', language));
   const signingKey = loadSigningKey(keyPath);
   const databaseProblem = databaseFolderProblem(config.db);
   if (databaseProblem !== undefined) throw new UsageError(databaseProblem);
@@ -136,7 +137,7 @@ function withAuthoring(values: { config?: string | undefined; db?: string | unde
     const { set, chunks } = author(new ParameterAuthoring({ repository, signingKey }));
     const mode = (set.body as { mode?: unknown }).mode;
     io.stdout(`${JSON.stringify({ kind: set.kind, version: set.version, ...(typeof mode === 'string' ? { mode } : {}), effectiveFrom: set.effectiveFrom, bodySha256: set.bodySha256, keyId: parameterKeyId(signingKey), chunks: chunks?.length ?? 0 })}\n`);
-    io.stderr(`stored ${set.kind} version ${set.version} in ${config.db}; the running back office publishes it\n`);
+    io.stderr(`${cliText('cli.params.stored', language, { kind: set.kind, version: set.version, db: config.db })}\n`);
   } finally {
     repository.close();
   }

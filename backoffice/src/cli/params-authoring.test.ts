@@ -9,7 +9,7 @@ import { paramsCommand } from './params-command.js';
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await paramsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  const code = await paramsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, 'en');
   return { code, stdout, stderr };
 }
 
@@ -84,7 +84,7 @@ describe('params authoring commands', () => {
       [['publish', '--kind', 'fare-table', '--file', join(dir, 'missing.json'), '--version', '1', '--db', db, '--signing-key', key], /cannot read the file/],
       [['blacklist', 'block', '0000000000000001'], /expected "add" or "remove"/],
       [['blacklist', 'add'], /missing ASN/],
-      [['status', '--color'], /Unknown option '--color'/],
+      [['status', '--color'], /unknown option "--color"/],
     ];
     for (const [args, message] of cases) {
       const result = await run(args);

@@ -13,7 +13,7 @@ const HEADER = 'time,vehicle,cardNumber,cardType,balanceFen,route,direction,stop
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await paramsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  const code = await paramsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, 'en');
   return { code, stdout, stderr };
 }
 

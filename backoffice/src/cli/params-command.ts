@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
+import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
 import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
 import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
@@ -28,8 +28,10 @@ const EXIT_USAGE = 2;
  * parent command chose. A --lang in args overrides it, and without either BUSFARE_LANG applies.
  */
 export async function paramsCommand(args: string[], io: CommandIo = processIo, language?: Language): Promise<number> {
+  let chosen: Language = language ?? DEFAULT_LANGUAGE;
   try {
     const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
+    chosen = selection.language;
     const [command, ...rest] = selection.args;
     switch (command) {
       case undefined:
@@ -50,10 +52,10 @@ export async function paramsCommand(args: string[], io: CommandIo = processIo, l
       case 'keygen':
         return keygenCommand(rest, io, selection.language);
       default:
-        throw new UsageError(`unknown params command "${command}". Run busfare-backoffice params --help to list the commands.`);
+        throw new UsageError(cliText('cli.params.unknownCommand', chosen, { command }));
     }
   } catch (error) {
-    return report(error, io);
+    return report(error, io, chosen);
   }
 }
 
@@ -67,14 +69,14 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
       strict: true,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseArgsErrorText(error, language, 'busfare-backoffice params dry-run') ?? (error as Error).message);
   }
   if (values.help) {
     io.stdout(cliHelp('backoffice.params.dryRun', language));
     return EXIT_OK;
   }
-  if (values.table === undefined) throw new UsageError('missing --table FILE (the fare table JSON)');
-  if (values.taps === undefined) throw new UsageError('missing --taps FILE.csv (the sample taps)');
+  if (values.table === undefined) throw new UsageError(cliText('cli.params.missingTable', language));
+  if (values.taps === undefined) throw new UsageError(cliText('cli.params.missingTaps', language));
 
   const table = readFareTableFile(values.table);
   const routeStops = values.routes === undefined ? undefined : readRouteStops(values.routes);
@@ -111,13 +113,13 @@ function readRouteStops(path: string): RouteStopLookup {
   return routeStopLookupFromRoutes(result.data);
 }
 
-function report(error: unknown, io: CommandIo): number {
+function report(error: unknown, io: CommandIo, language: Language): number {
   if (error instanceof UsageError || error instanceof LanguageOptionError) {
     io.stderr(`busfare-backoffice params: ${error.message}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ParameterFileError) {
-    io.stderr(`busfare-backoffice params: invalid ${error.path}:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.fileInvalid', language, { path: error.path }), error.problems)}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ParameterAuthoringError) {
@@ -129,20 +131,20 @@ function report(error: unknown, io: CommandIo): number {
     return EXIT_USAGE;
   }
   if (error instanceof ConfigError) {
-    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.configInvalid', language, { source: error.source }), error.problems)}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof TapFileError) {
-    io.stderr(`busfare-backoffice params: invalid taps:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.params.tapsInvalid', language), error.problems)}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof GtfsFeedError) {
-    io.stderr(`busfare-backoffice params: invalid GTFS feed ${error.folder}:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.params.gtfsInvalid', language, { folder: error.folder }), error.problems)}\n`);
     return EXIT_USAGE;
   }
   const csvProblem = readCsvTableError(error);
   if (csvProblem) {
-    io.stderr(`busfare-backoffice params: invalid CSV: ${csvProblem}\n`);
+    io.stderr(`busfare-backoffice params: ${cliText('cli.params.csvInvalid', language, { problem: csvProblem })}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof FareInputError) {

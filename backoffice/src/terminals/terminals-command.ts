@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
+import { DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
 import { ConfigError, loadConfig } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { CredentialError, TerminalCredentialStore } from './credential-store.js';
@@ -13,9 +13,11 @@ import { CredentialError, TerminalCredentialStore } from './credential-store.js'
 export async function terminalsCommand(args: string[], language?: Language): Promise<number> {
   let parsed;
   let helpText: string;
+  let chosen: Language = language ?? DEFAULT_LANGUAGE;
   try {
     const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
-    helpText = cliHelp('backoffice.terminals', selection.language);
+    chosen = selection.language;
+    helpText = cliHelp('backoffice.terminals', chosen);
     parsed = parseArgs({
       args: selection.args,
       allowPositionals: true,
@@ -23,7 +25,8 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
       options: { config: { type: 'string' }, db: { type: 'string' }, replace: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    process.stderr.write(`busfare-backoffice terminals: ${(error as Error).message}\n`);
+    const message = parseArgsErrorText(error, chosen, 'busfare-backoffice terminals') ?? (error as Error).message;
+    process.stderr.write(`busfare-backoffice terminals: ${message}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -34,7 +37,7 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
   const [action, terminalId, ...extra] = positionals;
   const needsId = action === 'add' || action === 'remove';
   if ((action !== 'add' && action !== 'list' && action !== 'remove') || (needsId && terminalId === undefined) || extra.length > 0 || (!needsId && terminalId !== undefined)) {
-    process.stderr.write(`busfare-backoffice terminals: expected "add ID", "list" or "remove ID"\n\n${helpText}`);
+    process.stderr.write(`busfare-backoffice terminals: ${cliText('cli.terminals.expectedAction', chosen)}\n\n${helpText}`);
     return 2;
   }
 
@@ -43,7 +46,7 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
     db = loadConfig(values.config, values.db === undefined ? {} : { db: values.db }).db;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`busfare-backoffice: ${error.message}\n`);
+    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source: error.source }), error.problems)}\n`);
     return 2;
   }
 
@@ -51,7 +54,8 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
   // not leave a new empty database behind. add creates the database when it is missing.
   const databaseProblem = action === 'add' ? databaseFolderProblem(db) : missingDatabaseProblem(db);
   if (databaseProblem !== undefined) {
-    process.stderr.write(`busfare-backoffice terminals: ${databaseProblem}\n`);
+    const source = values.db === undefined ? (values.config ?? 'defaults') : '--db';
+    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source }), [databaseProblem])}\n`);
     return 2;
   }
 
@@ -64,12 +68,12 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
     }
     if (action === 'remove') {
       store.remove(terminalId!);
-      process.stderr.write(`terminal ${terminalId} removed\n`);
+      process.stderr.write(`${cliText('cli.terminals.removed', chosen, { terminalId: terminalId! })}\n`);
       return 0;
     }
     const secret = await store.add(terminalId!, { replace: values.replace === true });
     process.stdout.write(`${secret}\n`);
-    process.stderr.write(`terminal ${terminalId} registered; the secret above is shown only once\n`);
+    process.stderr.write(`${cliText('cli.terminals.registered', chosen, { terminalId: terminalId! })}\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof CredentialError)) throw error;

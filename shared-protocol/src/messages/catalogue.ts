@@ -393,7 +393,7 @@ export function formatYuan(fen: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-/** The config fields in `busfare-terminal run --help`: names and defaults, the same in every language. */
+/** The config fields in the English `busfare-terminal run --help`. */
 const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
                   reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
                   gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
@@ -407,6 +407,21 @@ const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
                   alerts {clockMaxOffsetSeconds (5-3600, default 30), clockConsecutiveFixes
                       (1-120, default 5), parameterGraceMinutes (0-10080, default 60),
                       parameterMaxOfflineHours (1-720, default 24)}`;
+
+/** The config fields in the Chinese `busfare-terminal run --help`: the same field names, defaults and ranges. */
+const TERMINAL_RUN_CONFIG_FIELDS_ZH = `                  parameterPublicKeyFile,
+                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
+                  gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
+                      | {kind: "nmea-file", path, speed, loop},
+                  service, driverCards {typeCodes, driverNumberDigits},
+                  driverScreen {enabled（默认 true）, port（默认 8091，0 表示任选空闲端口；
+                      始终只监听 127.0.0.1）, shiftDb（默认 DATADIR/TERMINALID-shifts.db）,
+                      signOffTapWindowSeconds（3-600，默认 15）,
+                      riderTapsWithoutShift "accept"（默认）| "reject"},
+                  uplink, storage, clockOffsetMs, utcOffsetMinutes,
+                  alerts {clockMaxOffsetSeconds（5-3600，默认 30）, clockConsecutiveFixes
+                      （1-120，默认 5）, parameterGraceMinutes（0-10080，默认 60）,
+                      parameterMaxOfflineHours（1-720，默认 24）}`;
 
 /**
  * Help and usage texts of the operator-facing command lines (busfare-backoffice and
@@ -468,16 +483,16 @@ backoffice/examples/backoffice.json 是配置示例。打开任何文件之前�
                          内置或外部 MQTT 服务器；未配置 tls 时只监听本机回环地址
   http {port, host, tls {cert, key, ca}}
                          运营控制台；未配置 tls 时只监听本机回环地址
-  security {evidenceChecks (默认 true), allowTestKeys (默认 false)}
+  security {evidenceChecks（默认 true）, allowTestKeys（默认 false）}
                          重放和 PSAM 绑定检查；测试用发卡机构密钥仅限台架测试
   keys                   发卡机构 TAC 主密钥的 JSON 文件（权限 0600）
-  pkcs11 {library, tokenLabel, pinVariable (默认 BUSFARE_HSM_PIN)}
+  pkcs11 {library, tokenLabel, pinVariable（默认 BUSFARE_HSM_PIN）}
                          发卡机构密钥存放在 HSM 中，代替 keys
   parameterSigningKey    由 "params keygen" 生成的 Ed25519 私钥（PEM，权限 0600）
   localIssuerPrefixes    本市发卡机构的发卡机构标识前缀（2-16 位十六进制）
   businessDayCutoff      业务日的起始时刻，当地时间 HH:MM（默认 00:00）
   timezoneOffsetMinutes  当地时间相对 UTC 的偏移，单位为分钟（默认 480，即北京时间）
-  arrivals {gtfs, refreshSeconds (1-30, 默认 10)}
+  arrivals {gtfs, refreshSeconds（1-30，默认 10）}
                          用于到站预测的线路 GTFS 目录（不配置则关闭到站预测）
 
 退出码：正常停止为 0，运行时故障为 1，选项、配置或文件无效为 2。
@@ -577,6 +592,7 @@ terminal id or database, or add of a registered terminal without --replace.
 
 选项：
   --lang zh|en   帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  -h, --help     显示本帮助
 
 运行 "busfare-backoffice params <command> --help" 查看各命令的选项。
 `,
@@ -593,6 +609,7 @@ Commands:
 
 Options:
   --lang zh|en   Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help     Show this help
 
 Run "busfare-backoffice params <command> --help" for the options of a command.
 `,
@@ -838,6 +855,7 @@ busfare 读卡终端运行程序。
 
 选项：
   --lang zh|en       帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  -h, --help         显示本帮助
 
 运行 "busfare-terminal COMMAND --help" 查看各命令的选项。
 `,
@@ -854,6 +872,7 @@ Commands:
 
 Options:
   --lang zh|en       Language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help         Show this help
 
 Run "busfare-terminal COMMAND --help" for the options of a command.
 `,
@@ -902,7 +921,7 @@ Exit status: 0 when the input was read, 1 when it could not be read, 2 on invali
 
 选项：
   --config FILE   JSON 配置：terminalId, vehicleId, dataDir, broker {url, username, password},
-${TERMINAL_RUN_CONFIG_FIELDS}
+${TERMINAL_RUN_CONFIG_FIELDS_ZH}
   --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
@@ -996,4 +1015,83 @@ export function cliHelp(id: CliHelpId, language: Language = DEFAULT_LANGUAGE, pa
 
 function fillPlaceholders(text: string, params: Record<string, string | number>): string {
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/**
+ * Messages of the operator-facing command lines other than their help: usage errors, the lead line
+ * of a config error and confirmations. The details under a lead line (config field paths and their
+ * problems) stay in English because they name fields and values.
+ */
+export const CLI_TEXT = {
+  'cli.unknownCommand': { zh: '未知命令 "{command}"，运行 "{program} --help" 查看可用命令', en: 'unknown command "{command}". Run "{program} --help" to list the commands.' },
+  'cli.unknownOption': { zh: '未知选项 "{option}"，运行 "{program} --help" 查看可用选项', en: 'unknown option "{option}". Run "{program} --help" to list the options.' },
+  'cli.missingOptionValue': { zh: '选项 {option} 缺少取值', en: 'missing value after {option}' },
+  'cli.optionTakesNoValue': { zh: '选项 {option} 不带取值', en: '{option} takes no value' },
+  'cli.unexpectedArgument': { zh: '多余的参数 "{argument}"：此命令不接受位置参数', en: 'unexpected argument "{argument}": this command takes no positional arguments' },
+  'cli.missingConfig': { zh: '缺少 --config FILE（JSON 配置文件）', en: 'missing --config FILE (the JSON config)' },
+  'cli.invalidPort': { zh: '{option} 的值 "{value}" 无效：应为 0-65535 的 TCP 端口（0 表示任选空闲端口）', en: 'invalid {option} "{value}": expected a TCP port 0-65535 (0 = any free port)' },
+  'cli.configInvalid': { zh: '配置无效（{source}）：', en: 'invalid configuration ({source}):' },
+  'cli.terminalConfigInvalid': { zh: '终端配置无效（{source}）：', en: 'invalid terminal configuration ({source}):' },
+  'cli.keyFileInvalid': { zh: '密钥文件无效（{source}）：', en: 'invalid key file ({source}):' },
+  'cli.addressInUse': {
+    zh: '监听失败，地址{address} 已被占用。请停止占用它的程序，或用 --mqtt-port 和 --http-port 另选端口（0 表示任选空闲端口）',
+    en: 'listen failed, address{address} already in use. Stop the program that uses it, or pick other ports with --mqtt-port and --http-port (0 = any free port)',
+  },
+  'cli.serve.console': { zh: '后台控制台：{url}', en: 'Back office console: {url}' },
+  'cli.serve.ops': { zh: '运营控制台（需登录）：{url}', en: 'Operator console (login required): {url}' },
+  'cli.serve.broker': { zh: 'MQTT 服务器：{url}', en: 'MQTT broker: {url}' },
+  'cli.serve.adminCreated': {
+    zh: '已创建首个管理员 {username}，其密码在文件 {file} 中（权限 0600），首次登录后请修改密码',
+    en: 'First administrator {username} created: its password is in {file} (mode 0600); change it after the first login',
+  },
+  'cli.terminals.expectedAction': { zh: '应为 "add ID"、"list" 或 "remove ID"', en: 'expected "add ID", "list" or "remove ID"' },
+  'cli.terminals.registered': { zh: '终端 {terminalId} 已登记；上面的密钥只显示这一次', en: 'terminal {terminalId} registered; the secret above is shown only once' },
+  'cli.terminals.removed': { zh: '终端 {terminalId} 的凭据已注销', en: 'terminal {terminalId} removed' },
+  'cli.params.unknownCommand': { zh: '未知的 params 命令 "{command}"，运行 "busfare-backoffice params --help" 查看可用命令', en: 'unknown params command "{command}". Run "busfare-backoffice params --help" to list the commands.' },
+  'cli.params.missingTable': { zh: '缺少 --table FILE（票价表 JSON）', en: 'missing --table FILE (the fare table JSON)' },
+  'cli.params.missingTaps': { zh: '缺少 --taps FILE.csv（样例刷卡记录）', en: 'missing --taps FILE.csv (the sample taps)' },
+  'cli.params.missingPrivate': { zh: '缺少 --private FILE（私钥的写入位置）', en: 'missing --private FILE (where to write the private key)' },
+  'cli.params.missingPublic': { zh: '缺少 --public FILE（公钥的写入位置）', en: 'missing --public FILE (where to write the public key)' },
+  'cli.params.missingKind': { zh: '缺少 --kind KIND（fare-table、blacklist、routes 或 issuers）', en: 'missing --kind KIND (fare-table, blacklist, routes or issuers)' },
+  'cli.params.invalidKind': { zh: '--kind 的值 "{value}" 无效：应为 fare-table、blacklist、routes 或 issuers', en: 'invalid --kind "{value}": expected fare-table, blacklist, routes or issuers' },
+  'cli.params.missingFile': { zh: '缺少 --file FILE（参数集本体的 JSON）', en: 'missing --file FILE (the set body as JSON)' },
+  'cli.params.missingVersion': { zh: '缺少 --version N', en: 'missing --version N' },
+  'cli.params.invalidVersion': { zh: '--version 的值 "{value}" 无效：应为正整数', en: 'invalid --version "{value}": expected a positive integer' },
+  'cli.params.keygenWrote': {
+    zh: '已写入 {privateKey}（权限 0600）和 {publicKey}；请把 parameterSigningKey 设为 {privateKey}，并把 {publicKey} 部署到每台终端',
+    en: 'wrote {privateKey} (mode 0600) and {publicKey}; set parameterSigningKey to {privateKey} and provision {publicKey} on every terminal',
+  },
+  'cli.params.stored': { zh: '已把 {kind} 版本 {version} 存入 {db}；运行中的后台会发布它', en: 'stored {kind} version {version} in {db}; the running back office publishes it' },
+  'cli.params.statusSummary': { zh: '共 {count} 台终端，{behind} 台落后，{unknown} 台未报告版本', en: '{count} terminals, {behind} behind, {unknown} without reported versions' },
+  'cli.terminal.driverScreen': { zh: '司机屏：{url}', en: 'driver screen at {url}' },
+  'cli.invalidSeconds': { zh: '--{name} 的值 "{value}" 无效：应为大于 0、不超过 3600 的秒数', en: 'invalid --{name} "{value}": expected a number of seconds from 0 to 3600, above 0' },
+  'cli.nmea.missingFile': { zh: '缺少 FILE（用 - 表示 stdin）', en: 'missing FILE (use - for stdin)' },
+  'cli.nmea.tooManyFiles': { zh: '只能给出一个 FILE', en: 'expected exactly one FILE' },
+  'cli.nmea.invalidDate': { zh: '--not-before 的值 "{value}" 无效：应为日期，例如 2024-01-31', en: 'invalid --not-before "{value}": expected a date such as 2024-01-31' },
+  'cli.nmea.invalidNumber': { zh: '--{name} 的值 "{value}" 无效：应为不小于 0 的数', en: 'invalid --{name} "{value}": expected a number of 0 or more' },
+  'cli.nmea.invalidWholeNumber': { zh: '--{name} 的值 "{value}" 无效：应为不小于 0 的整数', en: 'invalid --{name} "{value}": expected a whole number of 0 or more' },
+  'cli.nmea.readFailed': { zh: '读取 {input} 失败：{message}', en: 'failed to read {input}: {message}' },
+  'cli.nmea.summary': { zh: '{fix} 个定位结果，{rejected} 条被拒绝，{ignored} 条被忽略', en: '{fix} fixes, {rejected} rejected, {ignored} ignored' },
+  'cli.readCard.invalidReader': { zh: '--reader 的值 "" 无效：应为读卡器名称的一部分', en: 'invalid --reader "": expected part of a reader name' },
+  'cli.readCard.noCard': { zh: '{seconds} 秒内读卡器 "{reader}" 上没有检测到卡', en: 'no card on reader "{reader}" within {seconds} s' },
+  'cli.readCard.failed': { zh: '读卡失败：{message}', en: 'reading the card failed: {message}' },
+  'cli.params.blacklistActionMissing': { zh: '"params blacklist" 之后缺少 "add" 或 "remove"', en: 'expected "add" or "remove" after "params blacklist", got nothing' },
+  'cli.params.blacklistActionInvalid': { zh: '"params blacklist" 之后应为 "add" 或 "remove"，而不是 "{action}"', en: 'expected "add" or "remove" after "params blacklist", got "{action}"' },
+  'cli.params.missingAsn': { zh: '缺少 ASN：在 "params blacklist {action}" 之后给出一个或多个', en: 'missing ASN: give one or more after "params blacklist {action}"' },
+  'cli.params.invalidAsn': { zh: 'ASN 无效：', en: 'invalid ASN:' },
+  'cli.params.missingSigningKey': {
+    zh: '缺少签名密钥：请用 --signing-key FILE 指定，或在配置中设置 parameterSigningKey（用 "busfare-backoffice params keygen" 生成）',
+    en: 'missing signing key: pass --signing-key FILE or set parameterSigningKey in the config (create one with "busfare-backoffice params keygen")',
+  },
+  'cli.fileInvalid': { zh: '文件无效（{path}）：', en: 'invalid {path}:' },
+  'cli.params.tapsInvalid': { zh: '刷卡记录无效：', en: 'invalid taps:' },
+  'cli.params.gtfsInvalid': { zh: 'GTFS 数据无效（{folder}）：', en: 'invalid GTFS feed {folder}:' },
+  'cli.params.csvInvalid': { zh: 'CSV 无效：{problem}', en: 'invalid CSV: {problem}' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type CliTextId = keyof typeof CLI_TEXT;
+
+/** Returns a command-line message in the language, with its {name} placeholders filled from params. */
+export function cliText(id: CliTextId, language: Language = DEFAULT_LANGUAGE, params: Record<string, string | number> = {}): string {
+  return fillPlaceholders(CLI_TEXT[id][language], params);
 }

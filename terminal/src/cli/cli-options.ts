@@ -1,4 +1,4 @@
-import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, cliText, takeLanguageOption } from '@busfare/shared-protocol';
 
 /** Invalid command-line arguments; the command prints the message and exits with status 2. */
 export class UsageError extends Error {
@@ -23,11 +23,12 @@ export function takeCommandLanguage(args: readonly string[], parentLanguage: Lan
   }
 }
 
-export function parseSeconds(name: string, value: string | undefined, fallback: number): number {
+/** Parses --NAME SECONDS, a number above 0 and at most 3600, and throws UsageError in the language for any other value. */
+export function parseSeconds(name: string, value: string | undefined, fallback: number, language: Language): number {
   if (value === undefined) return fallback;
   const seconds = Number(value);
   if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
-    throw new UsageError(`invalid --${name} "${value}": expected a number of seconds from 0 to 3600, above 0`);
+    throw new UsageError(cliText('cli.invalidSeconds', language, { name, value }));
   }
   return seconds;
 }

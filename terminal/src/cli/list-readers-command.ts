@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
 import { createLogger } from '../logger.js';
 import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
@@ -21,14 +21,15 @@ interface ListedReader {
  * without either BUSFARE_LANG applies.
  */
 export async function listReadersCommand(args: string[], parentLanguage?: Language): Promise<number> {
-  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(text));
+  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(`busfare-terminal list-readers: ${text}`));
   if (selection === undefined) return 2;
   const usage = cliHelp('terminal.listReaders', selection.language);
   let options: { wait?: string; json?: boolean; help?: boolean };
   try {
     options = parseArgs({ args: selection.args, options: { wait: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    const message = parseArgsErrorText(error, selection.language, 'busfare-terminal list-readers') ?? (error as Error).message;
+    process.stderr.write(`busfare-terminal list-readers: ${message}\n\n${usage}`);
     return 2;
   }
   if (options.help) {
@@ -38,10 +39,10 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
   let waitSeconds: number;
   const language = selection.language;
   try {
-    waitSeconds = parseSeconds('wait', options.wait, 1);
+    waitSeconds = parseSeconds('wait', options.wait, 1, language);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n\n${usage}`);
+    process.stderr.write(`busfare-terminal list-readers: ${error.message}\n\n${usage}`);
     return 2;
   }
 

@@ -20,7 +20,7 @@ async function runCommand(args: string[], stdinText = '') {
   const err: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => out.push(chunk));
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await nmeaCommand(args, { stdin: Readable.from([Buffer.from(stdinText)]), stdout, stderr, now: () => NOW });
+  const code = await nmeaCommand(args, { stdin: Readable.from([Buffer.from(stdinText)]), stdout, stderr, now: () => NOW }, 'en');
   const text = Buffer.concat(out).toString('utf8');
   const parseLines = () => text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
   return {
@@ -127,7 +127,7 @@ describe('nmea command', () => {
     ['an impossible date', ['--not-before', '2026-13-45', '-'], /invalid --not-before "2026-13-45"/],
     ['a negative HDOP', ['--max-hdop=-1', '-'], /invalid --max-hdop "-1"/],
     ['a fractional satellite count', ['--min-satellites', '4.5', '-'], /invalid --min-satellites "4.5"/],
-    ['an unknown option', ['--speed', '2', '-'], /Unknown option '--speed'/],
+    ['an unknown option', ['--speed', '2', '-'], /unknown option "--speed"/],
   ])('exits 2 on %s', async (_name, args, message) => {
     const { code, stderr } = await runCommand(['--lang', 'en', ...args]);
     expect(code).toBe(2);

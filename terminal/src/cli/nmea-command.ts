@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp } from '@busfare/shared-protocol';
+import { type Language, cliHelp, cliText, parseArgsErrorText } from '@busfare/shared-protocol';
 import { BUILD_DATE } from '../build-info.js';
 import { DEFAULT_MAX_HDOP, DEFAULT_MIN_SATELLITES } from '../gnss/nmea/fix-filter.js';
 import { NmeaFixPipeline, type NmeaEvent } from '../gnss/nmea/fix-pipeline.js';
@@ -17,19 +17,19 @@ export interface NmeaCommandIo {
 
 class UsageError extends Error {}
 
-function parseDateOption(value: string): Date {
+function parseDateOption(value: string, language: Language): Date {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
   if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    throw new UsageError(`invalid --not-before "${value}": expected a date such as 2024-01-31`);
+    throw new UsageError(cliText('cli.nmea.invalidDate', language, { value }));
   }
   return date;
 }
 
-function parseNumberOption(name: string, value: string | undefined, fallback: number, integer: boolean): number {
+function parseNumberOption(name: string, value: string | undefined, fallback: number, integer: boolean, language: Language): number {
   if (value === undefined) return fallback;
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < 0 || (integer && !Number.isInteger(number))) {
-    throw new UsageError(`invalid --${name} "${value}": expected a ${integer ? 'whole ' : ''}number of 0 or more`);
+    throw new UsageError(cliText(integer ? 'cli.nmea.invalidWholeNumber' : 'cli.nmea.invalidNumber', language, { name, value }));
   }
   return number;
 }
@@ -102,17 +102,17 @@ export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {
       return 0;
     }
     if (positionals.length !== 1) {
-      throw new UsageError(positionals.length === 0 ? 'missing FILE (use - for stdin)' : 'expected exactly one FILE');
+      throw new UsageError(cliText(positionals.length === 0 ? 'cli.nmea.missingFile' : 'cli.nmea.tooManyFiles', selection.language));
     }
     input = positionals[0]!;
     pipeline = new NmeaFixPipeline({
-      notBefore: parseDateOption(values['not-before'] ?? BUILD_DATE),
-      maxHdop: parseNumberOption('max-hdop', values['max-hdop'], DEFAULT_MAX_HDOP, false),
-      minSatellites: parseNumberOption('min-satellites', values['min-satellites'], DEFAULT_MIN_SATELLITES, true),
+      notBefore: parseDateOption(values['not-before'] ?? BUILD_DATE, selection.language),
+      maxHdop: parseNumberOption('max-hdop', values['max-hdop'], DEFAULT_MAX_HDOP, false, selection.language),
+      minSatellites: parseNumberOption('min-satellites', values['min-satellites'], DEFAULT_MIN_SATELLITES, true, selection.language),
       now: io.now,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = parseArgsErrorText(error, selection.language, 'busfare-terminal nmea') ?? (error instanceof Error ? error.message : String(error));
     stderr.write(`busfare-terminal nmea: ${message}\n\n${usage}`);
     return 2;
   }
@@ -137,9 +137,9 @@ export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {
     await writeLines(stdout, events);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    stderr.write(`busfare-terminal nmea: failed to read ${input === '-' ? 'stdin' : input}: ${message}\n`);
+    stderr.write(`busfare-terminal nmea: ${cliText('cli.nmea.readFailed', selection.language, { input: input === '-' ? 'stdin' : input, message })}\n`);
     return 1;
   }
-  stderr.write(`busfare-terminal nmea: ${counts.fix} fixes, ${counts.rejected} rejected, ${counts.ignored} ignored\n`);
+  stderr.write(`busfare-terminal nmea: ${cliText('cli.nmea.summary', selection.language, counts)}\n`);
   return 0;
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, cliText, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
 import { CardInspectionError, inspectCard } from '../cards/card-inspection.js';
 import { formatCardInspection } from '../cards/card-inspection-format.js';
 import { createLogger } from '../logger.js';
@@ -15,7 +15,7 @@ import { UsageError, parseSeconds, takeCommandLanguage } from './cli-options.js'
  * without either BUSFARE_LANG applies.
  */
 export async function readCardCommand(args: string[], parentLanguage?: Language): Promise<number> {
-  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(text));
+  const selection = takeCommandLanguage(args, parentLanguage, (text) => process.stderr.write(`busfare-terminal read-card: ${text}`));
   if (selection === undefined) return 2;
   const usage = cliHelp('terminal.readCard', selection.language);
   let options: { reader?: string; timeout?: string; json?: boolean; help?: boolean };
@@ -26,7 +26,8 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
       strict: true,
     }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    const message = parseArgsErrorText(error, selection.language, 'busfare-terminal read-card') ?? (error as Error).message;
+    process.stderr.write(`busfare-terminal read-card: ${message}\n\n${usage}`);
     return 2;
   }
   if (options.help) {
@@ -36,11 +37,11 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
   let timeoutSeconds: number;
   const language = selection.language;
   try {
-    timeoutSeconds = parseSeconds('timeout', options.timeout, 30);
-    if (options.reader !== undefined && options.reader.trim() === '') throw new UsageError('invalid --reader "": expected part of a reader name');
+    timeoutSeconds = parseSeconds('timeout', options.timeout, 30, language);
+    if (options.reader !== undefined && options.reader.trim() === '') throw new UsageError(cliText('cli.readCard.invalidReader', language));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n\n${usage}`);
+    process.stderr.write(`busfare-terminal read-card: ${error.message}\n\n${usage}`);
     return 2;
   }
 
@@ -54,7 +55,7 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
   try {
     const session = await waitForCard(reader, timeoutSeconds * 1000, language);
     if (!session) {
-      process.stderr.write(`no card on reader "${reader.name}" within ${timeoutSeconds} s\n`);
+      process.stderr.write(`${cliText('cli.readCard.noCard', language, { reader: reader.name, seconds: timeoutSeconds })}\n`);
       return 1;
     }
     const inspection = await inspectCard(session);
@@ -67,7 +68,7 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
       return 1;
     }
     if (error instanceof CardIoError || error instanceof ReaderIoError || error instanceof PcscUnavailableError) {
-      process.stderr.write(`reading the card failed: ${error.message}\n`);
+      process.stderr.write(`${cliText('cli.readCard.failed', language, { message: error.message })}\n`);
       return 1;
     }
     throw error;

@@ -42,7 +42,7 @@ function problemsOf(value: Record<string, unknown>): string[] {
 
 async function run(value: Record<string, unknown>): Promise<{ code: number; stderr: string }> {
   const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const code = await runCommand(['--config', writeConfig(value)]);
+  const code = await runCommand(['--config', writeConfig(value)], 'en');
   const stderr = write.mock.calls.map((call) => String(call[0])).join('');
   write.mockRestore();
   return { code, stderr };

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp } from '@busfare/shared-protocol';
+import { type Language, cliHelp, cliText, parseArgsErrorText, problemListText } from '@busfare/shared-protocol';
 import { takeCommandLanguage } from './cli-options.js';
 import { BUILD_DATE, SOFTWARE_VERSION } from '../build-info.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -49,7 +49,8 @@ export async function runCommand(args: string[], language?: Language): Promise<n
   try {
     values = parseArgs({ args: selection.args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    process.stderr.write(`busfare-terminal run: ${(error as Error).message}\n\n${usage}`);
+    const message = parseArgsErrorText(error, selection.language, 'busfare-terminal run') ?? (error as Error).message;
+    process.stderr.write(`busfare-terminal run: ${message}\n\n${usage}`);
     return 2;
   }
   if (values.help) {
@@ -57,7 +58,7 @@ export async function runCommand(args: string[], language?: Language): Promise<n
     return 0;
   }
   if (values.config === undefined) {
-    process.stderr.write(`busfare-terminal run: missing --config FILE\n\n${usage}`);
+    process.stderr.write(`busfare-terminal run: ${cliText('cli.missingConfig', selection.language)}\n\n${usage}`);
     return 2;
   }
   let config: TerminalConfig;
@@ -66,7 +67,7 @@ export async function runCommand(args: string[], language?: Language): Promise<n
     checkTerminalPaths(config, values.config);
   } catch (error) {
     if (!(error instanceof TerminalConfigError)) throw error;
-    process.stderr.write(`busfare-terminal: ${error.message}\n`);
+    process.stderr.write(`busfare-terminal: ${problemListText(cliText('cli.terminalConfigInvalid', selection.language, { source: error.source }), error.problems)}\n`);
     return 2;
   }
 
@@ -74,7 +75,7 @@ export async function runCommand(args: string[], language?: Language): Promise<n
   const missingFlags = missingTerminalNodeFlags();
   if (missingFlags.length > 0) logger.warn({ missingFlags }, 'node runs without the terminal\'s V8 flags, so idle-time garbage collections can delay taps');
   const terminal = await startTerminal(config, logger);
-  if (terminal.driverScreenUrl) process.stdout.write(`driver screen at ${terminal.driverScreenUrl}\n`);
+  if (terminal.driverScreenUrl) process.stdout.write(`${cliText('cli.terminal.driverScreen', selection.language, { url: terminal.driverScreenUrl })}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

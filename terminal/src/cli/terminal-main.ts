@@ -1,4 +1,4 @@
-import { cliHelp } from '@busfare/shared-protocol';
+import { cliHelp, cliText } from '@busfare/shared-protocol';
 import { SOFTWARE_VERSION } from '../build-info.js';
 import { takeCommandLanguage } from './cli-options.js';
 
@@ -40,7 +40,7 @@ export async function terminalMain(argv: string[]): Promise<number> {
       return runCommand(args, language);
     }
     default:
-      process.stderr.write(`unknown command "${command}"\n\n${cliHelp('terminal.main', language)}`);
+      process.stderr.write(`busfare-terminal: ${cliText('cli.unknownCommand', language, { command, program: 'busfare-terminal' })}\n\n${cliHelp('terminal.main', language)}`);
       return 2;
   }
 }

@@ -1,0 +1,33 @@
+import { type Language, cliText } from './catalogue.js';
+
+/**
+ * Translates an error from node:util parseArgs into a usage message in the language. It covers an
+ * unknown option, an option without its value, a value on a flag and an unexpected positional
+ * argument, and returns undefined for any other error. `program` is the command the user ran,
+ * such as "busfare-backoffice serve", for the hint to run its --help.
+ */
+export function parseArgsErrorText(error: unknown, language: Language, program: string): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  // Node 20 quotes the offending argument: "Unknown option '--bogus'", "Option '--config <value>'
+  // argument missing", "Option '-h, --help' does not take an argument", "Unexpected argument 'x'".
+  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return cliText('cli.unknownOption', language, { option: quoted, program });
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const option = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+      if (error.message.includes('argument missing')) return cliText('cli.missingOptionValue', language, { option });
+      return cliText('cli.optionTakesNoValue', language, { option });
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return cliText('cli.unexpectedArgument', language, { argument: quoted });
+    default:
+      return undefined;
+  }
+}
+
+/** Joins a lead line and the problems under it, one indented problem a line, without a final newline. */
+export function problemListText(lead: string, problems: readonly string[]): string {
+  return [lead, ...problems.map((problem) => `  ${problem}`)].join('\n');
+}

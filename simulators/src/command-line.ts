@@ -1,0 +1,92 @@
+import { LanguageOptionError, takeLanguageOption } from '@busfare/shared-protocol';
+import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
+import { benchmarkCommand } from './benchmarks/benchmark-command.js';
+import { tearingCommand } from './bench/tearing-command.js';
+
+/**
+ * busfare-bench takes --lang and BUSFARE_LANG like busfare-backoffice and busfare-terminal, so one
+ * command line works for all three, but its texts are for developers and stay English.
+ */
+const LANGUAGE_NOTE = `Language:
+  --lang zh|en           Accepted and ignored, like BUSFARE_LANG: busfare-bench prints English only
+`;
+
+const USAGE = `Usage: busfare-bench [COMMAND] [options]
+
+Runs busfare on one machine: back office, simulated buses, virtual cards and riders.
+
+Commands:
+  run                The bench city (default command; see "busfare-bench run --help")
+  tearing            Tear cards away at every APDU of the purchase and check no fare is lost or taken twice
+  chaos              A fleet of terminal processes under crashes and broken links (see "busfare-bench chaos --help")
+  benchmark GROUP    One benchmark group, one JSON line per figure (npm run -s bench -- GROUP)
+
+Run "busfare-bench COMMAND --help" for the options of a command.
+
+${LANGUAGE_NOTE}`;
+
+async function runCommand(commandLine: string[]): Promise<number> {
+  // The environment is not passed, so an invalid BUSFARE_LANG is ignored without a warning.
+  const argv = takeLanguageOption(commandLine, undefined).args;
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = first === undefined || first.startsWith('-') ? 'run' : first;
+  const args = command === first ? rest : argv;
+  switch (command) {
+    case 'run': {
+      const settings = parseRunArgs(args);
+      if (settings === 'help') {
+        process.stdout.write(`${RUN_USAGE}\n${LANGUAGE_NOTE}`);
+        return 0;
+      }
+      return runBench(settings);
+    }
+    case 'tearing':
+      return tearingCommand(args);
+    case 'chaos': {
+      const { CHAOS_USAGE, parseChaosArgs, runChaos } = await import('./bench/chaos-command.js');
+      const settings = parseChaosArgs(args);
+      if (settings === 'help') {
+        process.stdout.write(`${CHAOS_USAGE}\n${LANGUAGE_NOTE}`);
+        return 0;
+      }
+      return runChaos(settings);
+    }
+    case 'benchmark':
+      return benchmarkCommand(args);
+    default:
+      process.stderr.write(`busfare-bench: unknown command "${command}". Run "busfare-bench --help" to list the commands.\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/**
+ * Runs `busfare-bench` and returns the exit code: 0 done, 1 on a failure, 2 on invalid options.
+ * --lang and BUSFARE_LANG are accepted and ignored, because its texts are English only.
+ */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await runCommand(argv);
+  } catch (error) {
+    return reportFailure(error);
+  }
+}
+
+function reportFailure(error: unknown): number {
+  if (error instanceof UsageError || error instanceof LanguageOptionError || (error as Error).name === 'ChaosUsageError' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    process.stderr.write(`busfare-bench: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const failure = error as NodeJS.ErrnoException & { port?: number };
+  if (failure.code === 'EADDRINUSE') {
+    process.stderr.write(
+      `busfare-bench: port ${failure.port ?? ''} on 127.0.0.1 is already in use: stop the program that holds it, or pass --port 0 to pick free ports (or --http-port, --mqtt-port, --screen-port)\n`,
+    );
+    return 1;
+  }
+  process.stderr.write(`busfare-bench: ${(error as Error).stack ?? String(error)}\n`);
+  return 1;
+}
