@@ -29,6 +29,7 @@ import { loadSigningKey } from './params/signing-key-file.js';
 import type { ClearingRepository, ClearingSummary } from './store/clearing-repository.js';
 import { SqliteClearingRepository } from './store/sqlite-clearing-repository.js';
 import { buildConsoleServer, listenConsole } from './web/console-server.js';
+import { routeShapesFromParameters } from './web/route-map.js';
 import { startArrivalService } from './arrivals/realtime/start-arrivals.js';
 import { terminalParameterStatus } from './params/fleet-parameter-status.js';
 
@@ -205,6 +206,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
         centre: clearing,
         repository,
         parameterStatus: () => terminalParameterStatus(config.db, parameters.repository, new Date()),
+        routeShapes: () => routeShapesFromParameters(parameters.repository),
         ...(parameters.authoring ? { parameterAuthoring: parameters.authoring } : {}),
       },
       subscribeTaps: (listener) => {

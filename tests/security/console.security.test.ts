@@ -178,6 +178,77 @@ describe('card numbers in the viewer role', () => {
   });
 });
 
+describe('console banner from a link', () => {
+  beforeEach(openConsole);
+  afterEach(closeConsole);
+
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const CRAFTED = '请立即致电400-000-0000核实账户';
+
+  it('ignores error text in the query', async () => {
+    const cookie = await sessionCookie('admin');
+
+    const page = await app.inject({ method: 'GET', url: `/ops/customer-service?error=${encodeURIComponent(CRAFTED)}`, headers: { cookie } });
+
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toContain(CRAFTED);
+    expect(page.body).not.toContain('class="flash error"');
+  });
+
+  it('redirects a failed action with an opaque id', async () => {
+    const cookie = await sessionCookie('admin');
+
+    const response = await app.inject({ method: 'POST', url: '/ops/customer-service/refund', headers: { ...FORM, cookie }, payload: 'asn=0330&amountYuan=1&reason=test' });
+
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toMatch(/^\/ops\/customer-service\?flash=[0-9a-f]{32}$/);
+    expect(response.headers.location).not.toContain('0330');
+  });
+
+  it('shows a flash once to its session', async () => {
+    const cookie = await sessionCookie('admin');
+    const other = await sessionCookie('viewer');
+    const failed = await app.inject({ method: 'POST', url: '/ops/customer-service/refund', headers: { ...FORM, cookie }, payload: 'asn=0330&amountYuan=1&reason=test' });
+    const location = failed.headers.location as string;
+
+    const elsewhere = await app.inject({ method: 'GET', url: location, headers: { cookie: other } });
+    const first = await app.inject({ method: 'GET', url: location, headers: { cookie } });
+    const again = await app.inject({ method: 'GET', url: location, headers: { cookie } });
+
+    expect(elsewhere.body).not.toContain('class="flash error"');
+    expect(first.body).toContain('操作失败：卡号“0330”无效');
+    expect(again.body).not.toContain('class="flash error"');
+  });
+
+  it('rejects a guessed flash id', async () => {
+    const cookie = await sessionCookie('admin');
+
+    const page = await app.inject({ method: 'GET', url: `/ops/customer-service?flash=${'0'.repeat(32)}`, headers: { cookie } });
+
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toContain('class="flash error"');
+  });
+});
+
+describe('card numbers in the audit log', () => {
+  beforeEach(openConsole);
+  afterEach(closeConsole);
+
+  it('masks audit card numbers for a viewer', async () => {
+    const asn = '99000001000000002468';
+    const cookie = await sessionCookie('admin');
+    const refund = await app.inject({ method: 'POST', url: '/ops/customer-service/refund', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, payload: `asn=${asn}&amountYuan=1&reason=test` });
+    expect(refund.headers.location).toBe('/ops/customer-service?done=1');
+
+    const asViewer = await app.inject({ method: 'GET', url: '/ops/audit', headers: { cookie: await sessionCookie('viewer') } });
+    const asAdministrator = await app.inject({ method: 'GET', url: '/ops/audit', headers: { cookie } });
+
+    expect(asViewer.body).not.toContain(asn);
+    expect(asViewer.body).toContain('990000**********2468');
+    expect(asAdministrator.body).toContain(asn);
+  });
+});
+
 describe('login throttle', () => {
   it('drops the oldest entries when full', () => {
     let now = 0;

@@ -51,6 +51,7 @@ export function renderConsolePage(data: ConsolePageData): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${t('console.title')}</title>
 <style>${STYLE}</style>
 </head>

@@ -82,6 +82,21 @@ describe('console page', () => {
     expect(response.body).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
+  it('declares an inline favicon', async () => {
+    const response = await app.inject({ method: 'GET', url: '/' });
+
+    expect(response.body).toContain('<link rel="icon" href="data:,">');
+    expect(response.headers['content-security-policy']).toContain("img-src 'self' data:");
+  });
+
+  it('words the live status without repeating the heading', async () => {
+    const english = await app.inject({ method: 'GET', url: '/?lang=en' });
+    const chinese = await app.inject({ method: 'GET', url: '/' });
+
+    expect(english.body).toContain('"connected":"Connected, updating"');
+    expect(chinese.body).toContain('"connected":"已连接，自动更新"');
+  });
+
   it('falls back to Chinese for an unknown language', async () => {
     const response = await app.inject({ method: 'GET', url: '/?lang=fr' });
 

@@ -72,7 +72,7 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
     return reply
       .type('text/html; charset=utf-8')
       .header('content-language', language === 'zh' ? 'zh-CN' : 'en')
-      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:")
       .send(html);
   });
 

@@ -1,4 +1,4 @@
-import { type Language, type UiTextId, uiText } from '@busfare/shared-protocol';
+import { type Language, UI_TEXT, type UiTextId, uiText } from '@busfare/shared-protocol';
 import { type OperatorIdentity, hasRole } from '../operators/operator-accounts.js';
 import type { OperatorRole } from '../store/operator-store.js';
 import { escapeHtml } from './html.js';
@@ -35,6 +35,12 @@ export function textFor(language: Language): (id: UiTextId, params?: Record<stri
   return (id, params) => escapeHtml(uiText(id, language, params));
 }
 
+/** Looks up the catalogue text of `prefix` + `key`, escaped for HTML, or returns the escaped key when the catalogue has no entry. */
+export function catalogueLabel(language: Language, prefix: string, key: string): string {
+  const id = `${prefix}${key}`;
+  return id in UI_TEXT ? textFor(language)(id as UiTextId) : escapeHtml(key);
+}
+
 /** Wraps a page body in the console's frame: header, navigation, language switch and logout. */
 export function renderOpsPage(page: OpsPage): string {
   const t = textFor(page.language);
@@ -56,6 +62,7 @@ export function renderOpsPage(page: OpsPage): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(page.title)} - ${t('console.title')}</title>
 <style>${OPS_STYLE}</style>
 </head>
@@ -112,6 +119,7 @@ form.stack label { display: block; margin: .25rem 0; }
 .cards li { background: #fff; border: 1px solid #c9d1da; padding: .5rem 1rem; min-width: 9rem; }
 .cards .value { font-size: 1.4rem; display: block; }
 .severity-error { color: #a40000; }
+.hint { color: #4a5560; font-size: .9rem; margin: .25rem 0; max-width: 40rem; }
 .severity-warning { color: #8a5a00; }
 svg text { font-size: 10px; }
 `;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { uiText } from '@busfare/shared-protocol';
+import { type UiTextId, uiText } from '@busfare/shared-protocol';
 import type { ClearingCentre } from '../clearing/clearing-centre.js';
 import { ClearingError } from '../clearing/clearing-error.js';
 import { hasRole } from '../operators/operator-accounts.js';
@@ -7,6 +7,8 @@ import type { ParameterAuthoring } from '../params/authoring.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import type { OperatorRole } from '../store/operator-store.js';
 import { dashboardFigures, transactionQuerySchema } from './clearing-api.js';
+import { ConsoleInputError, cardNumberOf, yuanToFen } from './console-input.js';
+import { type FlashMessage, FlashStore, flashText } from './ops-flash.js';
 import { type OpsPageId, renderOpsPage } from './ops-layout.js';
 import { type ParameterFormsView, parameterFormsBody } from './ops-parameter-views.js';
 import { parameterFormAction } from './ops-parameter-actions.js';
@@ -42,14 +44,21 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   const offset = centre.rule.timezoneOffsetMinutes;
   const guard = (role: OperatorRole) => requireOperator(centre.accounts, role, 'page');
 
+  const flashes = new FlashStore();
+
   type Flash = { kind: 'ok' | 'error'; text: string };
+  /**
+   * Sends a console page. The banner shows `ownFlash`, or the one-time flash whose id the `flash`
+   * query parameter names, or "done" for `done=1`. Free text in the query is never shown.
+   */
   const send = (request: FastifyRequest, reply: FastifyReply, active: OpsPageId | undefined, title: string, body: string, ownFlash?: Flash, currentUrl = request.url) => {
     rememberLanguage(request, reply);
-    const query = request.query as { done?: string; error?: string };
+    const query = request.query as { done?: string; flash?: string };
     const language = languageOfRequest(request);
+    const stored = flashes.take(request.cookies[SESSION_COOKIE], query.flash);
     const flash =
-      ownFlash ?? (query.error !== undefined
-        ? { kind: 'error' as const, text: uiText('ops.error', language, { message: query.error }) }
+      ownFlash ?? (stored !== undefined
+        ? { kind: stored.kind, text: flashText(stored, language) }
         : query.done !== undefined
           ? { kind: 'ok' as const, text: uiText('ops.done', language) }
           : undefined);
@@ -61,7 +70,20 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   };
   const title = (request: FastifyRequest, id: Parameters<typeof uiText>[0]) => uiText(id, languageOfRequest(request));
 
-  /** Runs a form action and redirects back with `done` or the error message, unless the action sent its own reply. */
+  /** Logs a rejected request and redirects to `target` with a one-time error flash for the operator's session. */
+  const redirectWithError = (request: FastifyRequest, reply: FastifyReply, target: string, message: Omit<FlashMessage, 'kind'>) => {
+    request.log.info({ url: request.url, operator: request.operator?.username, messageId: message.messageId, detail: message.detail }, 'console request rejected');
+    const id = flashes.put(request.cookies[SESSION_COOKIE] ?? '', { kind: 'error', ...message });
+    return reply.redirect(`${target}${target.includes('?') ? '&' : '?'}flash=${id}`, 303);
+  };
+  /** Builds the flash for an error a console action may raise, or returns undefined for errors the operator cannot fix. */
+  const errorFlash = (error: unknown): Omit<FlashMessage, 'kind'> | undefined => {
+    if (error instanceof ConsoleInputError) return { messageId: error.messageId, params: error.params, ...(error.detail === undefined ? {} : { detail: error.detail }) };
+    if (error instanceof ClearingError || error instanceof RangeError) return { detail: error.message };
+    return undefined;
+  };
+
+  /** Runs a form action and redirects back with `done` or an error flash, unless the action sent its own reply. */
   const act = (role: OperatorRole, back: (request: FastifyRequest) => string, action: (request: FastifyRequest, form: Form, reply: FastifyReply) => unknown) => ({
     preHandler: guard(role),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -74,9 +96,9 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
         void result;
         return reply.redirect(`${target}${join}done=1`, 303);
       } catch (error) {
-        if (!(error instanceof ClearingError) && !(error instanceof RangeError)) throw error;
-        request.log.info({ url: request.url, operator: request.operator?.username, reason: error.message }, 'console action rejected');
-        return reply.redirect(`${target}${join}error=${encodeURIComponent(error.message)}`, 303);
+        const flash = errorFlash(error);
+        if (flash === undefined) throw error;
+        return redirectWithError(request, reply, target, flash);
       }
     },
   });
@@ -115,15 +137,22 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
 
   app.get('/ops/transactions', { preHandler: guard('viewer') }, async (request, reply) => {
     const raw = request.query as Record<string, string | undefined>;
-    const filter = { card: nonEmpty(raw.card)?.toUpperCase(), terminal: nonEmpty(raw.terminal), route: nonEmpty(raw.route), from: nonEmpty(raw.from), to: nonEmpty(raw.to) };
+    const filter = { card: nonEmpty(raw.card), terminal: nonEmpty(raw.terminal), route: nonEmpty(raw.route), from: nonEmpty(raw.from), to: nonEmpty(raw.to) };
     const searched = Object.values(filter).some((value) => value !== undefined);
     let rows;
     let body: string;
     const language = languageOfRequest(request);
     if (searched) {
-      const parsed = transactionQuerySchema.safeParse({ ...filter, from: localToIso(filter.from, offset), to: localToIso(filter.to, offset) });
+      let card: string | undefined;
+      try {
+        card = filter.card === undefined ? undefined : cardNumberOf(filter.card);
+      } catch (error) {
+        return redirectWithError(request, reply, '/ops/transactions', errorFlash(error) ?? {});
+      }
+      const parsed = transactionQuerySchema.safeParse({ ...filter, card, from: localToIso(filter.from, offset), to: localToIso(filter.to, offset) });
       if (!parsed.success) {
-        return reply.redirect(`/ops/transactions?error=${encodeURIComponent(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '))}`, 303);
+        const detail = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+        return redirectWithError(request, reply, '/ops/transactions', { messageId: 'ops.input.search', detail });
       }
       rows = centre.queries.search({ asn: parsed.data.card, terminalId: parsed.data.terminal, route: parsed.data.route, from: parsed.data.from, to: parsed.data.to, limit: parsed.data.limit });
     }
@@ -151,7 +180,8 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
 
   app.get('/ops/settlement/open', { preHandler: guard('viewer') }, async (request, reply) => {
     const day = (request.query as { day?: string }).day ?? '';
-    return reply.redirect(/^\d{4}-\d{2}-\d{2}$/.test(day) ? `/ops/settlement/${day}` : '/ops/settlement?error=invalid%20day', 303);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return redirectWithError(request, reply, '/ops/settlement', { messageId: 'ops.input.day' });
+    return reply.redirect(`/ops/settlement/${day}`, 303);
   });
 
   app.get<{ Params: { day: string } }>('/ops/settlement/:day', { preHandler: guard('viewer') }, async (request, reply) => {
@@ -161,7 +191,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       const canAct = hasRole(request.operator?.role ?? 'viewer', 'operator');
       return send(request, reply, 'settlement', `${title(request, 'ops.nav.settlement')} ${report.businessDay}`, settlementReportBody(language, report, canAct, offset));
     } catch (error) {
-      if (error instanceof RangeError) return reply.redirect(`/ops/settlement?error=${encodeURIComponent(error.message)}`, 303);
+      if (error instanceof RangeError) return redirectWithError(request, reply, '/ops/settlement', { detail: error.message });
       throw error;
     }
   });
@@ -178,10 +208,10 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       const partner = ((request.body ?? {}) as Form).partner ?? '';
       try {
         const file = centre.forwardingFiles(request.params.day, request.operator?.username ?? '').find((candidate) => candidate.partnerCity === partner.toUpperCase());
-        if (!file) return reply.redirect(`/ops/settlement/${request.params.day}?error=${encodeURIComponent(`no records of partner ${partner} await verification`)}`, 303);
+        if (!file) return redirectWithError(request, reply, `/ops/settlement/${request.params.day}`, { messageId: 'ops.input.noForwarding', params: { partner } });
         return reply.header('content-type', 'text/plain; charset=utf-8').header('content-disposition', `attachment; filename="${file.fileName}"`).send(file.content);
       } catch (error) {
-        if (error instanceof ClearingError || error instanceof RangeError) return reply.redirect(`/ops/settlement?error=${encodeURIComponent(error.message)}`, 303);
+        if (error instanceof ClearingError || error instanceof RangeError) return redirectWithError(request, reply, '/ops/settlement', { detail: error.message });
         throw error;
       }
     },
@@ -194,7 +224,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       const report = centre.reconcile(request.params.day);
       return send(request, reply, 'settlement', `${title(request, 'ops.nav.reconciliation')} ${report.businessDay}`, reconciliationBody(languageOfRequest(request), forRole(request, report)));
     } catch (error) {
-      if (error instanceof RangeError) return reply.redirect(`/ops/settlement?error=${encodeURIComponent(error.message)}`, 303);
+      if (error instanceof RangeError) return redirectWithError(request, reply, '/ops/settlement', { detail: error.message });
       throw error;
     }
   });
@@ -220,7 +250,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
     let matched: { terminalId: string; sequence: number } | undefined;
     if (matchedText !== undefined) {
       const match = /^([A-Za-z0-9_-]{1,32})#(\d+)$/.exec(matchedText);
-      if (!match) throw new ClearingError('invalid', `invalid matched record "${matchedText}": write it as terminal#sequence, for example T001#42`);
+      if (!match) throw new ConsoleInputError('ops.input.matchedRecord', { value: matchedText });
       matched = { terminalId: match[1] as string, sequence: Number(match[2]) };
     }
     const outcome = form.outcome === 'debited' || form.outcome === 'not-debited' ? form.outcome : undefined;
@@ -249,7 +279,9 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   app.get('/ops/parameters', { preHandler: guard('viewer') }, async (request, reply) => {
     const query = request.query as { published?: string; version?: string };
     const published = query.published === 'blacklist' || query.published === 'fare-table' ? query.published : undefined;
-    const flash = published && /^\d+$/.test(query.version ?? '') ? { kind: 'ok' as const, text: uiText('ops.params.published', languageOfRequest(request), { kind: published, version: query.version ?? '' }) } : undefined;
+    const language = languageOfRequest(request);
+    const kindName = published && uiText(`paramKind.${published}` satisfies UiTextId, language);
+    const flash = kindName && /^\d+$/.test(query.version ?? '') ? { kind: 'ok' as const, text: uiText('ops.params.published', language, { kind: kindName, version: query.version ?? '' }) } : undefined;
     return sendParameters(request, reply, {}, flash);
   });
   for (const kind of ['blacklist', 'fare-table'] as const) {
@@ -258,6 +290,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
         authoring: options.parameterAuthoring,
         audit: centre.audit,
         operator: request.operator?.username ?? '',
+        language: languageOfRequest(request),
         localToIso: (value) => localToIso(value, offset),
       });
       if (outcome.ok) return reply.redirect(`/ops/parameters?published=${kind}&version=${outcome.version}`, 303);
@@ -272,13 +305,13 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
     return send(request, reply, 'customer-service', title(request, 'ops.nav.customerService'), customerServiceBody(languageOfRequest(request), forRole(request, centre.customerService.list()), hasRole(role, 'operator'), hasRole(role, 'administrator')));
   });
   app.post('/ops/customer-service/refund', act('operator', () => '/ops/customer-service', (request, form) =>
-    centre.customerService.requestRefund({ asn: (form.asn ?? '').trim().toUpperCase(), amountFen: yuanToFen(form.amountYuan), reason: form.reason ?? '' }, request.operator?.username ?? ''),
+    centre.customerService.requestRefund({ asn: cardNumberOf(form.asn), amountFen: yuanToFen(form.amountYuan), reason: form.reason ?? '' }, request.operator?.username ?? ''),
   ));
   app.post('/ops/customer-service/adjustment', act('operator', () => '/ops/customer-service', (request, form) =>
-    centre.customerService.requestAdjustment({ asn: (form.asn ?? '').trim().toUpperCase(), amountFen: yuanToFen(form.amountYuan), reason: form.reason ?? '' }, request.operator?.username ?? ''),
+    centre.customerService.requestAdjustment({ asn: cardNumberOf(form.asn), amountFen: yuanToFen(form.amountYuan), reason: form.reason ?? '' }, request.operator?.username ?? ''),
   ));
   app.post('/ops/customer-service/transfer', act('operator', () => '/ops/customer-service', (request, form) =>
-    centre.customerService.requestBalanceTransfer({ lostAsn: (form.lostAsn ?? '').trim().toUpperCase(), replacementAsn: (form.replacementAsn ?? '').trim().toUpperCase(), reason: form.reason ?? '' }, request.operator?.username ?? ''),
+    centre.customerService.requestBalanceTransfer({ lostAsn: cardNumberOf(form.lostAsn), replacementAsn: cardNumberOf(form.replacementAsn), reason: form.reason ?? '' }, request.operator?.username ?? ''),
   ));
   app.post('/ops/customer-service/:id/:decision', act('administrator', () => '/ops/customer-service', (request) => {
     const decision = (request.params as { decision: string }).decision;
@@ -299,7 +332,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   }));
 
   app.get('/ops/audit', { preHandler: guard('viewer') }, async (request, reply) =>
-    send(request, reply, 'audit', title(request, 'ops.nav.audit'), auditBody(languageOfRequest(request), centre.stores.operators.listAudit(500), offset)),
+    send(request, reply, 'audit', title(request, 'ops.nav.audit'), auditBody(languageOfRequest(request), forRole(request, centre.stores.operators.listAudit(500)), offset)),
   );
 }
 
@@ -320,14 +353,6 @@ function localToIso(value: string | undefined, offsetMinutes: number): string | 
   if (!match) return value;
   const instant = Date.parse(`${match[1]}T${match[2]}${match[3] ?? ':00'}Z`) - offsetMinutes * 60_000;
   return new Date(instant).toISOString();
-}
-
-/** Parses a yuan amount with up to two decimals ("-1.5", "20") into fen. */
-function yuanToFen(text: string | undefined): number {
-  const match = /^\s*(-?)(\d{1,7})(?:\.(\d{1,2}))?\s*$/.exec(text ?? '');
-  if (!match) throw new ClearingError('invalid', `invalid amount "${text ?? ''}": write yuan with up to two decimals, for example 2.50`);
-  const fen = Number(match[2]) * 100 + Number((match[3] ?? '').padEnd(2, '0'));
-  return match[1] === '-' ? -fen : fen;
 }
 
 /**

@@ -33,7 +33,8 @@ export function parameterFormsBody(language: Language, view: ParameterFormsView)
 
   return `${problems}
 <form method="post" action="/ops/parameters/blacklist" class="stack" id="blacklist-form"><h2>${t('ops.params.blacklist.title')}</h2>
-  <label>${t('ops.params.blacklist.entries')}<br><textarea name="entries" rows="6" cols="40" required>${escapeHtml(values.blacklistEntries ?? '')}</textarea></label>
+  <label>${t('ops.params.blacklist.entries')}<br><textarea name="entries" rows="6" cols="40" required aria-describedby="blacklist-hint">${escapeHtml(values.blacklistEntries ?? '')}</textarea></label>
+  <p id="blacklist-hint" class="hint">${t('ops.params.blacklist.hint')}</p>
   <label>${t('ops.params.blacklist.change')} <select name="change">${option('add', t('ops.params.blacklist.add'))}${option('remove', t('ops.params.blacklist.remove'))}</select></label>
   ${effectiveFrom}
   <button type="submit">${t('ops.params.publish')}</button></form>

@@ -1,10 +1,10 @@
-import { type Language, UI_TEXT, type UiTextId, formatYuan } from '@busfare/shared-protocol';
+import { type Language, type UiTextId, formatYuan } from '@busfare/shared-protocol';
 import type { Finding, ReconciliationReport } from '../clearing/reconciliation.js';
 import type { SettlementLine, SettlementReport } from '../clearing/settlement-report.js';
 import type { RejectedQueueItem } from '../clearing/exception-service.js';
 import type { InDoubtExceptionRow } from '../store/exception-store.js';
 import { escapeHtml, formatLocalTime } from './html.js';
-import { table, textFor } from './ops-layout.js';
+import { catalogueLabel, table, textFor } from './ops-layout.js';
 
 const money = (fen: number) => `<span class="number">${formatYuan(fen)}</span>`;
 
@@ -45,10 +45,7 @@ export function settlementReportBody(language: Language, report: SettlementRepor
   const t = textFor(language);
   const day = report.businessDay;
   const settled = report.state === 'settled';
-  const cardTypeLabel = (key: string) => {
-    const id = `cardType.${key}`;
-    return id in UI_TEXT ? t(id as UiTextId) : escapeHtml(key);
-  };
+  const cardTypeLabel = (key: string) => catalogueLabel(language, 'cardType.', key);
   const downloads = settled
     ? `<p id="downloads">
   <a id="download-csv" href="/api/v1/settlements/${day}/export?format=csv&amp;lang=${language}" download>${t('ops.settlement.downloadCsv')}</a>
@@ -124,7 +121,7 @@ ${table(
 /** The rejected and in-doubt queues with their actions. */
 export function exceptionsBody(language: Language, rejected: readonly RejectedQueueItem[], inDoubt: readonly InDoubtExceptionRow[], canAct: boolean, offsetMinutes: number): string {
   const t = textFor(language);
-  const reasonInput = `<input name="reason" required placeholder="${t('console.reason')}" aria-label="${t('console.reason')}">`;
+  const reasonInput = `<label>${t('console.reason')} <input name="reason" required></label>`;
   const rejectedRows = rejected.map((item) => [
     String(item.id),
     escapeHtml(item.terminalId),
@@ -148,8 +145,8 @@ export function exceptionsBody(language: Language, rejected: readonly RejectedQu
       formatLocalTime(row.occurredAt, offsetMinutes),
       canAct
         ? `<form method="post" action="/ops/exceptions/in-doubt/${key}/resolve" class="resolve" data-key="${escapeHtml(row.terminalId)}#${row.sequence}">
-  <select name="outcome" aria-label="${t('ops.exceptions.outcome')}"><option value="">—</option><option value="debited">${t('outcome.debited')}</option><option value="not-debited">${t('outcome.not-debited')}</option></select>
-  <input name="matched" placeholder="T001#42" aria-label="${t('ops.exceptions.matched')}">
+  <label>${t('ops.exceptions.outcome')} <select name="outcome"><option value="">—</option><option value="debited">${t('outcome.debited')}</option><option value="not-debited">${t('outcome.not-debited')}</option></select></label>
+  <label>${t('ops.exceptions.matched')} <input name="matched" placeholder="T001#42"></label>
   ${reasonInput}
   <button type="submit">${t('ops.exceptions.resolve')}</button>
 </form>

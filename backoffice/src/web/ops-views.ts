@@ -4,12 +4,17 @@ import type { AdjustmentRow } from '../store/exception-store.js';
 import type { AuditEntry, OperatorAccountRow } from '../store/operator-store.js';
 import type { dashboardFigures } from './clearing-api.js';
 import { escapeHtml, formatLocalTime } from './html.js';
-import { table, textFor } from './ops-layout.js';
+import { catalogueLabel as labelOf, table, textFor } from './ops-layout.js';
 import { type MapVehicle, type RouteShape, routeMapSvg } from './route-map.js';
 import { hourlyChartSvg } from './svg-chart.js';
 import type { TerminalParameterStatus } from '../params/fleet-parameter-status.js';
 
 const money = (fen: number) => `<span class="number">${formatYuan(fen)}</span>`;
+
+/** Returns the name of a parameter kind ("fare-table" is 票价表 / Fare table), escaped for HTML. */
+export function parameterKindLabel(language: Language, kind: string): string {
+  return labelOf(language, 'paramKind.', kind);
+}
 
 export function loginBody(language: Language, next: string): string {
   const t = textFor(language);
@@ -53,7 +58,7 @@ export function transactionsBody(
   const t = textFor(language);
   const value = (text: string | undefined) => escapeHtml(text ?? '');
   const form = `<form method="get" action="/ops/transactions" class="stack" id="search-form">
-  <label>${t('console.card')} <input name="card" value="${value(filter.card)}" pattern="[0-9A-F]{8,20}"></label>
+  <label>${t('console.card')} <input name="card" value="${value(filter.card)}" pattern="[0-9A-Fa-f]{8,20}"></label>
   <label>${t('console.terminal')} <input name="terminal" value="${value(filter.terminal)}"></label>
   <label>${t('console.route')} <input name="route" value="${value(filter.route)}"></label>
   <label>${t('ops.search.from')} <input name="from" type="datetime-local" value="${value(filter.from)}"></label>
@@ -71,7 +76,7 @@ ${table(
     escapeHtml(row.terminalId),
     String(row.sequence),
     escapeHtml(row.asn),
-    escapeHtml(row.cardType),
+    labelOf(language, 'cardType.', row.cardType),
     t(`kind.${row.kind}` as UiTextId),
     money(row.amountFen),
     escapeHtml(row.route ?? ''),
@@ -102,7 +107,7 @@ export function fleetBody(language: Language, statuses: readonly TerminalStatus[
       formatLocalTime(status.at, offsetMinutes),
       String(status.backlog ?? ''),
       escapeHtml(status.softwareVersion ?? ''),
-      escapeHtml(Object.entries(status.parameters?.active ?? {}).map(([kind, version]) => `${kind} v${version}`).join(', ')),
+      Object.entries(status.parameters?.active ?? {}).map(([kind, version]) => `${parameterKindLabel(language, kind)} v${version}`).join(', '),
       escapeHtml(faults(status)),
     ]),
     t('console.noData'),
@@ -110,7 +115,6 @@ export function fleetBody(language: Language, statuses: readonly TerminalStatus[
 ${map ? `<h2>${t('ops.fleet.map')}</h2>\n${map}` : ''}`;
 }
 
-/** Parameter versions active and pending on each terminal, as the terminals report them. */
 /**
  * Each terminal's active and pending parameter versions; with `lags`, a column says whether the
  * terminal is behind what the back office has published (unknown while its last status is the
@@ -127,7 +131,7 @@ export function parametersBody(language: Language, statuses: readonly TerminalSt
   };
   return table(
     'parameters',
-    [t('console.terminal'), ...(lags ? [t('ops.parameters.behind')] : []), ...kinds.map((kind) => escapeHtml(kind))],
+    [t('console.terminal'), ...(lags ? [t('ops.parameters.behind')] : []), ...kinds.map((kind) => parameterKindLabel(language, kind))],
     statuses.map((status) => [
       escapeHtml(status.terminalId),
       ...(lags ? [behindCell(status.terminalId)] : []),
@@ -208,8 +212,35 @@ export function auditBody(language: Language, entries: readonly AuditEntry[], of
   const t = textFor(language);
   return table(
     'audit-log',
-    ['#', t('console.time'), t('ops.nav.operators'), t('ops.audit.action'), t('ops.audit.target'), t('ops.audit.details')],
-    entries.map((entry) => [String(entry.id), formatLocalTime(entry.at, offsetMinutes), escapeHtml(entry.operator), escapeHtml(entry.action), escapeHtml(entry.target), `<code>${escapeHtml(JSON.stringify(entry.details))}</code>`]),
+    ['#', t('console.time'), t('ops.audit.operator'), t('ops.audit.action'), t('ops.audit.target'), t('ops.audit.details')],
+    entries.map((entry) => [
+      String(entry.id),
+      formatLocalTime(entry.at, offsetMinutes),
+      escapeHtml(entry.operator),
+      `<span title="${escapeHtml(entry.action)}">${labelOf(language, 'audit.action.', entry.action)}</span>`,
+      escapeHtml(entry.target),
+      auditDetailsText(language, entry.details),
+    ]),
     t('console.noData'),
   );
+}
+
+/**
+ * Lists an audit entry's details as "label: value" pairs in the operator's language. Amounts in
+ * fen show as yuan, and keys without a catalogue label show as stored; null values are left out.
+ */
+function auditDetailsText(language: Language, details: Record<string, unknown>): string {
+  const t = textFor(language);
+  const valueText = (key: string, value: unknown): string => {
+    if (typeof value === 'boolean') return t(value ? 'ops.value.yes' : 'ops.value.no');
+    if (key === 'amountFen' && typeof value === 'number') return formatYuan(value);
+    if (key === 'role' && typeof value === 'string') return labelOf(language, 'role.', value);
+    if (key === 'outcome' && typeof value === 'string') return labelOf(language, 'outcome.', value);
+    if (Array.isArray(value)) return escapeHtml(value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(', '));
+    return escapeHtml(typeof value === 'string' ? value : JSON.stringify(value));
+  };
+  const pairs = Object.entries(details)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([key, value]) => `<span class="detail">${labelOf(language, 'audit.detail.', key)}${language === 'zh' ? '：' : ': '}${valueText(key, value)}</span>`);
+  return pairs.join(language === 'zh' ? '；' : '; ');
 }

@@ -80,7 +80,43 @@ describe('parameter authoring in the console', () => {
     expect(audit?.details.added).toEqual([ASN]);
 
     const page = await app.inject({ method: 'GET', url: `${response.headers.location as string}&lang=en`, headers: { cookie } });
-    expect(page.body).toContain('blacklist version 1 signed and queued');
+    expect(page.body).toContain('Blacklist version 1 signed and queued');
+  });
+
+  it('derives the key from a full card number', async () => {
+    const cookie = await login('operator1');
+    const response = await post(cookie, 'blacklist', { entries: ' 58100001000000000330 \n5810000100000000abcd\n0001000000000330', change: 'add' });
+
+    expect(response.statusCode).toBe(303);
+    expect(blacklistBodySchema.parse(parameters.latest('blacklist')?.set.body)).toEqual({ mode: 'full', entries: ['0001000000000330', '000100000000ABCD'] });
+    expect(fixture.centre.stores.operators.listAudit(1)[0]?.details.added).toEqual(['0001000000000330', '000100000000ABCD']);
+  });
+
+  it('rejects a card number suffix in Chinese', async () => {
+    const response = await post(await login('operator1'), 'blacklist', { entries: `${ASN}\n0330`, change: 'add' });
+
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('第 2 行的卡号“0330”无效：请输入页面上显示的完整卡号（20 位数字），或其右侧 8 字节（16 位十六进制）');
+    expect(response.body).not.toContain('is not 16 hex digits');
+    expect(parameters.latest('blacklist')).toBeUndefined();
+  });
+
+  it('rejects a card number suffix in English', async () => {
+    const cookie = await login('operator1');
+    const response = await app.inject({ method: 'POST', url: '/ops/parameters/blacklist', headers: { ...FORM, cookie: `${cookie}; busfare_lang=en` }, payload: 'entries=0330&change=add' });
+
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('Line 1: invalid card number &quot;0330&quot;: enter the full card number the pages show (20 digits)');
+  });
+
+  it('states the accepted card numbers', async () => {
+    const cookie = await login('operator1');
+    const chinese = await app.inject({ method: 'GET', url: '/ops/parameters', headers: { cookie } });
+    const english = await app.inject({ method: 'GET', url: '/ops/parameters?lang=en', headers: { cookie } });
+
+    expect(chinese.body).toContain('id="blacklist-hint"');
+    expect(chinese.body).toContain('完整卡号（20 位数字）');
+    expect(english.body).toContain('Paste the full card number from the Transactions or Exceptions page (20 digits), or enter its right-most 8 bytes (16 hex digits)');
   });
 
   it('removes an entry as a delta', async () => {
@@ -103,8 +139,8 @@ describe('parameter authoring in the console', () => {
     const response = await post(cookie, 'blacklist', { entries: `${ASN}\nXYZ\n12345`, change: 'add' });
     expect(response.statusCode).toBe(422);
     expect(response.body).toContain('id="parameter-problems"');
-    expect(response.body).toContain('add.1: &quot;XYZ&quot; is not 16 hex digits');
-    expect(response.body).toContain('add.2: &quot;12345&quot; is not 16 hex digits');
+    expect(response.body).toContain('第 2 行的卡号“XYZ”无效');
+    expect(response.body).toContain('第 3 行的卡号“12345”无效');
     expect(response.body).toContain('XYZ\n12345</textarea>');
     expect(parameters.latest('blacklist')).toBeUndefined();
     expect(fixture.centre.stores.operators.listAudit(10, { action: 'parameters.blacklist' })).toEqual([]);
@@ -113,7 +149,7 @@ describe('parameter authoring in the console', () => {
   it('rejects an unknown blacklist change', async () => {
     const response = await post(await login('operator1'), 'blacklist', { entries: ASN, change: 'replace' });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('change: expected &quot;add&quot; or &quot;remove&quot;');
+    expect(response.body).toContain('黑名单变更无效：change: expected &quot;add&quot; or &quot;remove&quot;');
     expect(parameters.latest('blacklist')).toBeUndefined();
   });
 
@@ -140,8 +176,8 @@ describe('parameter authoring in the console', () => {
     const body = { ...defaultFareTable(['3104']), cardTypeByCode: { '9': 'vip' }, lowBalanceWarningFen: -1 };
     const response = await post(await login('operator1'), 'fare-table', { body: JSON.stringify(body) });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('body.cardTypeByCode.9:');
-    expect(response.body).toContain('body.lowBalanceWarningFen:');
+    expect(response.body).toContain('票价表内容无效：body.cardTypeByCode.9:');
+    expect(response.body).toContain('票价表内容无效：body.lowBalanceWarningFen:');
     expect(parameters.latest('fare-table')).toBeUndefined();
     expect(fixture.centre.stores.operators.listAudit(10, { action: 'parameters.fare-table' })).toEqual([]);
   });
@@ -149,7 +185,7 @@ describe('parameter authoring in the console', () => {
   it('rejects fare table text that is not JSON', async () => {
     const response = await post(await login('operator1'), 'fare-table', { body: '{ "currency": ' });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('body: invalid JSON:');
+    expect(response.body).toContain('票价表不是有效的 JSON：');
     expect(parameters.latest('fare-table')).toBeUndefined();
   });
 
