@@ -173,7 +173,8 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
       });
     }
     var versions = [];
-    for (var kind in state.parameters.active) versions.push(kind + ' v' + state.parameters.active[kind]);
+    // A kind without a catalogue name (from newer back-office software) shows as it is.
+    for (var kind in state.parameters.active) versions.push((catalogue.ui['paramKind.' + kind] ? t('paramKind.' + kind) : kind) + ' v' + state.parameters.active[kind]);
     setText('parameters', t('driver.parameters') + ': ' + (versions.join(', ') || '—'));
     setText('backlog', t('driver.backlog', { count: state.link.backlog }));
   }

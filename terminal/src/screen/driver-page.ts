@@ -1,7 +1,7 @@
 import { DEFAULT_LANGUAGE, RIDER_PROMPTS, UI_TEXT, type CatalogueEntry, type Language } from '@busfare/shared-protocol';
 
 /** Catalogue prefixes the driver page reads. */
-const PAGE_TEXT_PREFIXES = ['driver.', 'alert.', 'cardType.', 'rider.'];
+const PAGE_TEXT_PREFIXES = ['driver.', 'alert.', 'cardType.', 'rider.', 'paramKind.'];
 
 /** The part of the message catalogue the page needs, as embedded in it. */
 export function driverPageCatalogue(): { defaultLanguage: Language; ui: Record<string, CatalogueEntry>; prompts: Record<string, CatalogueEntry> } {

@@ -38,7 +38,7 @@ afterAll(async () => {
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('driver screen times', () => {
+describe.skipIf(!existsSync(CHROMIUM))('driver screen locale', () => {
   it('shows the terminal time zone', async () => {
     const page = await context!.newPage();
     const before = Date.now();
@@ -54,6 +54,17 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen times', () => {
     expect(state.utcOffsetMinutes).toBe(480);
     const driverLine = (await page.locator('#driver').textContent()) ?? '';
     expect(driverLine.endsWith(chinaTime(Date.parse(state.shift.startedAt)))).toBe(true);
+    await page.close();
+  });
+
+  it('names parameter kinds in both languages', async () => {
+    const page = await context!.newPage();
+    await page.goto(city!.buses[0]!.driverScreenUrl!);
+    await expect.poll(() => page.locator('#parameters').textContent()).toContain('票价表 v1');
+
+    await page.goto(`${city!.buses[0]!.driverScreenUrl!}?lang=en`);
+    await expect.poll(() => page.locator('#parameters').textContent()).toContain('Fare table v1');
+    expect(await page.locator('#parameters').textContent()).not.toContain('fare-table');
     await page.close();
   });
 });
