@@ -19,6 +19,8 @@ let broker: ChildProcess | undefined;
 let tlsUrl: string;
 let plainUrl: string;
 let ca: Buffer;
+/** mosquitto's start-up output of the start that listened. */
+let startLog: string[] = [];
 const clients: MqttClient[] = [];
 
 async function freePort(): Promise<number> {
@@ -111,6 +113,7 @@ describe.skipIf(!mosquittoAvailable())('mosquitto example configuration', () => 
     }
     tlsUrl = `mqtts://127.0.0.1:${tlsPort}`;
     plainUrl = `mqtt://127.0.0.1:${plainPort}`;
+    startLog = log;
   }, 120_000);
 
   afterAll(async () => {
@@ -121,6 +124,13 @@ describe.skipIf(!mosquittoAvailable())('mosquitto example configuration', () => 
       await exited;
     }
     if (directory) rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('opens only its two listeners', () => {
+    // A listener setting above the first listener line makes mosquitto open its default listener
+    // on port 1883 on every interface.
+    const ports = [...startLog.join('').matchAll(/listen socket on port (\d+)/g)].map((match) => Number(match[1]));
+    expect(new Set(ports)).toEqual(new Set([Number(new URL(tlsUrl).port), Number(new URL(plainUrl).port)]));
   });
 
   it('admits a terminal over TLS', async () => {
