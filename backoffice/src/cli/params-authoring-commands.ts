@@ -8,6 +8,7 @@ import { terminalParameterStatus } from '../params/fleet-parameter-status.js';
 import { ParameterRepository, type StoredPublication } from '../params/parameter-repository.js';
 import { loadSigningKey, writeSigningKeyPair } from '../params/signing-key-file.js';
 import { ParameterFileError } from '../params/fare-table-file.js';
+import { blacklistKeyOf } from '../params/blacklist-key.js';
 
 export interface CommandIo {
   stdout(text: string): void;
@@ -85,13 +86,15 @@ export function blacklistCommand(args: string[], io: CommandIo, language?: Langu
   if (action === undefined) throw new UsageError(cliText('cli.params.blacklistActionMissing', commandLanguage));
   if (action !== 'add' && action !== 'remove') throw new UsageError(cliText('cli.params.blacklistActionInvalid', commandLanguage, { action }));
   if (asns.length === 0) throw new UsageError(cliText('cli.params.missingAsn', commandLanguage, { action }));
-  // Lower-case hex is accepted and stored upper-case, so the message quotes what was typed.
+  // A card number as the console shows it (20 digits) or its 16-digit key, in either case, so
+  // the message quotes what was typed.
   const invalid: string[] = [];
-  asns.forEach((asn, index) => {
-    if (!/^[0-9A-Fa-f]{16}$/.test(asn)) invalid.push(`  ${action}.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
+  const normalized = asns.map((asn, index) => {
+    const key = blacklistKeyOf(asn);
+    if (key === undefined) invalid.push(`  ${action}.${index}: ${JSON.stringify(asn)} is neither a 20-digit card number nor its right-most 8 bytes as 16 hex digits`);
+    return key ?? asn;
   });
   if (invalid.length > 0) throw new UsageError(`${cliText('cli.params.invalidAsn', commandLanguage)}\n${invalid.join('\n')}`);
-  const normalized = asns.map((asn) => asn.toUpperCase());
   const effectiveFrom = values['effective-from'];
   return withAuthoring(values, io, commandLanguage, (authoring) =>
     action === 'add' ? authoring.changeBlacklist(normalized, [], effectiveFrom) : authoring.changeBlacklist([], normalized, effectiveFrom),

@@ -105,6 +105,15 @@ describe('params authoring commands', () => {
     repository.close();
   });
 
+  it('blacklists a card number as the console shows it', async () => {
+    const options = ['--db', db, '--signing-key', key];
+    const added = await run(['blacklist', 'add', '58100001000000000330', '5810000100000000abcd', ...options]);
+    expect(added.code).toBe(0);
+    const repository = new ParameterRepository(db);
+    expect(repository.latest('blacklist')?.set.body).toEqual({ mode: 'full', entries: ['0001000000000330', '000100000000ABCD'] });
+    repository.close();
+  });
+
   it('reports the status of an empty fleet', async () => {
     new ParameterRepository(db).close();
     const result = await run(['status', '--db', db]);
@@ -116,8 +125,8 @@ describe('params authoring commands', () => {
   it('rejects an invalid ASN', async () => {
     const result = await run(['blacklist', 'add', '00000000000000aa', '12345', 'xyz', '--db', db, '--signing-key', key]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('add.1: "12345" is not 16 hex digits (the right-most 8 bytes of the ASN)');
-    expect(result.stderr).toContain('add.2: "xyz" is not 16 hex digits');
+    expect(result.stderr).toContain('add.1: "12345" is neither a 20-digit card number nor its right-most 8 bytes as 16 hex digits');
+    expect(result.stderr).toContain('add.2: "xyz" is neither a 20-digit card number');
     expect(result.stderr).not.toContain('add.0');
     expect(result.stderr).not.toContain('upper-case');
     expect(existsSync(db)).toBe(false);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConsoleInputError, blacklistKeyOf, cardNumberOf, yuanToFen } from './console-input.js';
+import { blacklistKeyOf } from '../params/blacklist-key.js';
+import { ConsoleInputError, cardNumberOf, yuanToFen } from './console-input.js';
 
 describe('blacklistKeyOf', () => {
   it('takes the right-most 8 bytes of a full card number', () => {

@@ -2,7 +2,7 @@ import { type Language, uiText } from '@busfare/shared-protocol';
 import type { AuditRecorder } from '../clearing/audit.js';
 import { type ParameterAuthoring, ParameterAuthoringError } from '../params/authoring.js';
 import type { StoredPublication } from '../params/parameter-repository.js';
-import { blacklistKeyOf } from './console-input.js';
+import { blacklistKeyOf } from '../params/blacklist-key.js';
 import type { ParameterFormValues } from './ops-parameter-views.js';
 
 export interface ParameterFormContext {
