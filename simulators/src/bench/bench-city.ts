@@ -130,9 +130,14 @@ export class BenchCity {
     await waitFor(() => this.buses.every((bus) => bus.ready() && routesArrived(bus)), 15_000, 'every terminal to receive the fare table and the routes');
   }
 
-  /** Id of the first stop of the first route, for a stop page to show; undefined without GPS. */
-  firstStopId(): string | undefined {
-    return this.routesBody?.routes[0]?.patterns[0]?.stops[0];
+  /**
+   * Id of the middle stop of the first route, for a stop page to show; undefined without GPS.
+   * Buses leave the first stop as the run starts, so its page would list none, while buses
+   * approach the middle stop during the run.
+   */
+  sampleStopId(): string | undefined {
+    const stops = this.routesBody?.routes[0]?.patterns[0]?.stops;
+    return stops?.[Math.floor(stops.length / 2)];
   }
 
   async stop(): Promise<void> {

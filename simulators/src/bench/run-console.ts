@@ -29,7 +29,7 @@ export function addressLines(city: BenchCity, logFile: string): string[] {
     ...city.buses.map((bus) => `司机屏 Driver screen ${bus.terminalId}: ${bus.driverScreenUrl ?? '-'}`),
     `MQTT 服务器 MQTT broker: ${city.office.brokerUrl}`,
   ];
-  const stopId = city.firstStopId();
+  const stopId = city.sampleStopId();
   if (stopId !== undefined) {
     lines.push(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', consoleUrl).href}`);
     lines.push(`站点页面 Stop page: ${new URL(`/rider/stops/${encodeURIComponent(stopId)}`, consoleUrl).href}`);
