@@ -188,7 +188,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operators console in Chromium', () => {
     await page.fill('#blacklist-form textarea[name=entries]', card);
     await page.click('#blacklist-form button');
 
-    expect(await page.locator('.flash.ok').textContent()).toBe('黑名单 版本 1 已签名，等待发布到终端');
+    expect(await page.locator('.flash.ok').textContent()).toBe('黑名单版本 1 已签名，等待发布到终端');
     expect(parameters?.latest('blacklist')?.set.body).toEqual({ mode: 'full', entries: [IN_DOUBT_CARD.slice(-16)] });
   });
 

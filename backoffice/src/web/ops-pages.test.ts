@@ -160,6 +160,20 @@ describe('console pages in the operator language', () => {
     expect(form).not.toContain('placeholder=');
   });
 
+  it('names operator states in words', async () => {
+    await fixture.centre.accounts.create({ username: 'clerk', displayName: 'Clerk', role: 'viewer', password: PASSWORD }, 'admin');
+    await post('/ops/operators/clerk', { role: 'viewer', disabled: 'true' });
+
+    const chinese = await get('/ops/operators');
+    const english = await get('/ops/operators?lang=en');
+
+    expect(chinese.body).toContain('<td>已启用</td>');
+    expect(chinese.body).toContain('<td>已停用</td>');
+    expect(chinese.body).toContain('>停用</label>');
+    expect(english.body).toContain('<td>Disabled</td>');
+    expect(chinese.body).not.toMatch(/[✓✗]/);
+  });
+
   it('declares an inline favicon', async () => {
     const page = await get('/ops');
 

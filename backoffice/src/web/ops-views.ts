@@ -193,9 +193,9 @@ export function operatorsBody(language: Language, accounts: readonly Omit<Operat
       escapeHtml(account.username),
       escapeHtml(account.displayName),
       t(`role.${account.role}`),
-      account.disabled ? '✗' : '✓',
+      account.disabled ? t('ops.operators.disabled') : t('ops.operators.enabled'),
       `<form method="post" action="/ops/operators/${escapeHtml(account.username)}" class="inline"><select name="role" aria-label="${t('ops.operators.role')}">${roleOptions(account.role)}</select>
-       <label><input type="checkbox" name="disabled" value="true"${account.disabled ? ' checked' : ''}>✗</label><button type="submit">${t('ops.cs.submit')}</button></form>`,
+       <label><input type="checkbox" name="disabled" value="true"${account.disabled ? ' checked' : ''}>${t('ops.operators.disable')}</label><button type="submit">${t('ops.cs.submit')}</button></form>`,
     ]),
     t('console.noData'),
   )}
