@@ -30,8 +30,8 @@ describe('card inspection', () => {
     const inspection = await inspectCard(fixture.reader.present(card));
 
     const zh = formatCardInspection(inspection, 'zh');
-    expect(zh).toContain(`卡号: ${card.asn}`);
-    expect(zh).toContain('余额（元）: 8.00');
+    expect(zh).toContain(`卡号：${card.asn}`);
+    expect(zh).toContain('余额（元）：8.00');
     expect(zh).toContain('消费');
     const en = formatCardInspection(inspection, 'en');
     expect(en).toContain(`Card number: ${card.asn}`);

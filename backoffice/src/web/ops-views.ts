@@ -1,4 +1,4 @@
-import { type Language, type TerminalStatus, type UiTextId, formatYuan } from '@busfare/shared-protocol';
+import { type Language, type TerminalStatus, type UiTextId, formatYuan, labelled } from '@busfare/shared-protocol';
 import type { StoredTransactionRow } from '../store/clearing-repository.js';
 import type { AdjustmentRow } from '../store/exception-store.js';
 import type { AuditEntry, OperatorAccountRow } from '../store/operator-store.js';
@@ -241,6 +241,6 @@ function auditDetailsText(language: Language, details: Record<string, unknown>):
   };
   const pairs = Object.entries(details)
     .filter(([, value]) => value !== null && value !== undefined)
-    .map(([key, value]) => `<span class="detail">${labelOf(language, 'audit.detail.', key)}${language === 'zh' ? '：' : ': '}${valueText(key, value)}</span>`);
+    .map(([key, value]) => `<span class="detail">${labelled(language, labelOf(language, 'audit.detail.', key), valueText(key, value))}</span>`);
   return pairs.join(language === 'zh' ? '；' : '; ');
 }

@@ -448,6 +448,15 @@ export function uiText(id: UiTextId, language: Language = DEFAULT_LANGUAGE, para
   return fillPlaceholders(UI_TEXT[id][language], params);
 }
 
+/**
+ * Joins a label and its value with the language's colon: full-width in Chinese, "label: value" in
+ * English. An empty value gives the label and its colon, as a heading.
+ */
+export function labelled(language: Language, label: string, value: string | number): string {
+  if (language === 'zh') return `${label}：${value}`;
+  return value === '' ? `${label}:` : `${label}: ${value}`;
+}
+
 /** Formats fen as yuan with two decimals ("2.00"). */
 export function formatYuan(fen: number): string {
   const sign = fen < 0 ? '-' : '';

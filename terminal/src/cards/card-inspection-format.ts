@@ -1,4 +1,4 @@
-import { TRANSACTION_TYPE, type Language, formatYuan, uiText } from '@busfare/shared-protocol';
+import { TRANSACTION_TYPE, type Language, formatYuan, labelled, uiText } from '@busfare/shared-protocol';
 import type { CardInspection } from './card-inspection.js';
 
 /** Formats YYYYMMDDhhmmss as "YYYY-MM-DD hh:mm:ss"; other lengths are returned unchanged. */
@@ -31,15 +31,16 @@ function transitName(recordType: number, language: Language): string {
 export function formatCardInspection(inspection: CardInspection, language: Language): string {
   const t = (id: Parameters<typeof uiText>[0], params?: Record<string, string | number>) => uiText(id, language, params);
   const { ef15 } = inspection;
+  const line = (id: Parameters<typeof uiText>[0], value: string | number) => labelled(language, t(id), value);
   const lines = [
-    `${t('readCard.cardType')}: ${ef15.cardTypeCode}`,
-    `${t('readCard.medium')}: ${t(inspection.medium === 'phone' ? 'readCard.medium.phone' : 'readCard.medium.card')}`,
-    `${t('readCard.cardNumber')}: ${ef15.asn}`,
-    `${t('readCard.issuer')}: ${ef15.issuerId}`,
-    `${t('readCard.validity')}: ${t('readCard.validityRange', { start: formatDate(ef15.startDate), end: formatDate(ef15.expiryDate) })}`,
-    `${t('readCard.balance')}: ${formatYuan(inspection.balanceFen)}`,
+    line('readCard.cardType', ef15.cardTypeCode),
+    line('readCard.medium', t(inspection.medium === 'phone' ? 'readCard.medium.phone' : 'readCard.medium.card')),
+    line('readCard.cardNumber', ef15.asn),
+    line('readCard.issuer', ef15.issuerId),
+    line('readCard.validity', t('readCard.validityRange', { start: formatDate(ef15.startDate), end: formatDate(ef15.expiryDate) })),
+    line('readCard.balance', formatYuan(inspection.balanceFen)),
     '',
-    `${t('readCard.purseLog')}:`,
+    line('readCard.purseLog', ''),
   ];
   if (inspection.purseLog.length === 0) lines.push(`  ${t('readCard.noRecords')}`);
   else {
@@ -48,7 +49,7 @@ export function formatCardInspection(inspection: CardInspection, language: Langu
       lines.push(`  ${[record.serial, formatDateTime(record.dateTime), transactionName(record.transactionType, language), formatYuan(record.amountFen), record.terminalNumber].join('\t')}`);
     }
   }
-  lines.push('', `${t('readCard.transitRecords')}:`);
+  lines.push('', line('readCard.transitRecords', ''));
   if (inspection.transitRecords.length === 0) lines.push(`  ${t('readCard.noRecords')}`);
   else {
     lines.push(`  ${[t('readCard.column.time'), t('readCard.column.type'), t('readCard.column.amount'), t('readCard.column.balanceAfter'), t('readCard.column.lineStation'), t('readCard.column.terminal')].join('\t')}`);

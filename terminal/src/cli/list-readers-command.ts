@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, labelled, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
 import { createLogger } from '../logger.js';
 import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
@@ -48,7 +48,7 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
 
   const socketPath = pcscdSocketPath();
   if (!(await probePcscd(socketPath))) {
-    process.stderr.write(`${uiText('listReaders.serviceDown', language)}: ${socketPath}\n`);
+    process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
     return 1;
   }
   const logger = createLogger('list-readers', process.env.BUSFARE_LOG_LEVEL ?? 'warn');
@@ -73,7 +73,7 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
   try {
     await service.start();
     if (!service.isUp) {
-      process.stderr.write(`${uiText('listReaders.serviceDown', language)}: ${socketPath}\n`);
+      process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));

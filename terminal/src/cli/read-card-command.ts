@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, cliText, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, cliText, labelled, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
 import { CardInspectionError, inspectCard } from '../cards/card-inspection.js';
 import { formatCardInspection } from '../cards/card-inspection-format.js';
 import { createLogger } from '../logger.js';
@@ -47,7 +47,7 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
 
   const socketPath = pcscdSocketPath();
   if (!(await probePcscd(socketPath))) {
-    process.stderr.write(`${uiText('listReaders.serviceDown', language)}: ${socketPath}\n`);
+    process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
     return 1;
   }
   const logger = createLogger('read-card', process.env.BUSFARE_LOG_LEVEL ?? 'warn');
