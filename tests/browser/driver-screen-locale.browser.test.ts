@@ -7,6 +7,7 @@ import type { BrowserContext } from 'playwright-core';
 import { CHROMIUM, launchChromium } from './chromium.js';
 import { startEmbeddedBroker } from '@busfare/backoffice';
 import { BenchCity } from '@busfare/simulators';
+import { makeCard } from '../tap/cards.js';
 import pino from 'pino';
 
 const logger = pino({ level: process.env.BUSFARE_TEST_LOG ?? 'silent' });
@@ -54,6 +55,19 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen locale', () => {
     expect(state.utcOffsetMinutes).toBe(480);
     const driverLine = (await page.locator('#driver').textContent()) ?? '';
     expect(driverLine.endsWith(chinaTime(Date.parse(state.shift.startedAt)))).toBe(true);
+    await page.close();
+  });
+
+  it('names the card type once in English', async () => {
+    const bus = city!.buses[0]!;
+    const page = await context!.newPage();
+    await page.goto(`${bus.driverScreenUrl!}?lang=en`);
+    await expect.poll(() => page.locator('#driver').textContent()).toContain('8001');
+
+    expect((await bus.tap(makeCard({ cardTypeCode: 2, balanceFen: 3000 }))).status).toBe('accepted');
+
+    await expect.poll(() => page.locator('#tap-prompt').textContent()).toBe('Student card');
+    expect(await page.locator('#tap-card-type').textContent()).toBe('');
     await page.close();
   });
 

@@ -105,7 +105,9 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     setText('tap-prompt', tap ? t(tap.promptId) : t('driver.noTap'));
     var cardType = tap ? cardTypeName(tap.cardType) : '';
     if (tap && tap.driverCard) cardType = tap.driverCard.driverId ? t('driver.driver') + ' ' + tap.driverCard.driverId : '';
-    setText('tap-card-type', cardType === t(tap ? tap.promptId : '') ? '' : cardType);
+    // A card-type prompt (学生卡, Student card) names the card already, so the line would repeat it.
+    var promptNamesCard = tap && tap.promptId.indexOf('card-type-') === 0;
+    setText('tap-card-type', promptNamesCard || cardType === t(tap ? tap.promptId : '') ? '' : cardType);
     setText('tap-fare', tap && tap.amountFen !== undefined ? t('driver.fare') + ' ' + yuan(tap.amountFen) : '');
     setText('tap-balance', tap && tap.balanceFen !== undefined ? t('driver.balance') + ' ' + yuan(tap.balanceFen) : '');
     setText('stop-current', state.stops.current || t('driver.stopUnknown'));
