@@ -1,4 +1,4 @@
-import { LanguageOptionError, takeLanguageOption } from '@busfare/shared-protocol';
+import { LanguageOptionError, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
 import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
 import { benchmarkCommand } from './benchmarks/benchmark-command.js';
 import { tearingCommand } from './bench/tearing-command.js';
@@ -76,7 +76,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function reportFailure(error: unknown): number {
-  if (error instanceof UsageError || error instanceof LanguageOptionError || (error as Error).name === 'ChaosUsageError' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+  // Node's own parseArgs messages ("Unknown option '--x'") are worded as the other programs' are.
+  const parseProblem = parseArgsErrorText(error, 'en', 'busfare-bench');
+  if (parseProblem !== undefined) {
+    process.stderr.write(`busfare-bench: ${parseProblem}\n`);
+    return 2;
+  }
+  if (error instanceof UsageError || error instanceof LanguageOptionError || (error as Error).name === 'ChaosUsageError') {
     process.stderr.write(`busfare-bench: ${(error as Error).message}\n`);
     return 2;
   }

@@ -323,4 +323,18 @@ describe('busfare-bench language flags', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^busfare-bench: unknown command "frobnicate"/);
   });
+
+  it('words option errors as the other programs do', async () => {
+    const unknown = await run(bench, ['run', '--frob']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('busfare-bench: unknown option "--frob". Run "busfare-bench --help" to list the options.\n');
+
+    const missing = await run(bench, ['run', '--duration']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^busfare-bench: .*--duration/);
+
+    const extra = await run(bench, ['run', 'extra']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toMatch(/^busfare-bench: .*"extra"/);
+  });
 });
