@@ -116,6 +116,22 @@ describe('console page', () => {
     });
   });
 
+  it('answers an unknown page with 404', async () => {
+    const response = await app.inject({ method: 'GET', url: '/nope?lang=en' });
+
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(response.body).toContain('<h1>Page not found</h1>');
+    expect(response.body).toContain('<a id="home" href="/?lang=en">');
+  });
+
+  it('answers an unknown API path with JSON 404', async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/nope' });
+
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: '未找到路由：GET /api/nope' });
+  });
+
   it('answers the health check', async () => {
     const response = await app.inject({ method: 'GET', url: '/api/healthz' });
 

@@ -7,6 +7,7 @@ import type { ClearingRepository } from '../store/clearing-repository.js';
 import { type ClearingConsoleOptions, clearingConsolePlugin } from './clearing-console.js';
 import { renderConsolePage } from './console-page.js';
 import { LiveFeed } from './live-feed.js';
+import { registerNotFoundHandler } from './not-found.js';
 import { type RiderRoutesOptions, registerRiderRoutes } from './rider-api.js';
 import { maskCardNumber } from '../security/card-masking.js';
 
@@ -52,6 +53,7 @@ export function buildConsoleServer(options: ConsoleServerOptions): FastifyInstan
     void app.register(clearingConsolePlugin, { ...options.clearing, secureCookies: options.clearing.secureCookies ?? options.https !== undefined });
   }
 
+  registerNotFoundHandler(app, { opsConsole: options.clearing !== undefined });
   registerRiderRoutes(app, options.rider ?? { arrivals: undefined, timezoneOffsetMinutes: options.timezoneOffsetMinutes });
 
   app.addHook('preClose', async () => {

@@ -32,7 +32,8 @@ export interface OpsPagesOptions {
 
 type Form = Record<string, string | undefined>;
 
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'";
+/** Content-Security-Policy of the /ops pages and the not-found page: no scripts, no external content, no framing. */
+export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * The operators' console pages under /ops, rendered on the server in the operator's language.

@@ -436,6 +436,11 @@ export const UI_TEXT = {
   'audit.detail.removed': { zh: '移出', en: 'Removed' },
   'ops.value.yes': { zh: '是', en: 'Yes' },
   'ops.value.no': { zh: '否', en: 'No' },
+  'web.notFound.title': { zh: '页面不存在', en: 'Page not found' },
+  'web.notFound.text': { zh: '您访问的地址不存在，请检查地址是否正确。', en: 'No page exists at this address. Check the address and try again.' },
+  'web.notFound.home': { zh: '返回清分中心首页', en: 'Back to the clearing centre home page' },
+  'web.notFound.opsHome': { zh: '返回运营控制台', en: "Back to the operators' console" },
+  'web.notFound.route': { zh: '未找到路由：{method} {path}', en: 'Not found: no route for {method} {path}' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;
