@@ -151,6 +151,8 @@ describe('rider page', () => {
     expect(response.headers['content-language']).toBe('zh-CN');
     expect(response.body).toContain('星海街 公交站');
     expect(response.body).toContain('即将到站');
+    // An empty inline icon keeps the browser from requesting /favicon.ico, which has no route.
+    expect(response.body).toContain('<link rel="icon" href="data:,">');
   });
 
   it('renders in English on request', async () => {

@@ -38,6 +38,7 @@ export function renderRiderStopPage(model: RiderPageModel): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${RELOAD_S}">
 <title>${t('rider.stop.title', { name: model.stop.name })}</title>
+<link rel="icon" href="data:,">
 <style>body{font-family:sans-serif;margin:1rem;max-width:40rem}table{border-collapse:collapse;width:100%}td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}.eta{font-weight:bold}</style>
 </head>
 <body>
@@ -56,7 +57,7 @@ ${table}
 /** Renders the page for a stop that does not exist or while predictions are off. */
 export function renderRiderMessagePage(language: Language, message: string): string {
   return `<!doctype html>
-<html lang="${language === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8"><title>${escapeHtml(message)}</title></head>
+<html lang="${language === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8"><title>${escapeHtml(message)}</title><link rel="icon" href="data:,"></head>
 <body><p id="message">${escapeHtml(message)}</p></body></html>
 `;
 }

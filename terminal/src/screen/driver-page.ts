@@ -26,6 +26,7 @@ export function driverPageHtml(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${UI_TEXT['driver.title'][DEFAULT_LANGUAGE]}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/driver.css">
 </head>
 <body>

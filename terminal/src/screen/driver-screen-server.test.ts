@@ -68,9 +68,12 @@ describe('DriverScreenServer', () => {
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    // An empty inline icon keeps the kiosk browser from requesting /favicon.ico, which has no route.
+    expect(page.headers.get('content-security-policy')).toContain('img-src data:');
     const html = await page.text();
     expect(html).toContain('<title>司机屏</title>');
     expect(html).toContain('"driver.signOn.prompt"');
+    expect(html).toContain('<link rel="icon" href="data:,">');
     expect((await fetch(new URL('/driver.js', url))).headers.get('content-type')).toContain('javascript');
     expect((await fetch(new URL('/driver.css', url))).status).toBe(200);
     const state = (await (await fetch(new URL('/api/state', url))).json()) as { shift: unknown; link: unknown; utcOffsetMinutes: number };

@@ -32,7 +32,8 @@ const ERROR_STATUS: Record<ShiftError['code'], number> = {
   'not-signed-on': 409,
 };
 
-const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// img-src data: admits only the page's empty icon, which keeps the browser from asking for /favicon.ico.
+const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * The driver's page for the kiosk browser on the validator's display: `GET /` with its script and
