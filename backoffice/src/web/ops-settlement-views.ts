@@ -155,7 +155,7 @@ export function exceptionsBody(language: Language, rejected: readonly RejectedQu
     ];
   });
   return `<h2>${t('ops.exceptions.rejected')} (${rejected.length})</h2>
-${table('rejected-queue', ['#', t('console.terminal'), t('console.sequence'), t('ops.exceptions.category'), t('console.reason'), t('console.time'), ''], rejectedRows, t('console.noData'))}
+${table('rejected-queue', ['#', t('console.terminal'), t('console.sequence'), t('ops.exceptions.category'), t('console.reason'), t('console.time'), t('ops.audit.action')], rejectedRows, t('console.noData'))}
 <h2>${t('ops.exceptions.inDoubt')} (${inDoubt.length})</h2>
-${table('in-doubt-queue', [t('console.terminal'), t('console.sequence'), t('console.card'), t('ops.exceptions.counter'), t('console.amount'), t('console.time'), ''], inDoubtRows, t('console.noData'))}`;
+${table('in-doubt-queue', [t('console.terminal'), t('console.sequence'), t('console.card'), t('ops.exceptions.counter'), t('console.amount'), t('console.time'), t('ops.audit.action')], inDoubtRows, t('console.noData'))}`;
 }

@@ -161,7 +161,7 @@ export function customerServiceBody(language: Language, rows: readonly Adjustmen
     : '';
   return `${table(
     'customer-service',
-    ['#', t('console.kind'), t('console.card'), t('ops.cs.replacement'), t('console.amount'), t('console.reason'), t('ops.cs.requestedBy'), t('export.state'), t('ops.cs.decidedBy'), ''],
+    ['#', t('console.kind'), t('console.card'), t('ops.cs.replacement'), t('console.amount'), t('console.reason'), t('ops.cs.requestedBy'), t('export.state'), t('ops.cs.decidedBy'), t('ops.audit.action')],
     rows.map((row) => [
       String(row.id),
       t(row.kind === 'refund' ? 'ops.cs.refund' : row.kind === 'adjustment' ? 'ops.cs.adjustment' : 'ops.cs.transfer'),
@@ -188,7 +188,7 @@ export function operatorsBody(language: Language, accounts: readonly Omit<Operat
     (['viewer', 'operator', 'administrator'] as const).map((role) => `<option value="${role}"${role === selected ? ' selected' : ''}>${t(`role.${role}`)}</option>`).join('');
   return `${table(
     'operators',
-    [t('ops.login.username'), t('ops.operators.displayName'), t('ops.operators.role'), t('export.state'), ''],
+    [t('ops.login.username'), t('ops.operators.displayName'), t('ops.operators.role'), t('export.state'), t('ops.audit.action')],
     accounts.map((account) => [
       escapeHtml(account.username),
       escapeHtml(account.displayName),

@@ -517,7 +517,7 @@ busfare 清分中心后台。
   terminals      登记、列出和注销终端的 MQTT 凭据
 
 选项：
-  --lang zh|en   帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en   帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help     显示本帮助；"busfare-backoffice <command> --help" 显示各命令的选项
 `,
     en: `Usage: busfare-backoffice <command> [options]
@@ -531,7 +531,7 @@ Commands:
   terminals      Register, list and remove terminals' MQTT credentials
 
 Options:
-  --lang zh|en   Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en   Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help     Show this help; "busfare-backoffice <command> --help" shows a command's options
 `,
   },
@@ -549,7 +549,7 @@ backoffice/examples/backoffice.json 是配置示例。打开任何文件之前�
   --http-port N      运营控制台在 127.0.0.1 上的 TCP 端口（默认 8080；0 表示任选空闲端口）
   --broker-url URL   改用此外部 MQTT 服务器（mqtt://host:port），不启动内置服务器
   --keys FILE        发卡机构 TAC 主密钥的 JSON 文件（权限须为 chmod 600）
-  --lang zh|en       帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en       帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help         显示本帮助
 
 配置字段（均可省略）：
@@ -587,7 +587,7 @@ Options:
   --http-port N      TCP port of the operator console on 127.0.0.1 (default 8080; 0 = any free port)
   --broker-url URL   Use this external broker (mqtt://host:port) in place of the embedded one
   --keys FILE        JSON file of issuer TAC master keys (keep it chmod 600)
-  --lang zh|en       Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en       Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help         Show this help
 
 Config fields (all optional):
@@ -627,7 +627,7 @@ Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, 
   --db FILE       清分数据库文件（默认 busfare-backoffice.db）；add 会在缺少时创建，
                   list 和 remove 要求数据库已存在
   --replace       与 add 一起使用：为已登记的终端签发新密钥
-  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en    帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
 退出码：完成为 0；remove 未登记的终端或其他故障为 1；选项、终端编号或数据库无效，
@@ -647,7 +647,7 @@ Options:
   --db FILE       Clearing database file (default busfare-backoffice.db); add creates it,
                   list and remove need an existing one
   --replace       With add: issue a new secret for an already registered terminal
-  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en    Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help      Show this help
 
 Exit codes: 0 done, 1 remove of an unregistered terminal or another failure, 2 invalid options,
@@ -667,7 +667,7 @@ terminal id or database, or add of a registered terminal without --replace.
   keygen     生成用于签名参数集的 Ed25519 密钥对
 
 选项：
-  --lang zh|en   帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en   帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help     显示本帮助
 
 运行 "busfare-backoffice params <command> --help" 查看各命令的选项。
@@ -684,7 +684,7 @@ Commands:
   keygen     Generate the Ed25519 key pair that signs parameter sets
 
 Options:
-  --lang zh|en   Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en   Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help     Show this help
 
 Run "busfare-backoffice params <command> --help" for the options of a command.
@@ -703,7 +703,7 @@ Run "busfare-backoffice params <command> --help" for the options of a command.
                   留空则沿用该卡上一条记录的余额；tapKind：on、off 或 single）
   --routes PATH   上下车分段计价线路的线路数据：GTFS 目录，或包含 routes 参数集（或其本体）的
                   JSON 文件。不指定时只使用票价表内的站点列表。
-  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en    帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
 退出码：试算完成为 0，故障为 1，选项、票价表、刷卡记录或线路数据无效为 2。
@@ -721,7 +721,7 @@ Options:
   --routes PATH   Route data for tap-on/tap-off routes: a GTFS folder, or a JSON file with a
                   routes parameter set or body. Without it, only stop lists inside the fare
                   table are used.
-  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en    Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help      Show this help
 
 Exit codes: 0 priced, 1 failure, 2 invalid options, table, taps or route data.
@@ -737,7 +737,7 @@ parameterSigningKey。公钥写入 --public；把它部署到每台终端，终�
 选项：
   --private FILE   私钥的写入位置（PKCS #8 PEM）
   --public FILE    公钥的写入位置（SPKI PEM）
-  --lang zh|en     帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en     帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help       显示本帮助
 
 退出码：写入成功为 0，故障为 1，选项无效或文件已存在为 2。
@@ -752,7 +752,7 @@ Existing files are never overwritten. Prints {"keyId": ...} on stdout.
 Options:
   --private FILE   Where to write the private key (PKCS #8 PEM)
   --public FILE    Where to write the public key (SPKI PEM)
-  --lang zh|en     Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en     Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help       Show this help
 
 Exit codes: 0 written, 1 failure, 2 invalid options or a file already exists.
@@ -772,7 +772,7 @@ bodySha256 和 keyId；发现的每个问题输出到 stderr。
   --version N            版本号，须大于该类型已保存的所有版本
   --effective-from TIME  终端切换到此版本的时间，带时区偏移的 ISO 8601 格式（默认立即）
 {storeOptions}
-  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en           帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
 退出码：保存成功为 0，故障为 1，选项、文件或参数集无效为 2。
@@ -791,7 +791,7 @@ Options:
   --version N            Version number, above every stored version of the kind
   --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
 {storeOptions}
-  --lang zh|en           Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en           Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help             Show this help
 
 Exit codes: 0 stored, 1 failure, 2 invalid options, file or set.
@@ -807,7 +807,7 @@ Exit codes: 0 stored, 1 failure, 2 invalid options, file or set.
 选项：
   --effective-from TIME  终端切换到此版本的时间，带时区偏移的 ISO 8601 格式（默认立即）
 {storeOptions}
-  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en           帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
 退出码：保存成功为 0，故障为 1，选项或 ASN 无效为 2。
@@ -822,7 +822,7 @@ card's application serial number as 16 hex digits. Prints the stored set as one 
 Options:
   --effective-from TIME  ISO 8601 time with offset when terminals switch to it (default now)
 {storeOptions}
-  --lang zh|en           Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en           Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help             Show this help
 
 Exit codes: 0 stored, 1 failure, 2 invalid options or ASNs.
@@ -848,7 +848,7 @@ Exit codes: 0 stored, 1 failure, 2 invalid options or ASNs.
   --behind-only    只输出落后或版本未知的终端
   --config FILE    后台 JSON 配置（db）
   --db FILE        清分数据库，代替配置中的 db；数据库必须已存在
-  --lang zh|en     帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en     帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help       显示本帮助
 
 退出码：输出完成为 0，故障为 1，选项无效或数据库不存在为 2。
@@ -865,7 +865,7 @@ Options:
   --behind-only    Print only the terminals that are behind or whose versions are unknown
   --config FILE    Back-office JSON config (db)
   --db FILE        Clearing database, in place of the config's db; it must exist
-  --lang zh|en     Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en     Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help       Show this help
 
 Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
@@ -891,7 +891,7 @@ Exit codes: 0 printed, 1 failure, 2 invalid options or a missing database.
   --baseline FILE           TransitClock 预测导出文件，作为模型 "transitclock" 评估
   --history FILE            用于学习的历史位置记录（gtfs-avl）
   --tz ZONE                 AVL 和基线时间所用的 IANA 时区（gtfs-avl）
-  --lang zh|en              帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en              帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help                显示本帮助
 `,
     en: `Usage: busfare-backoffice arrivals-eval --format suzhou --events FILE [--route ID]
@@ -913,7 +913,7 @@ Options:
   --baseline FILE           TransitClock prediction export, scored as model "transitclock"
   --history FILE            Earlier positions to learn from (gtfs-avl)
   --tz ZONE                 IANA time zone of the AVL and baseline times (gtfs-avl)
-  --lang zh|en              Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en              Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help                Show this help
 `,
   },
@@ -930,7 +930,7 @@ busfare 读卡终端运行程序。
   version            输出软件版本
 
 选项：
-  --lang zh|en       帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en       帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help         显示本帮助
 
 运行 "busfare-terminal COMMAND --help" 查看各命令的选项。
@@ -947,7 +947,7 @@ Commands:
   version            Print the software version
 
 Options:
-  --lang zh|en       Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en       Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help         Show this help
 
 Run "busfare-terminal COMMAND --help" for the options of a command.
@@ -965,7 +965,7 @@ Run "busfare-terminal COMMAND --help" for the options of a command.
                          与系统时钟之间时采用，否则 "time" 为 null
   --max-hdop N           可接受的最大 HDOP（默认 {maxHdop}）
   --min-satellites N     可接受的最少在用卫星数（默认 {minSatellites}）
-  --lang zh|en           帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en           帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help             显示本帮助
 
 退出码：读完输入为 0，无法读取输入为 1，命令行参数无效为 2。
@@ -981,7 +981,7 @@ Options:
                          lands between DATE and the system clock, otherwise "time" is null
   --max-hdop N           largest HDOP accepted (default {maxHdop})
   --min-satellites N     fewest satellites in use accepted (default {minSatellites})
-  --lang zh|en           language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en           language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help             show this help
 
 Exit status: 0 when the input was read, 1 when it could not be read, 2 on invalid arguments.
@@ -998,7 +998,7 @@ Exit status: 0 when the input was read, 1 when it could not be read, 2 on invali
 选项：
   --config FILE   JSON 配置：terminalId, vehicleId, dataDir, broker {url, username, password},
 ${TERMINAL_RUN_CONFIG_FIELDS_ZH}
-  --lang zh|en    帮助文本的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  --lang zh|en    帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
 退出码：正常停止为 0，运行时故障为 1，命令行参数或配置无效为 2。
@@ -1014,7 +1014,7 @@ An example config is terminal/examples/terminal.json in the source tree.
 Options:
   --config FILE   JSON config: terminalId, vehicleId, dataDir, broker {url, username, password},
 ${TERMINAL_RUN_CONFIG_FIELDS}
-  --lang zh|en    Language of this help (default: BUSFARE_LANG, else zh)
+  --lang zh|en    Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help      Show this help
 
 Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on invalid arguments or config.
