@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import { isServiceLoss } from './pcsc-errors.js';
@@ -40,6 +41,21 @@ export interface PcscServiceOptions {
   createContext?: () => Promise<NfcPcscContext>;
   /** Checks that pcscd accepts connections; default probePcscd. */
   probe?: (socketPath: string) => Promise<boolean>;
+  /**
+   * Returns an identity of pcscd's socket file that changes when pcscd makes it anew, or
+   * undefined when it is missing. Default: the file's inode number.
+   */
+  socketIdentity?: (socketPath: string) => number | undefined;
+  /** Milliseconds between checks of the socket's identity while a context is open. Default 1000. */
+  watchdogMs?: number;
+}
+
+function socketInode(socketPath: string): number | undefined {
+  try {
+    return statSync(socketPath).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface PcscServiceEvents {
@@ -64,6 +80,9 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   private retryMs: number;
   private serviceUp = false;
   private connecting: Promise<void> | undefined;
+  /** The socket's identity when the open context was made. */
+  private contextSocket: number | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PcscServiceOptions) {
     super();
@@ -80,11 +99,18 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    // A context learns that pcscd died only from an error that its status loop reports. If pcscd
+    // restarts before one is reported, the old context may stay open on the dead daemon, so the
+    // socket file that the new pcscd makes is watched as well.
+    this.watchdog = setInterval(() => this.checkSocket(), this.options.watchdogMs ?? 1000);
+    this.watchdog.unref();
     await this.connectOnce();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.connecting;
@@ -133,6 +159,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     }
 
     this.context = context;
+    this.contextSocket = this.socketIdentity();
     context.on('reader', (reader: NfcPcscReader) => {
       // Every reader emits 'error' when pcscd stops; one with no listener would crash the process.
       reader.on('error', (error: Error) => this.options.logger.debug({ reader: reader.name, err: error }, 'PC/SC reader error'));
@@ -153,6 +180,19 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     this.closeContext();
     this.markDown(error);
     this.scheduleRetry();
+  }
+
+  private socketIdentity(): number | undefined {
+    return (this.options.socketIdentity ?? socketInode)(this.socketPath);
+  }
+
+  /** Drops the open context when pcscd's socket file was made anew or removed since the context was made. */
+  private checkSocket(): void {
+    if (!this.running || !this.serviceUp || this.connecting) return;
+    const current = this.socketIdentity();
+    if (current === this.contextSocket) return;
+    const reason = current === undefined ? `pcscd's socket ${this.socketPath} is gone` : `pcscd's socket ${this.socketPath} was made anew, so pcscd restarted`;
+    this.lost(new Error(reason));
   }
 
   private markDown(error: Error): void {
