@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PositionFix, RoutesBody, TripContext } from '@busfare/shared-protocol';
+import { CHINA_UTC_OFFSET_MINUTES, type PositionFix, type RoutesBody, type TripContext } from '@busfare/shared-protocol';
 import type { Logger } from 'pino';
 import type { CardReader, CardSession } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
@@ -9,7 +9,7 @@ import type { SecureAccessModule } from '../ports/secure-access-module.js';
 import type { TransactionStore } from '../store/transaction-store.js';
 import type { CardLockLog } from '../tap/card-blocking.js';
 import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS, type DriverCardHandler } from '../tap/driver-card.js';
-import { type BlacklistSource, CHINA_UTC_OFFSET_MINUTES, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
+import { type BlacklistSource, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
 import { ServiceStops } from '../trip/service-stops.js';
 import type { StopProgress } from '../trip/stop-tracker.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CardType, DeviceHealth, ShiftCounters, ShiftRecord } from '@busfare/shared-protocol';
+import { CHINA_UTC_OFFSET_MINUTES, type CardType, type DeviceHealth, type ShiftCounters, type ShiftRecord } from '@busfare/shared-protocol';
 import type { CardReader } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
 import type { DriverAlert, DriverScreen } from '../ports/driver-screen.js';
@@ -7,7 +7,6 @@ import type { GnssFix, PositionSource } from '../ports/position-source.js';
 import type { TerminalRuntimeEvents } from '../runtime/terminal-runtime.js';
 import type { DriverShift, ServiceChoice } from '../shift/driver-shift.js';
 import type { DriverCardTap, TapOutcome } from '../tap/tap-outcome.js';
-import { CHINA_UTC_OFFSET_MINUTES } from '../tap/tap-processor.js';
 import { DRIVER_ALERTS, sortAlerts } from './driver-alerts.js';
 import type { StopProgress } from '../trip/stop-tracker.js';
 

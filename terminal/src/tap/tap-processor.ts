@@ -1,4 +1,5 @@
 import {
+  CHINA_UTC_OFFSET_MINUTES,
   MemoryRecentTaps,
   type RecentTaps,
   StatusWordError,
@@ -26,9 +27,6 @@ import { readCardBoarding } from './transit-record.js';
 import { runM1Tap } from './m1/m1-tap.js';
 
 /** Where the active fare table comes from (the parameter store). */
-/** Offset of China Standard Time from UTC, the default for card dates and the driver screen. */
-export const CHINA_UTC_OFFSET_MINUTES = 480;
-
 export interface FareTableSource {
   activeFareTable(now: Date): FareTableBody | undefined;
 }
