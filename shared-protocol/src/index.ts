@@ -22,6 +22,7 @@ export * from './cards/fci.js';
 export * from './cards/mohurd-files.js';
 export * from './schemas/common.js';
 export * from './schemas/transactions.js';
+export * from './schemas/record-fast-parse.js';
 export * from './schemas/positions.js';
 export * from './schemas/status.js';
 export * from './schemas/commands.js';

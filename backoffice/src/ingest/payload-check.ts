@@ -2,6 +2,7 @@ import {
   type TransactionRecord,
   canonicalJson,
   lockRecordSchema,
+  parseCommonRecord,
   terminalIdFromTopic,
   terminalIdSchema,
   transactionBatchSchema,
@@ -12,7 +13,6 @@ import type { AcceptedLock } from '../store/card-lock-table.js';
 import { recordColumns } from '../store/record-columns.js';
 import { describeIssues } from '../zod-issues.js';
 import { type BusinessDayRule, businessDayPlacer } from './business-day.js';
-import { parseCommonRecord } from './record-fast-parse.js';
 import type { TacVerifier } from './tac-verifier.js';
 
 /** A payload rejected as a whole, before anything was stored. */

@@ -21,8 +21,9 @@ export interface ReadyRecordText {
   /** The stored text. For a quarantined record it is the damaged text as read. */
   json: string;
   /**
-   * Why the stored text cannot be sent as the record of this sequence: it is not JSON, or not an
-   * object with this sequence. The store has quarantined it. Undefined for an intact record.
+   * Why the stored text cannot be sent as the record of this sequence: it is not JSON, not an
+   * object with this sequence, or fails the record schema that the back office applies. The store
+   * has quarantined it. Undefined for an intact record.
    */
   damage?: string;
 }
@@ -102,7 +103,7 @@ export interface TransactionStore {
   appendLock(lock: PendingLock): LockRecord;
   /**
    * Ready records with sequence > afterSequence, in order, stopping before the first pending one.
-   * Quarantined records are left out, because their text no longer reads as a record.
+   * Quarantined records are left out, because their text no longer reads as a valid record.
    */
   readReady(afterSequence: number, limit: number): OutboxRecord[];
   /**

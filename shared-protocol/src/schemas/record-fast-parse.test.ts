@@ -1,4 +1,4 @@
-import { type TransactionRecord, transactionRecordSchema } from '@busfare/shared-protocol';
+import { type TransactionRecord, transactionRecordSchema } from './transactions.js';
 import { describe, expect, it } from 'vitest';
 import { parseCommonRecord } from './record-fast-parse.js';
 

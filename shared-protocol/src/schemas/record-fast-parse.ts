@@ -1,4 +1,5 @@
-import { type TransactionRecord, isoTimeSchema } from '@busfare/shared-protocol';
+import { isoTimeSchema } from './common.js';
+import type { TransactionRecord } from './transactions.js';
 
 /**
  * Parses the common transaction record by hand: a purchase, in-doubt record or resolution of a
