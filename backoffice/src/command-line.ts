@@ -6,6 +6,7 @@ import { paramsCommand } from './cli/params-command.js';
 import { ConfigError, type ConfigOverrides, loadConfig } from './config.js';
 import { checkConfiguredPaths } from './config-paths-check.js';
 import { KeyFileError } from './keys/file-key-store.js';
+import { SigningKeyError } from './params/signing-key-file.js';
 import { createLogger } from './logger.js';
 
 /** Exit codes shared by every busfare command. */
@@ -125,9 +126,16 @@ function reportError(error: unknown, language: Language): number {
     process.stderr.write(`busfare-backoffice: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof ConfigError || error instanceof KeyFileError) {
-    const lead = error instanceof ConfigError ? cliText('cli.configInvalid', language, { source: error.source }) : cliText('cli.keyFileInvalid', language, { source: error.path });
-    process.stderr.write(`busfare-backoffice: ${problemListText(lead, error.problems)}\n`);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`busfare-backoffice: ${problemListText(cliText('cli.configInvalid', language, { source: error.source }), error.problemsIn(language))}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof KeyFileError) {
+    process.stderr.write(`busfare-backoffice: ${problemListText(cliText('cli.keyFileInvalid', language, { source: error.path }), error.problems)}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof SigningKeyError) {
+    process.stderr.write(`busfare-backoffice: ${error.textIn(language)}\n`);
     return EXIT_USAGE;
   }
   const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };

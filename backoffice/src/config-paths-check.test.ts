@@ -184,7 +184,8 @@ describe('database path checks', () => {
   it('names a missing database and --db', () => {
     const db = join(directory, 'absent.db');
 
-    expect(missingDatabaseProblem(db)).toBe(`database ${resolve(db)} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database`);
+    expect(missingDatabaseProblem(db)?.en).toBe(`database ${resolve(db)} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database`);
+    expect(missingDatabaseProblem(db)?.zh).toBe(`数据库 ${resolve(db)} 不存在；请用 --db FILE（或在 --config FILE 中设置 "db"）指定清分数据库`);
   });
 
   it('accepts an existing database', () => {
@@ -195,6 +196,6 @@ describe('database path checks', () => {
   });
 
   it('rejects a database path that is a folder', () => {
-    expect(missingDatabaseProblem(directory)).toMatch(/is not a file, so pass --db FILE/);
+    expect(missingDatabaseProblem(directory)?.en).toMatch(/is not a file, so pass --db FILE/);
   });
 });

@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { type CatalogueEntry, type CliTextId, type ProblemText, cliText, cliTextEntry } from '@busfare/shared-protocol';
 import { type BackOfficeConfig, ConfigError } from './config.js';
 import { GtfsFeedError, importGtfsFeed } from './gtfs/gtfs-feed.js';
 import { SigningKeyError, loadSigningKey } from './params/signing-key-file.js';
@@ -18,20 +19,20 @@ export interface CheckedFiles {
  * field and path of every problem found.
  */
 export function checkConfiguredPaths(config: BackOfficeConfig, source: string, environment: NodeJS.ProcessEnv = process.env): CheckedFiles {
-  const problems: string[] = [];
+  const problems: ProblemText[] = [];
   const checked: CheckedFiles = {};
-  const add = (problem: string | undefined) => {
+  const add = (problem: ProblemText | undefined) => {
     if (problem !== undefined) problems.push(problem);
   };
 
   add(databaseFolderProblem(config.db));
 
   if (config.pkcs11 !== undefined) {
-    add(readableFileProblem('pkcs11.library', config.pkcs11.library, 'the PKCS#11 module of the HSM'));
+    add(readableFileProblem('pkcs11.library', config.pkcs11.library, 'cli.paths.role.pkcs11'));
     const pin = environment[config.pkcs11.pinVariable];
-    if (pin === undefined || pin === '') problems.push(`pkcs11.pinVariable: environment variable ${config.pkcs11.pinVariable} with the HSM user PIN is not set, so set it before starting`);
+    if (pin === undefined || pin === '') problems.push(cliTextEntry('cli.paths.pinNotSet', { variable: config.pkcs11.pinVariable }));
   } else if (config.keys !== undefined) {
-    add(readableFileProblem('keys', config.keys, 'the issuer key file'));
+    add(readableFileProblem('keys', config.keys, 'cli.paths.role.keys'));
   }
 
   if (config.parameterSigningKey !== undefined) {
@@ -39,7 +40,7 @@ export function checkConfiguredPaths(config: BackOfficeConfig, source: string, e
       checked.parameterSigningKey = loadSigningKey(config.parameterSigningKey);
     } catch (error) {
       if (!(error instanceof SigningKeyError)) throw error;
-      problems.push(`parameterSigningKey: ${error.message}`);
+      problems.push({ zh: `parameterSigningKey: ${error.textIn('zh')}`, en: `parameterSigningKey: ${error.textIn('en')}` });
     }
   }
 
@@ -61,7 +62,7 @@ export function checkConfiguredPaths(config: BackOfficeConfig, source: string, e
  * option --db), or returns undefined. The folder must exist and be writable, because SQLite
  * writes its journal files and the back office its first administrator password beside the file.
  */
-export function databaseFolderProblem(db: string): string | undefined {
+export function databaseFolderProblem(db: string): CatalogueEntry | undefined {
   if (db === ':memory:') return undefined;
   const folder = dirname(resolve(db));
   let isFolder: boolean;
@@ -69,14 +70,14 @@ export function databaseFolderProblem(db: string): string | undefined {
     isFolder = statSync(folder).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `db: folder ${folder} of the database ${db} does not exist, so create it or set db (--db) to a file in an existing folder`;
-    return `db: failed to read folder ${folder} of the database ${db} (${code ?? (error as Error).message}), so fix its permissions or set db (--db) to another file`;
+    if (code === 'ENOENT') return cliTextEntry('cli.db.folderMissing', { folder, db });
+    return cliTextEntry('cli.db.folderUnreadable', { folder, db, reason: code ?? (error as Error).message });
   }
-  if (!isFolder) return `db: ${folder} is not a folder, so set db (--db) to a file in an existing folder`;
+  if (!isFolder) return cliTextEntry('cli.db.notFolder', { folder });
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch {
-    return `db: folder ${folder} of the database ${db} is not writable by this user, so grant write access or set db (--db) to a file in a writable folder`;
+    return cliTextEntry('cli.db.folderNotWritable', { folder, db });
   }
 
   let stats;
@@ -86,11 +87,11 @@ export function databaseFolderProblem(db: string): string | undefined {
     // A missing database file is created at start-up.
     return undefined;
   }
-  if (!stats.isFile()) return `db: ${db} is not a file, so set db (--db) to an SQLite database file`;
+  if (!stats.isFile()) return cliTextEntry('cli.db.notFile', { db });
   try {
     accessSync(db, constants.R_OK | constants.W_OK);
   } catch {
-    return `db: database ${db} is not readable and writable by this user, so fix its permissions`;
+    return cliTextEntry('cli.db.notReadWrite', { db });
   }
   return undefined;
 }
@@ -99,49 +100,55 @@ export function databaseFolderProblem(db: string): string | undefined {
  * Describes why a command that only reads the database cannot open `db`, or returns undefined.
  * Such a command must not create an empty database in place of a mistyped path.
  */
-export function missingDatabaseProblem(db: string): string | undefined {
+export function missingDatabaseProblem(db: string): CatalogueEntry | undefined {
   if (db === ':memory:') return undefined;
   let stats;
   try {
     stats = statSync(db);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `database ${resolve(db)} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database`;
-    return `failed to read the database ${resolve(db)} (${code ?? (error as Error).message}), so fix its permissions or pass --db FILE`;
+    if (code === 'ENOENT') return cliTextEntry('cli.db.missing', { db: resolve(db) });
+    return cliTextEntry('cli.db.unreadable', { db: resolve(db), reason: code ?? (error as Error).message });
   }
-  if (!stats.isFile()) return `database ${resolve(db)} is not a file, so pass --db FILE to name the clearing database`;
+  if (!stats.isFile()) return cliTextEntry('cli.db.missingNotFile', { db: resolve(db) });
   return undefined;
 }
 
-function readableFileProblem(field: string, path: string, role: string): string | undefined {
+/** Describes why the file of a config field cannot be read, naming the file by its role, or returns undefined. */
+function readableFileProblem(field: string, path: string, role: CliTextId): CatalogueEntry | undefined {
   let isFile: boolean;
   try {
     isFile = statSync(path).isFile();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `${field}: ${role} ${path} does not exist, so create it or set ${field} to an existing file`;
-    return `${field}: failed to read ${role} ${path} (${code ?? (error as Error).message}), so fix its permissions or set ${field} to another file`;
+    if (code === 'ENOENT') return withRole('cli.paths.fileMissingFor', role, { field, path });
+    return withRole('cli.paths.fileUnreadableFor', role, { field, path, reason: code ?? (error as Error).message });
   }
-  if (!isFile) return `${field}: ${path} is not a file, so set ${field} to ${role}`;
+  if (!isFile) return withRole('cli.paths.notFileFor', role, { field, path });
   try {
     accessSync(path, constants.R_OK);
   } catch {
-    return `${field}: ${role} ${path} is not readable by this user, so fix its permissions`;
+    return withRole('cli.paths.fileNotReadableFor', role, { field, path });
   }
   return undefined;
 }
 
-function gtfsFolderProblems(folder: string): string[] {
+/** Fills a message whose {role} placeholder names a file by its role, in each language. */
+function withRole(id: CliTextId, role: CliTextId, params: Record<string, string>): CatalogueEntry {
+  return { zh: cliText(id, 'zh', { ...params, role: cliText(role, 'zh') }), en: cliText(id, 'en', { ...params, role: cliText(role, 'en') }) };
+}
+
+function gtfsFolderProblems(folder: string): ProblemText[] {
   const field = 'arrivals.gtfs';
   let isFolder: boolean;
   try {
     isFolder = statSync(folder).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [`${field}: GTFS folder ${folder} does not exist, so set ${field} to the folder of the routes' GTFS files or remove it to turn arrival predictions off`];
-    return [`${field}: failed to read GTFS folder ${folder} (${code ?? (error as Error).message}), so fix its permissions`];
+    if (code === 'ENOENT') return [cliTextEntry('cli.paths.gtfsMissing', { folder })];
+    return [cliTextEntry('cli.paths.gtfsUnreadable', { folder, reason: code ?? (error as Error).message })];
   }
-  if (!isFolder) return [`${field}: ${folder} is not a folder, so set ${field} to the folder of the routes' GTFS files (stops.txt, routes.txt, trips.txt, stop_times.txt)`];
+  if (!isFolder) return [cliTextEntry('cli.paths.gtfsNotFolder', { folder })];
 
   // NOTE: the arrival service imports the feed again at start-up, so a large feed is parsed twice.
   try {
@@ -153,8 +160,8 @@ function gtfsFolderProblems(folder: string): string[] {
   return [];
 }
 
-function pemProblem(field: string, path: string, role: 'certificate' | 'private key'): string | undefined {
-  const fileProblem = readableFileProblem(field, path, `the TLS ${role}`);
+function pemProblem(field: string, path: string, role: 'certificate' | 'private key'): CatalogueEntry | undefined {
+  const fileProblem = readableFileProblem(field, path, role === 'certificate' ? 'cli.paths.role.tlsCertificate' : 'cli.paths.role.tlsPrivateKey');
   if (fileProblem) return fileProblem;
   const pem = readFileSync(path);
   try {
@@ -162,7 +169,7 @@ function pemProblem(field: string, path: string, role: 'certificate' | 'private 
     else createPrivateKey(pem);
   } catch {
     // The parser's message is left out because it could quote the private key.
-    return `${field}: ${path} is not a PEM ${role}, so set ${field} to a PEM ${role} file`;
+    return withRole('cli.paths.notPem', role === 'certificate' ? 'cli.paths.role.certificate' : 'cli.paths.role.privateKey', { field, path });
   }
   return undefined;
 }

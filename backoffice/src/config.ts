@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { type Language, type ProblemText, cliTextEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 import { z } from 'zod';
-import { describeIssues } from './zod-issues.js';
 
 /** Paths of a PEM certificate chain and its private key, and optionally of a CA bundle. */
 const tlsFilesSchema = z.strictObject({
@@ -117,12 +117,22 @@ export interface ConfigOverrides {
 }
 
 export class ConfigError extends Error {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
   constructor(
     readonly source: string,
-    readonly problems: string[],
+    private readonly problemTexts: readonly ProblemText[],
   ) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`invalid configuration (${source}):\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'ConfigError';
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for a person reading the command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -138,12 +148,12 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new ConfigError(source, [`cannot read the file: ${error instanceof Error ? error.message : String(error)}`]);
+      throw new ConfigError(source, [cliTextEntry('cli.fileUnreadable', { message: error instanceof Error ? error.message : String(error) })]);
     }
     try {
       fileValue = JSON.parse(text);
     } catch (error) {
-      throw new ConfigError(source, [`invalid JSON: ${error instanceof Error ? error.message : String(error)}`]);
+      throw new ConfigError(source, [cliTextEntry('cli.jsonInvalid', { message: error instanceof Error ? error.message : String(error) })]);
     }
   }
   return parseConfig(applyOverrides(fileValue, overrides), source);
@@ -152,7 +162,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
 /** Validates a config value; throws a ConfigError listing every problem. */
 export function parseConfig(value: unknown, source = 'config'): BackOfficeConfig {
   const result = backOfficeConfigSchema.safeParse(value);
-  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  if (!result.success) throw new ConfigError(source, zodIssueEntries(result.error.issues));
   return result.data;
 }
 

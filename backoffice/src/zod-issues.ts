@@ -1,10 +1,10 @@
-import { issueMessage } from '@busfare/shared-protocol';
+import { zodIssueLines } from '@busfare/shared-protocol';
 import type { z } from 'zod';
 
 /**
- * Formats every issue of a zod error as "path: message", with "(root)" for the top level. A
- * missing required key reads "required, but missing" instead of zod's type message.
+ * Formats every issue of a zod error as "path: message" in English, with "(root)" for the top
+ * level, for logs, stored rejection reasons and API responses.
  */
 export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issueMessage(issue)}`);
+  return zodIssueLines(error.issues, 'en');
 }

@@ -25,7 +25,7 @@ afterAll(() => {
 function run(args: string[]): { out: string; log: string } {
   let out = '';
   let log = '';
-  runArrivalsEval(args, (text) => (out += text), (text) => (log += text));
+  runArrivalsEval(args, (text) => (out += text), (text) => (log += text), 'en');
   return { out, log };
 }
 
@@ -75,7 +75,7 @@ describe('arrivals-eval --format suzhou', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(await main(['arrivals-eval', '--format', 'nope'])).toBe(2);
-      expect(await main(['arrivals-eval', '--format', 'suzhou', '--events', join(directory, 'missing.csv')])).toBe(1);
+      expect(await main(['arrivals-eval', '--format', 'suzhou', '--events', join(directory, 'missing.csv'), '--lang', 'en'])).toBe(1);
       expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain('cannot read --events');
     } finally {
       stderr.mockRestore();

@@ -37,7 +37,7 @@ afterAll(() => {
 function run(args: string[]): { out: string; log: string } {
   let out = '';
   let log = '';
-  runArrivalsEval(args, (text) => (out += text), (text) => (log += text));
+  runArrivalsEval(args, (text) => (out += text), (text) => (log += text), 'en');
   return { out, log };
 }
 
@@ -171,7 +171,7 @@ describe('arrivals-eval --format gtfs-avl', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const avl = writeAvl('day.csv', '2026-03-02', 8);
-      expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', join(directory, 'none.csv'), '--tz', SHANGHAI])).toBe(1);
+      expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', join(directory, 'none.csv'), '--tz', SHANGHAI, '--lang', 'en'])).toBe(1);
       expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', join(directory, 'no-feed'), '--avl', avl, '--tz', SHANGHAI])).toBe(1);
       expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', avl, '--tz', 'Nowhere/City'])).toBe(1);
       const text = stderr.mock.calls.map((call) => String(call[0])).join('');

@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen in Chromium', () => {
     await checkLayout(page, '2-service', ['#choices button']);
     await afterPush(page, () => page.locator('#choices button').first().click());
     await expect.poll(() => page.locator('#view-duty').isVisible()).toBe(true);
-    expect(await page.locator('#route').textContent()).toBe('1路 上行');
+    expect(await page.locator('#route').textContent()).toBe('1路\n上行');
     expect(await page.locator('#driver').textContent()).toContain('司机 8123');
     expect(await page.locator('#tap-prompt').textContent()).toBe('签到完毕');
     expect(await page.locator('#tap-card-type').textContent()).toBe('司机 8123');

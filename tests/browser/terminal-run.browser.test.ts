@@ -94,7 +94,7 @@ describe.skipIf(!existsSync(CHROMIUM))('busfare-terminal run driver screen in Ch
     await checkKioskLayout(page, '2-service', ['#choices button'], SCREENSHOT_DIR);
     await page.locator('#choices button').first().click();
     await expect.poll(() => page.locator('#view-duty').isVisible()).toBe(true);
-    expect(await page.locator('#route').textContent()).toBe('12路 上行');
+    expect(await page.locator('#route').textContent()).toBe('12路\n上行');
 
     const fare = await host!.tap(makeCard({ balanceFen: 1000 }));
     expect(fare.outcome?.status).toBe('accepted');

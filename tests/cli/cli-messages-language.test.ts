@@ -78,7 +78,7 @@ const USAGE_ERRORS: Array<[string, Runner, string[], string, string]> = [
   ['params blacklist missing action', backoffice, ['params', 'blacklist'], 'busfare-backoffice params: "params blacklist" 之后缺少 "add" 或 "remove"', 'busfare-backoffice params: expected "add" or "remove" after "params blacklist", got nothing'],
   ['params blacklist invalid action', backoffice, ['params', 'blacklist', 'drop'], 'busfare-backoffice params: "params blacklist" 之后应为 "add" 或 "remove"，而不是 "drop"', 'busfare-backoffice params: expected "add" or "remove" after "params blacklist", got "drop"'],
   ['params blacklist missing ASN', backoffice, ['params', 'blacklist', 'add'], 'busfare-backoffice params: 缺少 ASN：在 "params blacklist add" 之后给出一个或多个', 'busfare-backoffice params: missing ASN: give one or more after "params blacklist add"'],
-  ['params blacklist invalid ASN', backoffice, ['params', 'blacklist', 'add', 'xyz'], 'busfare-backoffice params: ASN 无效：\n  add.0: "xyz" is neither a 20-digit card number', 'busfare-backoffice params: invalid ASN:\n  add.0: "xyz" is neither a 20-digit card number'],
+  ['params blacklist invalid ASN', backoffice, ['params', 'blacklist', 'add', 'xyz'], 'busfare-backoffice params: ASN 无效：\n  add.0: "xyz" 既不是 20 位卡号', 'busfare-backoffice params: invalid ASN:\n  add.0: "xyz" is neither a 20-digit card number'],
   ['params missing signing key', backoffice, ['params', 'blacklist', 'add', '00000000000000AA'], 'busfare-backoffice params: 缺少签名密钥：请用 --signing-key FILE 指定', 'busfare-backoffice params: missing signing key: pass --signing-key FILE'],
   ['params unreadable fare table', backoffice, ['params', 'dry-run', '--table', '/nonexistent/table.json', '--taps', 'taps.csv'], 'busfare-backoffice params: 文件无效（/nonexistent/table.json）：\n  ', 'busfare-backoffice params: invalid /nonexistent/table.json:\n  '],
 ];
@@ -144,7 +144,7 @@ describe('config errors', () => {
     const db = join(directory, 'absent', 'office.db');
     const result = await run(backoffice, ['serve', '--db', db]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`busfare-backoffice: 配置无效（defaults）：\n  db: folder ${join(directory, 'absent')}`);
+    expect(result.stderr).toContain(`busfare-backoffice: 配置无效（defaults）：\n  db: 数据库 ${db} 所在的文件夹 ${join(directory, 'absent')} 不存在`);
   });
 
   it('serve key file error in Chinese', async () => {
@@ -159,7 +159,7 @@ describe('config errors', () => {
     const db = join(directory, 'absent', 'office.db');
     const result = await run(backoffice, ['terminals', 'add', 'T9', '--db', db]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`busfare-backoffice terminals: 配置无效（--db）：\n  db: folder ${join(directory, 'absent')}`);
+    expect(result.stderr).toContain(`busfare-backoffice terminals: 配置无效（--db）：\n  db: 数据库 ${db} 所在的文件夹 ${join(directory, 'absent')} 不存在`);
   });
 
   it('params config error in Chinese', async () => {

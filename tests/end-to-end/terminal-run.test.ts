@@ -16,7 +16,7 @@ import {
   startBackOffice,
   startEmbeddedBroker,
 } from '@busfare/backoffice';
-import { type RoutesBody, type ShiftRecord, fromHex, generateParameterSigningKeys, shiftRecordSchema, topics } from '@busfare/shared-protocol';
+import { type RoutesBody, type ShiftRecord, TranslatedError, fromHex, generateParameterSigningKeys, shiftRecordSchema, topics } from '@busfare/shared-protocol';
 import { ALL_BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, SocketReaderHost, SoftwarePsam, backofficeTacKeyTable, createDriverCard } from '@busfare/simulators';
 import type { DriverScreenSnapshot } from '@busfare/terminal';
 import { type RunningTerminal, startTerminal } from '../../terminal/src/cli/run-command.js';
@@ -256,7 +256,10 @@ describe('busfare-terminal run with a bare broker', () => {
     cleanups.push(() => new Promise<void>((resolve) => portHolder.close(() => resolve())));
     const port = (portHolder.address() as { port: number }).port;
 
-    await expect(start({ port })).rejects.toThrow(new RegExp(`failed to start the driver screen on 127\\.0\\.0\\.1:${port}: .*set driverScreen\\.port to a free port`));
+    const failure = await start({ port }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TranslatedError);
+    expect((failure as TranslatedError).message).toMatch(new RegExp(`failed to start the driver screen on 127\\.0\\.0\\.1:${port}: .*set driverScreen\\.port to a free port`));
+    expect((failure as TranslatedError).textIn('zh')).toMatch(new RegExp(`^无法在 127\\.0\\.0\\.1:${port} 上启动司机屏：.*；请把 driverScreen\\.port 设为空闲端口$`));
     expect(host.connected).toBe(false);
     // The failed start closed its stores, so the next start opens the same files.
     const terminal = await start();

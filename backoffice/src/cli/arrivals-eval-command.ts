@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, cliHelp, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, cliHelp, cliText, takeLanguageOption } from '@busfare/shared-protocol';
 import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
 import { evaluateGtfsAvl } from '../arrivals/evaluation/gtfs-avl-evaluation.js';
 import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
@@ -46,16 +46,16 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
   }
   if (values.format === 'gtfs-avl') {
     for (const flag of ['gtfs', 'avl', 'tz'] as const) {
-      if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(`--format gtfs-avl needs --${flag}`);
+      if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', helpLanguage, { format: 'gtfs-avl', flag }));
     }
-    runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog);
+    runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog, helpLanguage);
     return;
   }
-  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(`invalid --format "${values.format ?? ''}": expected suzhou or gtfs-avl`);
-  if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError('--format suzhou needs --events FILE');
+  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidFormat', helpLanguage, { value: values.format ?? '' }));
+  if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', helpLanguage, { format: 'suzhou', flag: 'events FILE' }));
 
   const routeId = values.route ?? basename(values.events, extname(values.events));
-  const text = readInput('events', values.events);
+  const text = readInput('events', values.events, helpLanguage);
   const result = evaluateSuzhou(text, { routeId });
   for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
   writeLog(
@@ -67,21 +67,22 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
   );
 }
 
-function readInput(flag: string, path: string): string {
+/** Reads the file of an input flag. An unreadable file throws ArrivalDataError worded in the language. */
+function readInput(flag: string, path: string, language: Language): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ArrivalDataError(`cannot read --${flag} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ArrivalDataError(cliText('cli.arrivals.inputUnreadable', language, { flag, path, message: error instanceof Error ? error.message : String(error) }));
   }
 }
 
-function runGtfsAvl(flags: { gtfs: string; avl: string; tz: string; baseline: string | undefined; history: string | undefined }, writeOut: (text: string) => void, writeLog: (text: string) => void): void {
+function runGtfsAvl(flags: { gtfs: string; avl: string; tz: string; baseline: string | undefined; history: string | undefined }, writeOut: (text: string) => void, writeLog: (text: string) => void, language: Language): void {
   const result = evaluateGtfsAvl({
     gtfsFolder: flags.gtfs,
-    avlText: readInput('avl', flags.avl),
+    avlText: readInput('avl', flags.avl, language),
     timeZone: flags.tz,
-    ...(flags.baseline === undefined ? {} : { baselineText: readInput('baseline', flags.baseline) }),
-    ...(flags.history === undefined ? {} : { historyText: readInput('history', flags.history) }),
+    ...(flags.baseline === undefined ? {} : { baselineText: readInput('baseline', flags.baseline, language) }),
+    ...(flags.history === undefined ? {} : { historyText: readInput('history', flags.history, language) }),
   });
   for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
   const trips = result.detectedTrips.map((entry) => `${entry.trip.routeId}/${entry.trip.id} (${entry.trip.arrivals.length} stops)`).join(', ');

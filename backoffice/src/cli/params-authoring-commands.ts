@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, cliText, parameterKeyId, parameterKindSchema, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, cliText, cliTextEntry, parameterKeyId, parameterKindSchema, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { ParameterAuthoring } from '../params/authoring.js';
@@ -91,7 +91,7 @@ export function blacklistCommand(args: string[], io: CommandIo, language?: Langu
   const invalid: string[] = [];
   const normalized = asns.map((asn, index) => {
     const key = blacklistKeyOf(asn);
-    if (key === undefined) invalid.push(`  ${action}.${index}: ${JSON.stringify(asn)} is neither a 20-digit card number nor its right-most 8 bytes as 16 hex digits`);
+    if (key === undefined) invalid.push(`  ${cliText('cli.params.asnNotCard', commandLanguage, { field: `${action}.${index}`, value: JSON.stringify(asn) })}`);
     return key ?? asn;
   });
   if (invalid.length > 0) throw new UsageError(`${cliText('cli.params.invalidAsn', commandLanguage)}\n${invalid.join('\n')}`);
@@ -110,7 +110,7 @@ export function statusCommand(args: string[], io: CommandIo, language?: Language
   }
   const config = loadConfig(values.config, values.db === undefined ? {} : { db: values.db });
   const databaseProblem = missingDatabaseProblem(config.db);
-  if (databaseProblem !== undefined) throw new UsageError(databaseProblem);
+  if (databaseProblem !== undefined) throw new UsageError(databaseProblem[commandLanguage]);
   const repository = new ParameterRepository(config.db);
   try {
     const statuses = terminalParameterStatus(config.db, repository, new Date());
@@ -134,7 +134,7 @@ function withAuthoring(values: { config?: string | undefined; db?: string | unde
   if (keyPath === undefined) throw new UsageError(cliText('cli.params.missingSigningKey', language));
   const signingKey = loadSigningKey(keyPath);
   const databaseProblem = databaseFolderProblem(config.db);
-  if (databaseProblem !== undefined) throw new UsageError(databaseProblem);
+  if (databaseProblem !== undefined) throw new UsageError(databaseProblem[language]);
   const repository = new ParameterRepository(config.db);
   try {
     const { set, chunks } = author(new ParameterAuthoring({ repository, signingKey }));
@@ -153,19 +153,19 @@ function readBody(path: string, kind: ParameterKind): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ParameterFileError(path, [`cannot read the file: ${(error as Error).message}`]);
+    throw new ParameterFileError(path, [cliTextEntry('cli.fileUnreadable', { message: (error as Error).message })]);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    if (kind !== 'blacklist') throw new ParameterFileError(path, [`invalid JSON: ${(error as Error).message}`]);
+    if (kind !== 'blacklist') throw new ParameterFileError(path, [cliTextEntry('cli.jsonInvalid', { message: (error as Error).message })]);
     const entries = text.split(/\r?\n/).map((line) => line.trim().toUpperCase()).filter((line) => line.length > 0 && !line.startsWith('#'));
     return { mode: 'full', entries };
   }
   const candidate = parsed as { kind?: unknown; body?: unknown };
   if (typeof parsed === 'object' && parsed !== null && 'kind' in candidate && 'body' in candidate) {
-    if (candidate.kind !== kind) throw new ParameterFileError(path, [`kind: the file contains a "${String(candidate.kind)}" set, expected "${kind}"`]);
+    if (candidate.kind !== kind) throw new ParameterFileError(path, [cliTextEntry('cli.params.kindMismatch', { found: String(candidate.kind), kind })]);
     return candidate.body;
   }
   return parsed;

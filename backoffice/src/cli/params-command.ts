@@ -1,12 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup } from '@busfare/shared-protocol';
+import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, cliTextEntry, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup, zodIssueEntries } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
 import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
 import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
 import { TapFileError, dryRunTaps } from '../params/dry-run.js';
 import { ParameterFileError, readFareTableFile } from '../params/fare-table-file.js';
-import { describeIssues } from '../zod-issues.js';
 import { ConfigError } from '../config.js';
 import { ParameterAuthoringError } from '../params/authoring.js';
 import { SigningKeyError } from '../params/signing-key-file.js';
@@ -84,7 +83,7 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
   try {
     csv = readFileSync(values.taps);
   } catch (error) {
-    throw new ParameterFileError(values.taps, [`cannot read the taps: ${(error as Error).message}`]);
+    throw new ParameterFileError(values.taps, [cliTextEntry('cli.params.tapsUnreadable', { message: (error as Error).message })]);
   }
   io.stdout(dryRunTaps(table, csv, routeStops));
   return EXIT_OK;
@@ -96,7 +95,7 @@ function readRouteStops(path: string): RouteStopLookup {
   try {
     isFolder = statSync(path).isDirectory();
   } catch (error) {
-    throw new ParameterFileError(path, [`cannot read the route data: ${(error as Error).message}`]);
+    throw new ParameterFileError(path, [cliTextEntry('cli.params.routesUnreadable', { message: (error as Error).message })]);
   }
   if (isFolder) return routeStopLookupFromRoutes(routesBodyFromFeed(importGtfsFeed(path)));
 
@@ -104,12 +103,12 @@ function readRouteStops(path: string): RouteStopLookup {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ParameterFileError(path, [`cannot read the route data: ${(error as Error).message}`]);
+    throw new ParameterFileError(path, [cliTextEntry('cli.params.routesUnreadable', { message: (error as Error).message })]);
   }
   const candidate = parsed as { kind?: unknown; body?: unknown };
   const body = typeof parsed === 'object' && parsed !== null && candidate.kind === 'routes' ? candidate.body : parsed;
   const result = routesBodySchema.safeParse(body);
-  if (!result.success) throw new ParameterFileError(path, describeIssues(result.error));
+  if (!result.success) throw new ParameterFileError(path, zodIssueEntries(result.error.issues));
   return routeStopLookupFromRoutes(result.data);
 }
 
@@ -119,19 +118,19 @@ function report(error: unknown, io: CommandIo, language: Language): number {
     return EXIT_USAGE;
   }
   if (error instanceof ParameterFileError) {
-    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.fileInvalid', language, { path: error.path }), error.problems)}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.fileInvalid', language, { path: error.path }), error.problemsIn(language))}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ParameterAuthoringError) {
-    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.params.setInvalid', language), error.problemsIn(language))}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof SigningKeyError) {
-    io.stderr(`busfare-backoffice params: ${error.message}\n`);
+    io.stderr(`busfare-backoffice params: ${error.textIn(language)}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof ConfigError) {
-    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.configInvalid', language, { source: error.source }), error.problems)}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.configInvalid', language, { source: error.source }), error.problemsIn(language))}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof TapFileError) {

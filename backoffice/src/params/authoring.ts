@@ -13,9 +13,13 @@ import {
   sortedIncludes,
   unpackBlacklist,
   type BlacklistBody,
+  type Language,
   type ParameterKind,
+  type ProblemText,
+  problemTextsIn,
+  validationTextEntry,
+  zodIssueEntries,
 } from '@busfare/shared-protocol';
-import { describeIssues } from '../zod-issues.js';
 import type { ParameterRepository, StoredPublication } from './parameter-repository.js';
 import { buildSignedParameterSet } from './publisher.js';
 
@@ -26,9 +30,19 @@ export const CUMULATIVE_DELTA_LIMIT = 50_000;
 
 /** A parameter set that cannot be authored, with every problem found. */
 export class ParameterAuthoringError extends Error {
-  constructor(readonly problems: string[]) {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
+  constructor(private readonly problemTexts: readonly ProblemText[]) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`invalid parameter set:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'ParameterAuthoringError';
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for the operator console or a command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -67,16 +81,16 @@ export class ParameterAuthoring {
   /** Checks, signs and stores a set of any kind. Throws ParameterAuthoringError listing every problem. */
   create(request: SetRequest): StoredPublication {
     const { repository } = this.options;
-    const problems: string[] = [];
+    const problems: ProblemText[] = [];
     const latest = repository.latest(request.kind);
     const version = request.version ?? (latest?.set.version ?? 0) + 1;
-    if (!Number.isInteger(version) || version < 1) problems.push(`version: expected a positive integer, got ${version}`);
-    else if (latest && version <= latest.set.version) problems.push(`version: ${request.kind} version ${latest.set.version} is already stored; use ${latest.set.version + 1} or higher`);
+    if (!Number.isInteger(version) || version < 1) problems.push(validationTextEntry('validation.params.versionNotPositive', { version }));
+    else if (latest && version <= latest.set.version) problems.push(validationTextEntry('validation.params.versionStored', { kind: request.kind, latest: latest.set.version, next: latest.set.version + 1 }));
     const effectiveFrom = request.effectiveFrom ?? this.now().toISOString();
     problems.push(...this.checkEffectiveFrom(effectiveFrom));
 
     const parsed = (PARAMETER_BODY_SCHEMAS[request.kind] as typeof blacklistBodySchema).safeParse(request.body);
-    if (!parsed.success) problems.push(...describeIssues(parsed.error).map((problem) => `body.${problem}`));
+    if (!parsed.success) problems.push(...zodIssueEntries(parsed.error.issues, { pathPrefix: ['body'] }));
     let body: unknown = request.body;
     let chunks: Buffer[] | undefined;
     if (parsed.success && request.kind === 'blacklist') {
@@ -84,7 +98,7 @@ export class ParameterAuthoring {
       if (blacklist.mode === 'delta') {
         problems.push(...this.checkDeltaBase(blacklist.baseVersion, version));
       } else if (blacklist.packed) {
-        problems.push('body.packed: give the entries; the back office packs large lists itself');
+        problems.push(validationTextEntry('validation.params.packedGiven'));
       } else if ((blacklist.entries?.length ?? 0) > INLINE_BLACKLIST_LIMIT) {
         const packed = packBlacklist(sortedAsnArray(blacklist.entries ?? []));
         body = { mode: 'full', packed: packed.manifest };
@@ -104,16 +118,16 @@ export class ParameterAuthoring {
    * ParameterAuthoringError listing every invalid ASN or other problem.
    */
   changeBlacklist(add: readonly string[], remove: readonly string[], effectiveFrom?: string): StoredPublication {
-    const problems: string[] = [];
+    const problems: ProblemText[] = [];
     add.forEach((asn, index) => {
-      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`add.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
+      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(validationTextEntry('validation.params.asnNotKey', { field: `add.${index}`, value: JSON.stringify(asn) }));
     });
     remove.forEach((asn, index) => {
-      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(`remove.${index}: ${JSON.stringify(asn)} is not 16 hex digits (the right-most 8 bytes of the ASN)`);
+      if (!blacklistAsnSchema.safeParse(asn).success) problems.push(validationTextEntry('validation.params.asnNotKey', { field: `remove.${index}`, value: JSON.stringify(asn) }));
     });
     const both = add.filter((asn) => remove.includes(asn));
-    if (both.length > 0) problems.push(`ASN ${both.join(', ')} is both added and removed`);
-    if (add.length === 0 && remove.length === 0) problems.push('no ASN to add or remove');
+    if (both.length > 0) problems.push(validationTextEntry('validation.params.asnAddedAndRemoved', { asns: both.join(', ') }));
+    if (add.length === 0 && remove.length === 0) problems.push(validationTextEntry('validation.params.noAsn'));
     if (problems.length > 0) throw new ParameterAuthoringError(problems);
 
     const { repository } = this.options;
@@ -142,18 +156,18 @@ export class ParameterAuthoring {
     return this.create({ kind: 'blacklist', body: { mode: 'delta', baseVersion: full.set.version, add: [...added].sort(), remove: [...removed].sort() }, ...timing });
   }
 
-  private checkEffectiveFrom(effectiveFrom: string): string[] {
-    if (!isoTimeSchema.safeParse(effectiveFrom).success) return [`effectiveFrom: ${JSON.stringify(effectiveFrom)} is not an ISO 8601 time with an offset`];
+  private checkEffectiveFrom(effectiveFrom: string): ProblemText[] {
+    if (!isoTimeSchema.safeParse(effectiveFrom).success) return [validationTextEntry('validation.params.effectiveFromInvalid', { value: JSON.stringify(effectiveFrom) })];
     const ageMs = this.now().getTime() - Date.parse(effectiveFrom);
-    if (ageMs > this.maxEffectiveAgeMs) return [`effectiveFrom: ${effectiveFrom} is more than ${Math.round(this.maxEffectiveAgeMs / 3_600_000)} h in the past, so terminals would reject the set as stale`];
+    if (ageMs > this.maxEffectiveAgeMs) return [validationTextEntry('validation.params.effectiveFromStale', { value: effectiveFrom, hours: Math.round(this.maxEffectiveAgeMs / 3_600_000) })];
     return [];
   }
 
-  private checkDeltaBase(baseVersion: number, version: number): string[] {
+  private checkDeltaBase(baseVersion: number, version: number): ProblemText[] {
     const full = this.options.repository.latestFullBlacklist();
-    if (!full) return ['body.baseVersion: no full blacklist is stored yet; publish a full list first'];
-    if (baseVersion !== full.set.version) return [`body.baseVersion: deltas apply to the newest full list, version ${full.set.version}, not ${baseVersion}`];
-    if (baseVersion >= version) return [`body.baseVersion: ${baseVersion} is not below version ${version}`];
+    if (!full) return [validationTextEntry('validation.params.noFullBlacklist')];
+    if (baseVersion !== full.set.version) return [validationTextEntry('validation.params.deltaBaseNotNewest', { full: full.set.version, base: baseVersion })];
+    if (baseVersion >= version) return [validationTextEntry('validation.params.deltaBaseNotBelow', { base: baseVersion, version })];
     return [];
   }
 }

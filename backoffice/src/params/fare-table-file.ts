@@ -1,14 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { fareTableBodySchema, type FareTableBody } from '@busfare/shared-protocol';
-import { describeIssues } from '../zod-issues.js';
+import { type Language, type ProblemText, cliTextEntry, fareTableBodySchema, type FareTableBody, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 
 /** A file that cannot be used, with every problem found in it. */
 export class ParameterFileError extends Error {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
   constructor(
     readonly path: string,
-    readonly problems: string[],
+    private readonly problemTexts: readonly ProblemText[],
   ) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`${path}: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for a person reading the command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -21,12 +30,12 @@ export function readFareTableFile(path: string): FareTableBody {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ParameterFileError(path, [`cannot read the fare table: ${(error as Error).message}`]);
+    throw new ParameterFileError(path, [cliTextEntry('cli.params.fareTableUnreadable', { message: (error as Error).message })]);
   }
   const candidate = parsed as { kind?: unknown; body?: unknown };
   const isSet = typeof parsed === 'object' && parsed !== null && 'body' in candidate && 'kind' in candidate;
-  if (isSet && candidate.kind !== 'fare-table') throw new ParameterFileError(path, [`kind: expected "fare-table", got ${JSON.stringify(candidate.kind)}`]);
+  if (isSet && candidate.kind !== 'fare-table') throw new ParameterFileError(path, [cliTextEntry('cli.params.notFareTable', { found: JSON.stringify(candidate.kind) ?? 'undefined' })]);
   const result = fareTableBodySchema.safeParse(isSet ? candidate.body : parsed);
-  if (!result.success) throw new ParameterFileError(path, describeIssues(result.error).map((problem) => (isSet ? `body.${problem}` : problem)));
+  if (!result.success) throw new ParameterFileError(path, zodIssueEntries(result.error.issues, isSet ? { pathPrefix: ['body'] } : {}));
   return result.data;
 }

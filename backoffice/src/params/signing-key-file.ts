@@ -1,14 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
+import { type CatalogueEntry, TranslatedError, cliTextEntry, generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
 
 /** The signing key file is missing, readable by others, or not an Ed25519 private key. */
-export class SigningKeyError extends Error {
+export class SigningKeyError extends TranslatedError {
   constructor(
     readonly path: string,
-    message: string,
+    text: CatalogueEntry,
   ) {
-    super(`parameter signing key ${path}: ${message}`);
+    super(text);
     this.name = 'SigningKeyError';
   }
 }
@@ -23,13 +23,13 @@ export function writeSigningKeyPair(privatePath: string, publicPath: string): { 
   try {
     writeFileSync(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    throw new SigningKeyError(privatePath, `cannot create the file: ${(error as Error).message}`);
+    throw new SigningKeyError(privatePath, cliTextEntry('cli.signingKey.cannotCreate', { path: privatePath, message: (error as Error).message }));
   }
   chmodSync(privatePath, 0o600);
   try {
     writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644, flag: 'wx' });
   } catch (error) {
-    throw new SigningKeyError(publicPath, `cannot create the file: ${(error as Error).message}`);
+    throw new SigningKeyError(publicPath, cliTextEntry('cli.signingKey.cannotCreate', { path: publicPath, message: (error as Error).message }));
   }
   return { keyId: parameterKeyId(publicKey) };
 }
@@ -43,12 +43,12 @@ export function loadSigningKey(path: string): KeyObject {
   try {
     mode = statSync(path).mode;
   } catch (error) {
-    throw new SigningKeyError(path, `cannot read the file: ${(error as Error).message}; create one with "busfare-backoffice params keygen"`);
+    throw new SigningKeyError(path, cliTextEntry('cli.signingKey.unreadable', { path, message: (error as Error).message }));
   }
-  if ((mode & 0o077) !== 0) throw new SigningKeyError(path, `mode ${(mode & 0o777).toString(8).padStart(4, '0')} lets other users read it; run "chmod 600 ${path}"`);
+  if ((mode & 0o077) !== 0) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.tooOpen', { path, mode: (mode & 0o777).toString(8).padStart(4, '0') }));
   try {
     return parseParameterPrivateKey(readFileSync(path));
   } catch (error) {
-    throw new SigningKeyError(path, `${(error as Error).message}; expected an Ed25519 private key in PEM (PKCS #8)`);
+    throw new SigningKeyError(path, cliTextEntry('cli.signingKey.invalid', { path, message: (error as Error).message }));
   }
 }

@@ -46,7 +46,7 @@ describe('busfare-backoffice terminals', () => {
 
   it('add rejects a registered terminal', async () => {
     expect(await terminalsCommand(['add', 'T042', '--db', db])).toBe(0);
-    expect(await terminalsCommand(['add', 'T042', '--db', db])).toBe(2);
+    expect(await terminalsCommand(['add', 'T042', '--db', db, '--lang', 'en'])).toBe(2);
     expect(stderr.join('')).toContain('terminal T042 is already registered; pass --replace to issue a new secret');
     expect(await terminalsCommand(['add', 'T042', '--db', db, '--replace'])).toBe(0);
   });
@@ -54,7 +54,7 @@ describe('busfare-backoffice terminals', () => {
   it('list and remove need an existing database', async () => {
     for (const args of [['list'], ['remove', 'T001']]) {
       stderr = [];
-      expect(await terminalsCommand([...args, '--db', db]), args[0]).toBe(2);
+      expect(await terminalsCommand([...args, '--db', db, '--lang', 'en']), args[0]).toBe(2);
       expect(stderr.join(''), args[0]).toContain(`database ${db} does not exist, so pass --db FILE`);
     }
     expect(readdirSync(directory)).toEqual([]);
@@ -83,7 +83,7 @@ describe('busfare-backoffice terminals', () => {
   it('add rejects a database in a missing folder', async () => {
     const missing = join(directory, 'absent', 'clearing.db');
 
-    expect(await terminalsCommand(['add', 'T001', '--db', missing])).toBe(2);
+    expect(await terminalsCommand(['add', 'T001', '--db', missing, '--lang', 'en'])).toBe(2);
     expect(stderr.join('')).toContain(`db: folder ${join(directory, 'absent')} of the database ${missing} does not exist`);
     expect(existsSync(join(directory, 'absent'))).toBe(false);
   });

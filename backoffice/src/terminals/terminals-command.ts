@@ -1,8 +1,15 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
+import { type CliTextId, DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
 import { ConfigError, loadConfig } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { CredentialError, TerminalCredentialStore } from './credential-store.js';
+
+/** The catalogue message of each credential store error, worded for the command's user. */
+const CREDENTIAL_ERROR_TEXT = {
+  'invalid-terminal-id': 'cli.terminals.invalidId',
+  'already-registered': 'cli.terminals.alreadyRegistered',
+  'not-found': 'cli.terminals.notRegistered',
+} as const satisfies Record<CredentialError['code'], CliTextId>;
 
 /**
  * Runs `busfare-backoffice terminals ...` and returns the exit code. It is 0 on success, 1 when
@@ -46,7 +53,7 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
     db = loadConfig(values.config, values.db === undefined ? {} : { db: values.db }).db;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source: error.source }), error.problems)}\n`);
+    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source: error.source }), error.problemsIn(chosen))}\n`);
     return 2;
   }
 
@@ -55,7 +62,7 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
   const databaseProblem = action === 'add' ? databaseFolderProblem(db) : missingDatabaseProblem(db);
   if (databaseProblem !== undefined) {
     const source = values.db === undefined ? (values.config ?? 'defaults') : '--db';
-    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source }), [databaseProblem])}\n`);
+    process.stderr.write(`busfare-backoffice terminals: ${problemListText(cliText('cli.configInvalid', chosen, { source }), [databaseProblem[chosen]])}\n`);
     return 2;
   }
 
@@ -77,7 +84,7 @@ export async function terminalsCommand(args: string[], language?: Language): Pro
     return 0;
   } catch (error) {
     if (!(error instanceof CredentialError)) throw error;
-    process.stderr.write(`busfare-backoffice terminals: ${error.message}\n`);
+    process.stderr.write(`busfare-backoffice terminals: ${cliText(CREDENTIAL_ERROR_TEXT[error.code], chosen, { terminalId: terminalId! })}\n`);
     return error.code === 'not-found' ? 1 : 2;
   } finally {
     store.close();

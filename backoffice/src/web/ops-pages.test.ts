@@ -68,6 +68,22 @@ describe('console pages in the operator language', () => {
     expect(flashOf(page.body)).toBe('操作失败：卡号“0330”无效：请输入 8 至 20 位数字或十六进制字符，例如页面上显示的完整卡号');
   });
 
+  it('rejects an invalid search terminal in Chinese', async () => {
+    const response = await get('/ops/transactions?terminal=T%2F1');
+    expect(response.statusCode).toBe(303);
+    const page = await get(response.headers.location as string);
+
+    expect(flashOf(page.body)).toContain('terminal: 终端编号应为 1-32 个字母、数字、&quot;_&quot; 或 &quot;-&quot;');
+  });
+
+  it('rejects an invalid search route in English', async () => {
+    const response = await app.inject({ method: 'GET', url: `/ops/transactions?route=${'9'.repeat(40)}`, headers: { cookie: `${cookie}; busfare_lang=en` } });
+    expect(response.statusCode).toBe(303);
+    const page = await app.inject({ method: 'GET', url: response.headers.location as string, headers: { cookie: `${cookie}; busfare_lang=en` } });
+
+    expect(flashOf(page.body)).toContain('route: must have at most 32 characters');
+  });
+
   it('translates audit actions and details', async () => {
     await app.inject({ method: 'POST', url: '/api/v1/session', payload: { username: 'admin', password: 'wrong password' } });
     await fixture.centre.accounts.create({ username: 'li.na', displayName: '李娜', role: 'viewer', password: 'long enough password' }, 'admin');

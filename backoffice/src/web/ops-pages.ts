@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type UiTextId, uiText } from '@busfare/shared-protocol';
+import { type UiTextId, uiText, zodIssueLines } from '@busfare/shared-protocol';
 import type { ClearingCentre } from '../clearing/clearing-centre.js';
 import { ClearingError } from '../clearing/clearing-error.js';
 import { hasRole } from '../operators/operator-accounts.js';
@@ -152,7 +152,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       }
       const parsed = transactionQuerySchema.safeParse({ ...filter, card, from: localToIso(filter.from, offset), to: localToIso(filter.to, offset) });
       if (!parsed.success) {
-        const detail = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+        const detail = zodIssueLines(parsed.error.issues, language).join(language === 'zh' ? '；' : '; ');
         return redirectWithError(request, reply, '/ops/transactions', { messageId: 'ops.input.search', detail });
       }
       rows = centre.queries.search({ asn: parsed.data.card, terminalId: parsed.data.terminal, route: parsed.data.route, from: parsed.data.from, to: parsed.data.to, limit: parsed.data.limit });

@@ -21,8 +21,6 @@ export type ParameterFormOutcome =
   | { ok: true; version: number }
   | { ok: false; problems: string[]; values: ParameterFormValues };
 
-const NO_SIGNING_KEY = 'no parameter signing key is configured; create one with "busfare-backoffice params keygen" and set parameterSigningKey in the config';
-
 /**
  * Authors a blacklist change or a fare table from a console form post and records it in the audit
  * log. Returns the new version, or every problem found in the context's language, in which case
@@ -35,7 +33,7 @@ export function parameterFormAction(kind: 'blacklist' | 'fare-table', form: Reco
     kind === 'blacklist'
       ? { blacklistEntries: form.entries ?? '', blacklistChange: form.change === 'remove' ? 'remove' : 'add', effectiveFrom: effectiveText }
       : { fareTableBody: form.body ?? '', effectiveFrom: effectiveText };
-  if (!context.authoring) return { ok: false, problems: [NO_SIGNING_KEY], values };
+  if (!context.authoring) return { ok: false, problems: [uiText('ops.input.noSigningKey', context.language)], values };
 
   const lead = (detail: string) => uiText(kind === 'blacklist' ? 'ops.input.blacklistInvalid' : 'ops.input.fareTableInvalid', context.language, { detail });
   try {
@@ -44,7 +42,7 @@ export function parameterFormAction(kind: 'blacklist' | 'fare-table', form: Reco
     return { ok: true, version: publication.set.version };
   } catch (error) {
     if (error instanceof TranslatedProblems) return { ok: false, problems: error.problems, values };
-    if (error instanceof ParameterAuthoringError) return { ok: false, problems: error.problems.map(lead), values };
+    if (error instanceof ParameterAuthoringError) return { ok: false, problems: error.problemsIn(context.language).map(lead), values };
     throw error;
   }
 }

@@ -156,7 +156,7 @@ describe('parameter authoring in the console', () => {
   it('rejects a stale effective time', async () => {
     const response = await post(await login('operator1'), 'blacklist', { entries: ASN, change: 'add', effectiveFrom: '2000-01-01T00:00' });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toMatch(/effectiveFrom: 1999-12-31T16:00:00.000Z is more than \d+ h in the past/);
+    expect(response.body).toMatch(/effectiveFrom: 1999-12-31T16:00:00.000Z 早于现在超过 \d+ 小时/);
     expect(parameters.latest('blacklist')).toBeUndefined();
   });
 
@@ -180,6 +180,24 @@ describe('parameter authoring in the console', () => {
     expect(response.body).toContain('票价表内容无效：body.lowBalanceWarningFen:');
     expect(parameters.latest('fare-table')).toBeUndefined();
     expect(fixture.centre.stores.operators.listAudit(10, { action: 'parameters.fare-table' })).toEqual([]);
+  });
+
+  it('words fare table problems in Chinese', async () => {
+    const body = { ...defaultFareTable(['3104']), cardTypeByCode: { '9': 'vip' }, lowBalanceWarningFen: -1 };
+    const response = await post(await login('operator1'), 'fare-table', { body: JSON.stringify(body) });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('票价表内容无效：body.cardTypeByCode.9: 应为以下之一：');
+    expect(response.body).toContain('票价表内容无效：body.lowBalanceWarningFen: 应不小于 0');
+    expect(response.body).not.toContain('Invalid option');
+    expect(response.body).not.toContain('Too small');
+  });
+
+  it('words fare table problems in English', async () => {
+    const body = { ...defaultFareTable(['3104']), lowBalanceWarningFen: 'low' };
+    const cookie = await login('operator1');
+    const response = await app.inject({ method: 'POST', url: '/ops/parameters/fare-table', headers: { ...FORM, cookie: `${cookie}; busfare_lang=en` }, payload: new URLSearchParams({ body: JSON.stringify(body) }).toString() });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('Invalid fare table: body.lowBalanceWarningFen: expected number, received string');
   });
 
   it('rejects fare table text that is not JSON', async () => {
@@ -219,7 +237,7 @@ describe('parameter authoring in the console', () => {
     expect(page.body).not.toContain('id="blacklist-form"');
     const response = await post(cookie, 'blacklist', { entries: ASN, change: 'add' });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('no parameter signing key is configured');
+    expect(response.body).toContain('未配置参数签名密钥：请用 &quot;busfare-backoffice params keygen&quot; 生成');
   });
 
   it('marks terminals that are behind the published parameters', async () => {

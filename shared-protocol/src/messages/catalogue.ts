@@ -441,6 +441,10 @@ export const UI_TEXT = {
   'web.notFound.home': { zh: '返回清分中心首页', en: 'Back to the clearing centre home page' },
   'web.notFound.opsHome': { zh: '返回运营控制台', en: "Back to the operators' console" },
   'web.notFound.route': { zh: '未找到路由：{method} {path}', en: 'Not found: no route for {method} {path}' },
+  'ops.input.noSigningKey': {
+    zh: '未配置参数签名密钥：请用 "busfare-backoffice params keygen" 生成，并在配置中设置 parameterSigningKey',
+    en: 'no parameter signing key is configured; create one with "busfare-backoffice params keygen" and set parameterSigningKey in the config',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type UiTextId = keyof typeof UI_TEXT;
@@ -1095,8 +1099,8 @@ function fillPlaceholders(text: string, params: Record<string, string | number>)
 
 /**
  * Messages of the operator-facing command lines other than their help: usage errors, the lead line
- * of a config error and confirmations. The details under a lead line (config field paths and their
- * problems) stay in English because they name fields and values.
+ * of a config error and confirmations. Under a lead line, field paths and values stay as written
+ * in the file, and validation problems come from VALIDATION_TEXT.
  */
 export const CLI_TEXT = {
   'cli.unknownCommand': { zh: '未知命令 "{command}"，运行 "{program} --help" 查看可用命令', en: 'unknown command "{command}". Run "{program} --help" to list the commands.' },
@@ -1163,6 +1167,115 @@ export const CLI_TEXT = {
   'cli.params.tapsInvalid': { zh: '刷卡记录无效：', en: 'invalid taps:' },
   'cli.params.gtfsInvalid': { zh: 'GTFS 数据无效（{folder}）：', en: 'invalid GTFS feed {folder}:' },
   'cli.params.csvInvalid': { zh: 'CSV 无效：{problem}', en: 'invalid CSV: {problem}' },
+  'cli.fileUnreadable': { zh: '无法读取文件：{message}', en: 'cannot read the file: {message}' },
+  'cli.jsonInvalid': { zh: 'JSON 格式无效：{message}', en: 'invalid JSON: {message}' },
+  'cli.params.setInvalid': { zh: '参数集无效：', en: 'invalid parameter set:' },
+  'cli.params.kindMismatch': { zh: 'kind: 文件中是 "{found}" 参数集，应为 "{kind}"', en: 'kind: the file contains a "{found}" set, expected "{kind}"' },
+  'cli.params.notFareTable': { zh: 'kind: 应为 "fare-table"，而不是 {found}', en: 'kind: expected "fare-table", got {found}' },
+  'cli.params.tapsUnreadable': { zh: '无法读取刷卡记录：{message}', en: 'cannot read the taps: {message}' },
+  'cli.params.routesUnreadable': { zh: '无法读取线路数据：{message}', en: 'cannot read the route data: {message}' },
+  'cli.params.fareTableUnreadable': { zh: '无法读取票价表：{message}', en: 'cannot read the fare table: {message}' },
+  'cli.terminals.invalidId': { zh: '终端编号 "{terminalId}" 无效：请使用 1-32 个字母、数字、"_" 或 "-"', en: 'invalid terminal id "{terminalId}": use 1-32 letters, digits, "_" or "-"' },
+  'cli.terminals.alreadyRegistered': { zh: '终端 {terminalId} 已登记；如需签发新密钥，请加 --replace', en: 'terminal {terminalId} is already registered; pass --replace to issue a new secret' },
+  'cli.terminals.notRegistered': { zh: '终端 {terminalId} 未登记', en: 'terminal {terminalId} is not registered' },
+  'cli.arrivals.flagNeeded': { zh: '使用 --format {format} 时必须给出 --{flag}', en: '--format {format} needs --{flag}' },
+  'cli.arrivals.invalidFormat': { zh: '--format 的值 "{value}" 无效：应为 suzhou 或 gtfs-avl', en: 'invalid --format "{value}": expected suzhou or gtfs-avl' },
+  'cli.arrivals.inputUnreadable': { zh: '无法读取 --{flag} {path}：{message}', en: 'cannot read --{flag} {path}: {message}' },
+  'cli.signingKey.unreadable': {
+    zh: '无法读取参数签名密钥 {path}：{message}；请用 "busfare-backoffice params keygen" 生成',
+    en: 'parameter signing key {path}: cannot read the file: {message}; create one with "busfare-backoffice params keygen"',
+  },
+  'cli.signingKey.tooOpen': { zh: '参数签名密钥 {path} 的权限为 {mode}，其他用户可以读取；请运行 "chmod 600 {path}"', en: 'parameter signing key {path}: mode {mode} lets other users read it; run "chmod 600 {path}"' },
+  'cli.signingKey.invalid': { zh: '参数签名密钥 {path} 无效：{message}；应为 PEM（PKCS #8）格式的 Ed25519 私钥', en: 'parameter signing key {path}: {message}; expected an Ed25519 private key in PEM (PKCS #8)' },
+  'cli.signingKey.cannotCreate': { zh: '无法创建参数签名密钥文件 {path}：{message}', en: 'parameter signing key {path}: cannot create the file: {message}' },
+  'cli.terminal.driverScreenPortUnavailable': {
+    zh: '无法在 127.0.0.1:{port} 上启动司机屏：{message}；请把 driverScreen.port 设为空闲端口',
+    en: 'failed to start the driver screen on 127.0.0.1:{port}: {message}; set driverScreen.port to a free port',
+  },
+  'cli.terminal.driverScreenFailed': { zh: '无法在 127.0.0.1:{port} 上启动司机屏：{message}', en: 'failed to start the driver screen on 127.0.0.1:{port}: {message}' },
+  'cli.params.asnNotCard': {
+    zh: '{field}: {value} 既不是 20 位卡号，也不是其右侧 8 字节（16 位十六进制数字）',
+    en: '{field}: {value} is neither a 20-digit card number nor its right-most 8 bytes as 16 hex digits',
+  },
+  'cli.db.folderMissing': {
+    zh: 'db: 数据库 {db} 所在的文件夹 {folder} 不存在；请创建该文件夹，或把 db（--db）设为已有文件夹中的文件',
+    en: 'db: folder {folder} of the database {db} does not exist, so create it or set db (--db) to a file in an existing folder',
+  },
+  'cli.db.folderUnreadable': {
+    zh: 'db: 无法读取数据库 {db} 所在的文件夹 {folder}（{reason}）；请修正其权限，或把 db（--db）设为其他文件',
+    en: 'db: failed to read folder {folder} of the database {db} ({reason}), so fix its permissions or set db (--db) to another file',
+  },
+  'cli.db.notFolder': { zh: 'db: {folder} 不是文件夹；请把 db（--db）设为已有文件夹中的文件', en: 'db: {folder} is not a folder, so set db (--db) to a file in an existing folder' },
+  'cli.db.folderNotWritable': {
+    zh: 'db: 当前用户不能写入数据库 {db} 所在的文件夹 {folder}；请授予写权限，或把 db（--db）设为可写文件夹中的文件',
+    en: 'db: folder {folder} of the database {db} is not writable by this user, so grant write access or set db (--db) to a file in a writable folder',
+  },
+  'cli.db.notFile': { zh: 'db: {db} 不是文件；请把 db（--db）设为 SQLite 数据库文件', en: 'db: {db} is not a file, so set db (--db) to an SQLite database file' },
+  'cli.db.notReadWrite': { zh: 'db: 当前用户不能读写数据库 {db}；请修正其权限', en: 'db: database {db} is not readable and writable by this user, so fix its permissions' },
+  'cli.db.missing': {
+    zh: '数据库 {db} 不存在；请用 --db FILE（或在 --config FILE 中设置 "db"）指定清分数据库',
+    en: 'database {db} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database',
+  },
+  'cli.db.unreadable': { zh: '无法读取数据库 {db}（{reason}）；请修正其权限，或用 --db FILE 指定', en: 'failed to read the database {db} ({reason}), so fix its permissions or pass --db FILE' },
+  'cli.db.missingNotFile': { zh: '数据库 {db} 不是文件；请用 --db FILE 指定清分数据库', en: 'database {db} is not a file, so pass --db FILE to name the clearing database' },
+  'cli.paths.folderMissing': { zh: '{field}: 文件夹 {path} 不存在；请创建它，或把 {field} 设为已有的文件夹', en: '{field}: folder {path} does not exist, so create it or set {field} to an existing folder' },
+  'cli.paths.folderUnreadable': {
+    zh: '{field}: 无法读取文件夹 {path}（{reason}）；请修正其权限，或把 {field} 设为其他文件夹',
+    en: '{field}: failed to read folder {path} ({reason}), so fix its permissions or set {field} to another folder',
+  },
+  'cli.paths.notFolder': { zh: '{field}: {path} 不是文件夹；请把 {field} 设为文件夹', en: '{field}: {path} is not a folder, so set {field} to a folder' },
+  'cli.paths.folderNotWritable': {
+    zh: '{field}: 当前用户不能写入文件夹 {path}；请授予写权限，或把 {field} 设为可写的文件夹',
+    en: '{field}: folder {path} is not writable by this user, so grant write access or set {field} to a writable folder',
+  },
+  'cli.paths.fileMissing': { zh: '不存在', en: 'does not exist' },
+  'cli.paths.notFile': { zh: '不是文件', en: 'is not a file' },
+  'cli.paths.fileNotReadable': { zh: '当前用户无权读取', en: 'is not readable by this user' },
+  'cli.paths.fileUnreadable': { zh: '无法读取（{reason}）', en: 'is unreadable ({reason})' },
+  'cli.paths.publicKeyFile': {
+    zh: 'parameterPublicKeyFile: {path} {problem}；请把后台的参数签名公钥复制到该位置，或修改 parameterPublicKeyFile',
+    en: "parameterPublicKeyFile: {path} {problem}, so copy the back office's parameter-signing public key there or set parameterPublicKeyFile",
+  },
+  'cli.paths.publicKeyNotPem': {
+    zh: 'parameterPublicKeyFile: {path} 不是 PEM 格式的公钥；请换成后台的 Ed25519 参数签名公钥',
+    en: "parameterPublicKeyFile: {path} is not a PEM public key, so replace it with the back office's Ed25519 parameter-signing public key",
+  },
+  'cli.paths.publicKeyType': {
+    zh: 'parameterPublicKeyFile: {path} 中的密钥类型为 {type}，不是 Ed25519；请换成后台的参数签名公钥',
+    en: "parameterPublicKeyFile: {path} contains a key of type {type}, not Ed25519, so replace it with the back office's parameter-signing public key",
+  },
+  'cli.paths.nmeaFile': { zh: 'gps.path: {path} {problem}；请把 gps.path 设为可读取的 NMEA 记录文件', en: 'gps.path: {path} {problem}, so set gps.path to a readable NMEA recording' },
+  'cli.paths.role.pkcs11': { zh: 'HSM 的 PKCS#11 模块', en: 'the PKCS#11 module of the HSM' },
+  'cli.paths.role.keys': { zh: '发卡机构密钥文件', en: 'the issuer key file' },
+  'cli.paths.role.tlsCertificate': { zh: 'TLS 证书', en: 'the TLS certificate' },
+  'cli.paths.role.tlsPrivateKey': { zh: 'TLS 私钥', en: 'the TLS private key' },
+  'cli.paths.fileMissingFor': { zh: '{field}: {role} {path} 不存在；请创建它，或把 {field} 设为已有的文件', en: '{field}: {role} {path} does not exist, so create it or set {field} to an existing file' },
+  'cli.paths.fileUnreadableFor': {
+    zh: '{field}: 无法读取{role} {path}（{reason}）；请修正其权限，或把 {field} 设为其他文件',
+    en: '{field}: failed to read {role} {path} ({reason}), so fix its permissions or set {field} to another file',
+  },
+  'cli.paths.notFileFor': { zh: '{field}: {path} 不是文件；请把 {field} 设为{role}', en: '{field}: {path} is not a file, so set {field} to {role}' },
+  'cli.paths.fileNotReadableFor': { zh: '{field}: 当前用户无权读取{role} {path}；请修正其权限', en: '{field}: {role} {path} is not readable by this user, so fix its permissions' },
+  'cli.paths.pinNotSet': {
+    zh: 'pkcs11.pinVariable: 未设置存放 HSM 用户 PIN 的环境变量 {variable}；请在启动前设置',
+    en: 'pkcs11.pinVariable: environment variable {variable} with the HSM user PIN is not set, so set it before starting',
+  },
+  'cli.paths.gtfsMissing': {
+    zh: 'arrivals.gtfs: GTFS 文件夹 {folder} 不存在；请把 arrivals.gtfs 设为线路 GTFS 文件所在的文件夹，或删除该项以关闭到站预测',
+    en: "arrivals.gtfs: GTFS folder {folder} does not exist, so set arrivals.gtfs to the folder of the routes' GTFS files or remove it to turn arrival predictions off",
+  },
+  'cli.paths.gtfsUnreadable': { zh: 'arrivals.gtfs: 无法读取 GTFS 文件夹 {folder}（{reason}）；请修正其权限', en: 'arrivals.gtfs: failed to read GTFS folder {folder} ({reason}), so fix its permissions' },
+  'cli.paths.gtfsNotFolder': {
+    zh: 'arrivals.gtfs: {folder} 不是文件夹；请把 arrivals.gtfs 设为线路 GTFS 文件（stops.txt、routes.txt、trips.txt、stop_times.txt）所在的文件夹',
+    en: "arrivals.gtfs: {folder} is not a folder, so set arrivals.gtfs to the folder of the routes' GTFS files (stops.txt, routes.txt, trips.txt, stop_times.txt)",
+  },
+  'cli.paths.notPem': { zh: '{field}: {path} 不是 PEM 格式的{role}；请把 {field} 设为 PEM 格式的{role}文件', en: '{field}: {path} is not a PEM {role}, so set {field} to a PEM {role} file' },
+  'cli.paths.role.certificate': { zh: '证书', en: 'certificate' },
+  'cli.paths.role.privateKey': { zh: '私钥', en: 'private key' },
+  'cli.pcsc.unavailable': {
+    zh: '无法加载 PC/SC 读卡器所需的 nfc-pcsc：{message}。请安装 libpcsclite-dev（Debian：apt-get install libpcsclite-dev pcscd），然后运行 "npm rebuild @pokusew/pcsclite" 或重新安装 nfc-pcsc',
+    en: 'cannot load nfc-pcsc for the PC/SC reader: {message}. Install libpcsclite-dev (Debian: apt-get install libpcsclite-dev pcscd), then run "npm rebuild @pokusew/pcsclite" or reinstall nfc-pcsc.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type CliTextId = keyof typeof CLI_TEXT;
@@ -1170,4 +1283,124 @@ export type CliTextId = keyof typeof CLI_TEXT;
 /** Returns a command-line message in the language, with its {name} placeholders filled from params. */
 export function cliText(id: CliTextId, language: Language = DEFAULT_LANGUAGE, params: Record<string, string | number> = {}): string {
   return fillPlaceholders(CLI_TEXT[id][language], params);
+}
+
+/**
+ * Texts that describe a failed validation check of a config file, a parameter set or a form. The
+ * first entries word zod issues by their code, and a field path stays as written in the file.
+ * `validation.schema.*` entries are the schemas' own messages. A schema sets the English text, and
+ * zodIssueText finds the entry by that text to print it in the chosen language.
+ * `validation.params.*` entries are the parameter authoring checks that zod does not make.
+ */
+export const VALIDATION_TEXT = {
+  'validation.required': { zh: '缺少此项（应为{expected}）', en: 'required, but missing (expected {expected})' },
+  'validation.invalidType': { zh: '类型无效：应为{expected}，实际为{received}', en: 'expected {expected}, received {received}' },
+  'validation.expectedType': { zh: '类型无效：应为{expected}', en: 'expected {expected}' },
+  'validation.wholeNumber': { zh: '应为整数', en: 'must be a whole number' },
+  'validation.type.string': { zh: '字符串', en: 'string' },
+  'validation.type.number': { zh: '数字', en: 'number' },
+  'validation.type.int': { zh: '整数', en: 'integer' },
+  'validation.type.boolean': { zh: '布尔值（true 或 false）', en: 'boolean' },
+  'validation.type.object': { zh: '对象', en: 'object' },
+  'validation.type.array': { zh: '数组', en: 'array' },
+  'validation.type.date': { zh: '日期', en: 'date' },
+  'validation.type.bigint': { zh: '大整数', en: 'bigint' },
+  'validation.type.record': { zh: '对象', en: 'object' },
+  'validation.type.tuple': { zh: '数组', en: 'array' },
+  'validation.notEmpty': { zh: '不能为空', en: 'must not be empty' },
+  'validation.number.atLeast': { zh: '应不小于 {minimum}', en: 'must be at least {minimum}' },
+  'validation.number.greaterThan': { zh: '应大于 {minimum}', en: 'must be greater than {minimum}' },
+  'validation.number.atMost': { zh: '应不大于 {maximum}', en: 'must be at most {maximum}' },
+  'validation.number.lessThan': { zh: '应小于 {maximum}', en: 'must be less than {maximum}' },
+  'validation.number.exactly': { zh: '应等于 {value}', en: 'must be exactly {value}' },
+  'validation.length.atLeast': { zh: '长度应至少为 {minimum} 个字符', en: 'must have at least {minimum} characters' },
+  'validation.length.atMost': { zh: '长度应不超过 {maximum} 个字符', en: 'must have at most {maximum} characters' },
+  'validation.length.exactly': { zh: '长度应为 {length} 个字符', en: 'must have exactly {length} characters' },
+  'validation.items.atLeast': { zh: '应至少有 {minimum} 项', en: 'must have at least {minimum} items' },
+  'validation.items.atMost': { zh: '应不超过 {maximum} 项', en: 'must have at most {maximum} items' },
+  'validation.items.exactly': { zh: '应恰好有 {length} 项', en: 'must have exactly {length} items' },
+  'validation.oneValue': { zh: '应为 {value}', en: 'expected {value}' },
+  'validation.oneOf': { zh: '应为以下之一：{values}', en: 'expected one of {values}' },
+  'validation.pattern': { zh: '格式无效：应匹配正则表达式 {pattern}', en: 'invalid format: must match {pattern}' },
+  'validation.startsWith': { zh: '格式无效：应以 {prefix} 开头', en: 'invalid format: must start with {prefix}' },
+  'validation.endsWith': { zh: '格式无效：应以 {suffix} 结尾', en: 'invalid format: must end with {suffix}' },
+  'validation.includes': { zh: '格式无效：应包含 {text}', en: 'invalid format: must include {text}' },
+  'validation.format': { zh: '格式无效：应为{format}', en: 'invalid {format}' },
+  'validation.format.url': { zh: 'URL', en: 'URL' },
+  'validation.format.email': { zh: '电子邮件地址', en: 'email address' },
+  'validation.format.datetime': { zh: 'ISO 8601 日期时间', en: 'ISO 8601 date and time' },
+  'validation.format.date': { zh: 'ISO 8601 日期', en: 'ISO 8601 date' },
+  'validation.format.time': { zh: 'ISO 8601 时间', en: 'ISO 8601 time' },
+  'validation.format.ipv4': { zh: 'IPv4 地址', en: 'IPv4 address' },
+  'validation.format.ipv6': { zh: 'IPv6 地址', en: 'IPv6 address' },
+  'validation.format.uuid': { zh: 'UUID', en: 'UUID' },
+  'validation.format.base64': { zh: 'Base64 字符串', en: 'base64 string' },
+  'validation.multipleOf': { zh: '应为 {divisor} 的倍数', en: 'must be a multiple of {divisor}' },
+  'validation.unrecognizedKey': { zh: '未知字段：{keys}', en: 'unrecognized key {keys}' },
+  'validation.unrecognizedKeys': { zh: '未知字段：{keys}', en: 'unrecognized keys {keys}' },
+  'validation.noMatchingForm': { zh: '不符合任何一种允许的格式', en: 'matches none of the allowed forms' },
+  'validation.invalidKey': { zh: '键无效', en: 'invalid key' },
+  'validation.invalidElement': { zh: '元素无效', en: 'invalid element' },
+  'validation.invalid': { zh: '值无效', en: 'invalid value' },
+  'validation.invalidWithReason': { zh: '值无效（{reason}）', en: '{reason}' },
+  'validation.schema.mqttUrl': { zh: '应为以 mqtt:// 或 mqtts:// 开头的 URL', en: 'must be an mqtt:// or mqtts:// URL' },
+  'validation.schema.portFree': { zh: '端口应为 0（任选空闲端口）或 1-65535', en: 'port must be 0 (any free port) or 1-65535' },
+  'validation.schema.portMax': { zh: '端口应不大于 65535', en: 'port must be at most 65535' },
+  'validation.schema.mqttLoopback': { zh: '未加密的 MQTT 只监听 127.0.0.1；如需监听其他地址，请设置 mqtt.tls', en: 'plain MQTT listens on 127.0.0.1 only: set mqtt.tls to listen on another address' },
+  'validation.schema.httpLoopback': { zh: '未加密的 HTTP 只监听 127.0.0.1；如需监听其他地址，请设置 http.tls', en: 'plain HTTP listens on 127.0.0.1 only: set http.tls to listen on another address' },
+  'validation.schema.environmentVariable': { zh: '应为环境变量名', en: 'must be an environment variable name' },
+  'validation.schema.issuerPrefix': { zh: '发卡机构前缀应为 2-16 位十六进制数字', en: 'issuer prefix must be 2-16 hex digits' },
+  'validation.schema.localTime': { zh: '应为当地时间 HH:MM', en: 'must be a local time HH:MM' },
+  'validation.schema.readerPattern': { zh: '不是有效的 /pattern/flags 正则表达式', en: 'not a valid /pattern/flags regular expression' },
+  'validation.schema.terminalId': { zh: '终端编号应为 1-32 个字母、数字、"_" 或 "-"', en: 'terminal id must be 1-32 letters, digits, "_" or "-"' },
+  'validation.schema.gpsdHost': { zh: '应为 127.0.0.1 或 ::1：只能连接本机上的 gpsd', en: 'must be 127.0.0.1 or ::1: gpsd is reached on this host only' },
+  'validation.schema.typeCodesRepeat': { zh: '卡类型代码不能重复', en: 'card-type codes must not repeat' },
+  'validation.schema.tcpPort': { zh: '应为 0-65535 的 TCP 端口号', en: 'must be a TCP port number from 0 to 65535' },
+  'validation.schema.tcpPortWhole': { zh: '应为 0-65535 的整数 TCP 端口号', en: 'must be a whole TCP port number from 0 to 65535' },
+  'validation.schema.signOffSeconds': { zh: '应为 3-600 的秒数', en: 'must be a number of seconds from 3 to 600' },
+  'validation.schema.signOffSecondsWhole': { zh: '应为 3-600 的整数秒数', en: 'must be a whole number of seconds from 3 to 600' },
+  'validation.schema.signOffSecondsMin': { zh: '应为 3-600 的秒数：2 秒内的第二次刷卡算作同一次出示', en: 'must be a number of seconds from 3 to 600: a second tap within 2 s counts as the same presentation' },
+  'validation.schema.riderTapsWithoutShift': { zh: '应为 "accept" 或 "reject"', en: 'must be "accept" or "reject"' },
+  'validation.schema.clockSeconds': { zh: '应为 5-3600 的秒数', en: 'must be a number of seconds from 5 to 3600' },
+  'validation.schema.clockSecondsWhole': { zh: '应为 5-3600 的整数秒数', en: 'must be a whole number of seconds from 5 to 3600' },
+  'validation.schema.clockSecondsMin': { zh: '应为 5-3600 的秒数：NMEA 语句最多比其所含时间晚约 1 秒到达', en: 'must be a number of seconds from 5 to 3600: NMEA sentences arrive up to about 1 s after their time' },
+  'validation.schema.fixes': { zh: '应为 1-120 的定位次数', en: 'must be a number of fixes from 1 to 120' },
+  'validation.schema.fixesWhole': { zh: '应为 1-120 的整数定位次数', en: 'must be a whole number of fixes from 1 to 120' },
+  'validation.schema.graceMinutes': { zh: '应为 0-10080 的分钟数', en: 'must be a number of minutes from 0 to 10080' },
+  'validation.schema.graceMinutesWhole': { zh: '应为 0-10080 的整数分钟数', en: 'must be a whole number of minutes from 0 to 10080' },
+  'validation.schema.offlineHours': { zh: '应为 1-720 的小时数', en: 'must be a number of hours from 1 to 720' },
+  'validation.schema.offlineHoursWhole': { zh: '应为 1-720 的整数小时数', en: 'must be a whole number of hours from 1 to 720' },
+  'validation.schema.clockTime': { zh: '应为当地时刻 HH:MM（00:00-23:59）', en: 'expected a local time of day HH:MM (00:00-23:59)' },
+  'validation.schema.periodRateOrAllowed': { zh: '时段必须设置 ratePercent 或 allowed，或两者都设置', en: 'a period must set ratePercent, allowed or both' },
+  'validation.schema.periodEmpty': { zh: '时段的开始时间和结束时间不能相同', en: 'a period must not start and end at the same time' },
+  'validation.schema.bandsOrder': { zh: 'bands 必须按 maxStops 从小到大排列', en: 'bands must be in increasing maxStops order' },
+  'validation.schema.blacklistAsn': { zh: '应为 ASN 右侧 8 字节，即 16 位大写十六进制数字', en: 'expected the right-most 8 bytes of the ASN as 16 upper-case hex digits' },
+  'validation.schema.chunkCounts': { zh: '各分块的条数之和必须等于 count', en: 'the chunk counts must add up to count' },
+  'validation.schema.fullBlacklistForm': { zh: '完整黑名单须包含 entries 或 packed 之一，不能两者都有', en: 'a full blacklist carries either entries or packed, not both' },
+  'validation.schema.keyId': { zh: '应为公钥 SHA-256 的前 16 位十六进制数字', en: 'expected the first 16 hex digits of the SHA-256 of the public key' },
+  'validation.schema.signature': { zh: '应为 Base64 编码的 64 字节 Ed25519 签名', en: 'expected a 64-byte Ed25519 signature in base64' },
+  'validation.params.versionNotPositive': { zh: 'version: 应为正整数，而不是 {version}', en: 'version: expected a positive integer, got {version}' },
+  'validation.params.versionStored': { zh: 'version: {kind} 版本 {latest} 已存在；请使用 {next} 或更高的版本', en: 'version: {kind} version {latest} is already stored; use {next} or higher' },
+  'validation.params.packedGiven': { zh: 'body.packed: 请给出 entries；后台会自行打包大型名单', en: 'body.packed: give the entries; the back office packs large lists itself' },
+  'validation.params.asnNotKey': { zh: '{field}: {value} 不是 16 位十六进制数字（ASN 的右侧 8 字节）', en: '{field}: {value} is not 16 hex digits (the right-most 8 bytes of the ASN)' },
+  'validation.params.asnAddedAndRemoved': { zh: 'ASN {asns} 同时被加入和移出', en: 'ASN {asns} is both added and removed' },
+  'validation.params.noAsn': { zh: '没有要加入或移出的 ASN', en: 'no ASN to add or remove' },
+  'validation.params.effectiveFromInvalid': { zh: 'effectiveFrom: {value} 不是带时区偏移的 ISO 8601 时间', en: 'effectiveFrom: {value} is not an ISO 8601 time with an offset' },
+  'validation.params.effectiveFromStale': {
+    zh: 'effectiveFrom: {value} 早于现在超过 {hours} 小时，终端会把该参数集当作过期而拒收',
+    en: 'effectiveFrom: {value} is more than {hours} h in the past, so terminals would reject the set as stale',
+  },
+  'validation.params.noFullBlacklist': { zh: 'body.baseVersion: 尚未保存完整黑名单；请先发布完整名单', en: 'body.baseVersion: no full blacklist is stored yet; publish a full list first' },
+  'validation.params.deltaBaseNotNewest': {
+    zh: 'body.baseVersion: 增量名单只能基于最新的完整名单（版本 {full}），而不是 {base}',
+    en: 'body.baseVersion: deltas apply to the newest full list, version {full}, not {base}',
+  },
+  'validation.params.deltaBaseNotBelow': { zh: 'body.baseVersion: {base} 不小于版本 {version}', en: 'body.baseVersion: {base} is not below version {version}' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ValidationTextId = keyof typeof VALIDATION_TEXT;
+
+/** Returns a validation message in the language, with its {name} placeholders filled from params. */
+export function validationText(id: ValidationTextId, language: Language = DEFAULT_LANGUAGE, params: Record<string, string | number> = {}): string {
+  return fillPlaceholders(VALIDATION_TEXT[id][language], params);
 }

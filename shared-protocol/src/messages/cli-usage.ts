@@ -1,4 +1,4 @@
-import { type Language, cliText } from './catalogue.js';
+import { type CatalogueEntry, type CliTextId, type Language, type ValidationTextId, cliText, validationText } from './catalogue.js';
 
 /**
  * Translates an error from node:util parseArgs into a usage message in the language. It covers an
@@ -30,4 +30,48 @@ export function parseArgsErrorText(error: unknown, language: Language, program: 
 /** Joins a lead line and the problems under it, one indented problem a line, without a final newline. */
 export function problemListText(lead: string, problems: readonly string[]): string {
   return [lead, ...problems.map((problem) => `  ${problem}`)].join('\n');
+}
+
+/**
+ * A problem line of an error that is printed later. It is either one text that reads the same in
+ * both languages, such as a path or an operating system's message, or a catalogue entry.
+ */
+export type ProblemText = string | CatalogueEntry;
+
+/** Returns the problem line in the language. */
+export function problemTextIn(problem: ProblemText, language: Language): string {
+  return typeof problem === 'string' ? problem : problem[language];
+}
+
+/** Returns every problem line in the language. */
+export function problemTextsIn(problems: readonly ProblemText[], language: Language): string[] {
+  return problems.map((problem) => problemTextIn(problem, language));
+}
+
+/** Returns a command-line message in both languages, for an error that is printed later in either. */
+export function cliTextEntry(id: CliTextId, params: Record<string, string | number> = {}): CatalogueEntry {
+  return { zh: cliText(id, 'zh', params), en: cliText(id, 'en', params) };
+}
+
+/** Returns a validation message in both languages, for an error that is printed later in either. */
+export function validationTextEntry(id: ValidationTextId, params: Record<string, string | number> = {}): CatalogueEntry {
+  return { zh: validationText(id, 'zh', params), en: validationText(id, 'en', params) };
+}
+
+/**
+ * An error that a person reads in the output of a command. `message` is the English text, for logs
+ * and stack traces, and textIn gives the text in the language the command prints.
+ */
+export class TranslatedError extends Error {
+  constructor(
+    private readonly text: CatalogueEntry,
+    options?: ErrorOptions,
+  ) {
+    super(text.en, options);
+  }
+
+  /** Returns the error's text in the language. */
+  textIn(language: Language): string {
+    return this.text[language];
+  }
 }

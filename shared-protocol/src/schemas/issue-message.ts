@@ -1,10 +1,10 @@
 import type { z } from 'zod';
+import { zodIssueText } from '../messages/zod-issue-text.js';
 
 /**
- * Returns zod's message for a validation issue, except that a missing required key reads
- * "required, but missing" instead of a type mismatch with "undefined".
+ * Returns the English text of a validation issue for logs and stored reasons, worded as the
+ * command lines word it, so a missing required key reads "required, but missing".
  */
 export function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `required, but missing (expected ${issue.expected})`;
-  return issue.message;
+  return zodIssueText(issue, 'en');
 }

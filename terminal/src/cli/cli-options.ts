@@ -1,4 +1,5 @@
 import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, cliText, takeLanguageOption } from '@busfare/shared-protocol';
+import type { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 
 /** Invalid command-line arguments; the command prints the message and exits with status 2. */
 export class UsageError extends Error {
@@ -31,4 +32,10 @@ export function parseSeconds(name: string, value: string | undefined, fallback: 
     throw new UsageError(cliText('cli.invalidSeconds', language, { name, value }));
   }
   return seconds;
+}
+
+/** Words a failure to load nfc-pcsc, with the loader's own message, in the language. */
+export function pcscUnavailableText(error: PcscUnavailableError, language: Language): string {
+  const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+  return cliText('cli.pcsc.unavailable', language, { message: cause });
 }

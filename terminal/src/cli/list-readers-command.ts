@@ -5,7 +5,7 @@ import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscService, pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
 import { readerModelOf } from '../readers/pcsc/reader-models.js';
-import { UsageError, parseSeconds, takeCommandLanguage } from './cli-options.js';
+import { UsageError, parseSeconds, pcscUnavailableText, takeCommandLanguage } from './cli-options.js';
 
 interface ListedReader {
   name: string;
@@ -79,7 +79,7 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
     await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
   } catch (error) {
     if (!(error instanceof PcscUnavailableError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${pcscUnavailableText(error, language)}\n`);
     return 1;
   } finally {
     await service.stop();

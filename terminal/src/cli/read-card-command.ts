@@ -7,7 +7,7 @@ import { CardIoError, type CardSession, ReaderIoError } from '../ports/card-read
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
 import { pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
-import { UsageError, parseSeconds, takeCommandLanguage } from './cli-options.js';
+import { UsageError, parseSeconds, pcscUnavailableText, takeCommandLanguage } from './cli-options.js';
 
 /**
  * Runs `busfare-terminal read-card`; returns the exit status. `parentLanguage`, the language that
@@ -64,10 +64,14 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
     return 0;
   } catch (error) {
     if (error instanceof CardInspectionError) {
-      process.stderr.write(`${uiText('readCard.unsupported', language)}: ${error.message}\n`);
+      process.stderr.write(`${labelled(language, uiText('readCard.unsupported', language), error.message)}\n`);
       return 1;
     }
-    if (error instanceof CardIoError || error instanceof ReaderIoError || error instanceof PcscUnavailableError) {
+    if (error instanceof PcscUnavailableError) {
+      process.stderr.write(`${pcscUnavailableText(error, language)}\n`);
+      return 1;
+    }
+    if (error instanceof CardIoError || error instanceof ReaderIoError) {
       process.stderr.write(`${cliText('cli.readCard.failed', language, { message: error.message })}\n`);
       return 1;
     }

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, cliText, parseArgsErrorText, problemListText } from '@busfare/shared-protocol';
+import { type Language, TranslatedError, cliHelp, cliText, cliTextEntry, parseArgsErrorText, problemListText } from '@busfare/shared-protocol';
 import { takeCommandLanguage } from './cli-options.js';
 import { BUILD_DATE, SOFTWARE_VERSION } from '../build-info.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -67,14 +67,21 @@ export async function runCommand(args: string[], language?: Language): Promise<n
     checkTerminalPaths(config, values.config);
   } catch (error) {
     if (!(error instanceof TerminalConfigError)) throw error;
-    process.stderr.write(`busfare-terminal: ${problemListText(cliText('cli.terminalConfigInvalid', selection.language, { source: error.source }), error.problems)}\n`);
+    process.stderr.write(`busfare-terminal: ${problemListText(cliText('cli.terminalConfigInvalid', selection.language, { source: error.source }), error.problemsIn(selection.language))}\n`);
     return 2;
   }
 
   const logger = createLogger('terminal').child({ terminalId: config.terminalId });
   const missingFlags = missingTerminalNodeFlags();
   if (missingFlags.length > 0) logger.warn({ missingFlags }, 'node runs without the terminal\'s V8 flags, so idle-time garbage collections can delay taps');
-  const terminal = await startTerminal(config, logger);
+  let terminal: RunningTerminal;
+  try {
+    terminal = await startTerminal(config, logger);
+  } catch (error) {
+    if (!(error instanceof TranslatedError)) throw error;
+    process.stderr.write(`busfare-terminal: ${error.textIn(selection.language)}\n`);
+    return 1;
+  }
   if (terminal.driverScreenUrl) process.stdout.write(`${cliText('cli.terminal.driverScreen', selection.language, { url: terminal.driverScreenUrl })}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -210,8 +217,8 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     store.close();
     parameters.close();
     const code = (error as NodeJS.ErrnoException).code;
-    const hint = code === 'EADDRINUSE' || code === 'EACCES' ? '; set driverScreen.port to a free port' : '';
-    throw new Error(`failed to start the driver screen on 127.0.0.1:${config.driverScreen.port}: ${(error as Error).message}${hint}`, { cause: error });
+    const id = code === 'EADDRINUSE' || code === 'EACCES' ? 'cli.terminal.driverScreenPortUnavailable' : 'cli.terminal.driverScreenFailed';
+    throw new TranslatedError(cliTextEntry(id, { port: config.driverScreen.port, message: (error as Error).message }), { cause: error });
   }
   const stop = async () => {
     clockCheck.stop();

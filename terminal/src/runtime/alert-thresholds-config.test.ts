@@ -78,6 +78,13 @@ describe('alerts config', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const code = await runCommand(['--config', write({ ...valid, alerts: { clockConsecutiveFixes: 0 } })]);
     expect(code).toBe(2);
+    expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain('alerts.clockConsecutiveFixes: 应为 1-120 的定位次数');
+  });
+
+  it('stops run command in English with --lang en', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const code = await runCommand(['--config', write({ ...valid, alerts: { clockConsecutiveFixes: 0 } }), '--lang', 'en']);
+    expect(code).toBe(2);
     expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain('alerts.clockConsecutiveFixes: must be a number of fixes from 1 to 120');
   });
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { issueMessage } from '@busfare/shared-protocol';
+import { type Language, type ProblemText, cliTextEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 import { z } from 'zod';
 import { DEFAULT_PARAMETER_GRACE_MINUTES, DEFAULT_PARAMETER_MAX_OFFLINE_HOURS } from '../params/outdated-parameter-check.js';
 import { DEFAULT_DRIVER_SCREEN_PORT } from '../screen/driver-screen-server.js';
@@ -194,12 +194,22 @@ export const terminalConfigSchema = z.strictObject({
 export type TerminalConfig = z.infer<typeof terminalConfigSchema>;
 
 export class TerminalConfigError extends Error {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
   constructor(
     readonly source: string,
-    readonly problems: string[],
+    private readonly problemTexts: readonly ProblemText[],
   ) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`invalid terminal configuration (${source}):\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'TerminalConfigError';
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for a person reading the command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -209,15 +219,15 @@ export function loadTerminalConfig(path: string): TerminalConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new TerminalConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+    throw new TerminalConfigError(path, [cliTextEntry('cli.fileUnreadable', { message: (error as Error).message })]);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new TerminalConfigError(path, [`invalid JSON: ${(error as Error).message}`]);
+    throw new TerminalConfigError(path, [cliTextEntry('cli.jsonInvalid', { message: (error as Error).message })]);
   }
   const parsed = terminalConfigSchema.safeParse(value);
-  if (!parsed.success) throw new TerminalConfigError(path, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issueMessage(issue)}`));
+  if (!parsed.success) throw new TerminalConfigError(path, zodIssueEntries(parsed.error.issues, { rootName: '(config)' }));
   return parsed.data;
 }

@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { type CatalogueEntry, type Language, cliText, cliTextEntry } from '@busfare/shared-protocol';
 import { TerminalConfigError, type TerminalConfig } from './terminal-config.js';
 
 /**
@@ -11,7 +12,7 @@ import { TerminalConfigError, type TerminalConfig } from './terminal-config.js';
  * Throws TerminalConfigError with one problem per path, naming the config field, the path and the fix.
  */
 export function checkTerminalPaths(config: TerminalConfig, source: string): void {
-  const problems: string[] = [];
+  const problems: CatalogueEntry[] = [];
   const dataDirProblem = writableFolderProblem('dataDir', config.dataDir);
   if (dataDirProblem) problems.push(dataDirProblem);
 
@@ -27,58 +28,64 @@ export function checkTerminalPaths(config: TerminalConfig, source: string): void
   if (config.gps?.kind === 'nmea-file') {
     const path = config.gps.path;
     const fileProblem = readableFileProblem(path);
-    if (fileProblem) problems.push(`gps.path: ${path} ${fileProblem}, so set gps.path to a readable NMEA recording`);
+    if (fileProblem) problems.push(inBothLanguages((language) => cliText('cli.paths.nmeaFile', language, { path, problem: fileProblem(language) })));
   }
 
   if (problems.length > 0) throw new TerminalConfigError(source, problems);
 }
 
 /** Describes why `path` is not a folder the terminal can create databases in, or returns undefined. */
-function writableFolderProblem(field: string, path: string): string | undefined {
+function writableFolderProblem(field: string, path: string): CatalogueEntry | undefined {
   let isFolder: boolean;
   try {
     isFolder = statSync(path).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `${field}: folder ${path} does not exist, so create it or set ${field} to an existing folder`;
-    return `${field}: failed to read folder ${path} (${code ?? (error as Error).message}), so fix its permissions or set ${field} to another folder`;
+    if (code === 'ENOENT') return cliTextEntry('cli.paths.folderMissing', { field, path });
+    return cliTextEntry('cli.paths.folderUnreadable', { field, path, reason: code ?? (error as Error).message });
   }
-  if (!isFolder) return `${field}: ${path} is not a folder, so set ${field} to a folder`;
+  if (!isFolder) return cliTextEntry('cli.paths.notFolder', { field, path });
 
   try {
     accessSync(path, constants.W_OK | constants.X_OK);
   } catch {
-    return `${field}: folder ${path} is not writable by this user, so grant write access or set ${field} to a writable folder`;
+    return cliTextEntry('cli.paths.folderNotWritable', { field, path });
   }
   return undefined;
 }
 
 /** Describes why the parameter-signing key file cannot be used, or returns undefined. */
-function publicKeyProblem(path: string): string | undefined {
-  const field = 'parameterPublicKeyFile';
+function publicKeyProblem(path: string): CatalogueEntry | undefined {
   const fileProblem = readableFileProblem(path);
-  if (fileProblem) return `${field}: ${path} ${fileProblem}, so copy the back office's parameter-signing public key there or set ${field}`;
+  if (fileProblem) return inBothLanguages((language) => cliText('cli.paths.publicKeyFile', language, { path, problem: fileProblem(language) }));
 
   let keyType: string | undefined;
   try {
     keyType = createPublicKey(readFileSync(path)).asymmetricKeyType;
   } catch {
-    return `${field}: ${path} is not a PEM public key, so replace it with the back office's Ed25519 parameter-signing public key`;
+    return cliTextEntry('cli.paths.publicKeyNotPem', { path });
   }
-  if (keyType !== 'ed25519') return `${field}: ${path} contains a key of type ${keyType ?? 'unknown'}, not Ed25519, so replace it with the back office's parameter-signing public key`;
+  if (keyType !== 'ed25519') return cliTextEntry('cli.paths.publicKeyType', { path, type: keyType ?? 'unknown' });
   return undefined;
 }
 
-/** Describes why `path` is not a readable file, such as "does not exist", or returns undefined. */
-function readableFileProblem(path: string): string | undefined {
+/**
+ * Describes why `path` is not a readable file as the end of a sentence about the path, such as
+ * "does not exist", in the language it is given, or returns undefined.
+ */
+function readableFileProblem(path: string): ((language: Language) => string) | undefined {
   try {
-    if (!statSync(path).isFile()) return 'is not a file';
+    if (!statSync(path).isFile()) return (language) => cliText('cli.paths.notFile', language);
     accessSync(path, constants.R_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return 'does not exist';
-    if (code === 'EACCES') return 'is not readable by this user';
-    return `is unreadable (${code ?? (error as Error).message})`;
+    if (code === 'ENOENT') return (language) => cliText('cli.paths.fileMissing', language);
+    if (code === 'EACCES') return (language) => cliText('cli.paths.fileNotReadable', language);
+    return (language) => cliText('cli.paths.fileUnreadable', language, { reason: code ?? (error as Error).message });
   }
   return undefined;
+}
+
+function inBothLanguages(text: (language: Language) => string): CatalogueEntry {
+  return { zh: text('zh'), en: text('en') };
 }

@@ -57,10 +57,10 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     return hoursMinutes(Date.parse(iso));
   }
 
-  function serviceLabel(route, direction) {
+  function serviceLabel(route, direction, separator) {
     if (route === undefined) return '';
     var label = t('driver.route', { route: route });
-    if (direction === 0 || direction === 1) label += ' ' + t('driver.direction.' + direction);
+    if (direction === 0 || direction === 1) label += (separator === undefined ? ' ' : separator) + t('driver.direction.' + direction);
     return label;
   }
 
@@ -85,8 +85,10 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
 
   function renderHeader() {
     var shift = state.shift;
-    setText('route', shift ? serviceLabel(shift.route, shift.direction) : '');
-    setText('driver', shift ? t('driver.driver') + ' ' + shift.driverId + ' · ' + t('driver.shiftStart') + ' ' + time(shift.startedAt) : state.vehicleId);
+    // Route over direction and driver over shift start, two lines each, so that the English
+    // labels fit beside the buttons on an 800-pixel-wide panel.
+    setText('route', shift ? serviceLabel(shift.route, shift.direction, '\n') : '');
+    setText('driver', shift ? t('driver.driver') + ' ' + shift.driverId + '\n' + t('driver.shiftStart') + ' ' + time(shift.startedAt) : state.vehicleId);
     var link = $('link');
     link.className = 'chip ' + (state.link.connected ? 'online' : 'offline');
     setText('link', t(state.link.connected ? 'driver.link.online' : 'driver.link.offline'));

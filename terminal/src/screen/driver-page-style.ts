@@ -12,9 +12,11 @@ button.danger { background: #8b0000; }
 button.armed { background: #ffb300; color: #000; border-color: #000; }
 .app { display: grid; grid-template-rows: 13vh minmax(0, 1fr) auto; grid-template-columns: minmax(0, 1fr); width: 100vw; height: 100vh; }
 header { display: flex; align-items: center; gap: 1.5vw; padding: 0 1.5vw; background: #111; border-bottom: 0.4vh solid #444; font-size: 4.4vh; white-space: nowrap; }
-header .route { font-size: 6.4vh; font-weight: 700; }
+header .route { font-size: 3.4vh; font-weight: 700; white-space: pre; line-height: 1.1; }
+header .route::first-line { font-size: 6.4vh; }
 header .spacer { flex: 1 1 0; }
-header .driver, header .clock { font-size: 4.2vh; }
+header .clock { font-size: 4.2vh; }
+header .driver { font-size: 3.4vh; white-space: pre; line-height: 1.25; }
 header > * { flex-shrink: 0; }
 header .driver { flex-shrink: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; }
 header button { font-size: 3.6vh; }
