@@ -4,6 +4,7 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { type BrokerAccessHooks, startEmbeddedBroker } from './broker/embedded-broker.js';
 import { type ServiceAccount, terminalAccessHooks } from './broker/terminal-access.js';
 import { withPublishLimits } from './broker/publish-limits.js';
+import { PARAMETERS_CLIENT_ID } from './broker/service-client-ids.js';
 import { EvidenceLedger } from './security/evidence-ledger.js';
 import { maskCardNumber } from './security/card-masking.js';
 import { readTlsFiles } from './security/tls-files.js';
@@ -187,7 +188,7 @@ export async function startBackOffice(config: BackOfficeConfig, options: BackOff
     cleanups.push(() => ingest.stop());
     await ingest.start();
 
-    const parameterClient: MqttClient = await connectAsync(brokerUrl, { protocolVersion: 4, clientId: 'busfare-params', reconnectPeriod: 1_000, ...serviceLogin, ...serviceTls });
+    const parameterClient: MqttClient = await connectAsync(brokerUrl, { protocolVersion: 4, clientId: PARAMETERS_CLIENT_ID, reconnectPeriod: 1_000, ...serviceLogin, ...serviceTls });
     cleanups.push(() => parameterClient.endAsync());
     const signingKey = options.parameterSigningKey ?? (config.parameterSigningKey === undefined ? undefined : loadSigningKey(config.parameterSigningKey));
     const parameters = await startParameterPublishing({ databasePath: config.db, client: parameterClient, logger, ...(signingKey ? { signingKey } : {}) });

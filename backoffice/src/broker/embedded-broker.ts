@@ -14,6 +14,7 @@ export interface BrokerAccessHooks {
   authenticate?: AedesOptions['authenticate'];
   authorizePublish?: AedesOptions['authorizePublish'];
   authorizeSubscribe?: AedesOptions['authorizeSubscribe'];
+  authorizeForward?: AedesOptions['authorizeForward'];
 }
 
 export interface EmbeddedBrokerOptions extends BrokerAccessHooks {
@@ -48,6 +49,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   if (options.authenticate) aedesOptions.authenticate = options.authenticate;
   if (options.authorizePublish) aedesOptions.authorizePublish = options.authorizePublish;
   if (options.authorizeSubscribe) aedesOptions.authorizeSubscribe = options.authorizeSubscribe;
+  if (options.authorizeForward) aedesOptions.authorizeForward = options.authorizeForward;
 
   const broker = await Aedes.createBroker(aedesOptions);
   broker.on('clientError', (client, error) => logger.warn({ clientId: client.id, err: error }, 'MQTT client error'));

@@ -88,6 +88,13 @@ describe('terminal topic permissions', () => {
     expect(terminalMayPublish('T', topics.transactions('TA'))).toBe(false);
   });
 
+  it('allows the retain flag on the status only', () => {
+    expect(terminalMayPublish('TA', topics.status('TA'), true)).toBe(true);
+    expect(terminalMayPublish('TA', topics.transactions('TA'), true)).toBe(false);
+    expect(terminalMayPublish('TA', topics.positions('TA'), true)).toBe(false);
+    expect(terminalMayPublish('TA', topics.shifts('TA'), true)).toBe(false);
+  });
+
   it('allows only own subscriptions and parameters', () => {
     expect(terminalMaySubscribe('TA', topics.acks('TA'))).toBe(true);
     expect(terminalMaySubscribe('TA', topics.commands('TA'))).toBe(true);

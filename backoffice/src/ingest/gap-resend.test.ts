@@ -49,6 +49,34 @@ describe('GapResendRequester', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('waits before asking for part of a requested range', () => {
+    const { gaps, sent, advance } = requester();
+    gaps.onAck(ack([{ from: 1, to: 800 }]));
+    // The terminal re-sends the range batch by batch, so each acknowledgement reports less of it missing.
+    gaps.onAck(ack([{ from: 201, to: 800 }]));
+    gaps.onAck(ack([{ from: 401, to: 800 }]));
+    expect(sent).toHaveLength(1);
+
+    advance(5_000);
+    gaps.onAck(ack([{ from: 601, to: 800 }]));
+
+    expect(sent.map((item) => item.command)).toEqual([
+      expect.objectContaining({ fromSequence: 1, toSequence: 800 }),
+      expect.objectContaining({ fromSequence: 601, toSequence: 800 }),
+    ]);
+  });
+
+  it('asks for a range wider than the one requested', () => {
+    const { gaps, sent } = requester();
+    gaps.onAck(ack([{ from: 3, to: 4 }]));
+    gaps.onAck(ack([{ from: 3, to: 6 }]));
+
+    expect(sent.map((item) => item.command)).toEqual([
+      expect.objectContaining({ fromSequence: 3, toSequence: 4 }),
+      expect.objectContaining({ fromSequence: 3, toSequence: 6 }),
+    ]);
+  });
+
   it('keeps terminals apart', () => {
     const { gaps, sent } = requester();
     gaps.onAck(ack([{ from: 3, to: 4 }], 'T1'));

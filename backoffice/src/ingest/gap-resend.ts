@@ -14,14 +14,24 @@ export interface GapResendOptions {
   now?: () => Date;
 }
 
+/** A range requested from a terminal, and when. */
+interface RequestedRange {
+  from: number;
+  to: number;
+  atMs: number;
+}
+
 /**
  * Asks a terminal to re-send the sequences that an acknowledgement reports missing: a `resend`
- * command on the terminal's commands topic per missing range. The same range is requested again
- * only after `repeatAfterMs`, because the terminal's own ack timeout re-sends as well, and a burst
- * of batches behind one gap would otherwise ask once per batch.
+ * command on the terminal's commands topic per missing range. A range that lies within one
+ * requested less than `repeatAfterMs` ago is not requested, because the terminal's own ack
+ * timeout re-sends as well, and a burst of batches behind one gap would otherwise ask once per
+ * batch. While the terminal fills a gap, each acknowledgement reports less of it missing, and
+ * every such part would otherwise cost the terminal another re-send of up to one window.
  */
 export class GapResendRequester {
-  private readonly lastRequested = new Map<string, number>();
+  /** Requests younger than repeatAfterMs, per terminal with a gap. */
+  private readonly recentRequests = new Map<string, RequestedRange[]>();
   private readonly settings;
   requestsSent = 0;
 
@@ -38,16 +48,17 @@ export class GapResendRequester {
   onAck(ack: TransactionAck): number {
     const missing = ack.missing ?? [];
     if (missing.length === 0) {
-      this.forget(ack.terminalId);
+      this.recentRequests.delete(ack.terminalId);
       return 0;
     }
     const nowMs = this.settings.monotonicMs();
+    // Only requests younger than repeatAfterMs are kept, so the list of a terminal stays short.
+    const recent = (this.recentRequests.get(ack.terminalId) ?? []).filter((request) => nowMs - request.atMs < this.settings.repeatAfterMs);
+    this.recentRequests.set(ack.terminalId, recent);
     let sent = 0;
     for (const range of missing.slice(0, this.settings.maxRangesPerRequest)) {
-      const key = `${ack.terminalId}:${range.from}-${range.to}`;
-      const requestedAtMs = this.lastRequested.get(key);
-      if (requestedAtMs !== undefined && nowMs - requestedAtMs < this.settings.repeatAfterMs) continue;
-      this.lastRequested.set(key, nowMs);
+      if (recent.some((request) => request.from <= range.from && range.to <= request.to)) continue;
+      recent.push({ from: range.from, to: range.to, atMs: nowMs });
       const command: TerminalCommand = {
         schema: TERMINAL_COMMAND_SCHEMA,
         id: randomUUID(),
@@ -67,10 +78,5 @@ export class GapResendRequester {
       sent += 1;
     }
     return sent;
-  }
-
-  private forget(terminalId: string): void {
-    const prefix = `${terminalId}:`;
-    for (const key of this.lastRequested.keys()) if (key.startsWith(prefix)) this.lastRequested.delete(key);
   }
 }

@@ -3,6 +3,7 @@ import { type TerminalCommand, type TerminalStatus, type TransactionAck, topics 
 import type Database from 'better-sqlite3';
 import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import type { Logger } from '../logger.js';
+import { INGEST_CLIENT_ID } from '../broker/service-client-ids.js';
 import type { AcceptedTransaction, ClearingRepository, VerificationStatus } from '../store/clearing-repository.js';
 import { columnsOf } from '../store/record-columns.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
@@ -110,7 +111,7 @@ export class IngestService extends EventEmitter<IngestEvents> {
     const { brokerUrl, logger } = this.options;
     const connectOptions: IClientOptions = {
       protocolVersion: 4,
-      clientId: this.options.clientId ?? 'busfare-ingest',
+      clientId: this.options.clientId ?? INGEST_CLIENT_ID,
       // A persistent session keeps QoS 1 batches queued in the broker while ingest restarts;
       // terminals resend unacknowledged batches anyway.
       clean: false,

@@ -176,6 +176,11 @@ export interface ClearingRepository {
   findTransaction(terminalId: string, sequence: number): StoredTransactionRow | undefined;
   progress(terminalId: string): TerminalProgress;
   storePositions(batch: PositionBatch): number;
+  /**
+   * Stores a terminal's status as its latest, replacing the one stored before whatever either's
+   * `at`. An `offline` status takes the backlog and last sequence it lacks, and the later `at`,
+   * from the one before.
+   */
   storeStatus(status: TerminalStatus): void;
   /** Stores a shift record; returns false when the same shift was already stored. */
   storeShift(record: ShiftRecord): boolean;

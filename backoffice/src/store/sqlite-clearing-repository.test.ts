@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestPositions, ingestStatus } from '../ingest/telemetry-ingest.js';
 import { fakeRecord } from '../testing/fake-terminal.js';
 import type { AcceptedTransaction } from './clearing-repository.js';
-import { SqliteClearingRepository } from './sqlite-clearing-repository.js';
+import { MAX_MISSING_RANGES, SqliteClearingRepository } from './sqlite-clearing-repository.js';
 
 let directory: string;
 let path: string;
@@ -62,6 +62,28 @@ describe('SQLite clearing repository', () => {
     expect(repository.progress('T-1').missing).toEqual([
       { from: 2, to: 3 },
       { from: 5, to: 6 },
+    ]);
+  });
+
+  it('lists only the first missing ranges', () => {
+    // Every other sequence: one missing range per stored record.
+    const records = Array.from({ length: 5_000 }, (_, index) => accepted(2 * (index + 1)));
+    repository.writeBatch('T-1', records, []);
+
+    const { missing, highestSeen } = repository.progress('T-1');
+
+    expect(highestSeen).toBe(10_000);
+    expect(missing).toHaveLength(MAX_MISSING_RANGES);
+    expect(missing[0]).toEqual({ from: 1, to: 1 });
+    expect(missing.at(-1)).toEqual({ from: 2 * MAX_MISSING_RANGES - 1, to: 2 * MAX_MISSING_RANGES - 1 });
+  });
+
+  it('lists the open range up to the highest sequence', () => {
+    repository.writeBatch('T-1', [accepted(1), accepted(4)], [{ terminalId: 'T-1', topic: 't', sequence: 9, reason: 'bad', payload: '{}' }]);
+
+    expect(repository.progress('T-1').missing).toEqual([
+      { from: 2, to: 3 },
+      { from: 5, to: 8 },
     ]);
   });
 
@@ -178,12 +200,67 @@ describe('SQLite clearing repository', () => {
     expect(repository.recentRejected(1)[0]?.reason).toMatch(/^invalid position batch: fixes\.0\.time: .*; fixes\.0\.lat: /);
   });
 
-  it('keeps the newest terminal status', () => {
+  it('keeps the last will after a later heartbeat', () => {
     const status = (at: string, state: 'online' | 'offline') => JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state, at });
     ingestStatus(repository, topics.status('T-1'), status('2025-05-06T02:00:00Z', 'online'));
+    // A last will carries the time the terminal's uplink started, before its heartbeats.
     ingestStatus(repository, topics.status('T-1'), status('2025-05-06T01:00:00Z', 'offline'));
 
-    expect(repository.latestStatuses().map((item) => item.state)).toEqual(['online']);
+    expect(repository.latestStatuses().map((item) => item.state)).toEqual(['offline']);
+  });
+
+  it('keeps the heartbeat counters with the last will', () => {
+    const online = { schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state: 'online', at: '2025-05-06T02:00:00Z', backlog: 4, lastSequence: 12, softwareVersion: '0.2.0' };
+    const will = { schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state: 'offline', at: '2025-05-06T01:00:00Z', softwareVersion: '0.2.0' };
+    ingestStatus(repository, topics.status('T-1'), JSON.stringify(online));
+    ingestStatus(repository, topics.status('T-1'), JSON.stringify(will));
+
+    const [stored] = repository.latestStatuses();
+
+    expect(stored?.state).toBe('offline');
+    expect(stored?.at).toBe('2025-05-06T02:00:00Z');
+    expect(stored?.backlog).toBe(4);
+    expect(stored?.lastSequence).toBe(12);
+  });
+
+  it('keeps the time of a shutdown after the heartbeat', () => {
+    const status = (state: 'online' | 'offline', at: string) => JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state, at });
+    ingestStatus(repository, topics.status('T-1'), status('online', '2025-05-06T10:00:00+08:00'));
+    // 02:30Z is later than 10:00+08:00 (02:00Z), though it sorts first as text.
+    ingestStatus(repository, topics.status('T-1'), status('offline', '2025-05-06T02:30:00Z'));
+
+    expect(repository.latestStatuses()[0]?.at).toBe('2025-05-06T02:30:00Z');
+  });
+
+  it('drops versions and alerts with the last will', () => {
+    const online = { schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state: 'online', at: '2025-05-06T02:00:00Z', parameters: { active: { routes: 1 }, pending: {} }, alerts: [{ id: 'a', severity: 'warning', messageId: 'alert.storage-low' }] };
+    const will = { schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state: 'offline', at: '2025-05-06T01:00:00Z' };
+    ingestStatus(repository, topics.status('T-1'), JSON.stringify(online));
+    ingestStatus(repository, topics.status('T-1'), JSON.stringify(will));
+
+    const [stored] = repository.latestStatuses();
+
+    expect(stored?.parameters).toBeUndefined();
+    expect(stored?.alerts).toBeUndefined();
+  });
+
+  it('drops old counters with the next heartbeat', () => {
+    const status = (state: 'online' | 'offline', extra: object) => JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state, at: '2025-05-06T02:00:00Z', ...extra });
+    ingestStatus(repository, topics.status('T-1'), status('online', { backlog: 4, alerts: [{ id: 'a', severity: 'warning', messageId: 'alert.storage-low' }] }));
+    ingestStatus(repository, topics.status('T-1'), status('online', {}));
+
+    const [stored] = repository.latestStatuses();
+
+    expect(stored?.backlog).toBeUndefined();
+    expect(stored?.alerts).toBeUndefined();
+  });
+
+  it('replaces a status dated in the future', () => {
+    const status = (at: string, lastSequence: number) => JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T-1', state: 'online', at, lastSequence });
+    ingestStatus(repository, topics.status('T-1'), status('2099-01-01T00:00:00Z', 4));
+    ingestStatus(repository, topics.status('T-1'), status('2025-05-06T02:00:00Z', 9));
+
+    expect(repository.latestStatuses().map((item) => item.lastSequence)).toEqual([9]);
   });
 
   it('rejects a status whose terminal id differs from the topic', () => {

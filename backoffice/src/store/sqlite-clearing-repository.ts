@@ -37,10 +37,18 @@ const AUTO_CHECKPOINT_BYTES = 40 * 1024 * 1024;
 const SEQUENCE_PAGE = 1_000;
 /**
  * Stored sequences scanned above the contiguous point when listing missing ranges. Terminals send
- * contiguous batches, so few records follow a gap before it is filled. A longer run reports only
- * the gaps within this window.
+ * contiguous batches, so few records follow a gap before it is filled: at most one window of
+ * batches in flight, by default 4 batches of 200 records (at most 500 a batch). A longer run
+ * reports only the gaps within this window. Every acknowledgement of a terminal with a gap reads
+ * these rows, so the limit also bounds what a terminal that leaves gaps on purpose costs ingest.
  */
-const MISSING_SCAN_LIMIT = 10_000;
+const MISSING_SCAN_LIMIT = 2_000;
+/**
+ * Missing ranges listed per acknowledgement. A terminal re-sends from its first unacknowledged
+ * record and GapResendRequester requests the first few ranges, so later ones are not needed. With
+ * every other sequence missing, 10,000 ranges made each acknowledgement about 250 kB.
+ */
+export const MAX_MISSING_RANGES = 32;
 
 /**
  * Rows per multi-row INSERT of new records: 512 parameters. In a micro-benchmark of 200,000
@@ -110,6 +118,7 @@ export class SqliteClearingRepository implements ClearingRepository {
   private readonly statements;
   private insertPosition: Database.Statement | undefined;
   private upsertStatus: Database.Statement | undefined;
+  private selectStatus: Database.Statement<[string], { status_json: string }> | undefined;
 
   constructor(options: SqliteClearingRepositoryOptions) {
     this.db = new Database(options.path);
@@ -331,12 +340,15 @@ export class SqliteClearingRepository implements ClearingRepository {
     const missing: { from: number; to: number }[] = [];
     if (highestSeen > contiguousThrough) {
       let expected = contiguousThrough + 1;
-      const rows = this.statements.sequencesAbove.all(terminalId, contiguousThrough, terminalId, contiguousThrough, terminalId, contiguousThrough, MISSING_SCAN_LIMIT);
-      for (const { sequence } of rows) {
+      let rowsRead = 0;
+      for (const { sequence } of this.statements.sequencesAbove.iterate(terminalId, contiguousThrough, terminalId, contiguousThrough, terminalId, contiguousThrough, MISSING_SCAN_LIMIT)) {
+        rowsRead += 1;
         if (sequence > expected) missing.push({ from: expected, to: sequence - 1 });
         expected = sequence + 1;
+        // Leaving iterate() early ends the statement, so no further row is read.
+        if (missing.length === MAX_MISSING_RANGES) break;
       }
-      if (rows.length < MISSING_SCAN_LIMIT && expected <= highestSeen) missing.push({ from: expected, to: highestSeen });
+      if (rowsRead < MISSING_SCAN_LIMIT && missing.length < MAX_MISSING_RANGES && expected <= highestSeen) missing.push({ from: expected, to: highestSeen });
     }
     return { terminalId, contiguousThrough, highestSeen, missing };
   }
@@ -376,14 +388,35 @@ export class SqliteClearingRepository implements ClearingRepository {
   }
 
   storeStatus(status: TerminalStatus): void {
-    // A retained or delayed message can be older than the one already stored; keep the newest.
+    // The latest status received wins, whatever its `at`. The broker delivers one terminal's
+    // statuses in the order it received them, and a replayed retained status is the last one it
+    // holds. `at` cannot order them: a terminal's last will carries the time its uplink started,
+    // which precedes every heartbeat, and a terminal clock can jump back or run ahead by a day.
     this.upsertStatus ??= this.db.prepare(`
         INSERT INTO terminal_status (terminal_id, state, at, status_json, received_at)
         VALUES (@terminalId, @state, @at, @json, @receivedAt)
         ON CONFLICT (terminal_id) DO UPDATE SET
-          state = excluded.state, at = excluded.at, status_json = excluded.status_json, received_at = excluded.received_at
-        WHERE excluded.at >= terminal_status.at`);
-    this.upsertStatus.run({ terminalId: status.terminalId, state: status.state, at: status.at, json: JSON.stringify(status), receivedAt: this.now().toISOString() });
+          state = excluded.state, at = excluded.at, status_json = excluded.status_json, received_at = excluded.received_at`);
+    const stored = status.state === 'offline' ? this.withLastKnownCounters(status) : status;
+    this.upsertStatus.run({ terminalId: stored.terminalId, state: stored.state, at: stored.at, json: JSON.stringify(stored), receivedAt: this.now().toISOString() });
+  }
+
+  /**
+   * Returns an offline status (last will or shutdown) with the backlog and last sequence of the
+   * status stored before it, which reconciliation needs and the offline status does not carry.
+   * It also gets the later of the two times, because a last will's `at` is the time the uplink
+   * started, before the terminal's last heartbeat.
+   */
+  private withLastKnownCounters(status: TerminalStatus): TerminalStatus {
+    this.selectStatus ??= this.db.prepare<[string], { status_json: string }>('SELECT status_json FROM terminal_status WHERE terminal_id = ?');
+    const row = this.selectStatus.get(status.terminalId);
+    const previous = row === undefined ? undefined : terminalStatusSchema.safeParse(JSON.parse(row.status_json)).data;
+    if (previous === undefined) return status;
+    const merged: TerminalStatus = { ...status };
+    if (merged.backlog === undefined && previous.backlog !== undefined) merged.backlog = previous.backlog;
+    if (merged.lastSequence === undefined && previous.lastSequence !== undefined) merged.lastSequence = previous.lastSequence;
+    if (Date.parse(previous.at) > Date.parse(status.at)) merged.at = previous.at;
+    return merged;
   }
 
   storeShift(record: ShiftRecord): boolean {
@@ -528,9 +561,10 @@ export class SqliteClearingRepository implements ClearingRepository {
     }
 
     for (;;) {
-      const page = this.statements.sequencesAbove.all(terminalId, contiguous, terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE);
       let advanced = 0;
-      for (const { sequence } of page) {
+      // Leaving iterate() at the first sequence that does not follow reads no more rows, which
+      // matters for a terminal with many gaps above its contiguous point.
+      for (const { sequence } of this.statements.sequencesAbove.iterate(terminalId, contiguous, terminalId, contiguous, terminalId, contiguous, SEQUENCE_PAGE)) {
         if (sequence !== contiguous + 1) break;
         contiguous = sequence;
         advanced += 1;

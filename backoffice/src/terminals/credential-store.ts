@@ -95,6 +95,15 @@ export class TerminalCredentialStore {
     return hash.length === row.hash.length && timingSafeEqual(hash, row.hash);
   }
 
+  /**
+   * Returns the salt of the terminal's current secret, or undefined when the terminal is not
+   * registered. add() draws a new salt for every secret, so a different value means the secret
+   * was replaced. It reads one row and hashes nothing, so the broker can call it per message.
+   */
+  secretSalt(terminalId: string): Buffer | undefined {
+    return this.statements.select.get(terminalId)?.salt;
+  }
+
   remove(terminalId: string): void {
     if (this.statements.remove.run(terminalId).changes === 0) throw new CredentialError('not-found', `terminal ${terminalId} is not registered`);
   }

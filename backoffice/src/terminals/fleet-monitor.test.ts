@@ -57,4 +57,33 @@ describe('FleetMonitor', () => {
     expect(fleet.get('T1')?.clockDriftMs).toBeUndefined();
     expect(fleet.get('T1')?.clockDriftFlagged).toBe(false);
   });
+
+  it('flags a clock a day behind', () => {
+    const { fleet } = monitor();
+    fleet.observeStatus(status('online', new Date(start.getTime() - 24 * 3_600_000)), start);
+
+    expect(fleet.get('T1')?.clockDriftMs).toBe(-24 * 3_600_000);
+    expect(fleet.get('T1')?.clockDriftFlagged).toBe(true);
+    expect(fleet.get('T1')?.state).toBe('online');
+  });
+
+  it('clears the flag after a status from the future', () => {
+    const { fleet } = monitor();
+    fleet.observeStatus(status('online', new Date(start.getTime() + 24 * 3_600_000)), start);
+    expect(fleet.get('T1')?.clockDriftFlagged).toBe(true);
+
+    fleet.observeStatus(status('online', start), start);
+
+    expect(fleet.get('T1')?.clockDriftFlagged).toBe(false);
+  });
+
+  it('takes a last will older than the heartbeat', () => {
+    const { fleet } = monitor();
+    // A last will carries the time the terminal's uplink started, before its heartbeats.
+    fleet.observeStatus(status('online', new Date(start.getTime() + 60_000)), new Date(start.getTime() + 60_000));
+    fleet.observeStatus(status('offline', start), new Date(start.getTime() + 90_000));
+
+    expect(fleet.get('T1')?.state).toBe('offline');
+    expect(fleet.get('T1')?.lastHeartbeatAt).toBe(new Date(start.getTime() + 60_000).toISOString());
+  });
 });
