@@ -17,6 +17,17 @@ import { WalGroupSync } from './wal-group-sync.js';
  * terminal's acknowledgement timeout (10 s by default).
  */
 const MAX_PAYLOADS_PER_COMMIT = 16;
+/**
+ * Records a commit waits for while payloads are still in the check worker, so that under load a
+ * commit stores many records. A commit writes every page it changed to the WAL, and the card-keyed
+ * indexes (transactions_asn, card_claims) place their rows at random, so on a large database each
+ * record dirties pages of its own. A database of 1,000,000 rows and 100,000
+ * cards (16 KiB pages) took 200,000 inserts in commits of 3,000 records at 34 KB of WAL and 186 µs
+ * per record. In commits of 12,000 records it took 14 KB and 109 µs.
+ */
+const GATHER_RECORDS = 8_000;
+/** Milliseconds a commit waits at most for GATHER_RECORDS, from the oldest queued payload. Only under load does it delay acknowledgements. */
+const GATHER_WAIT_MS = 100;
 
 /** A stored record as the live view shows it. */
 export interface LiveTap {
@@ -81,6 +92,11 @@ export interface IngestServiceOptions {
    * libuv thread pool (WalGroupSync). Without it every commit flushes in this thread.
    */
   database?: Database.Database;
+  /**
+   * The wait of a commit for more records while payloads are in the check worker: until `records`
+   * are queued or `waitMs` after the oldest. GATHER_RECORDS and GATHER_WAIT_MS unless set.
+   */
+  gather?: { records: number; waitMs: number };
 }
 
 /**
@@ -88,6 +104,7 @@ export interface IngestServiceOptions {
  * what arrives and publishes an acknowledgement per transaction batch. Transaction batches that
  * are ready in the same turn of the event loop are stored in one write transaction, so they share
  * one synchronous commit, and each batch's acknowledgement is published only after that commit.
+ * Under load, while payloads are still in the check worker, a commit waits briefly for more of them.
  * With a check worker, a batch is ready once the worker has checked it.
  * With `database` set, the flush to disk runs off this thread, and acknowledgements still wait
  * for it. The MQTT PUBACK to the broker can precede the commit: a terminal drops records from its
@@ -97,6 +114,11 @@ export class IngestService extends EventEmitter<IngestEvents> {
   private client: MqttClient | undefined;
   private queued: IngestInput[] = [];
   private flushScheduled = false;
+  /** Records in `queued`, and when its oldest payload was queued. */
+  private queuedRecords = 0;
+  private oldestQueuedMs = 0;
+  /** Set while a commit waits for more records (GATHER_RECORDS). */
+  private gatherTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Payloads sent to the check worker and not yet queued for storing. */
   private checksInFlight = 0;
@@ -181,22 +203,55 @@ export class IngestService extends EventEmitter<IngestEvents> {
   }
 
   private enqueue(input: IngestInput): void {
+    if (this.queued.length === 0) this.oldestQueuedMs = performance.now();
     this.queued.push(input);
+    this.queuedRecords += recordCount(input);
     // Replies of the check worker that arrive while a commit blocks this thread are stored
     // together in the next one.
+    if (this.gatherTimer && !this.shouldGather()) {
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = undefined;
+      setImmediate(() => this.flushTransactions());
+      return;
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flushTransactions());
   }
 
   /**
+   * True while a commit should wait for more records: payloads are still in the check worker, so
+   * more are coming, and the queue is below GATHER_RECORDS and MAX_PAYLOADS_PER_COMMIT. With no
+   * check in flight a commit runs at once, so a lone batch is not delayed.
+   */
+  private shouldGather(): boolean {
+    const records = this.options.gather?.records ?? GATHER_RECORDS;
+    return !this.stopping && this.checksInFlight > 0 && this.queuedRecords < records && this.queued.length < MAX_PAYLOADS_PER_COMMIT;
+  }
+
+  /**
    * Stores up to MAX_PAYLOADS_PER_COMMIT queued payloads in one commit, then acknowledges them once
-   * the commit is on disk. A longer queue continues in the next turn of the event loop.
+   * the commit is on disk. A longer queue continues in the next turn of the event loop. While
+   * shouldGather() is true, the commit waits instead, up to GATHER_WAIT_MS after the oldest payload.
    */
   private flushTransactions(): void {
     this.flushScheduled = false;
+    if (this.gatherTimer) {
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = undefined;
+    }
+    if (this.queued.length > 0 && this.shouldGather()) {
+      const waitMs = (this.options.gather?.waitMs ?? GATHER_WAIT_MS) - (performance.now() - this.oldestQueuedMs);
+      if (waitMs > 0) {
+        this.flushScheduled = true;
+        this.gatherTimer = setTimeout(() => this.flushTransactions(), waitMs);
+        return;
+      }
+    }
     if (this.queued.length > 0) {
       const group = this.queued.splice(0, MAX_PAYLOADS_PER_COMMIT);
+      for (const input of group) this.queuedRecords -= recordCount(input);
+      if (this.queued.length > 0) this.oldestQueuedMs = performance.now();
       const walSync = this.walSync;
       let results: GroupedIngestResult[] | undefined;
       try {
@@ -300,6 +355,11 @@ export class IngestService extends EventEmitter<IngestEvents> {
       if (error) this.options.logger.error({ err: error, terminalId: ack.terminalId, batchId: ack.batchId }, 'failed to publish an acknowledgement');
     });
   }
+}
+
+/** Records in a queued payload; a payload not yet checked counts as one. */
+function recordCount(input: IngestInput): number {
+  return 'kind' in input && input.kind === 'checked-batch' ? input.accepted.length + input.locks.length + input.rejected.length : 1;
 }
 
 export function toLiveTap(item: AcceptedTransaction): LiveTap {
