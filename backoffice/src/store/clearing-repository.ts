@@ -170,8 +170,12 @@ export interface ClearingRepository {
    * Lock records go to their own table and take part in the same checks.
    */
   writeBatch(terminalId: string, accepted: readonly AcceptedTransaction[], rejected: readonly RejectedInput[], locks?: readonly AcceptedLock[]): BatchWriteResult;
-  /** Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). */
-  addRejected(rejected: RejectedInput): void;
+  /**
+   * Keeps one rejected payload that belongs to no batch (invalid JSON, wrong envelope). Returns
+   * false when it was not stored: the same payload is stored already, or the terminal had a payload
+   * rejected for the same reason within REPEATED_REJECTION_WINDOW_MS.
+   */
+  addRejected(rejected: RejectedInput): boolean;
   /** Returns a stored record, or undefined. */
   findTransaction(terminalId: string, sequence: number): StoredTransactionRow | undefined;
   progress(terminalId: string): TerminalProgress;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestPositions, ingestStatus } from '../ingest/telemetry-ingest.js';
 import { fakeRecord } from '../testing/fake-terminal.js';
 import type { AcceptedTransaction } from './clearing-repository.js';
-import { MAX_MISSING_RANGES, SqliteClearingRepository } from './sqlite-clearing-repository.js';
+import { MAX_MISSING_RANGES, REPEATED_REJECTION_WINDOW_MS, SqliteClearingRepository } from './sqlite-clearing-repository.js';
 
 let directory: string;
 let path: string;
@@ -274,5 +274,54 @@ describe('SQLite clearing repository', () => {
 
   it('rejects invalid JSON on the status topic', () => {
     expect(ingestStatus(repository, topics.status('T-1'), 'online').kind).toBe('payload-rejected');
+  });
+});
+
+describe('payloads rejected again and again', () => {
+  let clock: Date;
+  let clocked: SqliteClearingRepository;
+  const topic = topics.transactions('T-9');
+  const rejection = (batchId: string, reason = 'unknown batch schema busfare.tx-batch/9') => ({ terminalId: 'T-9', topic, sequence: null, reason, payload: `{"batchId":"${batchId}"}` });
+  const storedPayloads = () => clocked.database.prepare<[], string>("SELECT payload FROM rejected WHERE terminal_id = 'T-9' ORDER BY id").pluck().all();
+
+  beforeEach(() => {
+    clock = new Date('2025-05-06T02:00:00Z');
+    clocked = new SqliteClearingRepository({ path: join(directory, 'clocked.db'), now: () => clock });
+  });
+
+  afterEach(() => {
+    clocked.close();
+  });
+
+  it('keeps one payload per reason while a terminal re-sends it', () => {
+    expect(clocked.addRejected(rejection('b1'))).toBe(true);
+    // Each re-send carries a new batch id and send time, so its text differs.
+    for (let attempt = 2; attempt <= 360; attempt += 1) {
+      clock = new Date(clock.getTime() + 10_000);
+      expect(clocked.addRejected(rejection(`b${attempt}`))).toBe(false);
+    }
+    expect(storedPayloads()).toEqual(['{"batchId":"b1"}']);
+  });
+
+  it('stores a payload rejected for another reason', () => {
+    clocked.addRejected(rejection('b1'));
+    expect(clocked.addRejected(rejection('b2', 'invalid JSON: Unexpected end of JSON input'))).toBe(true);
+    expect(storedPayloads()).toHaveLength(2);
+  });
+
+  it('stores the payload again once the window has passed', () => {
+    clocked.addRejected(rejection('b1'));
+    clock = new Date(clock.getTime() + REPEATED_REJECTION_WINDOW_MS + 1_000);
+    expect(clocked.addRejected(rejection('b2'))).toBe(true);
+    expect(storedPayloads()).toEqual(['{"batchId":"b1"}', '{"batchId":"b2"}']);
+  });
+
+  it('still stores every rejected record of a batch', () => {
+    clocked.addRejected(rejection('b1'));
+    const result = clocked.writeBatch('T-9', [], [
+      { terminalId: 'T-9', topic, sequence: 1, reason: 'unknown batch schema busfare.tx-batch/9', payload: '{"sequence":1}' },
+      { terminalId: 'T-9', topic, sequence: 2, reason: 'unknown batch schema busfare.tx-batch/9', payload: '{"sequence":2}' },
+    ]);
+    expect(result.rejectedStored).toBe(2);
   });
 });

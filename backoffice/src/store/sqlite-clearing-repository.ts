@@ -49,6 +49,14 @@ const MISSING_SCAN_LIMIT = 2_000;
  * every other sequence missing, 10,000 ranges made each acknowledgement about 250 kB.
  */
 export const MAX_MISSING_RANGES = 32;
+/**
+ * A terminal re-sends a payload that gets no acknowledgement, with a new batch id and send time,
+ * every ack timeout (10 s by default). A payload rejected as a whole (a schema the back office
+ * does not read, say) would then be stored again every time, up to 250 KB each, until the disk
+ * fills. A payload rejected for the same reason as the terminal's last within this window is
+ * therefore not stored again: the terminal still holds its records, and the stored copy shows why.
+ */
+export const REPEATED_REJECTION_WINDOW_MS = 60 * 60 * 1000;
 
 /**
  * Rows per multi-row INSERT of new records: 512 parameters. In a micro-benchmark of 200,000
@@ -161,6 +169,9 @@ export class SqliteClearingRepository implements ClearingRepository {
         SELECT 1 FROM card_locks WHERE terminal_id = ? AND sequence BETWEEN ? AND ?
         LIMIT 1`),
       storedRaw: this.db.prepare<[string, number], { raw_json: string }>('SELECT raw_json FROM transactions WHERE terminal_id = ? AND sequence = ?'),
+      recentPayloadRejection: this.db.prepare<[string, string, string], { found: number }>(
+        'SELECT 1 AS found FROM rejected WHERE terminal_id = ? AND sequence IS NULL AND received_at > ? AND reason = ? LIMIT 1',
+      ),
       insertRejected: this.db.prepare(`
         INSERT OR IGNORE INTO rejected (terminal_id, topic, sequence, reason, payload, payload_sha256, received_at)
         VALUES (@terminalId, @topic, @sequence, @reason, @payload, @payloadSha256, @receivedAt)`),
@@ -328,8 +339,13 @@ export class SqliteClearingRepository implements ClearingRepository {
     return new Set(this.statements.lockSequencesBetween.all(terminalId, lowest, highest));
   }
 
-  addRejected(rejected: RejectedInput): void {
-    this.insertRejected(rejected, this.now().toISOString());
+  addRejected(rejected: RejectedInput): boolean {
+    const now = this.now();
+    if (rejected.sequence === null) {
+      const since = new Date(now.getTime() - REPEATED_REJECTION_WINDOW_MS).toISOString();
+      if (this.statements.recentPayloadRejection.get(rejected.terminalId, since, rejected.reason) !== undefined) return false;
+    }
+    return this.insertRejected(rejected, now.toISOString());
   }
 
   findTransaction(terminalId: string, sequence: number): StoredTransactionRow | undefined {

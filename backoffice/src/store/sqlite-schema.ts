@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS rejected (
   UNIQUE (terminal_id, payload_sha256)
 );
 CREATE INDEX IF NOT EXISTS rejected_sequence ON rejected (terminal_id, sequence) WHERE sequence IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rejected_payloads ON rejected (terminal_id, received_at) WHERE sequence IS NULL;
 
 CREATE TABLE IF NOT EXISTS terminal_progress (
   terminal_id TEXT PRIMARY KEY,
