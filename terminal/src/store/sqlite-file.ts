@@ -13,8 +13,11 @@ export class DatabaseFileError extends Error {
 }
 
 export interface DurableDatabaseOptions {
-  /** `quick` runs PRAGMA quick_check at open, `full` the slower PRAGMA integrity_check. */
-  integrityCheck?: 'quick' | 'full';
+  /**
+   * `quick` runs PRAGMA quick_check at open, `full` the slower PRAGMA integrity_check, and `none`
+   * skips the check for a caller that has just checked the file itself.
+   */
+  integrityCheck?: 'quick' | 'full' | 'none';
   /** Milliseconds a statement waits for a lock held by another connection. */
   busyTimeoutMs?: number;
   /**
@@ -43,7 +46,7 @@ export function openDurableDatabase(path: string, migrations: Migrations, option
   try {
     db = new Database(path);
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-    checkIntegrity(db, path, options.integrityCheck ?? 'quick');
+    if (options.integrityCheck !== 'none') checkIntegrity(db, path, options.integrityCheck ?? 'quick');
     const journalMode = db.pragma('journal_mode = WAL', { simple: true });
     if (journalMode !== 'wal') throw new Error(`failed to switch ${path} to WAL mode (journal_mode is ${String(journalMode)})`);
     db.pragma('synchronous = FULL');
@@ -87,6 +90,12 @@ function checkIntegrity(db: Database.Database, path: string, mode: 'quick' | 'fu
   const messages = findings.map((row) => Object.values(row)[0] ?? '');
   if (messages.length === 1 && messages[0] === 'ok') return;
   throw new DatabaseFileError('corrupt', `database ${path} failed PRAGMA ${pragma}: ${messages.join('; ')}; keep the file for recovery and do not delete it`);
+}
+
+/** Returns whether an error is SQLite's report of a damaged or foreign file. */
+export function isCorruptionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SQLITE_CORRUPTION_CODES.has(code);
 }
 
 /** Whether an error is SQLite's "database or disk is full" (the disk, or max_page_count). */

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { closeSync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { LockRecord, OutboxRecord, TransactionRecord } from '@busfare/shared-protocol';
@@ -51,6 +52,28 @@ export interface SalvagedRow {
   state: RecordState;
   inDoubtOpen: boolean;
 }
+
+/** Parts of a salvaged outbox that did not read back as valid records. */
+export interface SalvagedDamage {
+  /** Rows whose stored text is damaged, kept as read so that a quarantine notice goes out for each. */
+  damagedRows: ReadonlyArray<{ sequence: number; kind: string; asn: string; occurredAtMs: number; text: string }>;
+  /** Quarantined bytes: those of the old file's quarantined_records and those of damagedRows. */
+  quarantined: readonly QuarantinedRecord[];
+  /**
+   * Stored text of a placeholder row for each sequence above ackedThrough that has no row at all.
+   * It is not JSON, so it goes out as a quarantine notice and acknowledgements can move past it.
+   */
+  lostText: string;
+  /** Reason kept in quarantined_records for each placeholder. */
+  lostReason: string;
+  nowMs: number;
+}
+
+/**
+ * Placeholders written at most by one salvage. A gap larger than this is left as it is: the
+ * counters can only be that far apart when the old file's numbers are not this outbox's own.
+ */
+export const MAX_LOST_PLACEHOLDERS = 1_000_000;
 
 interface RecordRow {
   sequence: number;
@@ -155,6 +178,7 @@ export class SqliteTransactionStore implements TransactionStore {
    */
   static open(path: string, options: SqliteTransactionStoreOptions = {}): SqliteTransactionStore {
     const db = openDurableDatabase(path, TRANSACTION_MIGRATIONS, options);
+    assignOutboxId(db);
     const store = new SqliteTransactionStore(db, path, { ...(options.logger ? { logger: options.logger } : {}), ...(options.screen ? { screen: options.screen } : {}) });
     store.reserveWal(options.walReserveBytes ?? WAL_RESERVE_BYTES, options.logger);
     store.updateQuarantineAlert();
@@ -171,17 +195,49 @@ export class SqliteTransactionStore implements TransactionStore {
    * transaction, and sets the counters. Sequence numbering continues above `lastSequence`, which
    * the caller sets at or above every sequence the old file may have handed out.
    */
-  restoreSalvaged(rows: readonly SalvagedRow[], counters: { lastSequence: number; ackedThrough: number }): void {
+  restoreSalvaged(rows: readonly SalvagedRow[], counters: { lastSequence: number; ackedThrough: number }, damage?: SalvagedDamage): void {
     this.db.transaction(() => {
       if (this.meta('last_sequence') !== 0) throw new TransactionStoreError('invalid-state', `cannot restore into ${this.path}: it already holds records`);
       for (const row of rows) {
         const { record } = row;
         this.statements.insert.run(record.sequence, row.state, record.kind, record.card.asn, row.inDoubtOpen ? 1 : 0, Date.parse(record.occurredAt), JSON.stringify(record));
       }
+      if (damage) this.restoreDamage(damage, counters);
       this.db.prepare('UPDATE records SET acknowledged = 1 WHERE sequence <= ?').run(counters.ackedThrough);
       this.statements.writeMeta.run(counters.lastSequence, 'last_sequence');
       this.statements.writeMeta.run(counters.ackedThrough, 'acked_through');
     })();
+  }
+
+  /**
+   * Writes the damaged rows and quarantined bytes of a salvage, then a placeholder for every
+   * sequence above ackedThrough that still has no row. The back office acknowledges only up to
+   * its first missing sequence, so without a row (and the notice sent for it) one lost record
+   * would stop every acknowledgement after it, and nothing would be pruned again.
+   */
+  private restoreDamage(damage: SalvagedDamage, counters: { lastSequence: number; ackedThrough: number }): void {
+    const insertRow = this.db.prepare<[number, string, string, number, string]>(
+      "INSERT OR IGNORE INTO records (sequence, state, kind, asn, in_doubt_open, occurred_at_ms, record_json) VALUES (?, 'ready', ?, ?, 0, ?, ?)",
+    );
+    const insertQuarantined = this.db.prepare<[number, Buffer, string, number]>(
+      'INSERT OR IGNORE INTO quarantined_records (sequence, record_bytes, reason, quarantined_at_ms) VALUES (?, ?, ?, ?)',
+    );
+    const kinds = new Set(['purchase', 'in-doubt', 'resolution', 'lock']);
+    for (const row of damage.damagedRows) {
+      const occurredAtMs = Number.isSafeInteger(row.occurredAtMs) ? row.occurredAtMs : damage.nowMs;
+      insertRow.run(row.sequence, kinds.has(row.kind) ? row.kind : 'purchase', row.asn, occurredAtMs, row.text);
+    }
+    for (const copy of damage.quarantined) insertQuarantined.run(copy.sequence, copy.bytes, copy.reason, Date.parse(copy.quarantinedAt));
+
+    const last = Math.min(counters.lastSequence, counters.ackedThrough + MAX_LOST_PLACEHOLDERS);
+    const placeholder = Buffer.from(damage.lostText);
+    for (let sequence = counters.ackedThrough + 1; sequence <= last; sequence += 1) {
+      // The kind column only sorts rows; the placeholder text decides what is sent.
+      if (insertRow.run(sequence, 'in-doubt', '', damage.nowMs, damage.lostText).changes === 1) insertQuarantined.run(sequence, placeholder, damage.lostReason, damage.nowMs);
+    }
+    if (last < counters.lastSequence) {
+      this.observers.logger?.error({ from: last + 1, to: counters.lastSequence }, 'too many sequences lost in salvage to write placeholders, so acknowledgements stop at the first of them');
+    }
   }
 
   appendPending(purchase: PendingPurchase): number {
@@ -245,7 +301,16 @@ export class SqliteTransactionStore implements TransactionStore {
     return this.db.transaction(() => {
       const rows = this.statements.selectPending.all();
       for (const row of rows) {
-        const record = recoveredRecord(JSON.parse(row.record_json) as TransactionRecord);
+        let record: TransactionRecord;
+        try {
+          record = recoveredRecord(JSON.parse(row.record_json) as TransactionRecord);
+        } catch (error) {
+          // A damaged text must not stop the terminal from starting. The row becomes ready as it
+          // is, so readReadyText() quarantines it and sends a notice in its place.
+          this.observers.logger?.error({ err: error, sequence: row.sequence }, 'pending record is damaged, so it is released for quarantine instead of recovered');
+          this.db.prepare<[number]>("UPDATE records SET state = 'ready', in_doubt_open = 0 WHERE sequence = ?").run(row.sequence);
+          continue;
+        }
         this.statements.update.run('ready', record.kind, record.kind === 'in-doubt' ? 1 : 0, JSON.stringify(record), row.sequence);
       }
       return rows.length;
@@ -254,11 +319,22 @@ export class SqliteTransactionStore implements TransactionStore {
 
   findOpenInDoubt(asn: string): OpenInDoubt | undefined {
     const row = this.statements.findOpenInDoubt.get(asn);
-    return row ? { sequence: row.sequence, record: JSON.parse(row.record_json) as TransactionRecord } : undefined;
+    return row ? this.openInDoubt(row) : undefined;
   }
 
   listOpenInDoubt(): OpenInDoubt[] {
-    return this.statements.listOpenInDoubt.all().map((row) => ({ sequence: row.sequence, record: JSON.parse(row.record_json) as TransactionRecord }));
+    return this.statements.listOpenInDoubt.all().flatMap((row) => this.openInDoubt(row) ?? []);
+  }
+
+  /**
+   * Returns an open in-doubt row as a record, or undefined when its text is damaged. A damaged
+   * record cannot be settled by a card's proof, and readReadyText() sends a notice in its place.
+   */
+  private openInDoubt(row: RecordRow): OpenInDoubt | undefined {
+    const damage = describeDamage(row.sequence, row.record_json);
+    if (damage === undefined) return { sequence: row.sequence, record: JSON.parse(row.record_json) as TransactionRecord };
+    this.observers.logger?.error({ sequence: row.sequence, damage }, 'open in-doubt record is damaged, so no tap can settle it');
+    return undefined;
   }
 
   appendResolution(inDoubtSequence: number, outcome: 'debited' | 'not-debited', proof: ResolutionProof): TransactionRecord {
@@ -514,4 +590,23 @@ export class SqliteTransactionStore implements TransactionStore {
     if (row.state !== 'pending') throw new TransactionStoreError('invalid-state', `record ${sequence} is ${record.kind}, not pending`);
     return record;
   }
+}
+
+/**
+ * Gives a new outbox a random non-zero id, as PRAGMA application_id in the file header and as the
+ * meta row `outbox_id` on the page of the sequence counters. The checkpoint puts the header into
+ * the database file itself. openOutbox() compares that id with both copies read through the WAL,
+ * because a WAL of another outbox contains its page 1 or meta page once it grew the file or
+ * allocated a sequence.
+ */
+function assignOutboxId(db: Database.Database): void {
+  const headerId = Number(db.pragma('application_id', { simple: true }));
+  const metaId = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'outbox_id'").get()?.value;
+  if (headerId !== 0 && metaId === headerId) return;
+  const id = headerId !== 0 ? headerId : randomInt(1, 2 ** 31 - 1);
+  db.transaction(() => {
+    db.pragma(`application_id = ${id}`);
+    db.prepare<[number]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('outbox_id', ?)").run(id);
+  })();
+  db.pragma('wal_checkpoint(PASSIVE)');
 }

@@ -80,12 +80,14 @@ export interface TransactionStore {
   maintainWhileIdle?(): void;
   /**
    * Turns every pending record left by a crash into an in-doubt record, or into a completed
-   * purchase when recordDebit() stored its TAC; returns how many.
+   * purchase when recordDebit() stored its TAC; returns how many. A pending record whose stored
+   * text is damaged becomes ready as it is, so that readReadyText() quarantines it.
    */
   recoverPending(): number;
   /**
    * The open in-doubt record of this card application serial number, if any. With several, the
-   * newest, because GET TRANSACTION PROOF only proves the card's last transaction.
+   * newest, because GET TRANSACTION PROOF only proves the card's last transaction. A record whose
+   * stored text is damaged is left out here and in listOpenInDoubt().
    */
   findOpenInDoubt(asn: string): OpenInDoubt | undefined;
   /** Every open in-doubt record, oldest first. */

@@ -48,6 +48,16 @@ export class BatchWindow {
   private active = false;
   private timeoutTimer: NodeJS.Timeout | undefined;
   private batchCounter = 0;
+  /**
+   * Highest sequence published since this process started. An ack above it covers records that
+   * never left this terminal, such as when another terminal runs with the same id, and is ignored.
+   * After a restart every unacknowledged record is sent again first, so nothing waits on it.
+   */
+  private highestSent = 0;
+  /** Start (monotonic ms) of the current resend budget period, which lasts ackTimeoutMs. */
+  private resendPeriodStartMs = Number.NEGATIVE_INFINITY;
+  /** Records re-sent on request in the current resend budget period. */
+  private resentInPeriod = 0;
 
   constructor(private readonly options: BatchWindowOptions) {}
 
@@ -98,6 +108,12 @@ export class BatchWindow {
       return;
     }
 
+    if (ack.ackedThrough > this.highestSent) {
+      this.counters.acksIgnored += 1;
+      limiter.warn('ack-beyond-sent', { ackedThrough: ack.ackedThrough, highestSent: this.highestSent, batchId: ack.batchId }, 'ignored acknowledgement of records this terminal has not sent');
+      return;
+    }
+
     if (ack.ackedThrough > store.ackedThrough()) {
       try {
         store.acknowledge(ack.ackedThrough);
@@ -126,14 +142,24 @@ export class BatchWindow {
   }
 
   /**
-   * Re-sends records from..to (already sent or acknowledged, unless pruned) outside the window,
-   * capped at one full window of records; returns how many records were sent.
+   * Re-sends records from..to (already sent or acknowledged, unless pruned) outside the window;
+   * returns how many records were sent. All requests within one ackTimeoutMs together re-send at
+   * most one full window of records, so a flood of requests cannot keep the terminal busy.
    */
   resendRange(from: number, to: number): number {
     if (!this.active) return 0;
-    const { store, batchSize, maxInFlightBatches, logger } = this.options;
+    const { store, batchSize, maxInFlightBatches, logger, limiter, clock, ackTimeoutMs } = this.options;
+    const nowMs = clock.monotonicMs();
+    if (nowMs - this.resendPeriodStartMs >= ackTimeoutMs) {
+      this.resendPeriodStartMs = nowMs;
+      this.resentInPeriod = 0;
+    }
+    const cap = batchSize * maxInFlightBatches - this.resentInPeriod;
+    if (cap <= 0) {
+      limiter.warn('resend-over-budget', { from, to, ackTimeoutMs }, 'ignored resend request, because one window of records was re-sent within the ack timeout');
+      return 0;
+    }
     const last = Math.min(to, this.cursor);
-    const cap = batchSize * maxInFlightBatches;
     let after = from - 1;
     let sent = 0;
     while (after < last && sent < cap) {
@@ -145,6 +171,7 @@ export class BatchWindow {
       sent += records.length;
       after = records.at(-1)!.sequence;
     }
+    this.resentInPeriod += sent;
     if (after < last) logger.warn({ from, to, sentThrough: after, cap }, 'resend request exceeds one window or covers pruned records, so only part was sent');
     this.counters.resends += 1;
     return sent;
@@ -188,6 +215,7 @@ export class BatchWindow {
     const text = JSON.stringify(envelope);
     const payload = `${text.slice(0, -2)}${records.map((record) => (record.damage === undefined ? record.json : quarantineNotice(record.sequence, record.damage, record.json))).join(',')}]}`;
     this.options.publish(batchId, payload);
+    this.highestSent = Math.max(this.highestSent, records.at(-1)!.sequence);
     return batchId;
   }
 
