@@ -339,7 +339,14 @@ export class IngestService extends EventEmitter<IngestEvents> {
     ingest: typeof ingestPositions,
     retained: boolean,
   ): void {
-    const outcome = ingest(this.options.repository, topic, payload);
+    // Positions and statuses commit without fsync. Every bus sends them every few seconds, and an
+    // fsync per message on this thread would cost a city fleet more than its fares do. The flush
+    // after the next transaction commit, or the checkpoint worker within about a second, puts
+    // them on disk. A power cut before that loses those seconds of positions, and the next
+    // heartbeat replaces a lost status. Shift records count money, so they keep their fsync.
+    const walSync = this.walSync;
+    const telemetry = ingest === ingestPositions || ingest === ingestStatus;
+    const outcome = walSync && telemetry ? walSync.commitWithoutSync(() => ingest(this.options.repository, topic, payload)) : ingest(this.options.repository, topic, payload);
     if (outcome.kind === 'stored' && outcome.status) this.emit('status', outcome.status, this.now(), retained);
     if (outcome.kind === 'payload-rejected') {
       this.options.logger.warn({ topic, reason: outcome.reason }, 'terminal payload rejected');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type MqttClient, connectAsync } from 'mqtt';
 import pino from 'pino';
-import { type TransactionAck, topics } from '@busfare/shared-protocol';
+import { POSITION_BATCH_SCHEMA, TERMINAL_STATUS_SCHEMA, type TransactionAck, topics } from '@busfare/shared-protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
 import { EvidenceLedger } from '../security/evidence-ledger.js';
@@ -244,6 +244,25 @@ describe('ingest with the WAL flush off the thread', () => {
     await until(() => acks.length === 1, 'the acknowledgement');
     expect(acks[0]!.batchId).toBe('b1');
     expect(acks[0]!.ackedThrough).toBe(5);
+  });
+
+  it('stores positions and statuses without an fsync of their own', async () => {
+    // SQLite syncs a commit itself only under synchronous=FULL (2); NORMAL (1) leaves the WAL
+    // to the next flush or checkpoint.
+    const modes: Record<string, number> = {};
+    const watch = <T extends unknown[], R>(name: string, store: (...args: T) => R) => (...args: T): R => {
+      modes[name] = Number(repository.database.pragma('synchronous', { simple: true }));
+      return store(...args);
+    };
+    repository.storePositions = watch('positions', repository.storePositions.bind(repository));
+    repository.storeStatus = watch('status', repository.storeStatus.bind(repository));
+    const positions = { schema: POSITION_BATCH_SCHEMA, terminalId: 'T1', vehicleId: 'BUS-1', fixes: [{ time: '2025-05-06T01:00:00Z', lat: 31.2, lon: 121.5 }] };
+    await terminal.publishAsync(topics.positions('T1'), JSON.stringify(positions), { qos: 1 });
+    await terminal.publishAsync(topics.status('T1'), JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T1', state: 'online', at: '2025-05-06T01:00:00Z' }), { qos: 1 });
+    await until(() => modes.positions !== undefined && modes.status !== undefined, 'both messages stored');
+
+    expect(modes).toEqual({ positions: 1, status: 1 });
+    expect(repository.database.pragma('synchronous', { simple: true })).toBe(2);
   });
 
   it('withholds every acknowledgement after a failed flush', async () => {
