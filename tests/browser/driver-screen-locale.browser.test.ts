@@ -75,10 +75,12 @@ describe.skipIf(!existsSync(CHROMIUM))('driver screen locale', () => {
     const page = await context!.newPage();
     await page.goto(city!.buses[0]!.driverScreenUrl!);
     await expect.poll(() => page.locator('#parameters').textContent()).toContain('票价表 v1');
+    expect(await page.locator('#parameters').textContent()).toMatch(/^参数：/);
 
     await page.goto(`${city!.buses[0]!.driverScreenUrl!}?lang=en`);
     await expect.poll(() => page.locator('#parameters').textContent()).toContain('Fare table v1');
     expect(await page.locator('#parameters').textContent()).not.toContain('fare-table');
+    expect(await page.locator('#parameters').textContent()).toMatch(/^Parameters: /);
     await page.close();
   });
 });

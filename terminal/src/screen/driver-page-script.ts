@@ -179,7 +179,9 @@ export const DRIVER_PAGE_SCRIPT = String.raw`
     var versions = [];
     // A kind without a catalogue name (from newer back-office software) shows as it is.
     for (var kind in state.parameters.active) versions.push((catalogue.ui['paramKind.' + kind] ? t('paramKind.' + kind) : kind) + ' v' + state.parameters.active[kind]);
-    setText('parameters', t('driver.parameters') + ': ' + (versions.join(', ') || '—'));
+    // Chinese text takes the full-width colon and the enumeration comma.
+    var zh = lang === 'zh';
+    setText('parameters', t('driver.parameters') + (zh ? '：' : ': ') + (versions.join(zh ? '、' : ', ') || '—'));
     setText('backlog', t('driver.backlog', { count: state.link.backlog }));
   }
 
