@@ -360,7 +360,7 @@ describe('hostile JSON in a transaction batch', () => {
   it('keeps the last of duplicate keys', async () => {
     const batchId = nextBatchId();
     const text = recordText(7);
-    // The first "sequence" key holds 6 and the last one, from recordText, holds 7.
+    // The first "sequence" key is 6 and the last one, from recordText, is 7.
     const payload = rawBatch(batchId, [`{"sequence":6,${text.slice(1)}`]);
 
     const ack = await sendBatch(client, terminalId, batchId, payload);

@@ -62,7 +62,7 @@ export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAcces
   const { logger } = options;
   const reservedClientIds = new Set(options.reservedClientIds ?? SERVICE_CLIENT_IDS);
   const checks = new CredentialCheckQueue(options.maxCredentialChecksWaiting ?? DEFAULT_CREDENTIAL_CHECKS_WAITING);
-  let busyRefusals = 0;
+  let busyRejections = 0;
   let busyLoggedAtMs = Number.NEGATIVE_INFINITY;
   let saltFailureLoggedAtMs = Number.NEGATIVE_INFINITY;
   /** Reads a terminal's secret salt. A failed read counts as no registered secret, so access fails closed. */
@@ -72,7 +72,7 @@ export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAcces
     } catch (error) {
       const nowMs = performance.now();
       if (nowMs - saltFailureLoggedAtMs >= BUSY_LOG_INTERVAL_MS) {
-        logger.error({ err: error, terminalId }, 'failed to read a terminal secret from the credential store, so the terminal is refused');
+        logger.error({ err: error, terminalId }, 'failed to read a terminal secret from the credential store, so the terminal is rejected');
         saltFailureLoggedAtMs = nowMs;
       }
       return undefined;
@@ -111,13 +111,13 @@ export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAcces
       const secretSalt = readSecretSalt(username);
       const check = checks.run(() => options.credentials.verify(username, secret));
       if (check === undefined) {
-        busyRefusals += 1;
+        busyRejections += 1;
         const nowMs = performance.now();
         // A storm of CONNECTs refuses many in a row, so one line per interval carries the count.
         if (nowMs - busyLoggedAtMs >= BUSY_LOG_INTERVAL_MS) {
-          logger.warn({ clientId: client.id, refused: busyRefusals }, 'MQTT connections refused: too many terminal credential checks waiting, so the terminals retry later');
+          logger.warn({ clientId: client.id, rejected: busyRejections }, 'MQTT connections rejected: too many terminal credential checks waiting, so the terminals retry later');
           busyLoggedAtMs = nowMs;
-          busyRefusals = 0;
+          busyRejections = 0;
         }
         done(authError('server busy checking credentials', SERVER_UNAVAILABLE), false);
         return;

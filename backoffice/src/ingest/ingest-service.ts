@@ -286,9 +286,9 @@ export class IngestService extends EventEmitter<IngestEvents> {
   handleMessage(topic: string, payload: string, retained = false): void {
     try {
       if (topic.endsWith('/transactions')) this.handleTransactions(topic, payload);
-      else if (topic.endsWith('/positions')) this.handleTelemetry(topic, payload, ingestPositions, retained);
-      else if (topic.endsWith('/status')) this.handleTelemetry(topic, payload, ingestStatus, retained);
-      else if (topic.endsWith('/shifts')) this.handleTelemetry(topic, payload, ingestShift, retained);
+      else if (topic.endsWith('/positions')) this.handleTelemetry(topic, payload, ingestPositions, retained, false);
+      else if (topic.endsWith('/status')) this.handleTelemetry(topic, payload, ingestStatus, retained, false);
+      else if (topic.endsWith('/shifts')) this.handleTelemetry(topic, payload, ingestShift, retained, true);
     } catch (error) {
       // Nothing was acknowledged, so the terminal sends the batch again.
       this.options.logger.error({ err: error, topic }, 'failed to ingest a message');
@@ -333,20 +333,23 @@ export class IngestService extends EventEmitter<IngestEvents> {
     return this.options.now?.() ?? new Date();
   }
 
+  /**
+   * Stores a position batch, status or shift record. Without `flushEach` the commit skips its
+   * fsync: every bus sends positions and a heartbeat every few seconds, and an fsync per message
+   * on this thread would cost a city fleet more than its fares do. The flush after the next
+   * transaction commit, or the checkpoint worker about a second later, puts them on disk. A power
+   * cut before that loses those seconds of positions, and the next heartbeat replaces a lost
+   * status. Shift records count money, so they are stored with `flushEach`.
+   */
   private handleTelemetry(
     topic: string,
     payload: string,
     ingest: typeof ingestPositions,
     retained: boolean,
+    flushEach: boolean,
   ): void {
-    // Positions and statuses commit without fsync. Every bus sends them every few seconds, and an
-    // fsync per message on this thread would cost a city fleet more than its fares do. The flush
-    // after the next transaction commit, or the checkpoint worker within about a second, puts
-    // them on disk. A power cut before that loses those seconds of positions, and the next
-    // heartbeat replaces a lost status. Shift records count money, so they keep their fsync.
-    const walSync = this.walSync;
-    const telemetry = ingest === ingestPositions || ingest === ingestStatus;
-    const outcome = walSync && telemetry ? walSync.commitWithoutSync(() => ingest(this.options.repository, topic, payload)) : ingest(this.options.repository, topic, payload);
+    const store = () => ingest(this.options.repository, topic, payload);
+    const outcome = this.walSync && !flushEach ? this.walSync.commitWithoutSync(store) : store();
     if (outcome.kind === 'stored' && outcome.status) this.emit('status', outcome.status, this.now(), retained);
     if (outcome.kind === 'payload-rejected') {
       this.options.logger.warn({ topic, reason: outcome.reason }, 'terminal payload rejected');

@@ -54,7 +54,8 @@ export const MAX_MISSING_RANGES = 32;
  * every ack timeout (10 s by default). A payload rejected as a whole (a schema the back office
  * does not read, say) would then be stored again every time, up to 250 KB each, until the disk
  * fills. A payload rejected for the same reason as the terminal's last within this window is
- * therefore not stored again: the terminal still holds its records, and the stored copy shows why.
+ * therefore not stored again. The terminal still has its records in its outbox, and the stored copy
+ * shows why.
  */
 export const REPEATED_REJECTION_WINDOW_MS = 60 * 60 * 1000;
 

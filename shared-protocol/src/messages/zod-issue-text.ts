@@ -127,7 +127,9 @@ function boundKind(issue: { exact?: boolean; inclusive?: boolean }): 'inclusive'
  * bound such as positive(), and "exactly" for length().
  */
 function boundText(origin: string, bound: number, kind: 'inclusive' | 'beyond' | 'exactly', side: 'min' | 'max', language: Language): string {
-  const unit = origin === 'string' ? 'length' : origin === 'array' || origin === 'set' ? 'items' : 'number';
+  let unit: 'length' | 'items' | 'number' = 'number';
+  if (origin === 'string') unit = 'length';
+  else if (origin === 'array' || origin === 'set') unit = 'items';
   if (kind === 'exactly') {
     const id: ValidationTextId = unit === 'number' ? 'validation.number.exactly' : `validation.${unit}.exactly`;
     return validationText(id, language, { value: bound, length: bound });
@@ -135,7 +137,8 @@ function boundText(origin: string, bound: number, kind: 'inclusive' | 'beyond' |
   if (unit !== 'number') {
     if (side === 'min' && bound === 1 && kind === 'inclusive') return validationText('validation.notEmpty', language);
     // An exclusive length bound does not occur in zod 4's string and array checks; it is counted as the next whole length.
-    const limit = kind === 'inclusive' ? bound : side === 'min' ? bound + 1 : bound - 1;
+    let limit = bound;
+    if (kind === 'beyond') limit = side === 'min' ? bound + 1 : bound - 1;
     return validationText(side === 'min' ? `validation.${unit}.atLeast` : `validation.${unit}.atMost`, language, { minimum: limit, maximum: limit });
   }
   if (side === 'min') return validationText(kind === 'inclusive' ? 'validation.number.atLeast' : 'validation.number.greaterThan', language, { minimum: bound });

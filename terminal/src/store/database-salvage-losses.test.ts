@@ -69,8 +69,8 @@ describe('openOutbox losses', () => {
     const { store: rebuilt, salvage } = openOutbox(path, { logger, ...NO_RESERVE });
 
     expect(salvage).toBeDefined();
-    const kept = rebuilt.quarantined().find((row) => row.sequence === 20);
-    expect(kept?.bytes.equals(damaged)).toBe(true);
+    const quarantined = rebuilt.quarantined().find((row) => row.sequence === 20);
+    expect(quarantined?.bytes.equals(damaged)).toBe(true);
     expect(outgoing(rebuilt, 10).find((row) => row.sequence === 20)?.notice).toBe(true);
     rebuilt.close();
   });

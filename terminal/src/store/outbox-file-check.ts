@@ -25,7 +25,7 @@ const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
  * - the WAL contains a record above last_sequence + 1. SQLite's WAL recovery stops at the first frame
  *   whose checksum fails and drops every commit after it without an error, so numbering would
  *   restart inside sequences that were already sent. One transaction allocates at most one
- *   sequence, so a last commit that a crash left unfinished holds at most last_sequence + 1.
+ *   sequence, so a last commit that a crash left unfinished contains at most last_sequence + 1.
  * Other errors (a file SQLite cannot open read-only) return false, and the store's own check runs.
  */
 export function checkOutboxFile(path: string, logger: Logger): boolean {
