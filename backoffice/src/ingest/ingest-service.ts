@@ -9,7 +9,7 @@ import { columnsOf } from '../store/record-columns.js';
 import { ingestPositions, ingestShift, ingestStatus } from './telemetry-ingest.js';
 import type { GroupedIngestResult, IngestInput, TransactionIngestOutcome, TransactionIngestor } from './transaction-ingest.js';
 import type { PayloadCheckWorker } from './payload-check-thread.js';
-import { WalGroupSync } from './wal-group-sync.js';
+import { WalGroupSync, type WalLimits } from './wal-group-sync.js';
 
 /**
  * Maximum transaction payloads per commit. Payloads beyond it wait for the next commit. At 500
@@ -97,6 +97,8 @@ export interface IngestServiceOptions {
    * are queued or `waitMs` after the oldest. GATHER_RECORDS and GATHER_WAIT_MS unless set.
    */
   gather?: { records: number; waitMs: number };
+  /** WAL sizes that pause commits for a closing checkpoint (WalGroupSync); 64 and 128 MB unless set. */
+  walLimits?: WalLimits;
 }
 
 /**
@@ -124,6 +126,8 @@ export class IngestService extends EventEmitter<IngestEvents> {
   private checksInFlight = 0;
   private checksSettled: (() => void) | undefined;
   private walSync: WalGroupSync | undefined;
+  /** Position, status and shift messages received while commits pause for a closing checkpoint. */
+  private deferredTelemetry: (() => void)[] = [];
 
   constructor(private readonly options: IngestServiceOptions) {
     super();
@@ -145,7 +149,7 @@ export class IngestService extends EventEmitter<IngestEvents> {
 
     const client = await connectAsync(brokerUrl, connectOptions);
     this.client = client;
-    if (this.options.database) this.walSync = WalGroupSync.forDatabase(this.options.database, logger);
+    if (this.options.database) this.walSync = WalGroupSync.forDatabase(this.options.database, logger, this.options.walLimits);
     client.on('message', (topic, payload, packet) => {
       if (topic.endsWith('/transactions')) this.queueTransactions(topic, payload);
       else this.handleMessage(topic, payload.toString('utf8'), packet.retain);
@@ -233,12 +237,19 @@ export class IngestService extends EventEmitter<IngestEvents> {
    * Stores up to MAX_PAYLOADS_PER_COMMIT queued payloads in one commit, then acknowledges them once
    * the commit is on disk. A longer queue continues in the next turn of the event loop. While
    * shouldGather() is true, the commit waits instead, up to GATHER_WAIT_MS after the oldest payload.
+   * While commits pause for a closing WAL checkpoint, the queue waits for it to return.
    */
   private flushTransactions(): void {
     this.flushScheduled = false;
     if (this.gatherTimer) {
       clearTimeout(this.gatherTimer);
       this.gatherTimer = undefined;
+    }
+    const pausing = this.walSync;
+    if (this.queued.length > 0 && pausing?.writesPaused && !this.stopping) {
+      this.flushScheduled = true;
+      pausing.whenWritable(() => this.flushTransactions());
+      return;
     }
     if (this.queued.length > 0 && this.shouldGather()) {
       const waitMs = (this.options.gather?.waitMs ?? GATHER_WAIT_MS) - (performance.now() - this.oldestQueuedMs);
@@ -348,6 +359,14 @@ export class IngestService extends EventEmitter<IngestEvents> {
     retained: boolean,
     flushEach: boolean,
   ): void {
+    const walSync = this.walSync;
+    if (walSync && ((walSync.writesPaused && !this.stopping) || this.deferredTelemetry.length > 0)) {
+      // Stored once the closing checkpoint returns, in the order received: a commit now would
+      // keep SQLite from starting the WAL again.
+      if (this.deferredTelemetry.length === 0) walSync.whenWritable(() => this.storeDeferredTelemetry());
+      this.deferredTelemetry.push(() => this.handleMessage(topic, payload, retained));
+      return;
+    }
     const store = () => ingest(this.options.repository, topic, payload);
     const outcome = this.walSync && !flushEach ? this.walSync.commitWithoutSync(store) : store();
     if (outcome.kind === 'stored' && outcome.status) this.emit('status', outcome.status, this.now(), retained);
@@ -355,6 +374,10 @@ export class IngestService extends EventEmitter<IngestEvents> {
       this.options.logger.warn({ topic, reason: outcome.reason }, 'terminal payload rejected');
       this.emit('rejected', { terminalId: outcome.terminalId, topic, sequence: null, reason: outcome.reason });
     }
+  }
+
+  private storeDeferredTelemetry(): void {
+    for (const store of this.deferredTelemetry.splice(0)) store();
   }
 
   private publishAck(ack: TransactionAck): void {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -160,6 +160,70 @@ describe('WalGroupSync', () => {
   });
 });
 
+describe('closing checkpoints', () => {
+  const walFile = () => join(directory, 'test.db-wal');
+  const fill = (db: Database.Database, rows: number) => {
+    const insert = db.prepare('INSERT INTO rows (text) VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < rows; i += 1) insert.run('x'.repeat(1_000));
+    })();
+  };
+
+  it('starts the WAL again after a closing checkpoint', async () => {
+    const db = openWalDatabase();
+    const sync = WalGroupSync.forDatabase(db, silent, { restartBytes: 64 * 1024, maxBytes: 256 * 1024 })!;
+    try {
+      sync.commitWithoutSync(() => fill(db, 400));
+      expect(statSync(walFile()).size).toBeGreaterThan(256 * 1024);
+      let resumed = false;
+      (sync as unknown as { maybeCheckpoint(): void }).maybeCheckpoint();
+      expect(sync.writesPaused).toBe(true);
+      sync.whenWritable(() => (resumed = true));
+      expect(resumed).toBe(false);
+      await until(() => resumed, 'the end of the closing checkpoint');
+      expect(sync.writesPaused).toBe(false);
+
+      // The first commit after it writes from the start of the WAL, which SQLite then cuts to
+      // journal_size_limit.
+      sync.commitWithoutSync(() => fill(db, 1));
+      expect(statSync(walFile()).size).toBeLessThanOrEqual(64 * 1024);
+      const other = new Database(join(directory, 'test.db'));
+      try {
+        expect((other.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log).toBeLessThan(5);
+      } finally {
+        other.close();
+      }
+      expect((db.prepare('SELECT COUNT(*) AS count FROM rows').get() as { count: number }).count).toBe(401);
+    } finally {
+      await sync.close();
+      db.close();
+    }
+  });
+
+  it('lets commits go on when the closing checkpoint does not return in time', async () => {
+    const db = openWalDatabase();
+    const warnings: { msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string }) });
+    const sync = WalGroupSync.forDatabase(db, logger, { restartBytes: 64 * 1024, maxBytes: 1, maxPauseMs: 50 })!;
+    const internals = sync as unknown as { checkpointer: WalCheckpointer; maybeCheckpoint(): void };
+    const worker = internals.checkpointer;
+    // A checkpoint that never returns, as on a disk that stalls.
+    internals.checkpointer = { usable: true, running: false, checkpoint: () => new Promise(() => undefined), close: () => worker.close() } as unknown as WalCheckpointer;
+    try {
+      sync.commitWithoutSync(() => fill(db, 1));
+      internals.maybeCheckpoint();
+      expect(sync.writesPaused).toBe(true);
+      let resumed = false;
+      sync.whenWritable(() => (resumed = true));
+      await until(() => resumed, 'commits to resume');
+      expect(warnings.map((line) => line.msg)).toEqual(['closing WAL checkpoint still running, so commits go on']);
+    } finally {
+      await sync.close();
+      db.close();
+    }
+  });
+});
+
 describe('WalCheckpointer', () => {
   it('copies every frame of an idle WAL', async () => {
     const db = openWalDatabase();
@@ -195,6 +259,7 @@ describe('ingest with the WAL flush off the thread', () => {
   let broker: EmbeddedBroker;
   let repository: SqliteClearingRepository;
   let service: IngestService;
+  let transactions: TransactionIngestor;
   let terminal: MqttClient;
   const acks: TransactionAck[] = [];
   /** Acknowledgements as the service publishes them, before the broker delivers them. */
@@ -203,7 +268,7 @@ describe('ingest with the WAL flush off the thread', () => {
   beforeEach(async () => {
     broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silent });
     repository = new SqliteClearingRepository({ path: join(directory, 'clearing.db') });
-    const transactions = new TransactionIngestor({
+    transactions = new TransactionIngestor({
       repository,
       verifier: new TacVerifier({ keys: testKeyStore(), localIssuerPrefixes: [LOCAL_ISSUER_PREFIX] }),
       businessDay: BUSINESS_DAY,
@@ -263,6 +328,44 @@ describe('ingest with the WAL flush off the thread', () => {
 
     expect(modes).toEqual({ positions: 1, status: 1 });
     expect(repository.database.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
+  it('holds commits and telemetry during a closing checkpoint', async () => {
+    await service.stop();
+    // Every WAL is past maxBytes, so the first commit starts a closing checkpoint, which the test
+    // finishes by hand.
+    service = new IngestService({ brokerUrl: broker.url, repository, transactions, logger: silent, clientId: 'ingest-wal', database: repository.database, walLimits: { restartBytes: 1, maxBytes: 1 } });
+    await service.start();
+    service.on('ack', (ack) => published.push(ack.batchId ?? ''));
+    const walSync = (service as unknown as { walSync: WalGroupSync }).walSync;
+    const internals = walSync as unknown as { checkpointer: WalCheckpointer };
+    const worker = internals.checkpointer;
+    let finish: (() => void) | undefined;
+    internals.checkpointer = {
+      usable: true,
+      get running() {
+        return finish !== undefined;
+      },
+      checkpoint: () => new Promise((resolve) => (finish = () => resolve({ busy: 0, log: 0, checkpointed: 0 }))),
+      close: () => worker.close(),
+    } as unknown as WalCheckpointer;
+
+    await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b1', records(1, 5)), { qos: 1 });
+    await until(() => acks.length === 1 && walSync.writesPaused, 'the first acknowledgement and the pause');
+    const statuses: string[] = [];
+    service.on('status', (status) => statuses.push(status.state));
+    await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b2', records(6, 8)), { qos: 1 });
+    await terminal.publishAsync(topics.status('T1'), JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T1', state: 'online', at: '2025-05-06T01:00:00Z' }), { qos: 1 });
+    await terminal.publishAsync(topics.status('T1'), JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T1', state: 'offline', at: '2025-05-06T01:00:05Z' }), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(storedCount()).toBe(5);
+    expect(statuses).toEqual([]);
+
+    finish!();
+    await until(() => acks.length === 2 && statuses.length === 2, 'the held batch and statuses');
+    expect(storedCount()).toBe(8);
+    expect(acks[1]!.ackedThrough).toBe(8);
+    expect(statuses).toEqual(['online', 'offline']);
   });
 
   it('withholds every acknowledgement after a failed flush', async () => {

@@ -11,15 +11,32 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 const CHECKPOINT_INTERVAL_MS = 1_000;
 /**
  * Size to which SQLite truncates the WAL file when it starts the WAL again (journal_size_limit), so
- * that a file larger than INLINE_CHECKPOINT_WAL_BYTES means the WAL itself grew that far.
+ * that a file larger than MAX_WAL_BYTES means the WAL itself grew that far.
  */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /**
- * WAL file size at which the ingest thread checkpoints between its commits. SQLite starts the WAL
- * again only after a checkpoint copied every frame, which a worker checkpoint running beside
- * steady commits may never do, so this bounds the WAL under sustained load.
+ * WAL file size at which commits pause for a closing checkpoint even without a worker checkpoint
+ * just finished. SQLite starts the WAL again only after a checkpoint copied every frame, which a
+ * worker checkpoint running beside steady commits never does, so this bounds the WAL under
+ * sustained load.
  */
-const INLINE_CHECKPOINT_WAL_BYTES = 2 * WAL_SIZE_LIMIT_BYTES;
+const MAX_WAL_BYTES = 2 * WAL_SIZE_LIMIT_BYTES;
+/**
+ * Longest pause of commits for a closing checkpoint. After it commits go on, and the WAL keeps
+ * growing until a later closing checkpoint completes, so a stalled disk delays acknowledgements
+ * by this much at most on account of the checkpoint.
+ */
+const MAX_CLOSING_PAUSE_MS = 2_000;
+
+/** When a closing checkpoint starts and how long commits wait for it; tests set small values. */
+export interface WalLimits {
+  /** After a worker checkpoint, a WAL file larger than this starts a closing checkpoint. */
+  restartBytes: number;
+  /** A WAL file larger than this starts one at any time. */
+  maxBytes: number;
+  /** Longest pause of commits; MAX_CLOSING_PAUSE_MS unless set. */
+  maxPauseMs?: number;
+}
 
 interface SyncWaiter {
   release: () => void;
@@ -37,9 +54,11 @@ interface SyncWaiter {
  * The connection's automatic checkpoints are turned off, and a worker thread checkpoints the WAL
  * (maybeCheckpoint() starts one at most once a second). Commits go on meanwhile, so the worker
  * does not copy the last frames, and SQLite starts the WAL again only after a checkpoint copied
- * every frame. Once the WAL file has grown past 64 MB, the ingest thread therefore runs a
- * checkpoint of its own between two commits after the next worker checkpoint, which copies only
- * the frames written since. It also checkpoints whenever the WAL file exceeds 128 MB. When the
+ * every frame. Once the WAL file has grown past 64 MB, the next worker checkpoint is therefore
+ * followed by a closing one: commits pause (`writesPaused`), the worker copies the frames written
+ * since, and the first commit after it starts the WAL again. A closing checkpoint also starts
+ * whenever the WAL file exceeds 128 MB. The ingest thread goes on receiving and checking payloads
+ * meanwhile, where a checkpoint of its own would block it for the copy and two fsyncs. When the
  * worker thread fails, the connection gets its automatic checkpoints back, and commits checkpoint
  * in the ingest thread as before.
  */
@@ -59,17 +78,20 @@ export class WalGroupSync {
   private catchUpDue = false;
   /** The first failed flush; every waiter after it fails. */
   private failure: Error | undefined;
+  /** Set while commits wait for a closing checkpoint, with what runs once they may go on. */
+  private closing: { resumes: (() => void)[]; timer: NodeJS.Timeout } | undefined;
 
   /** Returns a group sync for a database file, or undefined for an in-memory database, which has no WAL. */
-  static forDatabase(db: Database.Database, logger: Logger): WalGroupSync | undefined {
+  static forDatabase(db: Database.Database, logger: Logger, limits?: WalLimits): WalGroupSync | undefined {
     if (db.memory || db.name === '') return undefined;
     if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return undefined;
-    return new WalGroupSync(db, logger);
+    return new WalGroupSync(db, logger, limits ?? { restartBytes: WAL_SIZE_LIMIT_BYTES, maxBytes: MAX_WAL_BYTES });
   }
 
   private constructor(
     private readonly db: Database.Database,
     private readonly logger: Logger,
+    private readonly limits: WalLimits,
   ) {
     this.walPath = `${db.name}-wal`;
     this.autoCheckpointPages = Number(db.pragma('wal_autocheckpoint', { simple: true }));
@@ -77,12 +99,26 @@ export class WalGroupSync {
     try {
       this.checkpointer = new WalCheckpointer(db.name);
       db.pragma('wal_autocheckpoint = 0');
-      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      db.pragma(`journal_size_limit = ${limits.restartBytes}`);
     } catch (error) {
       logger.warn({ err: error, path: db.name }, 'failed to start the WAL checkpoint worker, so commits checkpoint in the ingest thread');
     }
     this.timer = setInterval(() => this.maybeCheckpoint(), CHECKPOINT_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /**
+   * True while commits wait for a closing checkpoint. A commit made meanwhile is stored and safe,
+   * but it keeps SQLite from starting the WAL again this time.
+   */
+  get writesPaused(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Runs `resume` at once when commits may run, else once the closing checkpoint has returned. */
+  whenWritable(resume: () => void): void {
+    if (this.closing) this.closing.resumes.push(resume);
+    else resume();
   }
 
   /** Runs `commit`, one write transaction, with synchronous=NORMAL: its WAL frames are written but not flushed. */
@@ -119,6 +155,7 @@ export class WalGroupSync {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.endClosingPause();
     await this.idle();
     await this.checkpointer?.close();
     this.checkpointer = undefined;
@@ -187,28 +224,59 @@ export class WalGroupSync {
       this.restoreAutoCheckpoint();
       return;
     }
+    if (checkpointer.running || this.closing) return;
     const walBytes = this.walFileBytes();
-    if ((this.catchUpDue && walBytes > WAL_SIZE_LIMIT_BYTES) || walBytes > INLINE_CHECKPOINT_WAL_BYTES) {
+    if ((this.catchUpDue && walBytes > this.limits.restartBytes) || walBytes > this.limits.maxBytes) {
       this.catchUpDue = false;
-      try {
-        this.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch (error) {
-        // The commits stay in the WAL, and a later checkpoint copies them.
-        this.logger.error({ err: error, path: this.db.name, walBytes }, 'WAL checkpoint in the ingest thread failed');
-      }
+      this.startClosingCheckpoint(checkpointer, walBytes);
       return;
     }
-    if (checkpointer.running) return;
     const now = performance.now();
     if (now - this.lastCheckpointMs < CHECKPOINT_INTERVAL_MS) return;
     this.lastCheckpointMs = now;
-    checkpointer.checkpoint().then(() => (this.catchUpDue = true), (error: unknown) => {
-      if (this.closed) return;
-      this.logger.error({ err: error, path: this.db.name }, 'WAL checkpoint in the worker thread failed, so commits checkpoint in the ingest thread from now on');
-      this.checkpointer = undefined;
-      this.restoreAutoCheckpoint();
-      void checkpointer.close();
-    });
+    checkpointer.checkpoint().then(() => (this.catchUpDue = true), (error: unknown) => this.checkpointFailed(checkpointer, error));
+  }
+
+  /**
+   * Pauses commits and has the worker copy the frames written since its last checkpoint. With no
+   * commit beside it, the checkpoint reaches the end of the WAL, and the next commit starts the
+   * WAL from its beginning. A reader still on an older snapshot can keep it from the end; the WAL
+   * then goes on growing until a later closing checkpoint.
+   */
+  private startClosingCheckpoint(checkpointer: WalCheckpointer, walBytes: number): void {
+    const pauseMs = this.limits.maxPauseMs ?? MAX_CLOSING_PAUSE_MS;
+    const timer = setTimeout(() => {
+      this.logger.warn({ path: this.db.name, walBytes, pauseMs }, 'closing WAL checkpoint still running, so commits go on');
+      this.endClosingPause();
+    }, pauseMs);
+    this.closing = { resumes: [], timer };
+    this.lastCheckpointMs = performance.now();
+    checkpointer.checkpoint().then(
+      (result) => {
+        if (result.checkpointed < result.log) this.logger.warn({ path: this.db.name, walBytes, ...result }, 'closing WAL checkpoint left frames behind, so the WAL goes on growing');
+        this.endClosingPause();
+      },
+      (error: unknown) => {
+        this.endClosingPause();
+        this.checkpointFailed(checkpointer, error);
+      },
+    );
+  }
+
+  private endClosingPause(): void {
+    const closing = this.closing;
+    if (!closing) return;
+    this.closing = undefined;
+    clearTimeout(closing.timer);
+    for (const resume of closing.resumes) resume();
+  }
+
+  private checkpointFailed(checkpointer: WalCheckpointer, error: unknown): void {
+    if (this.closed) return;
+    this.logger.error({ err: error, path: this.db.name }, 'WAL checkpoint in the worker thread failed, so commits checkpoint in the ingest thread from now on');
+    this.checkpointer = undefined;
+    this.restoreAutoCheckpoint();
+    void checkpointer.close();
   }
 
   private walFileBytes(): number {
