@@ -1,6 +1,6 @@
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AedesOptions } from 'aedes';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import type { TlsMaterial } from '../security/tls-files.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -15,7 +15,16 @@ export interface BrokerAccessHooks {
   authorizePublish?: AedesOptions['authorizePublish'];
   authorizeSubscribe?: AedesOptions['authorizeSubscribe'];
   authorizeForward?: AedesOptions['authorizeForward'];
+  /**
+   * False for a connected client whose credentials no longer hold (a terminal secret removed or
+   * replaced since it connected). The broker checks every open connection with it at each
+   * revalidation and closes those refused.
+   */
+  stillAuthorized?: (client: Client) => boolean;
 }
+
+/** Milliseconds between two revalidations of the open connections. */
+const REVALIDATE_INTERVAL_MS = 10_000;
 
 export interface EmbeddedBrokerOptions extends BrokerAccessHooks {
   /** TCP port; 0 picks a free one. */
@@ -29,6 +38,8 @@ export interface EmbeddedBrokerOptions extends BrokerAccessHooks {
    * lifts its limit with setPacketSizeLimit(); without it packets are not measured.
    */
   packetSizeLimitBeforeAuth?: number;
+  /** Milliseconds between revalidations of the open connections (stillAuthorized); 10 s unless set. */
+  revalidateIntervalMs?: number;
 }
 
 export interface EmbeddedBroker {
@@ -54,6 +65,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const broker = await Aedes.createBroker(aedesOptions);
   broker.on('clientError', (client, error) => logger.warn({ clientId: client.id, err: error }, 'MQTT client error'));
   broker.on('connectionError', (client, error) => logger.warn({ clientId: client?.id, err: error }, 'MQTT connection error'));
+  const revalidation = options.stillAuthorized ? revalidateConnections(broker, options.stillAuthorized, options.revalidateIntervalMs ?? REVALIDATE_INTERVAL_MS, logger) : undefined;
 
   const limit = options.packetSizeLimitBeforeAuth;
   const handle: (socket: Socket) => void =
@@ -67,6 +79,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   try {
     await listen(server, options.port, options.host);
   } catch (error) {
+    clearInterval(revalidation);
     await closeBroker(broker);
     throw error;
   }
@@ -82,6 +95,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       closing ??= (async () => {
         // server.close() only stops accepting; its callback waits for open connections, which
         // broker.close() ends.
+        clearInterval(revalidation);
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await closeBroker(broker);
         await serverClosed;
@@ -90,6 +104,31 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return closing;
     },
   };
+}
+
+/**
+ * Closes, every `intervalMs`, each open connection that `stillAuthorized` refuses. A refused
+ * publish closes a connection already. This reaches a client that only listens, which would
+ * otherwise keep its socket and session until it ends them itself.
+ */
+function revalidateConnections(broker: Aedes, stillAuthorized: (client: Client) => boolean, intervalMs: number, logger: Logger): NodeJS.Timeout {
+  const connected = new Set<Client>();
+  broker.on('client', (client) => connected.add(client));
+  broker.on('clientDisconnect', (client) => connected.delete(client));
+  const timer = setInterval(() => {
+    for (const client of connected) {
+      if (client.closed) {
+        connected.delete(client);
+        continue;
+      }
+      if (stillAuthorized(client)) continue;
+      connected.delete(client);
+      logger.warn({ clientId: client.id }, 'MQTT connection closed: its credentials were revoked after it connected');
+      client.close();
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

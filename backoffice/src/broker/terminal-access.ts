@@ -54,8 +54,8 @@ const TERMINAL_PUBLISH_LEAVES = new Set(['transactions', 'positions', 'status', 
  * parameter topics. Only its status may be retained. aedes closes the connection of a client whose publish is refused, because
  * MQTT 3.1.1 has no negative PUBACK; a refused subscription gets the SUBACK failure code 0x80.
  * Once a terminal's secret is removed or replaced, its open connection may neither publish nor
- * subscribe, receives no more messages, and is closed at its next publish.
- * NOTE: a connection that never publishes again stays open, receiving nothing, until it ends.
+ * subscribe, receives no more messages, and is closed at its next publish or at the broker's next
+ * revalidation (`stillAuthorized`), whichever comes first.
  */
 export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAccessHooks {
   const identities = new WeakMap<object, Identity>();
@@ -170,6 +170,11 @@ export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAcces
       if (identity?.role !== 'terminal' || secretStillValid(identity)) return packet;
       logger.warn({ clientId: client.id, topic: packet.topic }, 'MQTT message not delivered: the terminal secret was removed or replaced after it connected');
       return null;
+    },
+
+    stillAuthorized(client) {
+      const identity = identities.get(client);
+      return identity?.role !== 'terminal' || secretStillValid(identity);
     },
   };
 }
