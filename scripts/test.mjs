@@ -26,9 +26,14 @@ try {
 } catch {
   pcscliteDir = undefined;
 }
-if (pcscliteDir && !existsSync(join(pcscliteDir, 'build', 'Release', 'pcsclite.node')) && existsSync('/usr/include/PCSC/winscard.h')) {
+const pcscHeaders = existsSync('/usr/include/PCSC/winscard.h');
+if (pcscliteDir && !existsSync(join(pcscliteDir, 'build', 'Release', 'pcsclite.node')) && pcscHeaders) {
   log('rebuilding @pokusew/pcsclite now that libpcsclite-dev is present');
   run('npm', ['rebuild', '@pokusew/pcsclite']);
+} else if (!pcscliteDir && pcscHeaders) {
+  // npm removes an optional dependency whose build failed, so there is nothing left to rebuild.
+  log('installing the optional nfc-pcsc addon now that libpcsclite-dev is present');
+  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', 'nfc-pcsc', '-w', 'terminal']);
 }
 
 // pkcs11js is optional as well: npm skips it where no C++ toolchain was present at install time.
