@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
+import { DEFAULT_LANGUAGE, LANGUAGE_VARIABLE, type Language, LanguageOptionError, TranslatedError, cliHelp, cliText, parseArgsErrorText, problemListText, takeLanguageOption } from '@busfare/shared-protocol';
 import { type BackOffice, startBackOffice } from './backoffice.js';
 import { ArrivalsEvalUsageError, runArrivalsEval } from './cli/arrivals-eval-command.js';
 import { paramsCommand } from './cli/params-command.js';
 import { ConfigError, type ConfigOverrides, loadConfig } from './config.js';
 import { checkConfiguredPaths } from './config-paths-check.js';
+import { GtfsFeedError } from './gtfs/gtfs-feed.js';
 import { KeyFileError } from './keys/file-key-store.js';
 import { SigningKeyError } from './params/signing-key-file.js';
 import { createLogger } from './logger.js';
@@ -131,12 +132,21 @@ function reportError(error: unknown, language: Language): number {
     return EXIT_USAGE;
   }
   if (error instanceof KeyFileError) {
-    process.stderr.write(`busfare-backoffice: ${problemListText(cliText('cli.keyFileInvalid', language, { source: error.path }), error.problems)}\n`);
+    process.stderr.write(`busfare-backoffice: ${problemListText(cliText('cli.keyFileInvalid', language, { source: error.path }), error.problemsIn(language))}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof SigningKeyError) {
     process.stderr.write(`busfare-backoffice: ${error.textIn(language)}\n`);
     return EXIT_USAGE;
+  }
+  if (error instanceof GtfsFeedError) {
+    process.stderr.write(`busfare-backoffice: ${problemListText(cliText('cli.params.gtfsInvalid', language, { folder: error.folder }), error.problemsIn(language))}\n`);
+    return EXIT_FAILURE;
+  }
+  // Pkcs11KeyStoreError, for one: the HSM that contains the issuer keys cannot be opened.
+  if (error instanceof TranslatedError) {
+    process.stderr.write(`busfare-backoffice: ${error.textIn(language)}\n`);
+    return EXIT_FAILURE;
   }
   const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (failure.code === 'EADDRINUSE') {

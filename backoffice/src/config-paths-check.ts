@@ -139,7 +139,6 @@ function withRole(id: CliTextId, role: CliTextId, params: Record<string, string>
 }
 
 function gtfsFolderProblems(folder: string): ProblemText[] {
-  const field = 'arrivals.gtfs';
   let isFolder: boolean;
   try {
     isFolder = statSync(folder).isDirectory();
@@ -155,7 +154,11 @@ function gtfsFolderProblems(folder: string): ProblemText[] {
     importGtfsFeed(folder);
   } catch (error) {
     if (!(error instanceof GtfsFeedError)) throw error;
-    return error.problems.map((problem) => `${field}: GTFS folder ${folder}: ${problem}`);
+    const chinese = error.problemsIn('zh');
+    return error.problemsIn('en').map((english, index) => ({
+      zh: cliText('cli.paths.gtfsFeedProblem', 'zh', { folder, problem: chinese[index] ?? english }),
+      en: cliText('cli.paths.gtfsFeedProblem', 'en', { folder, problem: english }),
+    }));
   }
   return [];
 }

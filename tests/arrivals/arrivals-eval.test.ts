@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runArrivalsEval } from '../../backoffice/src/cli/arrivals-eval-command.js';
 import { main } from '../../backoffice/src/command-line.js';
+import { captureOutput } from '../cli/command-output.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // The Suzhou recordings carry no licence, so they stay outside the repository. The test reads them
@@ -56,6 +57,28 @@ describe('arrivals-eval --format suzhou', () => {
     expect(lines[0]).toEqual({ model: 'busfare', horizonMin: '0-5', n: expect.any(Number), maeS: expect.any(Number), rmseS: expect.any(Number), biasS: expect.any(Number), withinCaltrans: expect.any(Number) });
     expect(log).toContain('route 900');
     expect(log).toContain('1 marker rows skipped');
+  });
+
+  it('words the stderr summary in the chosen language', async () => {
+    const events = writeSmallRecording();
+    vi.stubEnv('BUSFARE_LANG', '');
+    const output = captureOutput();
+    try {
+      const chinese = await output.run(main, ['arrivals-eval', '--format', 'suzhou', '--events', events]);
+      const english = await output.run(main, ['arrivals-eval', '--format', 'suzhou', '--events', events, '--lang', 'en']);
+      expect([chinese.code, english.code]).toEqual([0, 0]);
+
+      expect(chinese.stderr).toMatch(/^线路 900：\d+ 次到站记录（跳过 1 个标记行），\d+ 个行程；训练期 2018-03-05 至 2018-03-07（3 天），测试期 2018-03-08 至 2018-03-09（2 天）；/);
+      expect(chinese.stderr).toMatch(/\nbusfare 模型参数：\{.*\}\n$/);
+      expect(english.stderr).toMatch(/^route 900: \d+ sightings \(1 marker rows skipped\), \d+ trips; training 2018-03-05\.\.2018-03-07 \(3 dates\), test 2018-03-08\.\.2018-03-09 \(2 dates\); /);
+      expect(english.stderr).toMatch(/\nbusfare settings: \{.*\}\n$/);
+      // The report lines on stdout are the same in both languages.
+      expect(chinese.stdout).toBe(english.stdout);
+      expect(english.stdout).not.toBe('');
+    } finally {
+      vi.restoreAllMocks();
+      vi.unstubAllEnvs();
+    }
   });
 
   it('shows help', () => {

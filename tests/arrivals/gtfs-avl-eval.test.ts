@@ -131,6 +131,20 @@ describe('arrivals-eval --format gtfs-avl', () => {
     expect(log).toContain('busfare settings (default)');
   });
 
+  it('words the summary in Chinese', () => {
+    const avl = writeAvl('day.csv', '2026-03-02', 8);
+    const args = ['--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', avl, '--tz', SHANGHAI];
+    let out = '';
+    let log = '';
+    runArrivalsEval(args, (text) => (out += text), (text) => (log += text), 'zh');
+
+    expect(log).toMatch(/^\d+ 个定位点；识别出的行程：\S+（\d+ 站）(、\S+（\d+ 站）)*；\d+ 次预测请求；历史数据：时刻表行程 \d+ 个，实际记录行程 0 个；未计入的预测目标：\d+ 个缺少历史数据，\d+ 个没有当时有效的 TransitClock 预测\n/);
+    expect(log).toContain('E0800');
+    expect(log).toMatch(/\nbusfare 模型参数（默认值）：\{.*\}\n$/);
+    // The report lines on stdout do not depend on the language.
+    expect(out).toBe(run(args).out);
+  });
+
   it('lets busfare adapt to a slow day better than the timetable', () => {
     const avl = writeAvl('slow.csv', '2026-03-02', 6);
     const lines = run(['--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', avl, '--tz', SHANGHAI]).out.trim().split('\n').map((line) => JSON.parse(line));

@@ -51,4 +51,15 @@ describe('card inspection', () => {
     const card = makeCard({ blocked: true });
     await expect(inspectCard(fixture.reader.present(card))).rejects.toBeInstanceOf(CardInspectionError);
   });
+
+  it('words a blocked card in both languages', async () => {
+    const fixture = await createTapFixture();
+    const error = await inspectCard(fixture.reader.present(makeCard({ blocked: true }))).catch((caught: unknown) => caught);
+    if (!(error instanceof CardInspectionError)) throw new Error(`expected a CardInspectionError, got ${String(error)}`);
+
+    expect(error.failure).toBe('application-blocked');
+    expect(error.textIn('zh')).toMatch(/^电子钱包应用已锁定（SW [0-9A-F]{4}）$/);
+    expect(error.textIn('en')).toMatch(/^the e-purse application is blocked \(SW [0-9A-F]{4}\)$/);
+    expect(error.message).toBe(error.textIn('en'));
+  });
 });

@@ -152,7 +152,7 @@ describe('config errors', () => {
     writeFileSync(keys, '{', { mode: 0o600 });
     const result = await run(backoffice, ['serve', '--db', join(directory, 'office.db'), '--keys', keys, '--mqtt-port', '0', '--http-port', '0']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`busfare-backoffice: 密钥文件无效（${keys}）：\n  not valid JSON`);
+    expect(result.stderr).toContain(`busfare-backoffice: 密钥文件无效（${keys}）：\n  不是有效的 JSON（语法错误）\n`);
   });
 
   it('terminals missing database folder in Chinese', async () => {

@@ -275,6 +275,22 @@ describe.skipIf(unavailable !== undefined)('PC/SC stack through pcscd', () => {
     expect(await readCardCommand(['--reader', CARD_SLOT, '--timeout', '5', '--lang', 'en']), stderr).toBe(0);
     expect(stdout).toContain(`Card number: ${card.asn}`);
     expect(stdout).toContain('Balance (yuan): 10.34');
+    // pcscd takes a moment to see the card go; a card put on before that meets the old session.
+    const left = waitForEvent<CardSession>(reader, 'removed', () => true, 5000);
     await connection.remove();
+    await left;
+
+    // A blocked e-purse: read-card names the reason in the chosen language and exits 1.
+    const blocked = new VpcdCardConnection(makeCard({ blocked: true }));
+    const arrived = waitForEvent<CardSession>(reader, 'card', () => true, 5000);
+    await blocked.insert();
+    await arrived;
+    stderr = '';
+    expect(await readCardCommand(['--reader', CARD_SLOT, '--timeout', '5', '--lang', 'zh']), stderr).toBe(1);
+    expect(stderr).toMatch(/^不支持此卡：电子钱包应用已锁定（SW [0-9A-F]{4}）$/m);
+    stderr = '';
+    expect(await readCardCommand(['--reader', CARD_SLOT, '--timeout', '5', '--lang', 'en']), stderr).toBe(1);
+    expect(stderr).toMatch(/^Card not supported: the e-purse application is blocked \(SW [0-9A-F]{4}\)$/m);
+    await blocked.remove();
   });
 });

@@ -10,17 +10,19 @@ import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
 export class ArrivalsEvalUsageError extends Error {}
 
 /**
- * Runs `arrivals-eval` and returns the report lines; `writeLog` receives the human-readable summary.
- * Throws ArrivalsEvalUsageError for bad flags, including an invalid --lang or BUSFARE_LANG, and
- * ArrivalDataError for unreadable input. `language` is the help language a parent command chose.
- * A --lang in args overrides it, and without either BUSFARE_LANG applies.
+ * Runs `arrivals-eval`. `writeOut` receives the report lines, and `writeLog` the human-readable
+ * summary in the chosen language.
+ * Throws ArrivalsEvalUsageError for bad flags, including an invalid --lang or BUSFARE_LANG,
+ * ArrivalDataError for unreadable input and GtfsFeedError for an unusable --gtfs feed. `language`
+ * is the language a parent command chose. A --lang in args overrides it, and without either
+ * BUSFARE_LANG applies.
  */
 export function runArrivalsEval(args: string[], writeOut: (text: string) => void, writeLog: (text: string) => void, language?: Language): void {
   let values;
-  let helpLanguage: Language;
+  let textLanguage: Language;
   try {
     const selection = takeLanguageOption(args, language ?? process.env[LANGUAGE_VARIABLE]);
-    helpLanguage = selection.language;
+    textLanguage = selection.language;
     ({ values } = parseArgs({
       args: selection.args,
       allowPositionals: false,
@@ -41,30 +43,38 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     throw new ArrivalsEvalUsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   if (values.help) {
-    writeOut(cliHelp('backoffice.arrivalsEval', helpLanguage));
+    writeOut(cliHelp('backoffice.arrivalsEval', textLanguage));
     return;
   }
   if (values.format === 'gtfs-avl') {
     for (const flag of ['gtfs', 'avl', 'tz'] as const) {
-      if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', helpLanguage, { format: 'gtfs-avl', flag }));
+      if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', textLanguage, { format: 'gtfs-avl', flag }));
     }
-    runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog, helpLanguage);
+    runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog, textLanguage);
     return;
   }
-  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidFormat', helpLanguage, { value: values.format ?? '' }));
-  if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', helpLanguage, { format: 'suzhou', flag: 'events FILE' }));
+  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidFormat', textLanguage, { value: values.format ?? '' }));
+  if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', textLanguage, { format: 'suzhou', flag: 'events FILE' }));
 
   const routeId = values.route ?? basename(values.events, extname(values.events));
-  const text = readInput('events', values.events, helpLanguage);
+  const text = readInput('events', values.events, textLanguage);
   const result = evaluateSuzhou(text, { routeId });
   for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
-  writeLog(
-    `route ${routeId}: ${result.sightings} sightings (${result.markerRows} marker rows skipped), ${result.trips} trips; ` +
-      `training ${result.trainingDates[0]}..${result.trainingDates.at(-1)} (${result.trainingDates.length} dates), ` +
-      `test ${result.testDates[0]}..${result.testDates.at(-1)} (${result.testDates.length} dates); ` +
-      `${result.unpredictable} targets without history left out, ${result.substituted} model gaps filled by the historical median\n` +
-      `busfare settings: ${JSON.stringify(result.fit.settings)}\n`,
-  );
+  const summary = cliText('cli.arrivals.suzhouSummary', textLanguage, {
+    route: routeId,
+    sightings: result.sightings,
+    markerRows: result.markerRows,
+    trips: result.trips,
+    trainingFirst: result.trainingDates[0] ?? '',
+    trainingLast: result.trainingDates.at(-1) ?? '',
+    trainingDates: result.trainingDates.length,
+    testFirst: result.testDates[0] ?? '',
+    testLast: result.testDates.at(-1) ?? '',
+    testDates: result.testDates.length,
+    unpredictable: result.unpredictable,
+    substituted: result.substituted,
+  });
+  writeLog(`${summary}\n${cliText('cli.arrivals.settings', textLanguage, { settings: JSON.stringify(result.fit.settings) })}\n`);
 }
 
 /** Reads the file of an input flag. An unreadable file throws ArrivalDataError worded in the language. */
@@ -85,11 +95,21 @@ function runGtfsAvl(flags: { gtfs: string; avl: string; tz: string; baseline: st
     ...(flags.history === undefined ? {} : { historyText: readInput('history', flags.history, language) }),
   });
   for (const report of result.reports) writeOut(`${JSON.stringify(report)}\n`);
-  const trips = result.detectedTrips.map((entry) => `${entry.trip.routeId}/${entry.trip.id} (${entry.trip.arrivals.length} stops)`).join(', ');
-  writeLog(
-    `${result.fixes} positions; detected trips: ${trips}; ${result.requests} prediction requests; ` +
-      `history: ${result.scheduleTrips} timetable trips, ${result.historyTrips} recorded trips; ` +
-      `targets left out: ${result.leftOut.noHistory} without history, ${result.leftOut.noBaseline} without a current TransitClock prediction\n` +
-      `busfare settings (${result.settingsSource}): ${JSON.stringify(result.busfareSettings)}\n`,
-  );
+  const trips = result.detectedTrips
+    .map((entry) => cliText('cli.arrivals.detectedTrip', language, { route: entry.trip.routeId, trip: entry.trip.id, stops: entry.trip.arrivals.length }))
+    .join(language === 'zh' ? '、' : ', ');
+  const summary = cliText('cli.arrivals.gtfsAvlSummary', language, {
+    fixes: result.fixes,
+    trips,
+    requests: result.requests,
+    scheduleTrips: result.scheduleTrips,
+    historyTrips: result.historyTrips,
+    noHistory: result.leftOut.noHistory,
+    noBaseline: result.leftOut.noBaseline,
+  });
+  const settings = cliText('cli.arrivals.settingsFrom', language, {
+    source: cliText(`cli.arrivals.settingsSource.${result.settingsSource}`, language),
+    settings: JSON.stringify(result.busfareSettings),
+  });
+  writeLog(`${summary}\n${settings}\n`);
 }

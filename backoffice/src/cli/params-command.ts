@@ -138,7 +138,7 @@ function report(error: unknown, io: CommandIo, language: Language): number {
     return EXIT_USAGE;
   }
   if (error instanceof GtfsFeedError) {
-    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.params.gtfsInvalid', language, { folder: error.folder }), error.problems)}\n`);
+    io.stderr(`busfare-backoffice params: ${problemListText(cliText('cli.params.gtfsInvalid', language, { folder: error.folder }), error.problemsIn(language))}\n`);
     return EXIT_USAGE;
   }
   const csvProblem = readCsvTableError(error);

@@ -110,6 +110,38 @@ describe('importGtfsFeed', () => {
     expect(() => importGtfsFeed(writeFeed({ ...QUIRKY, 'stops.txt': 'stop_id,stop_name,stop_lat\nA,A,31\n' }))).toThrow(/stops\.txt: missing column\(s\) stop_lon/);
   });
 
+  /** Imports the feed and returns the GtfsFeedError it must raise. */
+  function feedErrorOf(files: Record<string, string>): GtfsFeedError {
+    try {
+      importGtfsFeed(writeFeed(files));
+    } catch (error) {
+      if (error instanceof GtfsFeedError) return error;
+      throw error;
+    }
+    throw new Error('expected a GtfsFeedError');
+  }
+
+  it('words file problems in both languages', () => {
+    const { 'stop_times.txt': _dropped, ...rest } = QUIRKY;
+    const error = feedErrorOf({ ...rest, 'stops.txt': 'stop_id,stop_name,stop_lat\nA,A,31\n' });
+    expect(error.problemsIn('zh')).toEqual(['stops.txt：缺少列 stop_lon', 'stop_times.txt：缺少此文件，GTFS 数据必须包含它']);
+    expect(error.problemsIn('en')).toEqual(['stops.txt: missing column(s) stop_lon', 'stop_times.txt: missing (a GTFS feed needs it)']);
+    expect(error.problems).toEqual(error.problemsIn('en'));
+  });
+
+  it('words skipped rows in both languages when no trip is left', () => {
+    const stopTimes = 'trip_id,arrival_time,departure_time,stop_id,stop_sequence\nT1,6:00:00,6:00:00,A,1\nT1,6:61:00,6:61:00,B,2\nT2,6:00:00,6:00:00,A,x\n';
+    const error = feedErrorOf({ ...QUIRKY, 'stop_times.txt': stopTimes });
+    expect(error.problemsIn('zh')).toEqual([
+      '没有一个行程有两个或以上有效的停站时刻',
+      'stop_times.txt 第 3 行：行程 T1 的到站或离站时间无效（"6:61:00" / "6:61:00"），应为 H:MM:SS 或 HH:MM:SS',
+      'stop_times.txt 第 4 行：行程 T2 的 stop_sequence "x" 无效，应为不小于 0 的整数',
+      '行程 T1 的停站时刻少于两个，已略去',
+      '行程 T2 的停站时刻少于两个，已略去',
+    ]);
+    expect(error.problemsIn('en')[1]).toBe('stop_times.txt line 3: trip T1 has invalid time "6:61:00" / "6:61:00"; expected H:MM:SS or HH:MM:SS');
+  });
+
   it('rejects broken quoting', () => {
     expect(() => importGtfsFeed(writeFeed({ ...QUIRKY, 'routes.txt': 'route_id,route_short_name\nL,"1\n' }))).toThrow(GtfsFeedError);
   });

@@ -1,16 +1,27 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type CatalogueEntry, type Language, type ProblemText, catalogueEntryFrom, problemTextsIn, validationText, validationTextEntry } from '@busfare/shared-protocol';
 import { columnReader, readCsvTable, type CsvTable } from '../csv/csv-table.js';
 import type { GtfsCalendar, GtfsFeed, GtfsFrequency, GtfsShapePoint, GtfsStopTime } from './gtfs-model.js';
 import { parseGtfsTime } from './gtfs-time.js';
 
 /** A feed that cannot be imported, with every problem found. */
 export class GtfsFeedError extends Error {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
   constructor(
     readonly folder: string,
-    readonly problems: string[],
+    private readonly problemTexts: readonly ProblemText[],
   ) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`invalid GTFS feed ${folder}: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for a person reading the command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -33,14 +44,14 @@ type Tables = Partial<Record<keyof typeof READ_FILES, CsvTable>>;
  * Imports a GTFS static feed from a folder of .txt files. It accepts byte-order marks, CRLF
  * endings, quoted fields, and spaces around header names and values. It also accepts times past
  * 24:00:00, single-digit hours, frequency-based trips, loop routes, gaps in stop_sequence and
- * missing shape_dist_traveled. Files that are not part of GTFS are listed in ignoredFiles. Invalid rows are skipped and listed in warnings. Throws GtfsFeedError when a
+ * missing shape_dist_traveled. Files that are not part of GTFS are listed in ignoredFiles. Invalid rows are skipped and listed in warnings, in English. Throws GtfsFeedError when a
  * required file or column is missing, a file is not valid CSV, or no trip is usable.
  */
 export function importGtfsFeed(folder: string): GtfsFeed {
   const { tables, ignoredFiles, problems } = readTables(folder);
   if (problems.length > 0) throw new GtfsFeedError(folder, problems);
 
-  const warnings: string[] = [];
+  const warnings: CatalogueEntry[] = [];
   const feed: GtfsFeed = {
     agencies: [],
     stops: new Map(),
@@ -52,7 +63,7 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     calendarDates: [],
     frequencies: new Map(),
     ignoredFiles,
-    warnings,
+    warnings: [],
   };
 
   eachRow(tables, 'agency.txt', warnings, (get) => {
@@ -64,38 +75,40 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     const lat = Number(get('stop_lat'));
     const lon = Number(get('stop_lon'));
     const locationType = get('location_type') === '' ? 0 : Number(get('location_type'));
-    if (get('stop_id') === '') return warn('stop_id is empty');
+    if (get('stop_id') === '') return warn(validationTextEntry('validation.gtfs.stopIdEmpty'));
     // Entrances, generic nodes and boarding areas (location_type 2-4) may leave out coordinates.
     if ((get('stop_lat') === '' || !Number.isFinite(lat) || Math.abs(lat) > 90 || !Number.isFinite(lon) || Math.abs(lon) > 180) && locationType < 2) {
-      return warn(`stop ${get('stop_id')} has invalid coordinates "${get('stop_lat')}", "${get('stop_lon')}"`);
+      return warn(validationTextEntry('validation.gtfs.stopCoordinates', { stop: get('stop_id'), lat: get('stop_lat'), lon: get('stop_lon') }));
     }
     const stop = { id: get('stop_id'), name: get('stop_name'), lat, lon, locationType };
     feed.stops.set(stop.id, get('parent_station') ? { ...stop, parentStation: get('parent_station') } : stop);
   });
 
   eachRow(tables, 'routes.txt', warnings, (get, warn) => {
-    if (get('route_id') === '') return warn('route_id is empty');
+    if (get('route_id') === '') return warn(validationTextEntry('validation.gtfs.routeIdEmpty'));
     const route = { id: get('route_id'), shortName: get('route_short_name'), longName: get('route_long_name'), type: Number(get('route_type') || '3') };
     feed.routes.set(route.id, get('agency_id') ? { ...route, agencyId: get('agency_id') } : route);
   });
 
   eachRow(tables, 'trips.txt', warnings, (get, warn) => {
-    if (!feed.routes.has(get('route_id'))) return warn(`trip ${get('trip_id')} names unknown route "${get('route_id')}"`);
+    if (!feed.routes.has(get('route_id'))) return warn(validationTextEntry('validation.gtfs.tripUnknownRoute', { trip: get('trip_id'), route: get('route_id') }));
     const direction = get('direction_id');
-    if (direction !== '' && direction !== '0' && direction !== '1') return warn(`trip ${get('trip_id')} has direction_id "${direction}"; expected 0 or 1`);
+    if (direction !== '' && direction !== '0' && direction !== '1') return warn(validationTextEntry('validation.gtfs.tripDirection', { trip: get('trip_id'), direction }));
     const trip = { id: get('trip_id'), routeId: get('route_id'), serviceId: get('service_id'), directionId: (direction === '1' ? 1 : 0) as 0 | 1 };
     feed.trips.set(trip.id, { ...trip, ...(get('trip_headsign') ? { headsign: get('trip_headsign') } : {}), ...(get('shape_id') ? { shapeId: get('shape_id') } : {}) });
   });
 
   eachRow(tables, 'stop_times.txt', warnings, (get, warn) => {
     const tripId = get('trip_id');
-    if (!feed.trips.has(tripId)) return warn(`stop time names unknown trip "${tripId}"`);
-    if (!feed.stops.has(get('stop_id'))) return warn(`trip ${tripId} names unknown stop "${get('stop_id')}"`);
+    if (!feed.trips.has(tripId)) return warn(validationTextEntry('validation.gtfs.stopTimeUnknownTrip', { trip: tripId }));
+    if (!feed.stops.has(get('stop_id'))) return warn(validationTextEntry('validation.gtfs.stopTimeUnknownStop', { trip: tripId, stop: get('stop_id') }));
     const sequence = Number(get('stop_sequence'));
-    if (!Number.isInteger(sequence) || sequence < 0) return warn(`trip ${tripId} has stop_sequence "${get('stop_sequence')}"`);
+    if (!Number.isInteger(sequence) || sequence < 0) return warn(validationTextEntry('validation.gtfs.stopSequence', { trip: tripId, value: get('stop_sequence') }));
     const arrivalS = parseGtfsTime(get('arrival_time'));
     const departureS = parseGtfsTime(get('departure_time'));
-    if (Number.isNaN(arrivalS) || Number.isNaN(departureS)) return warn(`trip ${tripId} has invalid time "${get('arrival_time')}" / "${get('departure_time')}"`);
+    if (Number.isNaN(arrivalS) || Number.isNaN(departureS)) {
+      return warn(validationTextEntry('validation.gtfs.stopTime', { trip: tripId, arrival: get('arrival_time'), departure: get('departure_time') }));
+    }
     const stopTime: GtfsStopTime = { stopId: get('stop_id'), sequence };
     if (arrivalS !== undefined) stopTime.arrivalS = arrivalS;
     if (departureS !== undefined) stopTime.departureS = departureS;
@@ -108,29 +121,29 @@ export function importGtfsFeed(folder: string): GtfsFeed {
   for (const list of feed.stopTimes.values()) list.sort((a, b) => a.sequence - b.sequence);
   for (const tripId of feed.trips.keys()) {
     if ((feed.stopTimes.get(tripId)?.length ?? 0) < 2) {
-      warnings.push(`trip ${tripId} has fewer than two stop times and is left out`);
+      warnings.push(validationTextEntry('validation.gtfs.tooFewStopTimes', { trip: tripId }));
       feed.trips.delete(tripId);
       feed.stopTimes.delete(tripId);
     }
   }
-  if (feed.trips.size === 0) throw new GtfsFeedError(folder, ['no trip has two or more valid stop times', ...warnings.slice(0, 20)]);
+  if (feed.trips.size === 0) throw new GtfsFeedError(folder, [validationTextEntry('validation.gtfs.noUsableTrip'), ...warnings.slice(0, 20)]);
 
   eachRow(tables, 'calendar.txt', warnings, (get, warn) => {
     const dayNames = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
-    if (!/^\d{8}$/.test(get('start_date')) || !/^\d{8}$/.test(get('end_date'))) return warn(`service ${get('service_id')} has invalid dates`);
+    if (!/^\d{8}$/.test(get('start_date')) || !/^\d{8}$/.test(get('end_date'))) return warn(validationTextEntry('validation.gtfs.serviceDates', { service: get('service_id') }));
     const days = dayNames.map((day) => get(day) === '1') as GtfsCalendar['days'];
     feed.calendars.set(get('service_id'), { serviceId: get('service_id'), days, startDate: get('start_date'), endDate: get('end_date') });
   });
 
   eachRow(tables, 'calendar_dates.txt', warnings, (get, warn) => {
     const type = get('exception_type');
-    if (!/^\d{8}$/.test(get('date')) || (type !== '1' && type !== '2')) return warn(`calendar date of service ${get('service_id')} is invalid`);
+    if (!/^\d{8}$/.test(get('date')) || (type !== '1' && type !== '2')) return warn(validationTextEntry('validation.gtfs.calendarDate', { service: get('service_id') }));
     feed.calendarDates.push({ serviceId: get('service_id'), date: get('date'), exceptionType: type === '1' ? 1 : 2 });
   });
 
   eachRow(tables, 'shapes.txt', warnings, (get, warn) => {
     const point: GtfsShapePoint = { lat: Number(get('shape_pt_lat')), lon: Number(get('shape_pt_lon')), sequence: Number(get('shape_pt_sequence')) };
-    if (!Number.isFinite(point.lat) || !Number.isFinite(point.lon) || !Number.isFinite(point.sequence)) return warn(`shape ${get('shape_id')} has an invalid point`);
+    if (!Number.isFinite(point.lat) || !Number.isFinite(point.lon) || !Number.isFinite(point.sequence)) return warn(validationTextEntry('validation.gtfs.shapePoint', { shape: get('shape_id') }));
     const list = feed.shapes.get(get('shape_id')) ?? [];
     list.push(point);
     feed.shapes.set(get('shape_id'), list);
@@ -139,12 +152,12 @@ export function importGtfsFeed(folder: string): GtfsFeed {
 
   eachRow(tables, 'frequencies.txt', warnings, (get, warn) => {
     const tripId = get('trip_id');
-    if (!feed.trips.has(tripId)) return warn(`frequency names unknown trip "${tripId}"`);
+    if (!feed.trips.has(tripId)) return warn(validationTextEntry('validation.gtfs.frequencyUnknownTrip', { trip: tripId }));
     const startS = parseGtfsTime(get('start_time'));
     const endS = parseGtfsTime(get('end_time'));
     const headwayS = Number(get('headway_secs'));
     if (startS === undefined || endS === undefined || Number.isNaN(startS) || Number.isNaN(endS) || endS < startS || !Number.isInteger(headwayS) || headwayS <= 0) {
-      return warn(`frequency of trip ${tripId} is invalid`);
+      return warn(validationTextEntry('validation.gtfs.frequencyInvalid', { trip: tripId }));
     }
     const frequency: GtfsFrequency = { startS, endS, headwayS, exactTimes: get('exact_times') === '1' };
     const list = feed.frequencies.get(tripId) ?? [];
@@ -152,19 +165,20 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     feed.frequencies.set(tripId, list);
   });
 
+  feed.warnings.push(...warnings.map((warning) => warning.en));
   return feed;
 }
 
-function readTables(folder: string): { tables: Tables; ignoredFiles: string[]; problems: string[] } {
+function readTables(folder: string): { tables: Tables; ignoredFiles: string[]; problems: CatalogueEntry[] } {
   let names: string[];
   try {
     names = readdirSync(folder).sort();
   } catch (error) {
-    return { tables: {}, ignoredFiles: [], problems: [`cannot read the folder: ${(error as Error).message}`] };
+    return { tables: {}, ignoredFiles: [], problems: [validationTextEntry('validation.gtfs.folderUnreadable', { message: (error as Error).message })] };
   }
   const tables: Tables = {};
   const ignoredFiles: string[] = [];
-  const problems: string[] = [];
+  const problems: CatalogueEntry[] = [];
   for (const name of names) {
     const spec = READ_FILES[name];
     if (!spec) {
@@ -174,27 +188,27 @@ function readTables(folder: string): { tables: Tables; ignoredFiles: string[]; p
     try {
       const table = readCsvTable(readFileSync(join(folder, name)));
       const missing = spec.columns.filter((column) => !table.header.includes(column));
-      if (missing.length > 0) problems.push(`${name}: missing column(s) ${missing.join(', ')}`);
+      if (missing.length > 0) problems.push(validationTextEntry('validation.gtfs.missingColumns', { file: name, columns: missing.join(', ') }));
       else tables[name] = table;
     } catch (error) {
-      problems.push(`${name}: ${(error as Error).message}`);
+      problems.push(validationTextEntry('validation.gtfs.csvInvalid', { file: name, message: (error as Error).message }));
     }
   }
   for (const [name, spec] of Object.entries(READ_FILES)) {
-    if (spec.required && !names.includes(name)) problems.push(`${name}: missing (a GTFS feed needs it)`);
+    if (spec.required && !names.includes(name)) problems.push(validationTextEntry('validation.gtfs.fileMissing', { file: name }));
   }
   return { tables, ignoredFiles, problems };
 }
 
 /** Calls `visit` for each row of a file with a field reader and a warning function that names file and line. */
-function eachRow(tables: Tables, file: keyof typeof READ_FILES, warnings: string[], visit: (get: (column: string) => string, warn: (problem: string) => void) => void): void {
+function eachRow(tables: Tables, file: keyof typeof READ_FILES, warnings: CatalogueEntry[], visit: (get: (column: string) => string, warn: (problem: CatalogueEntry) => void) => void): void {
   const table = tables[file];
   if (!table) return;
   const field = columnReader(table);
   table.rows.forEach((row, index) => {
     visit(
       (column) => field(row, column),
-      (problem) => warnings.push(`${file} line ${table.lines[index]}: ${problem}`),
+      (problem) => warnings.push(catalogueEntryFrom((language) => validationText('validation.gtfs.atLine', language, { file, line: table.lines[index] ?? '', problem: problem[language] }))),
     );
   });
 }

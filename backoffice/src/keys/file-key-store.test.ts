@@ -96,6 +96,27 @@ describe('key file', () => {
     expect(error.message).not.toContain(SECRET);
   });
 
+  it('words the same problems in Chinese', () => {
+    const path = writeKeyFile('shapes-zh.json', [{ algorithm: 'sm4', tacMasterKeyHex: SECRET, colour: SECRET, [SECRET]: 1 }, 'des', { issuerId: 'XYZ', algorithm: 'aes', tacMasterKeyHex: SECRET }]);
+
+    const problems = keyFileErrorOf(path).problemsIn('zh');
+    expect(problems).toContain('第 1 项：缺少 issuerId，请补上，应为 16 位十六进制数字（8 字节的发卡机构标识）');
+    expect(problems).toContain('第 1 项：有未知字段（"colour"、疑似密钥内容的字段名）；可用的字段为 issuerId、algorithm、tacMasterKeyHex 和 test');
+    expect(problems).toContain('第 2 项应为含 issuerId、algorithm、tacMasterKeyHex 和可选 test 字段的对象');
+    expect(problems).toContain('第 3 项：issuerId 应为 16 位十六进制数字（8 字节的发卡机构标识）');
+    expect(problems).toContain('第 3 项：algorithm 应为 "des" 或 "sm4"');
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+
+  it('words duplicate and test keys in Chinese', () => {
+    const entry = { issuerId: '99000001FFFFFFFF', algorithm: 'des', tacMasterKeyHex: SECRET };
+    expect(keyFileErrorOf(writeKeyFile('twice-zh.json', [entry, entry])).problemsIn('zh')).toEqual(['第 2 项：发卡机构 99000001FFFFFFFF 的 des 密钥重复']);
+    expect(keyFileErrorOf(writeKeyFile('test-zh.json', [{ ...entry, test: true }])).problemsIn('zh')).toEqual([
+      '发卡机构 99000001FFFFFFFF 的密钥是测试密钥，只有设置了 security.allowTestKeys 的测试环境才接受',
+    ]);
+  });
+
   it('rejects a key file that is not an array', () => {
     const path = writeKeyFile('object.json', { issuerId: '99000001FFFFFFFF', algorithm: 'des', tacMasterKeyHex: SECRET });
 
@@ -123,6 +144,8 @@ describe('key file', () => {
   });
 
   it('rejects a missing key file', () => {
-    expect(() => loadKeyFile(join(directory, 'absent.json'), recordingLogger().logger)).toThrow(KeyFileError);
+    const error = keyFileErrorOf(join(directory, 'absent.json'));
+    expect(error.problemsIn('en')[0]).toMatch(/^cannot read the file: ENOENT/);
+    expect(error.problemsIn('zh')[0]).toMatch(/^无法读取文件：ENOENT/);
   });
 });

@@ -1,15 +1,26 @@
 import { readFileSync, statSync } from 'node:fs';
-import { fromHex } from '@busfare/shared-protocol';
+import {
+  type CatalogueEntry,
+  type Language,
+  type ProblemText,
+  type ValidationTextId,
+  catalogueEntryFrom,
+  cliTextEntry,
+  fromHex,
+  problemTextsIn,
+  validationText,
+  validationTextEntry,
+} from '@busfare/shared-protocol';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { type IssuerKeyEntry, MemoryKeyStore } from './key-store.js';
 
-/** Valid values of each entry field, as error messages state them. */
-const FIELD_VALUES: Record<string, string> = {
-  issuerId: '16 hex digits (the 8-byte issuer id)',
-  algorithm: '"des" or "sm4"',
-  tacMasterKeyHex: '32 hex digits (the 16-byte TAC master key)',
-  test: 'true or false',
+/** Catalogue texts of the valid values of each entry field, as error messages state them. */
+const FIELD_VALUES: Record<string, ValidationTextId> = {
+  issuerId: 'validation.keyFile.values.issuerId',
+  algorithm: 'validation.keyFile.values.algorithm',
+  tacMasterKeyHex: 'validation.keyFile.values.tacMasterKeyHex',
+  test: 'validation.keyFile.values.test',
 };
 
 /** One entry of the key file. The key itself is 16 bytes as 32 hex digits. */
@@ -22,13 +33,24 @@ const keyFileEntrySchema = z.strictObject({
 
 export const keyFileSchema = z.array(keyFileEntrySchema);
 
+/** A key file that cannot be loaded, with every problem found in it. */
 export class KeyFileError extends Error {
+  /** The problems in English, as the message and logs print them. */
+  readonly problems: string[];
+
   constructor(
     readonly path: string,
-    readonly problems: string[],
+    private readonly problemTexts: readonly ProblemText[],
   ) {
+    const problems = problemTextsIn(problemTexts, 'en');
     super(`invalid key file ${path}: ${problems.join('; ')}`);
     this.name = 'KeyFileError';
+    this.problems = problems;
+  }
+
+  /** Returns the problems in the language, for a person reading the command's output. */
+  problemsIn(language: Language): string[] {
+    return problemTextsIn(this.problemTexts, language);
   }
 }
 
@@ -45,7 +67,7 @@ export function loadKeyFile(path: string, logger: Logger, options: { allowTestKe
     mode = statSync(path).mode;
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new KeyFileError(path, [`cannot read the file: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new KeyFileError(path, [cliTextEntry('cli.fileUnreadable', { message: error instanceof Error ? error.message : String(error) })]);
   }
   if ((mode & 0o077) !== 0) {
     logger.warn({ path, mode: (mode & 0o777).toString(8) }, 'key file is readable or writable by group or others; run chmod 600 on it');
@@ -56,7 +78,8 @@ export function loadKeyFile(path: string, logger: Logger, options: { allowTestKe
     parsed = JSON.parse(text);
   } catch (error) {
     // The parser's message can quote the file's text, which may contain a key.
-    throw new KeyFileError(path, [`not valid JSON (${error instanceof SyntaxError ? 'syntax error' : String(error)})`]);
+    const reason = (language: Language) => (error instanceof SyntaxError ? validationText('validation.keyFile.syntaxError', language) : String(error));
+    throw new KeyFileError(path, [catalogueEntryFrom((language) => validationText('validation.keyFile.notJson', language, { reason: reason(language) }))]);
   }
 
   const result = keyFileSchema.safeParse(parsed);
@@ -75,19 +98,19 @@ export function loadKeyFile(path: string, logger: Logger, options: { allowTestKe
 
   const testIssuers = entries.filter((entry) => entry.test).map((entry) => entry.issuerId);
   if (testIssuers.length > 0 && options.allowTestKeys !== true) {
-    throw new KeyFileError(path, [`test keys of issuers ${testIssuers.join(', ')} are accepted only on a bench (security.allowTestKeys)`]);
+    throw new KeyFileError(path, [validationTextEntry('validation.keyFile.testKeys', { issuers: testIssuers.join(', ') })]);
   }
   if (testIssuers.length > 0) logger.warn({ issuers: testIssuers }, 'test TAC keys loaded: records of these issuers are bench data');
   logger.info({ path, issuers: entries.length }, 'issuer TAC keys loaded');
   return new MemoryKeyStore(entries);
 }
 
-function findDuplicateEntries(entries: readonly IssuerKeyEntry[]): string[] {
+function findDuplicateEntries(entries: readonly IssuerKeyEntry[]): CatalogueEntry[] {
   const seen = new Set<string>();
-  const problems: string[] = [];
+  const problems: CatalogueEntry[] = [];
   entries.forEach((entry, index) => {
     const key = `${entry.issuerId}/${entry.algorithm}`;
-    if (seen.has(key)) problems.push(`entry ${index + 1}: second ${entry.algorithm} key for issuer ${entry.issuerId}`);
+    if (seen.has(key)) problems.push(validationTextEntry('validation.keyFile.duplicate', { entry: index + 1, algorithm: entry.algorithm, issuer: entry.issuerId }));
     seen.add(key);
   });
   return problems;
@@ -97,20 +120,26 @@ function findDuplicateEntries(entries: readonly IssuerKeyEntry[]): string[] {
  * Words each schema issue as "entry N: field must be ...", numbering entries from 1. The
  * messages name fields only, never values, because a value may be key material.
  */
-function describeKeyFileIssues(error: z.ZodError): string[] {
+function describeKeyFileIssues(error: z.ZodError): CatalogueEntry[] {
   return error.issues.map((issue) => {
     const [index, field] = issue.path;
-    if (typeof index !== 'number') return 'the file must contain a JSON array of entries {issuerId, algorithm, tacMasterKeyHex, test?}';
-    const entry = `entry ${index + 1}`;
+    if (typeof index !== 'number') return validationTextEntry('validation.keyFile.notArray');
+    const entry = index + 1;
     if (issue.code === 'unrecognized_keys') {
-      // A field name of 16 or more hex digits may be a key pasted in the wrong place, so it is not shown.
-      const names = issue.keys.map((key) => (/[0-9A-Fa-f]{16}/.test(key) ? '(a name that looks like key material)' : JSON.stringify(key)));
-      return `${entry}: unknown field(s) ${names.join(', ')}; the fields are issuerId, algorithm, tacMasterKeyHex and test`;
+      const keys = issue.keys;
+      return catalogueEntryFrom((language) => validationText('validation.keyFile.unknownFields', language, { entry, names: fieldNameList(keys, language) }));
     }
-    if (typeof field !== 'string') return `${entry} must be an object {issuerId, algorithm, tacMasterKeyHex, test?}`;
+    if (typeof field !== 'string') return validationTextEntry('validation.keyFile.entryNotObject', { entry });
     const values = FIELD_VALUES[field];
-    if (values === undefined) return `${entry}: ${field} is invalid`;
-    if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `${entry}: ${field} is missing, so add it as ${values}`;
-    return `${entry}: ${field} must be ${values}`;
+    if (values === undefined) return validationTextEntry('validation.keyFile.fieldInvalid', { entry, field });
+    const id = issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? 'validation.keyFile.fieldMissing' : 'validation.keyFile.fieldValues';
+    return catalogueEntryFrom((language) => validationText(id, language, { entry, field, values: validationText(values, language) }));
   });
+}
+
+/** Quotes unknown field names for a message, joined as the language lists them. */
+function fieldNameList(keys: readonly string[], language: Language): string {
+  // A field name of 16 or more hex digits may be a key pasted in the wrong place, so it is not shown.
+  const names = keys.map((key) => (/[0-9A-Fa-f]{16}/.test(key) ? validationText('validation.keyFile.hiddenFieldName', language) : JSON.stringify(key)));
+  return names.join(language === 'zh' ? '、' : ', ');
 }

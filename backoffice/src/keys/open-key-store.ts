@@ -1,3 +1,4 @@
+import { cliTextEntry } from '@busfare/shared-protocol';
 import type { BackOfficeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { loadKeyFile } from './file-key-store.js';
@@ -12,7 +13,7 @@ export async function openConfiguredKeyStore(config: BackOfficeConfig, logger: L
   const { allowTestKeys } = config.security;
   if (config.pkcs11 !== undefined) {
     const pin = environment[config.pkcs11.pinVariable];
-    if (pin === undefined || pin === '') throw new Pkcs11KeyStoreError(`environment variable ${config.pkcs11.pinVariable} with the HSM user PIN is not set`);
+    if (pin === undefined || pin === '') throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.pinNotSet', { variable: config.pkcs11.pinVariable }));
     return Pkcs11KeyStore.open({ library: config.pkcs11.library, tokenLabel: config.pkcs11.tokenLabel, pin, allowTestKeys, logger });
   }
   if (config.keys !== undefined) return loadKeyFile(config.keys, logger, { allowTestKeys });

@@ -1,4 +1,4 @@
-import type { CipherFamily } from '@busfare/shared-protocol';
+import { type CatalogueEntry, type CipherFamily, TranslatedError, cliTextEntry } from '@busfare/shared-protocol';
 import type * as Pkcs11Module from 'pkcs11js';
 import type { Logger } from '../logger.js';
 import type { KeyStore } from './key-store.js';
@@ -21,9 +21,10 @@ export interface Pkcs11KeyStoreOptions {
   logger: Logger;
 }
 
-export class Pkcs11KeyStoreError extends Error {
-  constructor(message: string) {
-    super(message);
+/** The HSM cannot be opened, or it contains keys that this back office must not use. */
+export class Pkcs11KeyStoreError extends TranslatedError {
+  constructor(text: CatalogueEntry) {
+    super(text);
     this.name = 'Pkcs11KeyStoreError';
   }
 }
@@ -36,9 +37,7 @@ async function loadPkcs11js(): Promise<typeof Pkcs11Module> {
   try {
     return (await import('pkcs11js')).default as unknown as typeof Pkcs11Module;
   } catch (error) {
-    throw new Pkcs11KeyStoreError(
-      `the pkcs11js addon is not installed (${(error as Error).message}); install a C++ toolchain and python3, then run "npm rebuild pkcs11js" or "npm install" again`,
-    );
+    throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.addonMissing', { message: (error as Error).message }));
   }
 }
 
@@ -71,7 +70,7 @@ export class Pkcs11KeyStore implements KeyStore {
     try {
       pkcs11.load(options.library);
     } catch (error) {
-      throw new Pkcs11KeyStoreError(`cannot load the PKCS#11 module ${options.library}: ${(error as Error).message}`);
+      throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.moduleUnloadable', { library: options.library, message: (error as Error).message }));
     }
     pkcs11.C_Initialize();
     try {
@@ -79,7 +78,7 @@ export class Pkcs11KeyStore implements KeyStore {
       const keys = findTacKeys(pkcs11js, pkcs11, session);
       const testKeys = [...keys].filter(([, key]) => key.test).map(([name]) => name);
       if (testKeys.length > 0 && !options.allowTestKeys) {
-        throw new Pkcs11KeyStoreError(`token "${options.tokenLabel}" contains test keys (${testKeys.join(', ')}), which are accepted only on a bench: set security.allowTestKeys there`);
+        throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.testKeys', { token: options.tokenLabel, keys: testKeys.join(', ') }));
       }
       if (testKeys.length > 0) options.logger.warn({ keys: testKeys }, 'test TAC keys in the HSM: records of these issuers are bench data');
       options.logger.info({ tokenLabel: options.tokenLabel, keys: keys.size }, 'issuer TAC keys found in the HSM');
@@ -172,14 +171,14 @@ type Pkcs11Constants = typeof Pkcs11Module;
 
 function openUserSession(pkcs11js: Pkcs11Constants, pkcs11: Pkcs11Module.PKCS11, options: Pick<Pkcs11KeyStoreOptions, 'tokenLabel' | 'pin'>): Pkcs11Module.Handle {
   const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
-  if (slot === undefined) throw new Pkcs11KeyStoreError(`no PKCS#11 token labelled "${options.tokenLabel}"`);
+  if (slot === undefined) throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.tokenNotFound', { token: options.tokenLabel }));
   const session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
   try {
     pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
   } catch (error) {
     pkcs11.C_CloseSession(session);
     // The native message names the PKCS#11 return code (CKR_PIN_INCORRECT and the like), never the PIN.
-    throw new Pkcs11KeyStoreError(`login to token "${options.tokenLabel}" failed: ${(error as Error).message}`);
+    throw new Pkcs11KeyStoreError(cliTextEntry('cli.hsm.loginFailed', { token: options.tokenLabel, message: (error as Error).message }));
   }
   return session;
 }

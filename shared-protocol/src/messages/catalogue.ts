@@ -1155,6 +1155,8 @@ export const CLI_TEXT = {
   'cli.readCard.invalidReader': { zh: '--reader 的值 "" 无效：应为读卡器名称的一部分', en: 'invalid --reader "": expected part of a reader name' },
   'cli.readCard.noCard': { zh: '{seconds} 秒内读卡器 "{reader}" 上没有检测到卡', en: 'no card on reader "{reader}" within {seconds} s' },
   'cli.readCard.failed': { zh: '读卡失败：{message}', en: 'reading the card failed: {message}' },
+  'cli.readCard.applicationBlocked': { zh: '电子钱包应用已锁定（SW {sw}）', en: 'the e-purse application is blocked (SW {sw})' },
+  'cli.readCard.noEpurse': { zh: '卡上没有交通联合电子钱包应用', en: 'no T-Union e-purse application on the card' },
   'cli.params.blacklistActionMissing': { zh: '"params blacklist" 之后缺少 "add" 或 "remove"', en: 'expected "add" or "remove" after "params blacklist", got nothing' },
   'cli.params.blacklistActionInvalid': { zh: '"params blacklist" 之后应为 "add" 或 "remove"，而不是 "{action}"', en: 'expected "add" or "remove" after "params blacklist", got "{action}"' },
   'cli.params.missingAsn': { zh: '缺少 ASN：在 "params blacklist {action}" 之后给出一个或多个', en: 'missing ASN: give one or more after "params blacklist {action}"' },
@@ -1181,6 +1183,19 @@ export const CLI_TEXT = {
   'cli.arrivals.flagNeeded': { zh: '使用 --format {format} 时必须给出 --{flag}', en: '--format {format} needs --{flag}' },
   'cli.arrivals.invalidFormat': { zh: '--format 的值 "{value}" 无效：应为 suzhou 或 gtfs-avl', en: 'invalid --format "{value}": expected suzhou or gtfs-avl' },
   'cli.arrivals.inputUnreadable': { zh: '无法读取 --{flag} {path}：{message}', en: 'cannot read --{flag} {path}: {message}' },
+  'cli.arrivals.suzhouSummary': {
+    zh: '线路 {route}：{sightings} 次到站记录（跳过 {markerRows} 个标记行），{trips} 个行程；训练期 {trainingFirst} 至 {trainingLast}（{trainingDates} 天），测试期 {testFirst} 至 {testLast}（{testDates} 天）；{unpredictable} 个缺少历史数据的预测目标未计入，{substituted} 处模型缺口用历史中位数补齐',
+    en: 'route {route}: {sightings} sightings ({markerRows} marker rows skipped), {trips} trips; training {trainingFirst}..{trainingLast} ({trainingDates} dates), test {testFirst}..{testLast} ({testDates} dates); {unpredictable} targets without history left out, {substituted} model gaps filled by the historical median',
+  },
+  'cli.arrivals.settings': { zh: 'busfare 模型参数：{settings}', en: 'busfare settings: {settings}' },
+  'cli.arrivals.gtfsAvlSummary': {
+    zh: '{fixes} 个定位点；识别出的行程：{trips}；{requests} 次预测请求；历史数据：时刻表行程 {scheduleTrips} 个，实际记录行程 {historyTrips} 个；未计入的预测目标：{noHistory} 个缺少历史数据，{noBaseline} 个没有当时有效的 TransitClock 预测',
+    en: '{fixes} positions; detected trips: {trips}; {requests} prediction requests; history: {scheduleTrips} timetable trips, {historyTrips} recorded trips; targets left out: {noHistory} without history, {noBaseline} without a current TransitClock prediction',
+  },
+  'cli.arrivals.detectedTrip': { zh: '{route}/{trip}（{stops} 站）', en: '{route}/{trip} ({stops} stops)' },
+  'cli.arrivals.settingsFrom': { zh: 'busfare 模型参数（{source}）：{settings}', en: 'busfare settings ({source}): {settings}' },
+  'cli.arrivals.settingsSource.fitted': { zh: '由历史数据拟合', en: 'fitted' },
+  'cli.arrivals.settingsSource.default': { zh: '默认值', en: 'default' },
   'cli.signingKey.unreadable': {
     zh: '无法读取参数签名密钥 {path}：{message}；请用 "busfare-backoffice params keygen" 生成',
     en: 'parameter signing key {path}: cannot read the file: {message}; create one with "busfare-backoffice params keygen"',
@@ -1188,6 +1203,18 @@ export const CLI_TEXT = {
   'cli.signingKey.tooOpen': { zh: '参数签名密钥 {path} 的权限为 {mode}，其他用户可以读取；请运行 "chmod 600 {path}"', en: 'parameter signing key {path}: mode {mode} lets other users read it; run "chmod 600 {path}"' },
   'cli.signingKey.invalid': { zh: '参数签名密钥 {path} 无效：{message}；应为 PEM（PKCS #8）格式的 Ed25519 私钥', en: 'parameter signing key {path}: {message}; expected an Ed25519 private key in PEM (PKCS #8)' },
   'cli.signingKey.cannotCreate': { zh: '无法创建参数签名密钥文件 {path}：{message}', en: 'parameter signing key {path}: cannot create the file: {message}' },
+  'cli.hsm.pinNotSet': { zh: '未设置存放 HSM 用户 PIN 的环境变量 {variable}', en: 'environment variable {variable} with the HSM user PIN is not set' },
+  'cli.hsm.addonMissing': {
+    zh: '未安装 pkcs11js 扩展（{message}）；请安装 C++ 编译工具和 python3，然后运行 "npm rebuild pkcs11js" 或重新运行 "npm install"',
+    en: 'the pkcs11js addon is not installed ({message}); install a C++ toolchain and python3, then run "npm rebuild pkcs11js" or "npm install" again',
+  },
+  'cli.hsm.moduleUnloadable': { zh: '无法加载 PKCS#11 模块 {library}：{message}', en: 'cannot load the PKCS#11 module {library}: {message}' },
+  'cli.hsm.tokenNotFound': { zh: '找不到标签为 "{token}" 的 PKCS#11 令牌', en: 'no PKCS#11 token labelled "{token}"' },
+  'cli.hsm.loginFailed': { zh: '登录令牌 "{token}" 失败：{message}', en: 'login to token "{token}" failed: {message}' },
+  'cli.hsm.testKeys': {
+    zh: '令牌 "{token}" 中有测试密钥（{keys}），只有设置了 security.allowTestKeys 的测试环境才接受',
+    en: 'token "{token}" contains test keys ({keys}), which are accepted only on a bench: set security.allowTestKeys there',
+  },
   'cli.terminal.driverScreenPortUnavailable': {
     zh: '无法在 127.0.0.1:{port} 上启动司机屏：{message}；请把 driverScreen.port 设为空闲端口',
     en: 'failed to start the driver screen on 127.0.0.1:{port}: {message}; set driverScreen.port to a free port',
@@ -1269,6 +1296,7 @@ export const CLI_TEXT = {
     zh: 'arrivals.gtfs: {folder} 不是文件夹；请把 arrivals.gtfs 设为线路 GTFS 文件（stops.txt、routes.txt、trips.txt、stop_times.txt）所在的文件夹',
     en: "arrivals.gtfs: {folder} is not a folder, so set arrivals.gtfs to the folder of the routes' GTFS files (stops.txt, routes.txt, trips.txt, stop_times.txt)",
   },
+  'cli.paths.gtfsFeedProblem': { zh: 'arrivals.gtfs: GTFS 文件夹 {folder}：{problem}', en: 'arrivals.gtfs: GTFS folder {folder}: {problem}' },
   'cli.paths.notPem': { zh: '{field}: {path} 不是 PEM 格式的{role}；请把 {field} 设为 PEM 格式的{role}文件', en: '{field}: {path} is not a PEM {role}, so set {field} to a PEM {role} file' },
   'cli.paths.role.certificate': { zh: '证书', en: 'certificate' },
   'cli.paths.role.privateKey': { zh: '私钥', en: 'private key' },
@@ -1291,6 +1319,8 @@ export function cliText(id: CliTextId, language: Language = DEFAULT_LANGUAGE, pa
  * `validation.schema.*` entries are the schemas' own messages. A schema sets the English text, and
  * zodIssueText finds the entry by that text to print it in the chosen language.
  * `validation.params.*` entries are the parameter authoring checks that zod does not make.
+ * `validation.keyFile.*` entries word problems of the issuer key file and `validation.gtfs.*`
+ * entries problems of a GTFS feed. Both name entries, files and columns as the file has them.
  */
 export const VALIDATION_TEXT = {
   'validation.required': { zh: '缺少此项（应为{expected}）', en: 'required, but missing (expected {expected})' },
@@ -1396,6 +1426,60 @@ export const VALIDATION_TEXT = {
     en: 'body.baseVersion: deltas apply to the newest full list, version {full}, not {base}',
   },
   'validation.params.deltaBaseNotBelow': { zh: 'body.baseVersion: {base} 不小于版本 {version}', en: 'body.baseVersion: {base} is not below version {version}' },
+  'validation.keyFile.notJson': { zh: '不是有效的 JSON（{reason}）', en: 'not valid JSON ({reason})' },
+  'validation.keyFile.syntaxError': { zh: '语法错误', en: 'syntax error' },
+  'validation.keyFile.notArray': {
+    zh: '文件应为 JSON 数组，每一项是含 issuerId、algorithm、tacMasterKeyHex 和可选 test 字段的对象',
+    en: 'the file must contain a JSON array of entries {issuerId, algorithm, tacMasterKeyHex, test?}',
+  },
+  'validation.keyFile.entryNotObject': {
+    zh: '第 {entry} 项应为含 issuerId、algorithm、tacMasterKeyHex 和可选 test 字段的对象',
+    en: 'entry {entry} must be an object {issuerId, algorithm, tacMasterKeyHex, test?}',
+  },
+  'validation.keyFile.unknownFields': {
+    zh: '第 {entry} 项：有未知字段（{names}）；可用的字段为 issuerId、algorithm、tacMasterKeyHex 和 test',
+    en: 'entry {entry}: unknown field(s) {names}; the fields are issuerId, algorithm, tacMasterKeyHex and test',
+  },
+  'validation.keyFile.hiddenFieldName': { zh: '疑似密钥内容的字段名', en: '(a name that looks like key material)' },
+  'validation.keyFile.fieldInvalid': { zh: '第 {entry} 项：{field} 无效', en: 'entry {entry}: {field} is invalid' },
+  'validation.keyFile.fieldMissing': { zh: '第 {entry} 项：缺少 {field}，请补上，应为 {values}', en: 'entry {entry}: {field} is missing, so add it as {values}' },
+  'validation.keyFile.fieldValues': { zh: '第 {entry} 项：{field} 应为 {values}', en: 'entry {entry}: {field} must be {values}' },
+  'validation.keyFile.values.issuerId': { zh: '16 位十六进制数字（8 字节的发卡机构标识）', en: '16 hex digits (the 8-byte issuer id)' },
+  'validation.keyFile.values.algorithm': { zh: '"des" 或 "sm4"', en: '"des" or "sm4"' },
+  'validation.keyFile.values.tacMasterKeyHex': { zh: '32 位十六进制数字（16 字节的 TAC 主密钥）', en: '32 hex digits (the 16-byte TAC master key)' },
+  'validation.keyFile.values.test': { zh: 'true 或 false', en: 'true or false' },
+  'validation.keyFile.duplicate': { zh: '第 {entry} 项：发卡机构 {issuer} 的 {algorithm} 密钥重复', en: 'entry {entry}: second {algorithm} key for issuer {issuer}' },
+  'validation.keyFile.testKeys': {
+    zh: '发卡机构 {issuers} 的密钥是测试密钥，只有设置了 security.allowTestKeys 的测试环境才接受',
+    en: 'test keys of issuers {issuers} are accepted only on a bench (security.allowTestKeys)',
+  },
+  'validation.gtfs.folderUnreadable': { zh: '无法读取文件夹：{message}', en: 'cannot read the folder: {message}' },
+  'validation.gtfs.missingColumns': { zh: '{file}：缺少列 {columns}', en: '{file}: missing column(s) {columns}' },
+  'validation.gtfs.csvInvalid': { zh: '{file}：CSV 格式无效（{message}）', en: '{file}: {message}' },
+  'validation.gtfs.fileMissing': { zh: '{file}：缺少此文件，GTFS 数据必须包含它', en: '{file}: missing (a GTFS feed needs it)' },
+  'validation.gtfs.noUsableTrip': { zh: '没有一个行程有两个或以上有效的停站时刻', en: 'no trip has two or more valid stop times' },
+  'validation.gtfs.atLine': { zh: '{file} 第 {line} 行：{problem}', en: '{file} line {line}: {problem}' },
+  'validation.gtfs.stopIdEmpty': { zh: 'stop_id 为空', en: 'stop_id is empty' },
+  'validation.gtfs.stopCoordinates': { zh: '站点 {stop} 的坐标无效（"{lat}"，"{lon}"）', en: 'stop {stop} has invalid coordinates "{lat}", "{lon}"' },
+  'validation.gtfs.routeIdEmpty': { zh: 'route_id 为空', en: 'route_id is empty' },
+  'validation.gtfs.tripUnknownRoute': { zh: '行程 {trip} 所属的线路 "{route}" 不存在', en: 'trip {trip} names unknown route "{route}"' },
+  'validation.gtfs.tripDirection': { zh: '行程 {trip} 的 direction_id 为 "{direction}"，应为 0 或 1', en: 'trip {trip} has direction_id "{direction}"; expected 0 or 1' },
+  'validation.gtfs.stopTimeUnknownTrip': { zh: '停站时刻所属的行程 "{trip}" 不存在', en: 'stop time names unknown trip "{trip}"' },
+  'validation.gtfs.stopTimeUnknownStop': { zh: '行程 {trip} 经停的站点 "{stop}" 不存在', en: 'trip {trip} names unknown stop "{stop}"' },
+  'validation.gtfs.stopSequence': {
+    zh: '行程 {trip} 的 stop_sequence "{value}" 无效，应为不小于 0 的整数',
+    en: 'trip {trip} has invalid stop_sequence "{value}"; expected a whole number of 0 or more',
+  },
+  'validation.gtfs.stopTime': {
+    zh: '行程 {trip} 的到站或离站时间无效（"{arrival}" / "{departure}"），应为 H:MM:SS 或 HH:MM:SS',
+    en: 'trip {trip} has invalid time "{arrival}" / "{departure}"; expected H:MM:SS or HH:MM:SS',
+  },
+  'validation.gtfs.tooFewStopTimes': { zh: '行程 {trip} 的停站时刻少于两个，已略去', en: 'trip {trip} has fewer than two stop times and is left out' },
+  'validation.gtfs.serviceDates': { zh: '运营日历 {service} 的日期无效，应为 YYYYMMDD', en: 'service {service} has invalid dates; expected YYYYMMDD' },
+  'validation.gtfs.calendarDate': { zh: '运营日历 {service} 的例外日期无效', en: 'calendar date of service {service} is invalid' },
+  'validation.gtfs.shapePoint': { zh: '线形 {shape} 中有无效的坐标点', en: 'shape {shape} has an invalid point' },
+  'validation.gtfs.frequencyUnknownTrip': { zh: '发车间隔所属的行程 "{trip}" 不存在', en: 'frequency names unknown trip "{trip}"' },
+  'validation.gtfs.frequencyInvalid': { zh: '行程 {trip} 的发车间隔无效', en: 'frequency of trip {trip} is invalid' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ValidationTextId = keyof typeof VALIDATION_TEXT;

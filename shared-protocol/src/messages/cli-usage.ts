@@ -59,6 +59,14 @@ export function validationTextEntry(id: ValidationTextId, params: Record<string,
 }
 
 /**
+ * Builds a text in both languages by calling `build` once for each, for a message whose
+ * placeholders are themselves catalogue texts or lists joined the language's way.
+ */
+export function catalogueEntryFrom(build: (language: Language) => string): CatalogueEntry {
+  return { zh: build('zh'), en: build('en') };
+}
+
+/**
  * An error that a person reads in the output of a command. `message` is the English text, for logs
  * and stack traces, and textIn gives the text in the language the command prints.
  */

@@ -1,8 +1,11 @@
 import {
+  type CatalogueEntry,
   EF18_RECORD_LENGTH,
   EF1E_RECORD_LENGTH,
   SW,
   TUNION_SFI,
+  TranslatedError,
+  cliTextEntry,
   epurse,
   isEmptyRecord,
   parsePurseLogRecord,
@@ -32,10 +35,16 @@ export interface CardInspection {
   apdus: number;
 }
 
-/** The card has no readable T-Union e-purse, or it is blocked. */
-export class CardInspectionError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Why a card cannot be inspected: its e-purse is blocked, or it has no T-Union e-purse. */
+export type CardInspectionFailure = 'application-blocked' | 'no-e-purse';
+
+/** The card has no readable T-Union e-purse, or it is blocked. textIn returns the reason in the operator's language. */
+export class CardInspectionError extends TranslatedError {
+  constructor(
+    readonly failure: CardInspectionFailure,
+    text: CatalogueEntry,
+  ) {
+    super(text);
     this.name = 'CardInspectionError';
   }
 }
@@ -47,8 +56,10 @@ export class CardInspectionError extends Error {
 export async function inspectCard(card: ApduTransport): Promise<CardInspection> {
   const counter = { apdus: 0 };
   const selection = await selectTUnion(card, counter);
-  if (selection.status === 'blocked') throw new CardInspectionError(`the e-purse application is blocked (SW ${selection.sw.toString(16).toUpperCase()})`);
-  if (selection.status === 'not-found') throw new CardInspectionError('no T-Union e-purse application on the card');
+  if (selection.status === 'blocked') {
+    throw new CardInspectionError('application-blocked', cliTextEntry('cli.readCard.applicationBlocked', { sw: selection.sw.toString(16).toUpperCase() }));
+  }
+  if (selection.status === 'not-found') throw new CardInspectionError('no-e-purse', cliTextEntry('cli.readCard.noEpurse'));
 
   const balance = await exchange(card, epurse.getBalance(0x00), counter);
   const balanceFen = epurse.parseBalance(balance);

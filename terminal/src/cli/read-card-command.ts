@@ -64,7 +64,7 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
     return 0;
   } catch (error) {
     if (error instanceof CardInspectionError) {
-      process.stderr.write(`${labelled(language, uiText('readCard.unsupported', language), error.message)}\n`);
+      process.stderr.write(`${labelled(language, uiText('readCard.unsupported', language), error.textIn(language))}\n`);
       return 1;
     }
     if (error instanceof PcscUnavailableError) {
