@@ -200,6 +200,39 @@ describe('closing checkpoints', () => {
     }
   });
 
+  it('pauses once an interval while a reader holds an old snapshot', async () => {
+    const db = openWalDatabase();
+    const warnings: { msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string }) });
+    const sync = WalGroupSync.forDatabase(db, logger, { restartBytes: 64 * 1024, maxBytes: 256 * 1024 })!;
+    const maybeCheckpoint = () => (sync as unknown as { maybeCheckpoint(): void }).maybeCheckpoint();
+    const reader = new Database(join(directory, 'test.db'), { readonly: true });
+    try {
+      sync.commitWithoutSync(() => fill(db, 1));
+      // A read transaction that stays open, as a long console export would.
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM rows').get();
+      sync.commitWithoutSync(() => fill(db, 400));
+      maybeCheckpoint();
+      expect(sync.writesPaused).toBe(true);
+      await until(() => !sync.writesPaused, 'the end of the closing checkpoint');
+      expect(warnings.map((line) => line.msg)).toEqual(['closing WAL checkpoint left frames behind, so the WAL goes on growing']);
+
+      // Commits after it do not pause again within the interval.
+      for (let i = 0; i < 5; i += 1) {
+        sync.commitWithoutSync(() => fill(db, 1));
+        maybeCheckpoint();
+        expect(sync.writesPaused).toBe(false);
+      }
+      expect(warnings).toHaveLength(1);
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+      await sync.close();
+      db.close();
+    }
+  });
+
   it('lets commits go on when the closing checkpoint does not return in time', async () => {
     const db = openWalDatabase();
     const warnings: { msg: string }[] = [];

@@ -225,14 +225,17 @@ export class WalGroupSync {
       return;
     }
     if (checkpointer.running || this.closing) return;
+    const now = performance.now();
+    const intervalPassed = now - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS;
     const walBytes = this.walFileBytes();
-    if ((this.catchUpDue && walBytes > this.limits.restartBytes) || walBytes > this.limits.maxBytes) {
+    // Past maxBytes a closing checkpoint starts at most once an interval too: a reader on an old
+    // snapshot keeps each one from the end of the WAL, and commits would pause again and again.
+    if ((this.catchUpDue && walBytes > this.limits.restartBytes) || (walBytes > this.limits.maxBytes && intervalPassed)) {
       this.catchUpDue = false;
       this.startClosingCheckpoint(checkpointer, walBytes);
       return;
     }
-    const now = performance.now();
-    if (now - this.lastCheckpointMs < CHECKPOINT_INTERVAL_MS) return;
+    if (!intervalPassed) return;
     this.lastCheckpointMs = now;
     checkpointer.checkpoint().then(() => (this.catchUpDue = true), (error: unknown) => this.checkpointFailed(checkpointer, error));
   }
