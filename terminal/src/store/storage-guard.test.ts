@@ -4,13 +4,31 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDriverScreen } from '../ports/driver-screen.js';
+import { MemoryTransactionStore } from './memory-transaction-store.js';
 import { SqliteTransactionStore } from './sqlite-transaction-store.js';
 import { StorageGuardedStore } from './storage-guard.js';
 import { TransactionStoreError } from './store-errors.js';
 import { sampleCompletion, samplePurchase } from './transaction-fixtures.js';
+import type { TransactionStore } from './transaction-store.js';
 
 const logger = pino({ level: 'silent' });
 const MIB = 1024 * 1024;
+const WRITES = new Set(['appendPending', 'recordDebit', 'complete', 'markInDoubt', 'recoverPending']);
+
+/** Creates a memory store whose writes fail with SQLite's "disk full" error while `full.on` is set. */
+function fillableStore(full: { on: boolean }): TransactionStore {
+  const memory = new MemoryTransactionStore();
+  return new Proxy(memory, {
+    get(target, property) {
+      const value = Reflect.get(target, property) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (full.on && WRITES.has(String(property))) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        return (value as (...parameters: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
 
 function storeErrorCode(operation: () => unknown): string | undefined {
   try {
@@ -37,7 +55,7 @@ describe('StorageGuardedStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function guarded(inner = SqliteTransactionStore.open(join(dir, 'transactions.db'))): StorageGuardedStore {
+  function guarded(inner: TransactionStore = SqliteTransactionStore.open(join(dir, 'transactions.db'))): StorageGuardedStore {
     return new StorageGuardedStore(inner, { directory: dir, screen, logger, freeBytes: () => free, checkIntervalMs: 0 });
   }
 
@@ -104,6 +122,67 @@ describe('StorageGuardedStore', () => {
     store.acknowledge(last);
     expect(store.storageLevel()).toBe('ok');
     expect(store.appendPending(samplePurchase())).toBe(last + 1);
+    store.close();
+  });
+
+  it('takes fares again once free space grows', () => {
+    const full = { on: true };
+    const store = guarded(fillableStore(full));
+    expect(storeErrorCode(() => store.appendPending(samplePurchase()))).toBe('storage-full');
+    full.on = false;
+
+    // Fares stay refused until free space has grown by refuseFreeBytes (8 MiB by default).
+    free += 4 * MIB;
+    expect(storeErrorCode(() => store.appendPending(samplePurchase()))).toBe('storage-full');
+    free += 4 * MIB;
+    expect(store.appendPending(samplePurchase())).toBe(1);
+    expect(store.storageLevel()).toBe('ok');
+    expect(screen.alerts.size).toBe(0);
+    store.close();
+  });
+
+  it('retries a completion deferred for space', () => {
+    const full = { on: false };
+    const store = guarded(fillableStore(full));
+    const sequence = store.appendPending(samplePurchase());
+    store.recordDebit(sequence, { tac: sampleCompletion.tac, balanceAfterFen: sampleCompletion.balanceAfterFen });
+    full.on = true;
+    expect(storeErrorCode(() => store.complete(sequence, sampleCompletion))).toBe('storage-full');
+    expect(store.get(sequence)?.state).toBe('pending');
+
+    full.on = false;
+    free += 8 * MIB;
+    expect(store.appendPending(samplePurchase())).toBe(sequence + 1);
+    expect(store.get(sequence)?.state).toBe('ready');
+    expect(store.get(sequence)?.record.kind).toBe('purchase');
+    store.close();
+  });
+
+  it('finds a debit whose in-doubt mark was deferred', () => {
+    const full = { on: false };
+    const store = guarded(fillableStore(full));
+    const sequence = store.appendPending(samplePurchase('3104000000000042'));
+    full.on = true;
+    expect(storeErrorCode(() => store.markInDoubt(sequence))).toBe('storage-full');
+
+    full.on = false;
+    expect(store.findOpenInDoubt('3104000000000042')?.sequence).toBe(sequence);
+    store.close();
+  });
+
+  it('starts on a full disk and recovers later', () => {
+    const full = { on: false };
+    const store = guarded(fillableStore(full));
+    const sequence = store.appendPending(samplePurchase());
+    full.on = true;
+    expect(store.recoverPending()).toBe(0);
+    expect(screen.alerts.get('storage-full')?.severity).toBe('critical');
+    expect(store.get(sequence)?.state).toBe('pending');
+
+    full.on = false;
+    free += 8 * MIB;
+    expect(store.appendPending(samplePurchase())).toBe(sequence + 1);
+    expect(store.get(sequence)?.record.kind).toBe('in-doubt');
     store.close();
   });
 

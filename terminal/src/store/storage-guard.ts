@@ -29,6 +29,14 @@ export type StorageLevel = 'ok' | 'low' | 'full';
 const MIB = 1024 * 1024;
 
 /**
+ * Minimum growth of free space since SQLite reported the disk full after which new fares are
+ * tried again: WAL growth of about 85 tap commits at about 12 KB each. Free space does not show a
+ * limit of the file itself (max_page_count), so there a retry can fail with SQLITE_FULL again,
+ * and only pruning makes room.
+ */
+const SPACE_REGAINED_BYTES = MIB;
+
+/**
  * The outbox's policy for a filling disk, wrapped around any TransactionStore:
  * - below `warnFreeBytes` (default 64 MiB): the driver screen shows `storage-low`, and every
  *   acknowledged, settled record is pruned now instead of after the retention period;
@@ -36,6 +44,10 @@ const MIB = 1024 * 1024;
  *   shows `storage-full` and appendPending throws `storage-full`, so a fare is refused before
  *   DEBIT and no card is debited without a record. Completing, marking in doubt, resolving and
  *   acknowledging go on, because they settle money already taken and need little space.
+ * - after SQLite reported the disk full, new fares are taken again once pruning freed pages in
+ *   the file. They are also taken again once the file system's free space grew by
+ *   SPACE_REGAINED_BYTES (or `refuseFreeBytes` if larger) since that error, for example because
+ *   another file was deleted.
  * Unacknowledged records are never deleted to make room.
  */
 export class StorageGuardedStore implements TransactionStore {
@@ -43,6 +55,10 @@ export class StorageGuardedStore implements TransactionStore {
   private level: StorageLevel = 'ok';
   private checkedAtMs = Number.NEGATIVE_INFINITY;
   private sqliteFull = false;
+  /** Free bytes read when SQLite last reported the disk full; undefined when the reading failed. */
+  private freeWhenSqliteFull: number | undefined;
+  /** Record transitions that failed for want of space, oldest first. */
+  private readonly deferred: { name: string; sequence: number | undefined; run: () => unknown }[] = [];
 
   constructor(
     private readonly inner: TransactionStore,
@@ -71,6 +87,10 @@ export class StorageGuardedStore implements TransactionStore {
       this.options.logger.warn({ err: error, directory: this.options.directory }, 'failed to read free disk space, so keeping the last storage level');
       return this.level;
     }
+    if (this.sqliteFull && this.spaceRegained(free)) {
+      this.options.logger.info({ freeBytes: free, freeWhenFull: this.freeWhenSqliteFull }, 'free disk space grew since SQLite reported the disk full, so new fares are taken again');
+      this.sqliteFull = false;
+    }
     if (free < this.settings.warnFreeBytes || this.sqliteFull) {
       // Pruning frees pages inside the file, so SQLite can write again after SQLITE_FULL.
       if (this.pruneForSpace() > 0) this.sqliteFull = false;
@@ -88,8 +108,8 @@ export class StorageGuardedStore implements TransactionStore {
 
   appendPending(purchase: PendingPurchase): number {
     if (this.settings.monotonicMs() - this.checkedAtMs >= this.settings.checkIntervalMs || this.level !== 'ok') this.check();
-    if (this.level === 'full') {
-      throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until records are acknowledged and pruned`);
+    if (this.level === 'full' || !this.retryDeferred()) {
+      throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until space is freed or acknowledged records are pruned`);
     }
     return this.write(() => this.inner.appendPending(purchase));
   }
@@ -99,26 +119,39 @@ export class StorageGuardedStore implements TransactionStore {
   }
 
   complete(sequence: number, result: CompletionResult): TransactionRecord {
-    return this.write(() => this.inner.complete(sequence, result));
+    return this.writeOrDefer('complete', sequence, () => this.inner.complete(sequence, result));
   }
 
   markInDoubt(sequence: number): TransactionRecord {
-    return this.write(() => this.inner.markInDoubt(sequence));
+    return this.writeOrDefer('mark in doubt', sequence, () => this.inner.markInDoubt(sequence));
   }
 
   maintainWhileIdle(): void {
+    this.retryDeferred();
     this.write(() => this.inner.maintainWhileIdle?.());
   }
 
+  /**
+   * Recovers pending records, or on a full disk defers that to the next fare and returns 0, so
+   * that a terminal restarted on a full disk still starts and shows the alert.
+   */
   recoverPending(): number {
-    return this.write(() => this.inner.recoverPending());
+    try {
+      return this.writeOrDefer('recover pending records', undefined, () => this.inner.recoverPending());
+    } catch (error) {
+      if (!(error instanceof TransactionStoreError) || error.code !== 'storage-full') throw error;
+      return 0;
+    }
   }
 
   findOpenInDoubt(asn: string): OpenInDoubt | undefined {
+    // A debit whose in-doubt mark was deferred must be found here, or its card would pay again.
+    this.retryDeferred();
     return this.inner.findOpenInDoubt(asn);
   }
 
   listOpenInDoubt(): OpenInDoubt[] {
+    this.retryDeferred();
     return this.inner.listOpenInDoubt();
   }
 
@@ -174,8 +207,59 @@ export class StorageGuardedStore implements TransactionStore {
     } catch (error) {
       if (!isStorageFullError(error)) throw error;
       this.sqliteFull = true;
-      this.setLevel('full', undefined);
+      this.freeWhenSqliteFull = this.readFreeBytes();
+      this.setLevel('full', this.freeWhenSqliteFull);
       throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Runs a write for a tap that already reached the card: a completion, an in-doubt mark or
+   * start-up recovery. When the disk is full it keeps the write for retryDeferred() and throws
+   * `storage-full`. Until the retry succeeds the record stays pending, which start-up recovery also settles.
+   */
+  private writeOrDefer<T>(name: string, sequence: number | undefined, operation: () => T): T {
+    try {
+      return this.write(operation);
+    } catch (error) {
+      if (error instanceof TransactionStoreError && error.code === 'storage-full') {
+        this.deferred.push({ name, sequence, run: operation });
+        this.options.logger.error({ err: error, transition: name, sequence }, 'record transition failed for want of space, so it is retried before the next fare');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Retries the deferred transitions in order, and returns false while one still fails for want
+   * of space. A transition that fails otherwise (the record changed meanwhile) is logged and
+   * dropped, and start-up recovery settles its record.
+   */
+  private retryDeferred(): boolean {
+    while (this.deferred.length > 0) {
+      const next = this.deferred[0]!;
+      try {
+        this.write(next.run);
+        this.options.logger.info({ transition: next.name, sequence: next.sequence }, 'deferred record transition stored');
+      } catch (error) {
+        if (error instanceof TransactionStoreError && error.code === 'storage-full') return false;
+        this.options.logger.error({ err: error, transition: next.name, sequence: next.sequence }, 'deferred record transition failed, so start-up recovery settles the record');
+      }
+      this.deferred.shift();
+    }
+    return true;
+  }
+
+  private spaceRegained(free: number): boolean {
+    if (this.freeWhenSqliteFull === undefined) return false;
+    return free - this.freeWhenSqliteFull >= Math.max(SPACE_REGAINED_BYTES, this.settings.refuseFreeBytes);
+  }
+
+  private readFreeBytes(): number | undefined {
+    try {
+      return this.settings.freeBytes(this.options.directory);
+    } catch {
+      return undefined;
     }
   }
 

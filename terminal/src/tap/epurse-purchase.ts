@@ -186,9 +186,8 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
     debitResult = epurse.parseDebitForPurchase(response);
   } catch (error) {
     // No response, a transport error or a garbled response: the card may or may not have debited.
-    store.markInDoubt(sequence);
-    context.onRecord?.();
     context.logger.warn({ sequence, asn: identity.asn, err: error }, 'DEBIT outcome unknown; record kept in doubt');
+    markInDoubtOrKeepPending(context, sequence);
     return { ...base, status: 'in-doubt', promptId: 'tap-again', reason: `DEBIT outcome unknown: ${(error as Error).message}`, sequence };
   }
 
@@ -210,7 +209,13 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
   }
   const mac2Verified = await mac2Check;
   if (!mac2Verified) context.logger.warn({ sequence, asn: identity.asn }, 'PSAM rejected MAC2');
-  store.complete(sequence, { tac, balanceAfterFen, mac2Verified });
+  try {
+    store.complete(sequence, { tac, balanceAfterFen, mac2Verified });
+  } catch (error) {
+    // The record with its TAC is durable, so the fare is taken. A full disk's store retries the
+    // completion, and start-up recovery completes a pending record that carries a TAC.
+    context.logger.error({ sequence, asn: identity.asn, err: error }, 'failed to complete a record whose TAC is stored, so the fare counts as paid and the record is completed later');
+  }
   context.onRecord?.();
   const promptId = acceptedPromptId(decision, balanceAfterFen, context.fareTable);
   return { ...base, status: 'accepted', promptId, amountFen, balanceFen: balanceAfterFen, sequence };
@@ -219,18 +224,26 @@ export async function purchaseFromPurse(session: CardSession, counter: { apdus: 
 /**
  * Puts a debit in doubt whose TAC could not be stored (a full or failing disk), so that the same
  * card's next tap settles it with GET TRANSACTION PROOF instead of debiting again. If that write
- * fails too, the record stays pending, and start-up recovery puts it in doubt.
+ * fails too, the record stays pending (see markInDoubtOrKeepPending).
  */
 function keepDebitInDoubt(context: PurchaseContext, sequence: number, error: unknown, base: Pick<TapResult, 'asn' | 'cardType'>): TapResult {
-  const { store, identity } = context;
+  const { identity } = context;
   context.logger.error({ sequence, asn: identity.asn, err: error }, 'storing the TAC of a taken debit failed; the record is kept in doubt for the card proof');
-  try {
-    store.markInDoubt(sequence);
-    context.onRecord?.();
-  } catch (markError) {
-    context.logger.error({ sequence, asn: identity.asn, err: markError }, 'marking the record in doubt failed; it stays pending until the terminal restarts');
-  }
+  markInDoubtOrKeepPending(context, sequence);
   return { ...base, status: 'in-doubt', promptId: 'tap-again', reason: `storing the TAC failed: ${(error as Error).message}`, sequence };
+}
+
+/**
+ * Marks a record in doubt. If that write fails, the record stays pending: a full disk's store
+ * retries the mark before the next fare, and start-up recovery puts a pending record in doubt.
+ */
+function markInDoubtOrKeepPending(context: PurchaseContext, sequence: number): void {
+  try {
+    context.store.markInDoubt(sequence);
+    context.onRecord?.();
+  } catch (error) {
+    context.logger.error({ sequence, asn: context.identity.asn, err: error }, 'marking the record in doubt failed; it stays pending until the mark is retried or the terminal restarts');
+  }
 }
 
 /**

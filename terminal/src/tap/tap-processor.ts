@@ -15,6 +15,7 @@ import type { CardSession } from '../ports/card-reader.js';
 import type { Clock } from '../ports/clock.js';
 import type { RiderFeedback } from '../ports/rider-feedback.js';
 import type { SecureAccessModule } from '../ports/secure-access-module.js';
+import { TransactionStoreError } from '../store/store-errors.js';
 import type { TransactionStore } from '../store/transaction-store.js';
 import { type CardLockLog, OutboxCardLockLog, blockApplication } from './card-blocking.js';
 import { type DriverCardPolicy, readDriverCard } from './driver-card.js';
@@ -312,6 +313,14 @@ export class TapProcessor {
       return { status: 'failed', promptId: 'terminal-fault', reason: (error as Error).message };
     }
     if (error instanceof CardIoError) return { status: 'failed', promptId: 'tap-again', reason: error.message };
+    if (error instanceof TransactionStoreError && error.code === 'storage-full') {
+      // The outbox is full. It refuses a new record before DEBIT, so tapping again cannot help
+      // until space returns, and the rider is not asked to.
+      // NOTE: an M1 completion that fails after DECREMENT also ends here. The store retries it, but
+      // the rider is shown the fault prompt although the fare was taken.
+      this.options.logger.error({ err: error }, 'tap failed because the outbox storage is full');
+      return { status: 'failed', promptId: 'terminal-fault', reason: error.message };
+    }
     this.options.logger.error({ err: error }, 'unexpected error during a tap');
     return { status: 'failed', promptId: 'card-read-error', reason: (error as Error)?.message ?? String(error) };
   }
