@@ -276,6 +276,12 @@ export class WalGroupSync {
 
   private checkpointFailed(checkpointer: WalCheckpointer, error: unknown): void {
     if (this.closed) return;
+    if (checkpointer.usable) {
+      // The worker runs on, and SQLite refused only this checkpoint (on a full disk, say). The
+      // frames stay in the WAL, and the next interval tries again.
+      this.logger.error({ err: error, path: this.db.name }, 'WAL checkpoint in the worker thread failed, so the next one tries again');
+      return;
+    }
     this.logger.error({ err: error, path: this.db.name }, 'WAL checkpoint in the worker thread failed, so commits checkpoint in the ingest thread from now on');
     this.checkpointer = undefined;
     this.restoreAutoCheckpoint();
