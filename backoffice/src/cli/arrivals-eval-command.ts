@@ -46,6 +46,9 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     writeOut(cliHelp('backoffice.arrivalsEval', textLanguage));
     return;
   }
+  if (values.format === undefined) {
+    throw new ArrivalsEvalUsageError(`${cliText('cli.arrivals.formatMissing', textLanguage)}\n\n${cliHelp('backoffice.arrivalsEval', textLanguage).trimEnd()}`);
+  }
   if (values.format === 'gtfs-avl') {
     for (const flag of ['gtfs', 'avl', 'tz'] as const) {
       if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', textLanguage, { format: 'gtfs-avl', flag }));
@@ -53,7 +56,7 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog, textLanguage);
     return;
   }
-  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidFormat', textLanguage, { value: values.format ?? '' }));
+  if (values.format !== 'suzhou') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidFormat', textLanguage, { value: values.format }));
   if (typeof values.events !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', textLanguage, { format: 'suzhou', flag: 'events FILE' }));
 
   const routeId = values.route ?? basename(values.events, extname(values.events));

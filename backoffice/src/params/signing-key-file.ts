@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { type CatalogueEntry, TranslatedError, cliTextEntry, generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
 
 /** The signing key file is missing, readable by others, or not an Ed25519 private key. */
@@ -17,8 +18,13 @@ export class SigningKeyError extends TranslatedError {
  * Generates a parameter-signing key pair: the private key (PKCS #8 PEM) to `privatePath` with
  * mode 0600, the public key (SPKI PEM) that terminals pin to `publicPath`. Refuses to overwrite
  * an existing file, because terminals pinned to the old key would reject every new set.
+ * Both folders are checked before either file is written, so a missing one leaves no half pair.
  */
 export function writeSigningKeyPair(privatePath: string, publicPath: string): { keyId: string } {
+  for (const path of [privatePath, publicPath]) {
+    const folder = dirname(resolve(path));
+    if (!existsSync(folder)) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.folderMissing', { path, folder }));
+  }
   const { privateKey, publicKey } = generateParameterSigningKeys();
   try {
     writeFileSync(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });

@@ -101,8 +101,12 @@ function summaryItem(label: string, value: string, id: string): string {
   return `<div><dt>${label}</dt><dd id="${id}">${escapeHtml(value)}</dd></div>`;
 }
 
+/**
+ * Renders the totals table, hidden while there are none, and its "no data" line. The page script
+ * fills the same table from GET /api/totals as taps arrive.
+ */
 function renderTotals(totals: readonly DayTotal[], language: Language): string {
-  if (totals.length === 0) return `<p>${escapeHtml(uiText('console.noData', language))}</p>`;
+  const empty = totals.length === 0;
   const head = (['console.day', 'console.terminal', 'console.count', 'console.amount'] as const)
     .map((id) => `<th scope="col">${escapeHtml(uiText(id, language))}</th>`)
     .join('');
@@ -112,7 +116,10 @@ function renderTotals(totals: readonly DayTotal[], language: Language): string {
         `<tr><td>${escapeHtml(total.businessDay)}</td><td>${escapeHtml(total.terminalId)}</td><td class="number">${total.count}</td><td class="number">${formatYuan(total.amountFen)}</td></tr>`,
     )
     .join('\n');
-  return `<table id="totals"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  return (
+    `<table id="totals"${empty ? ' hidden' : ''}><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>\n` +
+    `  <p id="totals-empty"${empty ? '' : ' hidden'}>${escapeHtml(uiText('console.noData', language))}</p>`
+  );
 }
 
 interface TapLabels {

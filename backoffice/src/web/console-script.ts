@@ -1,7 +1,8 @@
 /**
  * Browser script of the console page. It expects a global CONSOLE object with the labels and the
  * UTC offset, adds each tap from GET /api/live at the top of the live taps table, and refreshes
- * the summary figures from GET /api/summary after each tap.
+ * the summary figures from GET /api/summary and the totals table from GET /api/totals at most
+ * once a second while taps arrive.
  */
 export const CONSOLE_SCRIPT = `
 (() => {
@@ -36,6 +37,25 @@ export const CONSOLE_SCRIPT = `
     if (empty) empty.hidden = true;
   };
 
+  const totalsTable = document.getElementById('totals');
+  const totalsEmpty = document.getElementById('totals-empty');
+  const showTotals = (totals) => {
+    const rows = totals.map((total) => {
+      const row = document.createElement('tr');
+      const cells = [[total.businessDay, ''], [total.terminalId, ''], [String(total.count), 'number'], [yuan(total.amountFen), 'number']];
+      for (const [text, className] of cells) {
+        const cell = document.createElement('td');
+        cell.textContent = text;
+        if (className) cell.className = className;
+        row.appendChild(cell);
+      }
+      return row;
+    });
+    totalsTable.tBodies[0].replaceChildren(...rows);
+    totalsTable.hidden = totals.length === 0;
+    totalsEmpty.hidden = totals.length > 0;
+  };
+
   let refreshPending = false;
   const refreshSummary = () => {
     if (refreshPending) return;
@@ -49,6 +69,7 @@ export const CONSOLE_SCRIPT = `
         document.getElementById('summary-rejected').textContent = String(summary.recordsRejected);
         document.getElementById('summary-in-doubt').textContent = String(summary.inDoubtOpen);
         document.getElementById('summary-duplicates').textContent = String(summary.duplicatesIgnored);
+        showTotals(await (await fetch('/api/totals')).json());
       } catch (error) {
         console.warn('summary refresh failed', error);
       }

@@ -11,6 +11,7 @@ import { TransactionIngestor } from '../ingest/transaction-ingest.js';
 import { createLogger } from '../logger.js';
 import { SqliteClearingRepository } from '../store/sqlite-clearing-repository.js';
 import { LOCAL_ISSUER_PREFIX, fakeBatch, fakeRecord, testKeyStore } from '../testing/fake-terminal.js';
+import { renderConsolePage } from './console-page.js';
 import { buildConsoleServer, listenConsole } from './console-server.js';
 
 let directory: string;
@@ -74,6 +75,15 @@ describe('console page', () => {
 
     expect(response.body).toMatch(/<td>2025-05-06<\/td><td>T-7<\/td><td class="number">1<\/td><td class="number">2.00<\/td>/);
     expect(response.body).toContain('TAC does not match the issuer key');
+  });
+
+  it('hides an empty totals table', () => {
+    const summary = { recordsCleared: 0, clearedAmountFen: 0, recordsRejected: 0, inDoubtOpen: 0, duplicatesIgnored: 0, byTerminal: [] };
+    const html = renderConsolePage({ language: 'en', summary, totals: [], recentTaps: [], recentRejected: [], timezoneOffsetMinutes: 480 });
+
+    // The page script fills and shows the same table when the first taps arrive.
+    expect(html).toContain('<table id="totals" hidden><thead>');
+    expect(html).toContain('<p id="totals-empty">No data yet</p>');
   });
 
   it('loads no external assets', async () => {

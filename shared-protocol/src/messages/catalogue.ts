@@ -1181,6 +1181,7 @@ export const CLI_TEXT = {
   'cli.terminals.alreadyRegistered': { zh: '终端 {terminalId} 已登记；如需签发新密钥，请加 --replace', en: 'terminal {terminalId} is already registered; pass --replace to issue a new secret' },
   'cli.terminals.notRegistered': { zh: '终端 {terminalId} 未登记', en: 'terminal {terminalId} is not registered' },
   'cli.arrivals.flagNeeded': { zh: '使用 --format {format} 时必须给出 --{flag}', en: '--format {format} needs --{flag}' },
+  'cli.arrivals.formatMissing': { zh: 'arrivals-eval：缺少 --format（suzhou 或 gtfs-avl）', en: 'arrivals-eval: missing --format (suzhou or gtfs-avl)' },
   'cli.arrivals.invalidFormat': { zh: '--format 的值 "{value}" 无效：应为 suzhou 或 gtfs-avl', en: 'invalid --format "{value}": expected suzhou or gtfs-avl' },
   'cli.arrivals.inputUnreadable': { zh: '无法读取 --{flag} {path}：{message}', en: 'cannot read --{flag} {path}: {message}' },
   'cli.arrivals.suzhouSummary': {
@@ -1203,6 +1204,10 @@ export const CLI_TEXT = {
   'cli.signingKey.tooOpen': { zh: '参数签名密钥 {path} 的权限为 {mode}，其他用户可以读取；请运行 "chmod 600 {path}"', en: 'parameter signing key {path}: mode {mode} lets other users read it; run "chmod 600 {path}"' },
   'cli.signingKey.invalid': { zh: '参数签名密钥 {path} 无效：{message}；应为 PEM（PKCS #8）格式的 Ed25519 私钥', en: 'parameter signing key {path}: {message}; expected an Ed25519 private key in PEM (PKCS #8)' },
   'cli.signingKey.cannotCreate': { zh: '无法创建参数签名密钥文件 {path}：{message}', en: 'parameter signing key {path}: cannot create the file: {message}' },
+  'cli.signingKey.folderMissing': {
+    zh: '无法创建密钥文件 {path}：文件夹 {folder} 不存在；请先创建它（例如 "mkdir -p {folder}"），或换一个已有文件夹中的路径',
+    en: 'cannot create the key file {path}: folder {folder} does not exist, so create it first (for example "mkdir -p {folder}") or choose a path in an existing folder',
+  },
   'cli.hsm.pinNotSet': { zh: '未设置存放 HSM 用户 PIN 的环境变量 {variable}', en: 'environment variable {variable} with the HSM user PIN is not set' },
   'cli.hsm.addonMissing': {
     zh: '未安装 pkcs11js 扩展（{message}）；请安装 C++ 编译工具和 python3，然后运行 "npm rebuild pkcs11js" 或重新运行 "npm install"',

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { confirmAllAnswer } from '@busfare/backoffice';
@@ -48,6 +48,7 @@ export interface DaysBenchSettings {
  */
 export async function runDaysBench(settings: DaysBenchSettings): Promise<number> {
   const started = Date.now();
+  const createdDataDir = settings.dataDir === undefined;
   const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
   const logFile = join(dataDir, 'bench.log');
   const logger = createLogger('busfare-bench', undefined, { file: logFile, consoleLevel: 'error' });
@@ -69,9 +70,11 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
   const summaries: SettledDaySummary[] = [];
   let settledAmountFen = 0;
   let offline: BenchBus | undefined;
+  let cityStarted = false;
 
   try {
     await city.start();
+    cityStarted = true;
     process.stderr.write(`控制台 Console: ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
     const random = new SeededRandom(settings.seed);
     const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
@@ -145,6 +148,8 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
   } finally {
     await city.stop();
     logger.flush();
+    // As in runBench: after a failed start, a folder the bench made contains nothing worth keeping.
+    if (!cityStarted && createdDataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

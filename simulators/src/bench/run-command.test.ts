@@ -21,4 +21,11 @@ describe('bench run help', () => {
     // runBench logs to bench.log and sets stderr's level to error.
     expect(RUN_USAGE.replace(/\s+/g, ' ')).toContain('stderr shows only its error entries, and warnings stay in bench.log');
   });
+
+  it('says what --duration covers', () => {
+    // runBench starts its --duration timer after city.start() and drains with a 60 s limit.
+    const text = RUN_USAGE.replace(/\s+/g, ' ');
+    expect(text).toContain('Stop the riders after this many seconds, counted from when the buses start');
+    expect(text).toContain('draining the backlogs after it (at most 60 s), add to the run\'s wall time');
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,10 @@ Stops on Ctrl-C or after --duration, drains every backlog, settles in-doubt taps
 that every fare reached clearing exactly once.
 
 Options:
-  --duration SECONDS     Stop by itself after this many seconds (default: run until Ctrl-C)
+  --duration SECONDS     Stop the riders after this many seconds, counted from when the buses
+                         start (default: run until Ctrl-C). The start-up before it, and settling
+                         in-doubt taps and draining the backlogs after it (at most 60 s), add to
+                         the run's wall time
   --report FILE          Write the bench report (JSON) to FILE when the run ends
   --buses N              Number of buses (default 3)
   --cards N              Number of virtual cards in the city (default 400)
@@ -133,6 +136,7 @@ export const RUN_CARD_MIX: CardMix = { mohurdShare: 0.04, dualShare: 0.03, m1Sha
 /** Runs the bench city with riders; returns the process exit code. */
 export async function runBench(settings: RunSettings): Promise<number> {
   if (settings.days !== undefined) return runDaysBench({ ...settings, days: settings.days, tapsPerBusPerDay: settings.tapsPerDay });
+  const createdDataDir = settings.dataDir === undefined;
   const dataDir = settings.dataDir ?? mkdtempSync(join(tmpdir(), 'busfare-bench-'));
   const logFile = join(dataDir, 'bench.log');
   // The bench injects pulled cards and the like on purpose, so their warnings stay in the file.
@@ -159,9 +163,11 @@ export async function runBench(settings: RunSettings): Promise<number> {
   const onSignal = () => stopRequested();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let cityStarted = false;
 
   try {
     await city.start();
+    cityStarted = true;
     process.stderr.write(`${addressLines(city, logFile).join('\n')}\n`);
 
     const random = new SeededRandom(settings.seed);
@@ -204,6 +210,9 @@ export async function runBench(settings: RunSettings): Promise<number> {
     process.off('SIGTERM', onSignal);
     await city.stop();
     logger.flush();
+    // A failed start (a port in use, say) leaves only the generated GTFS feed, a new database
+    // and the log in a folder the bench made. The command prints the cause on stderr, so the folder goes.
+    if (!cityStarted && createdDataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

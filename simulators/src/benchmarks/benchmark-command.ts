@@ -16,9 +16,13 @@ export async function benchmarkCommand(args: string[]): Promise<number> {
     process.stdout.write(`${BENCHMARK_USAGE}\nGroups: ${names.join(', ')}\n`);
     return 0;
   }
-  const load = group === undefined ? undefined : BENCHMARK_GROUPS[group];
+  if (group === undefined) {
+    process.stderr.write(`busfare-bench benchmark: missing GROUP\n\n${BENCHMARK_USAGE}\nGroups: ${names.join(', ')}\n`);
+    return 2;
+  }
+  const load = BENCHMARK_GROUPS[group];
   if (!load) {
-    process.stderr.write(`busfare-bench benchmark: unknown benchmark group "${group ?? ''}": expected one of ${names.join(', ')}\n`);
+    process.stderr.write(`busfare-bench benchmark: unknown benchmark group "${group}": expected one of ${names.join(', ')}\n`);
     return 2;
   }
   if (rest.length > 0) {
