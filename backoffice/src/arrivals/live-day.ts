@@ -22,10 +22,15 @@ export interface Run {
   dayType: DayType;
 }
 
-interface StopVisit {
-  trip: ObservedTrip;
-  index: number;
-  time: number;
+/**
+ * The arrivals of every trip at one stop, in time order, as parallel columns. Visit i is arrival
+ * `indexes[i]` of `trips[i]` at `times[i]`. A day contains hundreds of thousands of arrivals, and
+ * one object per visit added that many objects to the marking of every full garbage collection.
+ */
+interface StopVisits {
+  trips: ObservedTrip[];
+  indexes: number[];
+  times: number[];
 }
 
 /**
@@ -35,7 +40,7 @@ interface StopVisit {
  * `revision` and `firstChangedRunSince`.
  */
 export class LiveDay {
-  private readonly visits = new Map<string, StopVisit[]>();
+  private readonly visits = new Map<string, StopVisits>();
   private readonly stopIndex = new Map<ObservedTrip, Map<string, number>>();
   /** Runs between successive arrivals of every trip, in order of arrival. */
   private readonly runs: Run[] = [];
@@ -43,6 +48,7 @@ export class LiveDay {
   private readonly routes = new Map<string, { runs: Run[]; changes: number[] }>();
 
   constructor(trips: readonly ObservedTrip[] = []) {
+    const visitsByStop = new Map<string, { trip: ObservedTrip; index: number; time: number }[]>();
     for (const trip of trips) {
       const indexes = new Map<string, number>();
       this.stopIndex.set(trip, indexes);
@@ -51,13 +57,16 @@ export class LiveDay {
         const run = runOf(trip, index);
         if (run) this.runs.push(run);
         const key = stopKey(trip.routeId, trip.directionId, arrival.stopId);
-        const list = this.visits.get(key);
+        const list = visitsByStop.get(key);
         const visit = { trip, index, time: arrival.time };
         if (list) list.push(visit);
-        else this.visits.set(key, [visit]);
+        else visitsByStop.set(key, [visit]);
       });
     }
-    for (const list of this.visits.values()) list.sort((a, b) => a.time - b.time);
+    for (const [key, list] of visitsByStop) {
+      list.sort((a, b) => a.time - b.time);
+      this.visits.set(key, { trips: list.map((visit) => visit.trip), indexes: list.map((visit) => visit.index), times: list.map((visit) => visit.time) });
+    }
     this.runs.sort((a, b) => a.arrival - b.arrival);
     for (const run of this.runs) this.routeOf(run.routeId).runs.push(run);
   }
@@ -95,19 +104,22 @@ export class LiveDay {
     const index = trip.arrivals.length - 1;
     indexes.set(arrival.stopId, index);
     const key = stopKey(trip.routeId, trip.directionId, arrival.stopId);
-    let list = this.visits.get(key);
-    if (!list) {
-      list = [];
-      this.visits.set(key, list);
+    let visits = this.visits.get(key);
+    if (!visits) {
+      visits = { trips: [], indexes: [], times: [] };
+      this.visits.set(key, visits);
     }
-    list.splice(upperBound(list, arrival.time, (visit) => visit.time), 0, { trip, index, time: arrival.time });
+    const at = upperBound(visits.times, arrival.time, (time) => time);
+    visits.trips.splice(at, 0, trip);
+    visits.indexes.splice(at, 0, index);
+    visits.times.splice(at, 0, arrival.time);
     const run = runOf(trip, index);
     if (!run) return;
     this.runs.splice(upperBound(this.runs, run.arrival, (entry) => entry.arrival), 0, run);
     const route = this.routeOf(run.routeId);
-    const at = upperBound(route.runs, run.arrival, (entry) => entry.arrival);
-    route.runs.splice(at, 0, run);
-    route.changes.push(at);
+    const runAt = upperBound(route.runs, run.arrival, (entry) => entry.arrival);
+    route.runs.splice(runAt, 0, run);
+    route.changes.push(runAt);
   }
 
   private routeOf(routeId: string): { runs: Run[]; changes: number[] } {
@@ -133,16 +145,16 @@ export class LiveDay {
    * first, leaving out the trip excludeTripId.
    */
   recentTraversals(routeId: string, directionId: number, fromStop: string, toStop: string, now: number, limit: number, excludeTripId?: string): Traversal[] {
-    const list = this.visits.get(stopKey(routeId, directionId, toStop));
+    const visits = this.visits.get(stopKey(routeId, directionId, toStop));
     const result: Traversal[] = [];
-    if (!list) return result;
-    let index = upperBound(list, now, (visit) => visit.time) - 1;
-    for (; index >= 0 && result.length < limit; index -= 1) {
-      const visit = list[index]!;
-      if (visit.trip.id === excludeTripId) continue;
-      const fromIndex = this.stopIndex.get(visit.trip)!.get(fromStop);
-      if (fromIndex === undefined || fromIndex >= visit.index) continue;
-      result.push({ tripId: visit.trip.id, vehicleId: visit.trip.vehicleId, departure: visit.trip.arrivals[fromIndex]!.time, arrival: visit.time });
+    if (!visits) return result;
+    let visit = upperBound(visits.times, now, (time) => time) - 1;
+    for (; visit >= 0 && result.length < limit; visit -= 1) {
+      const trip = visits.trips[visit]!;
+      if (trip.id === excludeTripId) continue;
+      const fromIndex = this.stopIndex.get(trip)!.get(fromStop);
+      if (fromIndex === undefined || fromIndex >= visits.indexes[visit]!) continue;
+      result.push({ tripId: trip.id, vehicleId: trip.vehicleId, departure: trip.arrivals[fromIndex]!.time, arrival: visits.times[visit]! });
     }
     return result;
   }

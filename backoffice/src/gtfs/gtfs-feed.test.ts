@@ -135,7 +135,7 @@ describe('importGtfsFeed', () => {
     expect(error.problemsIn('zh')).toEqual([
       '没有一个行程有两个或以上有效的停站时刻',
       'stop_times.txt 第 3 行：行程 T1 的到站或离站时间无效（"6:61:00" / "6:61:00"），应为 H:MM:SS 或 HH:MM:SS',
-      'stop_times.txt 第 4 行：行程 T2 的 stop_sequence "x" 无效，应为不小于 0 的整数',
+      'stop_times.txt 第 4 行：行程 T2 的 stop_sequence "x" 无效，应为 0 到 4294967295 之间的整数',
       '行程 T1 的停站时刻少于两个，已略去',
       '行程 T2 的停站时刻少于两个，已略去',
     ]);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type CatalogueEntry, type Language, type ProblemText, catalogueEntryFrom, problemTextsIn, validationText, validationTextEntry } from '@busfare/shared-protocol';
 import { columnReader, readCsvTable, type CsvTable } from '../csv/csv-table.js';
 import type { GtfsCalendar, GtfsFeed, GtfsFrequency, GtfsShapePoint, GtfsStopTime } from './gtfs-model.js';
+import { GtfsStopTimes, MAX_STOP_SEQUENCE } from './gtfs-stop-times.js';
 import { parseGtfsTime } from './gtfs-time.js';
 
 /** A feed that cannot be imported, with every problem found. */
@@ -57,7 +58,7 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     stops: new Map(),
     routes: new Map(),
     trips: new Map(),
-    stopTimes: new Map(),
+    stopTimes: new GtfsStopTimes(),
     shapes: new Map(),
     calendars: new Map(),
     calendarDates: [],
@@ -98,12 +99,14 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     feed.trips.set(trip.id, { ...trip, ...(get('trip_headsign') ? { headsign: get('trip_headsign') } : {}), ...(get('shape_id') ? { shapeId: get('shape_id') } : {}) });
   });
 
+  // Rows are collected per trip and sorted by stop_sequence before they enter the compact table.
+  const stopTimesByTrip = new Map<string, GtfsStopTime[]>();
   eachRow(tables, 'stop_times.txt', warnings, (get, warn) => {
     const tripId = get('trip_id');
     if (!feed.trips.has(tripId)) return warn(validationTextEntry('validation.gtfs.stopTimeUnknownTrip', { trip: tripId }));
     if (!feed.stops.has(get('stop_id'))) return warn(validationTextEntry('validation.gtfs.stopTimeUnknownStop', { trip: tripId, stop: get('stop_id') }));
     const sequence = Number(get('stop_sequence'));
-    if (!Number.isInteger(sequence) || sequence < 0) return warn(validationTextEntry('validation.gtfs.stopSequence', { trip: tripId, value: get('stop_sequence') }));
+    if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_STOP_SEQUENCE) return warn(validationTextEntry('validation.gtfs.stopSequence', { trip: tripId, value: get('stop_sequence') }));
     const arrivalS = parseGtfsTime(get('arrival_time'));
     const departureS = parseGtfsTime(get('departure_time'));
     if (Number.isNaN(arrivalS) || Number.isNaN(departureS)) {
@@ -114,16 +117,17 @@ export function importGtfsFeed(folder: string): GtfsFeed {
     if (departureS !== undefined) stopTime.departureS = departureS;
     const dist = get('shape_dist_traveled');
     if (dist !== '' && Number.isFinite(Number(dist))) stopTime.distTraveled = Number(dist);
-    const list = feed.stopTimes.get(tripId) ?? [];
-    list.push(stopTime);
-    feed.stopTimes.set(tripId, list);
+    const list = stopTimesByTrip.get(tripId);
+    if (list) list.push(stopTime);
+    else stopTimesByTrip.set(tripId, [stopTime]);
   });
-  for (const list of feed.stopTimes.values()) list.sort((a, b) => a.sequence - b.sequence);
   for (const tripId of feed.trips.keys()) {
-    if ((feed.stopTimes.get(tripId)?.length ?? 0) < 2) {
+    const list = stopTimesByTrip.get(tripId) ?? [];
+    if (list.length < 2) {
       warnings.push(validationTextEntry('validation.gtfs.tooFewStopTimes', { trip: tripId }));
       feed.trips.delete(tripId);
-      feed.stopTimes.delete(tripId);
+    } else {
+      feed.stopTimes.set(tripId, list.sort((a, b) => a.sequence - b.sequence));
     }
   }
   if (feed.trips.size === 0) throw new GtfsFeedError(folder, [validationTextEntry('validation.gtfs.noUsableTrip'), ...warnings.slice(0, 20)]);

@@ -1,3 +1,5 @@
+import type { GtfsStopTimes } from './gtfs-stop-times.js';
+
 /** A GTFS static feed as the back office uses it. Times are seconds after the service day's start. */
 export interface GtfsAgency {
   id?: string;
@@ -77,7 +79,7 @@ export interface GtfsFeed {
   routes: Map<string, GtfsRoute>;
   trips: Map<string, GtfsTrip>;
   /** Stop times of each trip, sorted by stop_sequence. */
-  stopTimes: Map<string, GtfsStopTime[]>;
+  stopTimes: GtfsStopTimes;
   /** Shape points, sorted by shape_pt_sequence. */
   shapes: Map<string, GtfsShapePoint[]>;
   calendars: Map<string, GtfsCalendar>;

@@ -1,4 +1,5 @@
 export * from './gtfs-model.js';
+export { GtfsStopTimes } from './gtfs-stop-times.js';
 export { GtfsFeedError, importGtfsFeed } from './gtfs-feed.js';
 export { parseGtfsTime, formatGtfsTime } from './gtfs-time.js';
 export { serviceRunsOn, tripDepartures } from './gtfs-service.js';

@@ -1472,8 +1472,8 @@ export const VALIDATION_TEXT = {
   'validation.gtfs.stopTimeUnknownTrip': { zh: '停站时刻所属的行程 "{trip}" 不存在', en: 'stop time names unknown trip "{trip}"' },
   'validation.gtfs.stopTimeUnknownStop': { zh: '行程 {trip} 经停的站点 "{stop}" 不存在', en: 'trip {trip} names unknown stop "{stop}"' },
   'validation.gtfs.stopSequence': {
-    zh: '行程 {trip} 的 stop_sequence "{value}" 无效，应为不小于 0 的整数',
-    en: 'trip {trip} has invalid stop_sequence "{value}"; expected a whole number of 0 or more',
+    zh: '行程 {trip} 的 stop_sequence "{value}" 无效，应为 0 到 4294967295 之间的整数',
+    en: 'trip {trip} has invalid stop_sequence "{value}"; expected a whole number from 0 to 4294967295',
   },
   'validation.gtfs.stopTime': {
     zh: '行程 {trip} 的到站或离站时间无效（"{arrival}" / "{departure}"），应为 H:MM:SS 或 HH:MM:SS',

@@ -1,5 +1,5 @@
 import type { GtfsFeed, GtfsStopTime, ObservedTrip, VehicleFix } from '@busfare/backoffice';
-import { dayTypeOf, serviceDayStart } from '@busfare/backoffice';
+import { GtfsStopTimes, dayTypeOf, serviceDayStart } from '@busfare/backoffice';
 
 /**
  * The synthetic city of the `arrivals` benchmark: ROUTES straight east-west routes, 2.2 km apart,
@@ -49,7 +49,7 @@ export function arrivalCityFeed(): GtfsFeed {
     stops: new Map(),
     routes: new Map(),
     trips: new Map(),
-    stopTimes: new Map(),
+    stopTimes: new GtfsStopTimes(),
     shapes: new Map(),
     calendars: new Map([['ALL', { serviceId: 'ALL', days: [true, true, true, true, true, true, true], startDate: '20200101', endDate: '20991231' }]]),
     calendarDates: [],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GtfsFeed } from '../../gtfs/gtfs-model.js';
+import { GtfsStopTimes } from '../../gtfs/gtfs-stop-times.js';
 import { buildTripSchedule } from './trip-patterns.js';
 
 function feed(frequencies: GtfsFeed['frequencies']): GtfsFeed {
@@ -8,7 +9,7 @@ function feed(frequencies: GtfsFeed['frequencies']): GtfsFeed {
     stops: new Map(['a', 'b', 'c'].map((id, index) => [id, { id, name: id, lat: 31.3, lon: 120.6 + index * 0.005, locationType: 0 }])),
     routes: new Map([['1', { id: '1', shortName: '1', longName: 'one', type: 3 }]]),
     trips: new Map([['T', { id: 'T', routeId: '1', serviceId: 'all', directionId: 0 }]]),
-    stopTimes: new Map([['T', [{ stopId: 'a', sequence: 1, arrivalS: 3600, departureS: 3600 }, { stopId: 'b', sequence: 2, arrivalS: 3700, departureS: 3720 }, { stopId: 'c', sequence: 3, arrivalS: 3800, departureS: 3800 }]]]),
+    stopTimes: new GtfsStopTimes([['T', [{ stopId: 'a', sequence: 1, arrivalS: 3600, departureS: 3600 }, { stopId: 'b', sequence: 2, arrivalS: 3700, departureS: 3720 }, { stopId: 'c', sequence: 3, arrivalS: 3800, departureS: 3800 }]]]),
     shapes: new Map(),
     calendars: new Map(),
     calendarDates: [],

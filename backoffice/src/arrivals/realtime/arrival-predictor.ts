@@ -88,11 +88,23 @@ export class ArrivalPredictor {
   /** Detected trips by id `serviceDate/vehicleId/tripId`, with the pattern index of each arrival. */
   private readonly liveTrips = new Map<string, { trip: ObservedTrip; stopIndexes: number[] }>();
   private readonly dayTypes = new Map<string, DayType>();
+  /**
+   * Recorded trips that the shared model is built from, dropped once it is built. The model keeps
+   * its samples in typed columns. The trips and their arrivals are hundreds of thousands of
+   * objects that every full garbage collection would otherwise mark for the rest of the day.
+   */
+  private history: readonly ObservedTrip[] | undefined;
+  private readonly usesRecordedHistory: boolean;
+  private readonly busfareSettings: BusfareSettings;
 
   constructor(
     readonly schedule: TripSchedule,
-    private readonly options: PredictorOptions = {},
-  ) {}
+    options: PredictorOptions = {},
+  ) {
+    this.usesRecordedHistory = options.history !== undefined && options.history.length > 0;
+    this.history = this.usesRecordedHistory ? options.history : undefined;
+    this.busfareSettings = options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS;
+  }
 
   /** Feeds fixes in time order per vehicle and returns the events they caused. */
   ingest(fixes: readonly VehicleFix[]): VehicleEvent[] {
@@ -215,13 +227,14 @@ export class ArrivalPredictor {
    * refresh of the day. The `arrivals` benchmark passes a recorded history instead.
    */
   private modelFor(serviceDate: string, routeId: string): ArrivalModel {
-    const key = this.options.history && this.options.history.length > 0 ? '*' : `${serviceDate}|${routeId}`;
+    const key = this.usesRecordedHistory ? '*' : `${serviceDate}|${routeId}`;
     let model = this.models.get(key);
     if (!model) {
-      const trips = key === '*' ? this.options.history! : scheduleHistoryTrips(this.schedule, new Set([routeId]), serviceDate, SCHEDULE_HISTORY_DAYS);
+      const trips = this.usesRecordedHistory ? this.history! : scheduleHistoryTrips(this.schedule, new Set([routeId]), serviceDate, SCHEDULE_HISTORY_DAYS);
       // Only recorded trips give each bus's history ratio, because timetable trips have no real bus.
-      model = new BusfareModel(new PairHistory(trips), this.options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS, key === '*' ? trips : []);
+      model = new BusfareModel(new PairHistory(trips), this.busfareSettings, this.usesRecordedHistory ? trips : []);
       this.models.set(key, model);
+      this.history = undefined;
     }
     return model;
   }

@@ -34,42 +34,48 @@ export interface ArrivalSnapshot {
  */
 export class ArrivalService {
   readonly predictor: ArrivalPredictor;
+  readonly schedule: TripSchedule;
   private timer: NodeJS.Timeout | undefined;
   private cursor = 0;
   private latest: ArrivalSnapshot;
   private readonly now: () => number;
+  // The options object is not kept, because its recorded history may be large and the predictor
+  // drops it once the model is built.
+  private readonly positions: PositionFeed;
+  private readonly logger: Logger;
+  private readonly refreshMs: number;
 
-  constructor(private readonly options: ArrivalServiceOptions) {
+  constructor(options: ArrivalServiceOptions) {
     const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
     if (!(refreshMs > 0 && refreshMs <= MAX_REFRESH_MS)) throw new RangeError(`invalid refreshMs ${refreshMs}: expected 1 to ${MAX_REFRESH_MS}`);
+    this.refreshMs = refreshMs;
+    this.schedule = options.schedule;
+    this.positions = options.positions;
+    this.logger = options.logger;
     this.predictor = new ArrivalPredictor(options.schedule, options);
     this.now = options.now ?? (() => Date.now() / 1000);
     const now = Math.floor(this.now());
     this.latest = { vehicles: [], feeds: encodeRealtimeFeeds([], now), refreshedAt: now };
   }
 
-  get schedule(): TripSchedule {
-    return this.options.schedule;
-  }
-
   start(): void {
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), this.options.refreshMs ?? DEFAULT_REFRESH_MS);
+    this.timer = setInterval(() => this.refresh(), this.refreshMs);
     this.timer.unref();
-    this.options.logger.info({ trips: this.schedule.trips.size, refreshMs: this.options.refreshMs ?? DEFAULT_REFRESH_MS }, 'arrival predictions started');
+    this.logger.info({ trips: this.schedule.trips.size, refreshMs: this.refreshMs }, 'arrival predictions started');
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.options.positions.close();
+    this.positions.close();
   }
 
   /** Reads new positions and rebuilds the snapshot; errors are logged and the previous snapshot kept. */
   refresh(): ArrivalSnapshot {
     try {
       for (;;) {
-        const page = this.options.positions.readAfter(this.cursor, READ_PAGE);
+        const page = this.positions.readAfter(this.cursor, READ_PAGE);
         this.cursor = page.cursor;
         this.predictor.ingest(page.fixes);
         if (page.fixes.length < READ_PAGE) break;
@@ -78,7 +84,7 @@ export class ArrivalService {
       const vehicles = this.predictor.predict(now);
       this.latest = { vehicles, feeds: encodeRealtimeFeeds(vehicles, now), refreshedAt: now };
     } catch (error) {
-      this.options.logger.error({ err: error }, 'arrival refresh failed; keeping the previous predictions');
+      this.logger.error({ err: error }, 'arrival refresh failed; keeping the previous predictions');
     }
     return this.latest;
   }

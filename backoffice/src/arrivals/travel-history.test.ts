@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { type ObservedTrip, dayTypeOf } from './observed-trip.js';
+import { PairHistory, pairKey } from './travel-history.js';
+
+const DAY_START = Date.parse('2018-03-05T00:00:00Z') / 1000 - 8 * 3600;
+
+function trip(id: string, serviceDate: string, routeId: string, startS: number, stops: string[], runS: number[]): ObservedTrip {
+  const dayStart = DAY_START + (Date.parse(`${serviceDate}T00:00:00Z`) - Date.parse('2018-03-05T00:00:00Z')) / 1000;
+  let time = dayStart + startS;
+  const arrivals = [{ stopId: stops[0]!, time }];
+  runS.forEach((run, index) => {
+    time += run;
+    arrivals.push({ stopId: stops[index + 1]!, time });
+  });
+  return { id, routeId, directionId: 0, vehicleId: id, serviceDate, dayType: dayTypeOf(serviceDate), dayStart, arrivals };
+}
+
+// Trips out of time-of-day order, on two routes and two dates, so the pairs' ranges interleave.
+const TRIPS = [
+  trip('late', '2018-03-05', 'R', 9 * 3600, ['A', 'B', 'C'], [100, 200]),
+  trip('early', '2018-03-06', 'R', 7 * 3600, ['A', 'B', 'C'], [110, 210]),
+  trip('other', '2018-03-05', 'S', 8 * 3600, ['X', 'Y'], [50]),
+  trip('middle', '2018-03-05', 'R', 8 * 3600, ['A', 'B'], [120]),
+];
+
+describe('PairHistory', () => {
+  it('returns each pair sorted by time of day', () => {
+    const history = new PairHistory(TRIPS);
+    expect(history.samples(pairKey('R', 0, 'A', 'B'))).toEqual([
+      { secondsOfDay: 7 * 3600, duration: 110, serviceDate: '2018-03-06', dayType: 'weekday' },
+      { secondsOfDay: 8 * 3600, duration: 120, serviceDate: '2018-03-05', dayType: 'weekday' },
+      { secondsOfDay: 9 * 3600, duration: 100, serviceDate: '2018-03-05', dayType: 'weekday' },
+    ]);
+    expect(history.samples(pairKey('R', 0, 'A', 'C')).map((sample) => sample.duration)).toEqual([320, 300]);
+    expect(history.samples(pairKey('R', 0, 'B', 'C')).map((sample) => sample.duration)).toEqual([210, 200]);
+    expect(history.samples(pairKey('S', 0, 'X', 'Y'))).toEqual([{ secondsOfDay: 8 * 3600, duration: 50, serviceDate: '2018-03-05', dayType: 'weekday' }]);
+  });
+
+  it('keeps a window within its pair', () => {
+    const history = new PairHistory(TRIPS);
+    const key = pairKey('R', 0, 'A', 'B');
+    expect(history.samplesBetween(key, 7.5 * 3600, 9 * 3600).map((sample) => sample.duration)).toEqual([120, 100]);
+    expect(history.samplesBetween(key, 9 * 3600 + 1, Infinity)).toEqual([]);
+    expect(history.samplesBetween(key, -Infinity, 7 * 3600 - 1)).toEqual([]);
+    expect(history.samplesBetween(pairKey('S', 0, 'X', 'Y'), 0, 7 * 3600)).toEqual([]);
+  });
+
+  it('returns nothing for an unknown pair', () => {
+    const history = new PairHistory(TRIPS);
+    expect(history.samples(pairKey('R', 0, 'C', 'A'))).toEqual([]);
+    expect(history.samples(pairKey('R', 1, 'A', 'B'))).toEqual([]);
+  });
+
+  it('leaves out runs longer than maxRunS', () => {
+    const history = new PairHistory(TRIPS, 150);
+    expect(history.samples(pairKey('R', 0, 'A', 'C'))).toEqual([]);
+    expect(history.samples(pairKey('R', 0, 'B', 'C'))).toEqual([]);
+    expect(history.samples(pairKey('R', 0, 'A', 'B'))).toHaveLength(3);
+  });
+
+  it('lists its service dates in order', () => {
+    expect(new PairHistory(TRIPS).serviceDates).toEqual(['2018-03-05', '2018-03-06']);
+    expect(new PairHistory([]).serviceDates).toEqual([]);
+  });
+});
