@@ -98,10 +98,14 @@ export function isCorruptionError(error: unknown): boolean {
   return typeof code === 'string' && SQLITE_CORRUPTION_CODES.has(code);
 }
 
-/** Whether an error is SQLite's "database or disk is full" (the disk, or max_page_count). */
+/**
+ * Whether an error is SQLite's "database or disk is full" (the disk, or max_page_count). A commit
+ * whose frames need a new 32 KiB region of the WAL index (-shm) fails with SQLITE_IOERR_SHMSIZE
+ * instead when the disk is full, even while the WAL file has room for the frames themselves.
+ */
 export function isStorageFullError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'SQLITE_IOERR_SHMSIZE';
 }
 
 function asFileError(error: unknown, path: string): Error {

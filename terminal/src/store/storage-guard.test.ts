@@ -170,6 +170,31 @@ describe('StorageGuardedStore', () => {
     store.close();
   });
 
+  it('refuses a fare for a card its deferred mark put in doubt', () => {
+    const full = { on: false };
+    const store = guarded(fillableStore(full));
+    const asn = '3104000000000042';
+    const acknowledged = store.appendPending(samplePurchase('3104000000000001'));
+    store.complete(acknowledged, sampleCompletion);
+    store.acknowledge(acknowledged);
+    const torn = store.appendPending(samplePurchase(asn));
+    full.on = true;
+    expect(storeErrorCode(() => store.markInDoubt(torn))).toBe('storage-full');
+
+    // The card's next tap looks for an open in-doubt record while SQLite still reports the disk full.
+    expect(store.findOpenInDoubt(asn)).toBeUndefined();
+
+    // appendPending prunes the acknowledged record, which frees pages, so the deferred mark is stored.
+    full.on = false;
+    expect(storeErrorCode(() => store.appendPending(samplePurchase(asn)))).toBe('storage-full');
+    expect(store.findOpenInDoubt(asn)?.sequence).toBe(torn);
+    expect(store.lastSequence()).toBe(torn);
+
+    // Another card pays as usual.
+    expect(store.appendPending(samplePurchase('3104000000000007'))).toBe(torn + 1);
+    store.close();
+  });
+
   it('starts on a full disk and recovers later', () => {
     const full = { on: false };
     const store = guarded(fillableStore(full));
@@ -181,7 +206,7 @@ describe('StorageGuardedStore', () => {
 
     full.on = false;
     free += 8 * MIB;
-    expect(store.appendPending(samplePurchase())).toBe(sequence + 1);
+    expect(store.appendPending(samplePurchase('3104000000000007'))).toBe(sequence + 1);
     expect(store.get(sequence)?.record.kind).toBe('in-doubt');
     store.close();
   });

@@ -108,8 +108,18 @@ export class StorageGuardedStore implements TransactionStore {
 
   appendPending(purchase: PendingPurchase): number {
     if (this.settings.monotonicMs() - this.checkedAtMs >= this.settings.checkIntervalMs || this.level !== 'ok') this.check();
-    if (this.level === 'full' || !this.retryDeferred()) {
-      throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until space is freed or acknowledged records are pruned`);
+    if (this.level === 'full') this.throwStorageFull();
+    const asn = purchase.card.asn;
+    const hadDeferred = this.deferred.length > 0;
+    const openBefore = hadDeferred ? this.inner.findOpenInDoubt(asn)?.sequence : undefined;
+    if (!this.retryDeferred()) this.throwStorageFull();
+    if (hadDeferred) {
+      // The tap looked for this card's open in-doubt record before the retry stored it, so a fare
+      // now could debit the card a second time. The card's next tap settles that record first.
+      const openAfter = this.inner.findOpenInDoubt(asn)?.sequence;
+      if (openAfter !== undefined && openAfter !== openBefore) {
+        throw new TransactionStoreError('storage-full', `a deferred write put record ${openAfter} of card ${asn} in doubt only now, so this fare is refused and the card's next tap settles that record`);
+      }
     }
     return this.write(() => this.inner.appendPending(purchase));
   }
@@ -248,6 +258,10 @@ export class StorageGuardedStore implements TransactionStore {
       this.deferred.shift();
     }
     return true;
+  }
+
+  private throwStorageFull(): never {
+    throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until space is freed or acknowledged records are pruned`);
   }
 
   private spaceRegained(free: number): boolean {
