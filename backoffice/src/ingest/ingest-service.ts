@@ -360,9 +360,10 @@ export class IngestService extends EventEmitter<IngestEvents> {
     flushEach: boolean,
   ): void {
     const walSync = this.walSync;
-    if (walSync && ((walSync.writesPaused && !this.stopping) || this.deferredTelemetry.length > 0)) {
+    if (walSync && !flushEach && ((walSync.writesPaused && !this.stopping) || this.deferredTelemetry.length > 0)) {
       // Stored once the closing checkpoint returns, in the order received: a commit now would
-      // keep SQLite from starting the WAL again.
+      // keep SQLite from starting the WAL again. A shift record is stored at once all the same:
+      // the terminal let it go at the broker's PUBACK, so it must not wait in memory.
       if (this.deferredTelemetry.length === 0) walSync.whenWritable(() => this.storeDeferredTelemetry());
       this.deferredTelemetry.push(() => this.handleMessage(topic, payload, retained));
       return;

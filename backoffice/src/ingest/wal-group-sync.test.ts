@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type MqttClient, connectAsync } from 'mqtt';
 import pino from 'pino';
-import { POSITION_BATCH_SCHEMA, TERMINAL_STATUS_SCHEMA, type TransactionAck, topics } from '@busfare/shared-protocol';
+import { POSITION_BATCH_SCHEMA, SHIFT_RECORD_SCHEMA, TERMINAL_STATUS_SCHEMA, type TransactionAck, topics } from '@busfare/shared-protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
 import { EvidenceLedger } from '../security/evidence-ledger.js';
@@ -412,9 +412,13 @@ describe('ingest with the WAL flush off the thread', () => {
     await terminal.publishAsync(topics.transactions('T1'), fakeBatch('T1', 'b2', records(6, 8)), { qos: 1 });
     await terminal.publishAsync(topics.status('T1'), JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T1', state: 'online', at: '2025-05-06T01:00:00Z' }), { qos: 1 });
     await terminal.publishAsync(topics.status('T1'), JSON.stringify({ schema: TERMINAL_STATUS_SCHEMA, terminalId: 'T1', state: 'offline', at: '2025-05-06T01:00:05Z' }), { qos: 1 });
+    const shift = { schema: SHIFT_RECORD_SCHEMA, terminalId: 'T1', vehicleId: 'V1', shiftId: 'T1-20250506010000', driverId: '8123', route: '1', direction: 0, startedAt: '2025-05-06T01:00:00.000Z', endedAt: '2025-05-06T02:00:00.000Z', firstSequence: 1, lastSequence: 5, counters: { taps: 5, accepted: 5, refused: 0, inDoubt: 0, failed: 0, amountFen: 1000, byCardType: { ordinary: { taps: 5, amountFen: 1000 } } } };
+    await terminal.publishAsync(topics.shifts('T1'), JSON.stringify(shift), { qos: 1 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(storedCount()).toBe(5);
     expect(statuses).toEqual([]);
+    // A shift record does not wait: the terminal let it go at the broker's PUBACK.
+    expect(repository.shiftReconciliations(10).map((item) => item.shiftId)).toEqual(['T1-20250506010000']);
 
     finish!();
     await until(() => acks.length === 2 && statuses.length === 2, 'the held batch and statuses');
