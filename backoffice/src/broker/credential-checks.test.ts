@@ -1,4 +1,5 @@
 import type { Client } from 'aedes';
+import { topics } from '@busfare/shared-protocol';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { CredentialCheckQueue } from './credential-check-queue.js';
@@ -100,5 +101,29 @@ describe('terminal credential checks', () => {
     const hooks = terminalAccessHooks({ credentials: broken, services: [], logger: createLogger('test', 'silent') });
 
     expect(await connectAs(hooks, 'T1')).toEqual({ code: 4, success: false });
+  });
+});
+
+describe('revalidation of a terminal connection', () => {
+  it('keeps the connection when the credential store cannot be read', async () => {
+    let failing = false;
+    const credentials = {
+      verify: () => Promise.resolve(true),
+      secretSalt: () => {
+        if (failing) throw new Error('SQLITE_IOERR: disk I/O error');
+        return Buffer.from('salt');
+      },
+    };
+    const hooks = terminalAccessHooks({ credentials, services: [], logger: createLogger('test', 'silent') });
+    const client = { id: 'T1' } as unknown as Client;
+    await new Promise<void>((resolve) => hooks.authenticate!(client, 'T1', Buffer.from('secret'), () => resolve()));
+    const publish = () => new Promise<Error | null | undefined>((resolve) => hooks.authorizePublish!(client, { topic: topics.status('T1'), payload: Buffer.from('{}'), retain: false } as never, (error) => resolve(error)));
+    expect(hooks.stillAuthorized!(client)).toBe(true);
+    expect(await publish()).toBeFalsy();
+
+    failing = true;
+    expect(hooks.stillAuthorized!(client)).toBe(true);
+    // A publish on the same failure is refused all the same.
+    expect(await publish()).toBeInstanceOf(Error);
   });
 });

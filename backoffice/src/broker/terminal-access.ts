@@ -174,7 +174,17 @@ export function terminalAccessHooks(options: TerminalAccessOptions): BrokerAcces
 
     stillAuthorized(client) {
       const identity = identities.get(client);
-      return identity?.role !== 'terminal' || secretStillValid(identity);
+      if (identity?.role !== 'terminal') return true;
+      let salt: Buffer | undefined;
+      try {
+        salt = options.credentials.secretSalt(identity.terminalId);
+      } catch {
+        // A failed read keeps the connection until the next check. Closing every terminal at once
+        // would make all of them reconnect into the credential checks, and a publish still fails
+        // closed on the same failure.
+        return true;
+      }
+      return salt !== undefined && salt.equals(identity.secretSalt);
     },
   };
 }
