@@ -116,6 +116,34 @@ describe('WalGroupSync', () => {
     }
   });
 
+  it('releases the rest after a throwing callback', async () => {
+    const db = openWalDatabase();
+    const errors: { msg: string }[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line) as { msg: string }) });
+    const sync = WalGroupSync.forDatabase(db, logger)!;
+    try {
+      flushes.hold = true;
+      const released: string[] = [];
+      sync.commitWithoutSync(() => db.prepare("INSERT INTO rows (text) VALUES ('a')").run());
+      sync.afterSync(() => released.push('a'), () => released.push('a failed'));
+      // b and c wait for the second flush, as one group.
+      sync.afterSync(() => {
+        throw new Error('listener failed');
+      }, () => released.push('b failed'));
+      sync.afterSync(() => released.push('c'), () => released.push('c failed'));
+      flushes.pending.shift()!(null);
+      flushes.pending.shift()!(null);
+
+      expect(released).toEqual(['a', 'c']);
+      expect(errors.map((line) => line.msg)).toEqual(['a callback after the WAL flush failed']);
+      await sync.idle();
+    } finally {
+      flushes.hold = false;
+      await sync.close();
+      db.close();
+    }
+  });
+
   it('fails waiters when the flush fails', async () => {
     const db = openWalDatabase();
     const sync = WalGroupSync.forDatabase(db, silent)!;

@@ -190,8 +190,13 @@ export class WalGroupSync {
     }
     const failure = this.failure ?? error;
     for (const waiter of group) {
-      if (failure) waiter.fail(failure);
-      else waiter.release();
+      try {
+        if (failure) waiter.fail(failure);
+        else waiter.release();
+      } catch (error) {
+        // One failed callback must not withhold the acknowledgements of the rest of the group.
+        this.logger.error({ err: error, path: this.walPath }, 'a callback after the WAL flush failed');
+      }
     }
     // A waiter's callback may have added a waiter and so started the next flush already.
     if (this.syncing) return;
