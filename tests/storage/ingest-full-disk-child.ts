@@ -3,11 +3,11 @@
 // terminal outbox in argv[3] (outside the tmpfs) sends it batches through an embedded broker on
 // 127.0.0.1 while the tmpfs fills up. Then the filler file is deleted and the outbox drains. The
 // child prints one JSON report on standard output.
-import { rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pino from 'pino';
+import { type LoggedLine, collectingLogger, fillDisk, freeBytes } from './child-support.js';
 import type { TransactionAck } from '@busfare/shared-protocol';
 import { startEmbeddedBroker } from '../../backoffice/src/broker/embedded-broker.js';
 import { IngestService } from '../../backoffice/src/ingest/ingest-service.js';
@@ -27,7 +27,7 @@ const FULL_PERIOD_MS = 2_000;
 
 export interface IngestFullDiskReport {
   /** Logged errors and warnings of the back office, as { level, msg, err }. */
-  logs: { level: number; msg: string; err?: string }[];
+  logs: LoggedLine[];
   /** Acknowledgements that claimed a sequence the database did not hold when they were published. */
   acksAheadOfStorage: { ackedThrough: number; storedAtOrBelow: number }[];
   whileFull: { terminalAckedThrough: number; storedRecords: number; resends: number };
@@ -49,24 +49,9 @@ if (!directory || !outboxDirectory || !Number.isInteger(outboxRecords)) throw ne
 const clearingPath = join(directory, 'clearing.db');
 const fillerPath = join(directory, 'filler');
 
-const logs: IngestFullDiskReport['logs'] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) {
-      if (line === '') continue;
-      const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
-      if (entry.level >= 40) logs.push({ level: entry.level, msg: entry.msg, ...(entry.err?.message ? { err: entry.err.message } : {}) });
-    }
-    done();
-  },
-});
-const logger = pino({ level: 'info', serializers: { err: pino.stdSerializers.errWithCause } }, logSink);
+const { logger, logs } = collectingLogger();
 const quiet = pino({ level: 'silent' });
 
-function freeBytes(): number {
-  const stats = statfsSync(directory!);
-  return stats.bavail * stats.bsize;
-}
 
 /** Polls until the condition holds; on a timeout the error shows `state()`. */
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string, state: () => unknown): Promise<void> {
@@ -120,7 +105,7 @@ async function main(): Promise<IngestFullDiskReport> {
     { lastSequence: outboxRecords, ackedThrough: 0 },
   );
 
-  writeFileSync(fillerPath, Buffer.alloc(Math.max(0, freeBytes() - LEFT_FREE_BYTES)));
+  fillDisk(fillerPath, directory!, LEFT_FREE_BYTES);
   const uplink = new TerminalUplink({
     terminalId: TERMINAL_ID,
     vehicleId: 'V-FULL1',
@@ -136,7 +121,7 @@ async function main(): Promise<IngestFullDiskReport> {
 
   await waitFor(() => logs.some((line) => line.level >= 50), 15_000, 'the back office to log a failed commit', () => ({
     storedRecords: ingest.storedRecords(),
-    freeBytes: freeBytes(),
+    freeBytes: freeBytes(directory!),
     uplink: uplink.stats(),
   }));
   await new Promise((resolve) => setTimeout(resolve, FULL_PERIOD_MS));
@@ -153,7 +138,7 @@ async function main(): Promise<IngestFullDiskReport> {
     restartWhileFull = (error as Error).message;
   }
   if (restartWhileFull === undefined) {
-    await waitFor(() => errorsSinceRestart() > 0, 15_000, 'the restarted back office to log a failed commit', () => ({ storedRecords: ingest.storedRecords(), freeBytes: freeBytes(), uplink: uplink.stats() }));
+    await waitFor(() => errorsSinceRestart() > 0, 15_000, 'the restarted back office to log a failed commit', () => ({ storedRecords: ingest.storedRecords(), freeBytes: freeBytes(directory!), uplink: uplink.stats() }));
   }
   const errorsAfterRestart = errorsSinceRestart();
 
@@ -161,7 +146,7 @@ async function main(): Promise<IngestFullDiskReport> {
   if (restartWhileFull !== undefined) ingest = await startIngest(broker.url);
   await waitFor(() => outbox.backlog() === 0, 20_000, 'the outbox to drain after the filler file was deleted', () => ({
     storedRecords: ingest.storedRecords(),
-    freeBytes: freeBytes(),
+    freeBytes: freeBytes(directory!),
     uplink: uplink.stats(),
     logs: logs.slice(-5),
   }));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestFullDiskReport } from './ingest-full-disk-child.js';
 import { type BundledChild, bundleChild, runInTmpfs, tmpfsUnavailableReason } from './tmpfs-namespace.js';
 
-/** Size of the tmpfs that holds the clearing database and the filler file. */
+/** Size of the tmpfs for the clearing database and the filler file. */
 const TMPFS_KIB = 16 * 1024;
 /** Records in the terminal's outbox, many more than fit in the space the filler file leaves. */
 const OUTBOX_RECORDS = 1_000;

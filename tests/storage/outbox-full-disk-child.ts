@@ -3,11 +3,10 @@
 // file system is full, then frees the space and taps again. It fills the disk once more and
 // restarts the outbox while the disk is full, frees the space again and prints one JSON report
 // on standard output.
-import { rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
-import pino from 'pino';
+import { type LoggedLine, collectingLogger, fillDisk, freeBytes } from './child-support.js';
 import { MemoryDriverScreen, StorageGuardedStore, openOutbox, type TapOutcome, type TransactionStore } from '@busfare/terminal';
 import type { VirtualTUnionCard } from '@busfare/simulators';
 import { makeCard } from '../tap/cards.js';
@@ -70,7 +69,7 @@ export interface OutboxFullDiskReport {
   /** Taps of the cards whose debits were left in doubt, presented once more so their proof settles them. */
   settlements: TapSummary[];
   /** Log lines at warn level and above, as { level, msg, err }. */
-  logs: { level: number; msg: string; err?: string }[];
+  logs: LoggedLine[];
   final: FileCheck;
   cards: { asn: string; spentFen: number }[];
 }
@@ -86,23 +85,8 @@ const housekeeping = process.argv[3] === 'housekeeping';
 const path = join(directory, 'T1-transactions.db');
 const fillerPath = join(directory, 'filler');
 
-const logs: OutboxFullDiskReport['logs'] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) {
-      if (line === '') continue;
-      const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
-      if (entry.level >= 40) logs.push({ level: entry.level, msg: entry.msg, ...(entry.err?.message ? { err: entry.err.message } : {}) });
-    }
-    done();
-  },
-});
-const logger = pino({ level: 'info' }, logSink);
+const { logger, logs } = collectingLogger();
 
-function freeBytes(): number {
-  const stats = statfsSync(directory!);
-  return stats.bavail * stats.bsize;
-}
 
 /** Opens the outbox as the terminal does at start-up: checked, salvaged if damaged, behind the storage guard. */
 function openGuarded(screen: MemoryDriverScreen): StorageGuardedStore {
@@ -196,9 +180,9 @@ async function main(): Promise<OutboxFullDiskReport> {
     return taps;
   }
 
-  const fill = () => writeFileSync(fillerPath, Buffer.alloc(Math.max(0, freeBytes() - LEFT_FREE_BYTES)));
+  const fill = () => fillDisk(fillerPath, directory!, LEFT_FREE_BYTES);
 
-  const freeBeforeFillBytes = freeBytes();
+  const freeBeforeFillBytes = freeBytes(directory!);
   fill();
   const untilFull = await tapUntilRefused();
   const alertsWhenFull = [...screen.alerts.keys()];

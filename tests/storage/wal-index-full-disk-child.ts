@@ -69,7 +69,7 @@ const torn = store.appendPending(purchase(TORN_ASN, 1));
 const filler = join(directory, 'filler');
 try {
   const block = Buffer.alloc(64 * 1024);
-  for (let index = 0; ; index += 1) writeFileSync(filler, block, { flag: 'a' });
+  for (;;) writeFileSync(filler, block, { flag: 'a' });
 } catch {
   // ENOSPC: the disk is full.
 }

@@ -178,14 +178,14 @@ describe('WalGroupSync', () => {
     const sync = WalGroupSync.forDatabase(db, logger)!;
     const internals = sync as unknown as { checkpointer: WalCheckpointer | undefined; maybeCheckpoint(): void };
     const worker = internals.checkpointer!;
-    // The worker thread answers, with an error, as it does when the disk is full.
-    const refusing = { usable: true, running: false, checkpoint: () => Promise.reject(new Error('SqliteError: database or disk is full')), close: () => worker.close() };
-    internals.checkpointer = refusing as unknown as WalCheckpointer;
+    // The worker thread replies with an error, as it does when the disk is full.
+    const failingCheckpointer = { usable: true, running: false, checkpoint: () => Promise.reject(new Error('SqliteError: database or disk is full')), close: () => worker.close() };
+    internals.checkpointer = failingCheckpointer as unknown as WalCheckpointer;
     try {
       internals.maybeCheckpoint();
       await until(() => errors.length === 1, 'the error');
       expect(errors[0]!.msg).toBe('WAL checkpoint in the worker thread failed, so the next one tries again');
-      expect(internals.checkpointer).toBe(refusing);
+      expect(internals.checkpointer).toBe(failingCheckpointer);
       expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     } finally {
       await sync.close();

@@ -22,9 +22,9 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
  */
 const MAX_WAL_BYTES = 2 * WAL_SIZE_LIMIT_BYTES;
 /**
- * Longest pause of commits for a closing checkpoint. After it commits go on, and the WAL keeps
- * growing until a later closing checkpoint completes, so a stalled disk delays acknowledgements
- * by this much at most on account of the checkpoint.
+ * Maximum pause of commits for a closing checkpoint. After it commits go on, and the WAL keeps
+ * growing until a later closing checkpoint completes. A stalled disk therefore delays
+ * acknowledgements by at most this much on account of the checkpoint.
  */
 const MAX_CLOSING_PAUSE_MS = 2_000;
 
@@ -34,7 +34,7 @@ export interface WalLimits {
   restartBytes: number;
   /** A WAL file larger than this starts one at any time. */
   maxBytes: number;
-  /** Longest pause of commits; MAX_CLOSING_PAUSE_MS unless set. */
+  /** Maximum pause of commits; MAX_CLOSING_PAUSE_MS unless set. */
   maxPauseMs?: number;
 }
 
@@ -233,8 +233,8 @@ export class WalGroupSync {
     const now = performance.now();
     const intervalPassed = now - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS;
     const walBytes = this.walFileBytes();
-    // Past maxBytes a closing checkpoint starts at most once an interval too: a reader on an old
-    // snapshot keeps each one from the end of the WAL, and commits would pause again and again.
+    // Past maxBytes a closing checkpoint also starts at most once an interval (intervalPassed),
+    // because a reader on an old snapshot keeps each one from the end of the WAL.
     if ((this.catchUpDue && walBytes > this.limits.restartBytes) || (walBytes > this.limits.maxBytes && intervalPassed)) {
       this.catchUpDue = false;
       this.startClosingCheckpoint(checkpointer, walBytes);

@@ -118,7 +118,7 @@ export class StorageGuardedStore implements TransactionStore {
       // now could debit the card a second time. The card's next tap settles that record first.
       const openAfter = this.inner.findOpenInDoubt(asn)?.sequence;
       if (openAfter !== undefined && openAfter !== openBefore) {
-        throw new TransactionStoreError('storage-full', `a deferred write put record ${openAfter} of card ${asn} in doubt only now, so this fare is refused and the card's next tap settles that record`);
+        throw new TransactionStoreError('storage-full', `fare rejected: a deferred write has just put record ${openAfter} of card ${asn} in doubt, so the card's next tap settles that record first`);
       }
     }
     return this.write(() => this.inner.appendPending(purchase));
@@ -261,7 +261,7 @@ export class StorageGuardedStore implements TransactionStore {
   }
 
   private throwStorageFull(): never {
-    throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are refused until space is freed or acknowledged records are pruned`);
+    throw new TransactionStoreError('storage-full', `outbox storage in ${this.options.directory} is full, so new fares are rejected until space is freed or acknowledged records are pruned`);
   }
 
   private spaceRegained(free: number): boolean {
