@@ -77,7 +77,12 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     unpredictable: result.unpredictable,
     substituted: result.substituted,
   });
-  writeLog(`${summary}\n${cliText('cli.arrivals.settings', textLanguage, { settings: JSON.stringify(result.fit.settings) })}\n`);
+  const signals = cliText('cli.arrivals.signals', textLanguage, {
+    stops: result.fit.signalStops,
+    maeByScale: result.fit.signalScaleMaeS.map(({ scale, maeS }) => `${scale}: ${maeS}`).join(', '),
+    scale: result.fit.settings.signalScale,
+  });
+  writeLog(`${summary}\n${signals}\n${cliText('cli.arrivals.settings', textLanguage, { settings: JSON.stringify(result.fit.settings) })}\n`);
 }
 
 /** Reads the file of an input flag. An unreadable file throws ArrivalDataError worded in the language. */

@@ -34,6 +34,7 @@ export const DEFAULT_BUSFARE_SETTINGS: BusfareSettings = {
     '10-20': { intercept: 0.02, routeToday: 0.33, routeTodayLong: 0.09, narrowWindow: 0.2, wideWindow: 0.29, everyDayType: 0.27, busHistory: 0.45, busToday: 0.36, busRecent: 0 },
     '20-30': { intercept: 0, routeToday: 0.3, routeTodayLong: 0.09, narrowWindow: 0.18, wideWindow: 0.29, everyDayType: 0.23, busHistory: 0.42, busToday: 0.31, busRecent: 0 },
   },
+  signalScale: 2,
 };
 
 export interface GtfsAvlInputs {

@@ -4,6 +4,7 @@ import type { DayType, ObservedTrip } from '../observed-trip.js';
 import { type PairHistory, pairKey } from '../travel-history.js';
 import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
 import { type HistoricalWindow, HistoricalTravelTimes, timeSlotKey } from './historical-travel-times.js';
+import { DEFAULT_SIGNAL_PHASE_SETTINGS, type PhaseDensity, type SignalPhaseSettings, SignalPhases, phaseAdjusted } from './signal-phases.js';
 import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 import { TodayRatio, type TodayRatioSettings } from './today-ratio.js';
 import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
@@ -43,11 +44,18 @@ export interface BusfareStructure {
   busTodayPriorRuns: number;
   /** Decay and prior weight of the bus's recent log ratio. */
   busRecent: TodayRatioSettings;
+  /** Search settings for stops whose arrivals repeat with a traffic signal's cycle in the recorded history. */
+  signals: SignalPhaseSettings;
 }
 
 export interface BusfareSettings extends BusfareStructure {
   /** Coefficients per band of the historical travel time H. */
   coefficients: Record<HorizonBand, BusfareCoefficients>;
+  /**
+   * k of the spread k·√T seconds assumed around a prediction of T seconds when it is moved towards
+   * the target stop's usual arrival phases; 0 leaves predictions where the coefficients put them.
+   */
+  signalScale: number;
 }
 
 /** Inputs of one request: H per target and each target's feature row (BUSFARE_FEATURES order). */
@@ -66,6 +74,7 @@ export const DEFAULT_BUSFARE_STRUCTURE: BusfareStructure = {
   busHistoryPriorRuns: 50,
   busTodayPriorRuns: 10,
   busRecent: { timeConstantS: 30 * 60, priorWeight: 2 },
+  signals: DEFAULT_SIGNAL_PHASE_SETTINGS,
 };
 
 const MAX_LOG_RATIO = 1;
@@ -77,7 +86,8 @@ const FEATURE_COUNT = BUSFARE_FEATURES.length;
  * log ratio of actual to historical run times today (two time constants), the log ratios of three
  * other historical estimates to H, and how this bus ran against history before, today and over
  * its runs of the last half hour. β is set per band of H by a least-absolute-deviations fit on
- * held-out training dates.
+ * held-out training dates. Where buses reach the target stop at the same phases of a cycle every
+ * day (a fixed-time traffic signal before it), the prediction then moves towards those phases.
  */
 export class BusfareModel implements ArrivalModel {
   readonly name = 'busfare';
@@ -92,6 +102,9 @@ export class BusfareModel implements ArrivalModel {
   private readonly weights: Record<HorizonBand, Float64Array>;
   /** H and the historical part of the exponent, by departure stop, target stop and time slot. */
   private readonly historicalTerms = new StopSlotCache<Float64Array>();
+  private readonly signals: SignalPhases | undefined;
+  /** Each stop's phase densities by time-of-day slot (null: none), by route direction. */
+  private readonly signalStops = new Map<string, Map<string, readonly (PhaseDensity | undefined)[] | null>>();
 
   /** `historyTrips`, the trips `history` was built from, give each bus's history ratio, which is 0 without them. */
   constructor(
@@ -108,6 +121,8 @@ export class BusfareModel implements ArrivalModel {
     this.busDay = new VehicleDayRatio(this.travelTimes, settings.busTodayPriorRuns, settings.busRecent);
     this.busHistory = vehicleHistoryLogRatios(historyTrips, this.travelTimes, settings.busHistoryPriorRuns);
     this.weights = Object.fromEntries(HORIZON_BANDS.map((band) => [band, Float64Array.from(BUSFARE_FEATURES, (feature) => settings.coefficients[band][feature])])) as Record<HorizonBand, Float64Array>;
+    // Only recorded trips show signal phases, because timetable times would show their own rounding as a cycle.
+    this.signals = settings.signalScale > 0 && historyTrips.length > 0 ? new SignalPhases(historyTrips, settings.signals) : undefined;
   }
 
   predict(request: PredictionRequest, live: LiveDay): number[] {
@@ -121,6 +136,7 @@ export class BusfareModel implements ArrivalModel {
     const busToday = this.busDay.logRatio(live, routeId, vehicleId, now);
     const busRecent = this.busDay.recentLogRatio(live, routeId, vehicleId, now);
     const byTarget = this.historicalTerms.from(routeId, directionId, fromStop);
+    const signalStops = this.signals && this.signalStopsOf(routeId, directionId);
 
     const result = new Array<number>(targets.length);
     for (let index = 0; index < targets.length; index += 1) {
@@ -134,9 +150,28 @@ export class BusfareModel implements ArrivalModel {
       const h = terms[0]!;
       const w = this.weights[horizonBandOf(h) ?? '20-30'];
       // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
-      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
+      const travelS = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
+      const phases = signalStops && this.phasesAt(signalStops, routeId, directionId, target, secondsOfDay + travelS);
+      result[index] = phases ? phaseAdjusted(phases, secondsOfDay + travelS, this.settings.signalScale * Math.sqrt(travelS)) - secondsOfDay : travelS;
     }
     return result;
+  }
+
+  private signalStopsOf(routeId: string, directionId: number): Map<string, readonly (PhaseDensity | undefined)[] | null> {
+    const key = `${directionId}|${routeId}`;
+    let stops = this.signalStops.get(key);
+    if (!stops) this.signalStops.set(key, (stops = new Map()));
+    return stops;
+  }
+
+  /** Returns the target's phase density at a second of day, through a cache that builds no key per call. */
+  private phasesAt(stops: Map<string, readonly (PhaseDensity | undefined)[] | null>, routeId: string, directionId: number, stopId: string, secondsOfDay: number): PhaseDensity | undefined {
+    let slots = stops.get(stopId);
+    if (slots === undefined) {
+      slots = this.signals!.slotsOf(routeId, directionId, stopId) ?? null;
+      stops.set(stopId, slots);
+    }
+    return slots?.[Math.floor(secondsOfDay / this.settings.signals.slotS)];
   }
 
   /**

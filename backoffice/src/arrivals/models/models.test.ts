@@ -8,6 +8,7 @@ import { BUSFARE_FEATURES, type BusfareFeature, BusfareModel, SHORT_HORIZON_TERM
 import { fitBusfareSettings } from './busfare-fitting.js';
 import { HistoricalMedianModel } from './historical-median-model.js';
 import { HistoricalTravelTimes } from './historical-travel-times.js';
+import { DEFAULT_SIGNAL_PHASE_SETTINGS } from './signal-phases.js';
 import { KalmanModel } from './kalman-model.js';
 import { LastVehicleModel } from './last-vehicle-model.js';
 
@@ -111,6 +112,8 @@ describe('BusfareModel', () => {
     busHistoryPriorRuns: 0,
     busTodayPriorRuns: 0,
     busRecent: { timeConstantS: 1800, priorWeight: 0 },
+    signals: DEFAULT_SIGNAL_PHASE_SETTINGS,
+    signalScale: 0,
   };
   const only = (feature: BusfareFeature, weight: number) => {
     const coefficients = neutralCoefficients();

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { replayRequests, splitByDate } from '../evaluation/replay.js';
+import { LiveDay } from '../live-day.js';
+import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
+import { PairHistory } from '../travel-history.js';
+import { fitBusfareSettings } from './busfare-fitting.js';
+import { BusfareModel, DEFAULT_BUSFARE_STRUCTURE, neutralCoefficients } from './busfare-model.js';
+import { DEFAULT_SIGNAL_PHASE_SETTINGS, SignalPhases, densityAt, phaseAdjusted } from './signal-phases.js';
+
+const UTC8 = 8 * 3600;
+const CYCLE_S = 97.3;
+const GREEN_S = 30;
+const DATES = ['2018-03-05', '2018-03-06', '2018-03-07', '2018-03-08', '2018-03-09', '2018-03-12', '2018-03-13', '2018-03-14'];
+
+/** Returns a deterministic source of numbers in [0, 1): Marsaglia's xorshift32. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Buses leave A every few minutes from 07:00 to 19:00 and reach B after 60 to 120 s. Between B and
+ * C a fixed-time signal (cycle 97.3 s counted from midnight, green for its first 30 s) stops a bus
+ * that comes in red until the next green. C is 10 s past the signal. With `signal` false the road
+ * to C has no signal and takes about as long on average.
+ */
+function syntheticTrips(signal: boolean, seed = 7): ObservedTrip[] {
+  const random = randomSource(seed);
+  const trips: ObservedTrip[] = [];
+  for (const date of DATES) {
+    const dayStart = Date.parse(`${date}T00:00:00Z`) / 1000 - UTC8;
+    for (let leave = 7 * 3600; leave < 19 * 3600; leave += 150 + 150 * random()) {
+      const atB = leave + 60 + 60 * random();
+      const atSignal = atB + 20 + 80 * random();
+      const phase = ((atSignal % CYCLE_S) + CYCLE_S) % CYCLE_S;
+      let through = atSignal + 33 * random();
+      if (signal) through = phase < GREEN_S ? atSignal : atSignal + CYCLE_S - phase;
+      const atC = through + 10;
+      const vehicleId = `bus${trips.length % 6}`;
+      trips.push({
+        id: `${date}/${trips.length}`,
+        routeId: 'R',
+        directionId: 0,
+        vehicleId,
+        serviceDate: date,
+        dayType: dayTypeOf(date),
+        dayStart,
+        arrivals: [
+          { stopId: 'A', time: Math.round(dayStart + leave) },
+          { stopId: 'B', time: Math.round(dayStart + atB) },
+          { stopId: 'C', time: Math.round(dayStart + atC) },
+        ],
+      });
+    }
+  }
+  return trips;
+}
+
+describe('SignalPhases', () => {
+  it('finds the cycle before a stop', () => {
+    const phases = new SignalPhases(syntheticTrips(true));
+
+    const atC = phases.at('R', 0, 'C', 12 * 3600);
+    expect(atC).toBeDefined();
+    expect(atC!.cycleS).toBeCloseTo(CYCLE_S, 1);
+    expect(atC!.concentration).toBeGreaterThan(0.5);
+    expect(phases.at('R', 0, 'B', 12 * 3600)).toBeUndefined();
+    expect(phases.at('R', 0, 'A', 12 * 3600)).toBeUndefined();
+    expect(phases.at('R', 1, 'C', 12 * 3600)).toBeUndefined();
+    expect(phases.stopCount).toBe(1);
+  });
+
+  it('finds no cycle in arrivals without a signal', () => {
+    expect(new SignalPhases(syntheticTrips(false)).stopCount).toBe(0);
+  });
+
+  it('peaks where the red queue arrives', () => {
+    const atC = new SignalPhases(syntheticTrips(true)).at('R', 0, 'C', 12 * 3600)!;
+    const mean = atC.density.reduce((sum, value) => sum + value, 0) / atC.density.length;
+    expect(mean).toBeCloseTo(1, 6);
+    // A green starts at every multiple of 97.3 s after midnight. Buses held in red reach C 10 s
+    // into the green, the others 10 to 40 s into it, and none in the rest of the cycle.
+    const cycleStart = 43_200 - (43_200 % CYCLE_S);
+    expect(densityAt(atC, cycleStart + 10)).toBeGreaterThan(3);
+    expect(densityAt(atC, cycleStart + 30)).toBeGreaterThan(0.5);
+    expect(densityAt(atC, cycleStart + 70)).toBeLessThan(0.2);
+  });
+
+  it('moves a red-time prediction to the green', () => {
+    const atC = new SignalPhases(syntheticTrips(true)).at('R', 0, 'C', 12 * 3600)!;
+    const cycleStart = 43_200 - (43_200 % CYCLE_S);
+    const inRed = cycleStart + 10 + 70;
+
+    const moved = phaseAdjusted(atC, inRed, 20);
+    expect(moved - cycleStart).toBeGreaterThan(CYCLE_S + 5);
+    expect(moved - cycleStart).toBeLessThan(CYCLE_S + 25);
+    // A prediction where most buses arrive stays close to where it was.
+    expect(Math.abs(phaseAdjusted(atC, cycleStart + 10, 20) - (cycleStart + 10))).toBeLessThan(3);
+  });
+
+  it('needs enough arrivals and a strong enough cycle', () => {
+    const trips = syntheticTrips(true);
+    expect(new SignalPhases(trips, { ...DEFAULT_SIGNAL_PHASE_SETTINGS, minArrivals: 100_000 }).stopCount).toBe(0);
+    expect(new SignalPhases(trips, { ...DEFAULT_SIGNAL_PHASE_SETTINGS, minRayleigh: 1e9 }).stopCount).toBe(0);
+  });
+});
+
+describe('busfare with signal phases', () => {
+  it('chooses a spread on validation dates', () => {
+    const fit = fitBusfareSettings(syntheticTrips(true));
+
+    expect(fit.signalStops).toBe(1);
+    expect(fit.settings.signalScale).toBeGreaterThan(0);
+    const maeOf = (scale: number) => fit.signalScaleMaeS.find((entry) => entry.scale === scale)!.maeS;
+    expect(maeOf(fit.settings.signalScale)).toBeLessThan(maeOf(0));
+  });
+
+  it('keeps the spread at 0 where no stop has a cycle', () => {
+    const fit = fitBusfareSettings(syntheticTrips(false));
+
+    expect(fit.signalStops).toBe(0);
+    expect(fit.settings.signalScale).toBe(0);
+  });
+
+  it('predicts the stop behind the signal better with the spread than without', () => {
+    const { training, test } = splitByDate(syntheticTrips(true), 0.6);
+    const history = new PairHistory(training);
+    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2 };
+    const withPhases = new BusfareModel(history, settings, training);
+    const without = new BusfareModel(history, { ...settings, signalScale: 0 }, training);
+    let errorWith = 0;
+    let errorWithout = 0;
+    for (const { request, live, actualS } of replayRequests(test)) {
+      const index = request.targets.indexOf('C');
+      if (index < 0 || request.targets.length !== 1) continue;
+      errorWith += Math.abs(withPhases.predict(request, live)[index]! - actualS[index]!);
+      errorWithout += Math.abs(without.predict(request, live)[index]! - actualS[index]!);
+    }
+    expect(errorWithout).toBeGreaterThan(0);
+    expect(errorWith).toBeLessThan(errorWithout * 0.9);
+  });
+
+  it('ignores timetable histories', () => {
+    const trips = syntheticTrips(true);
+    const history = new PairHistory(trips);
+    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2 };
+    const bus = trips.at(-1)!;
+    const request = { routeId: 'R', directionId: 0, tripId: bus.id, vehicleId: bus.vehicleId, dayType: bus.dayType, dayStart: bus.dayStart, arrivalsSoFar: bus.arrivals.slice(0, 2), now: bus.arrivals[1]!.time, targets: ['C'] };
+    const live = new LiveDay([bus]);
+
+    // Timetable times rounded to the minute would show a 60 s cycle of their own.
+    const timetableOnly = new BusfareModel(history, settings).predict(request, live);
+    const plain = new BusfareModel(history, { ...settings, signalScale: 0 }).predict(request, live);
+    expect(timetableOnly).toEqual(plain);
+  });
+});
