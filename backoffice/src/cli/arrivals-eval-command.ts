@@ -79,8 +79,9 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
   });
   const signals = cliText('cli.arrivals.signals', textLanguage, {
     stops: result.fit.signalStops,
-    maeByScale: result.fit.signalScaleMaeS.map(({ scale, maeS }) => `${scale}: ${maeS}`).join(', '),
+    maeByScale: result.fit.signalMoveMaeS.map(({ scale, carry, maeS }) => `${scale}/${carry}: ${maeS}`).join(', '),
     scale: result.fit.settings.signalScale,
+    carry: result.fit.settings.signalCarry,
   });
   writeLog(`${summary}\n${signals}\n${cliText('cli.arrivals.settings', textLanguage, { settings: JSON.stringify(result.fit.settings) })}\n`);
 }

@@ -1190,8 +1190,8 @@ export const CLI_TEXT = {
   },
   'cli.arrivals.settings': { zh: 'busfare 模型参数：{settings}', en: 'busfare settings: {settings}' },
   'cli.arrivals.signals': {
-    zh: '信号灯周期：内部训练日期中 {stops} 个站点的到站时刻按固定周期重复；验证日期上各离散系数 k 的平均绝对误差（秒）：{maeByScale}；选用 k = {scale}',
-    en: 'signal cycles: arrivals repeat with a fixed cycle at {stops} stops in the inner training dates; validation MAE (s) by spread k: {maeByScale}; chosen k = {scale}',
+    zh: '信号灯周期：内部训练日期中 {stops} 个站点的到站时刻按固定周期重复；验证日期上各离散系数 k 与顺延比例 c 的平均绝对误差（秒，k/c）：{maeByScale}；选用 k = {scale}，c = {carry}',
+    en: 'signal cycles: arrivals repeat with a fixed cycle at {stops} stops in the inner training dates; validation MAE (s) by spread k and carried share c (k/c): {maeByScale}; chosen k = {scale}, c = {carry}',
   },
   'cli.arrivals.gtfsAvlSummary': {
     zh: '{fixes} 个定位点；识别出的行程：{trips}；{requests} 次预测请求；历史数据：时刻表行程 {scheduleTrips} 个，实际记录行程 {historyTrips} 个；未计入的预测目标：{noHistory} 个缺少历史数据，{noBaseline} 个没有当时有效的 TransitClock 预测',

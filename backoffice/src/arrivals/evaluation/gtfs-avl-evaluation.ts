@@ -35,6 +35,7 @@ export const DEFAULT_BUSFARE_SETTINGS: BusfareSettings = {
     '20-30': { intercept: 0, routeToday: 0.3, routeTodayLong: 0.09, narrowWindow: 0.18, wideWindow: 0.29, everyDayType: 0.23, busHistory: 0.42, busToday: 0.31, busRecent: 0 },
   },
   signalScale: 2,
+  signalCarry: 0.5,
 };
 
 export interface GtfsAvlInputs {

@@ -4,7 +4,7 @@ import type { ObservedTrip } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 import { BUSFARE_FEATURES, type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, SHORT_HORIZON_TERMS, coefficientsOf, neutralCoefficients } from './busfare-model.js';
 import { fitLeastAbsoluteDeviations } from './least-absolute-deviations.js';
-import { SignalPhases, phaseAdjusted } from './signal-phases.js';
+import { SignalPhases, moveTowardsPhases } from './signal-phases.js';
 
 /** Share of the training dates, the earliest, that the validation replay learns from. The rest validate. */
 const INNER_TRAINING_SHARE = 0.75;
@@ -14,6 +14,8 @@ const MIN_BAND_POINTS = 200;
 const RIDGE = 1e-4;
 /** Spreads k (k·√T seconds around a prediction of T seconds) tried for the move towards signal phases; 0 turns the move off. */
 export const SIGNAL_SCALES = [0, 1, 1.5, 2, 3] as const;
+/** Shares of a move carried to the later targets, tried with each spread. */
+export const SIGNAL_CARRIES = [0, 0.25, 0.5, 0.75] as const;
 
 export interface BusfareFit {
   settings: BusfareSettings;
@@ -23,9 +25,9 @@ export interface BusfareFit {
   /** Validation points per band of H, and the bands that used the pooled fit. */
   points: Partial<Record<HorizonBand, number>>;
   pooledBands: HorizonBand[];
-  /** Stops with a signal cycle in the inner training dates, and the validation MAE per spread k tried. */
+  /** Stops with a signal cycle in the inner training dates, and the validation MAE per spread k and carried share tried. */
   signalStops: number;
-  signalScaleMaeS: { scale: number; maeS: number }[];
+  signalMoveMaeS: { scale: number; carry: number; maeS: number }[];
   innerTrainingDates: string[];
   validationDates: string[];
 }
@@ -46,8 +48,8 @@ interface ValidationPoint {
  */
 export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], structure: BusfareStructure = DEFAULT_BUSFARE_STRUCTURE): BusfareFit {
   const split = splitByDate(trainingTrips, INNER_TRAINING_SHARE);
-  const empty = { validationMaeS: {}, historicalMaeS: {}, points: {}, pooledBands: [...HORIZON_BANDS], signalStops: 0, signalScaleMaeS: [], innerTrainingDates: split.trainingDates, validationDates: split.testDates };
-  const plain = { ...structure, coefficients: neutralCoefficients(), signalScale: 0 };
+  const empty = { validationMaeS: {}, historicalMaeS: {}, points: {}, pooledBands: [...HORIZON_BANDS], signalStops: 0, signalMoveMaeS: [], innerTrainingDates: split.trainingDates, validationDates: split.testDates };
+  const plain = { ...structure, coefficients: neutralCoefficients(), signalScale: 0, signalCarry: 0 };
   if (split.testDates.length === 0) {
     // One training date leaves nothing to validate on: the plain median is all that can be trusted.
     return { settings: plain, ...empty };
@@ -72,7 +74,7 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
   if (all.length < MIN_BAND_POINTS) return { settings: plain, ...empty };
   const pooled = fitPoints(all);
   const coefficients = neutralCoefficients();
-  const fit: BusfareFit = { ...empty, settings: { ...structure, coefficients, signalScale: 0 }, pooledBands: [] };
+  const fit: BusfareFit = { ...empty, settings: { ...structure, coefficients, signalScale: 0, signalCarry: 0 }, pooledBands: [] };
   for (const band of HORIZON_BANDS) {
     const points = byBand.get(band)!;
     const own = points.length >= MIN_BAND_POINTS;
@@ -85,41 +87,44 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
     fit.validationMaeS[band] = round1(meanAbsoluteError(points, beta));
     fit.historicalMaeS[band] = round1(meanAbsoluteError(points, new Float64Array(beta.length)));
   }
-  chooseSignalScale(fit, new BusfareModel(history, fit.settings, split.training), split.training, split.test);
+  chooseSignalMove(fit, new BusfareModel(history, fit.settings, split.training), split.training, split.test);
   return fit;
 }
 
 /**
- * Sets the spread of the move towards signal phases to the one with the least validation MAE over
- * every target within 30 minutes, replaying the validation dates with the fitted coefficients.
+ * Sets the spread of the move towards signal phases, and the share of it carried to later targets,
+ * to the pair with the least validation MAE over every target within 30 minutes, replaying the
+ * validation dates with the fitted coefficients.
  */
-function chooseSignalScale(fit: BusfareFit, fitted: BusfareModel, innerTraining: readonly ObservedTrip[], validation: readonly ObservedTrip[]): void {
+function chooseSignalMove(fit: BusfareFit, fitted: BusfareModel, innerTraining: readonly ObservedTrip[], validation: readonly ObservedTrip[]): void {
   const phases = new SignalPhases(innerTraining, fit.settings.signals);
   fit.signalStops = phases.stopCount;
   if (phases.stopCount === 0) return;
-  const sums = new Float64Array(SIGNAL_SCALES.length);
+  const candidates = SIGNAL_SCALES.flatMap((scale): { scale: number; carry: number }[] => (scale === 0 ? [{ scale, carry: 0 }] : SIGNAL_CARRIES.map((carry) => ({ scale, carry }))));
+  const sums = new Float64Array(candidates.length);
   let count = 0;
   for (const { request, live, actualS } of replayRequests(validation)) {
     const predicted = fitted.predict(request, live);
     const secondsOfDay = request.now - request.dayStart;
-    predicted.forEach((travelS, index) => {
-      const actual = actualS[index]!;
-      if (!Number.isFinite(travelS) || horizonBandOf(actual) === undefined) return;
-      count += 1;
-      const density = phases.at(request.routeId, request.directionId, request.targets[index]!, secondsOfDay + travelS);
-      SIGNAL_SCALES.forEach((scale, column) => {
-        const adjusted = density && scale > 0 ? phaseAdjusted(density, secondsOfDay + travelS, scale * Math.sqrt(travelS)) - secondsOfDay : travelS;
-        sums[column] = sums[column]! + Math.abs(adjusted - actual);
-      });
+    const scored = predicted.map((travelS, index) => Number.isFinite(travelS) && horizonBandOf(actualS[index]!) !== undefined);
+    count += scored.filter(Boolean).length;
+    const densityOf = (index: number, arrivalSecondsOfDay: number) => phases.at(request.routeId, request.directionId, request.targets[index]!, arrivalSecondsOfDay);
+    candidates.forEach(({ scale, carry }, column) => {
+      const moved = [...predicted];
+      if (scale > 0) moveTowardsPhases(moved, secondsOfDay, scale, carry, densityOf);
+      for (let index = 0; index < moved.length; index += 1) {
+        if (scored[index]) sums[column] = sums[column]! + Math.abs(moved[index]! - actualS[index]!);
+      }
     });
   }
   if (count === 0) return;
   let best = 0;
-  SIGNAL_SCALES.forEach((scale, column) => {
-    fit.signalScaleMaeS.push({ scale, maeS: Math.round((sums[column]! / count) * 100) / 100 });
+  candidates.forEach(({ scale, carry }, column) => {
+    fit.signalMoveMaeS.push({ scale, carry, maeS: Math.round((sums[column]! / count) * 100) / 100 });
     if (sums[column]! < sums[best]!) best = column;
   });
-  fit.settings.signalScale = SIGNAL_SCALES[best]!;
+  fit.settings.signalScale = candidates[best]!.scale;
+  fit.settings.signalCarry = candidates[best]!.carry;
 }
 
 /** Per band of H, the feature columns of the terms that band leaves out. */

@@ -4,7 +4,7 @@ import type { DayType, ObservedTrip } from '../observed-trip.js';
 import { type PairHistory, pairKey } from '../travel-history.js';
 import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
 import { type HistoricalWindow, HistoricalTravelTimes, timeSlotKey } from './historical-travel-times.js';
-import { DEFAULT_SIGNAL_PHASE_SETTINGS, type PhaseDensity, type SignalPhaseSettings, SignalPhases, phaseAdjusted } from './signal-phases.js';
+import { DEFAULT_SIGNAL_PHASE_SETTINGS, type PhaseDensity, type SignalPhaseSettings, SignalPhases, moveTowardsPhases } from './signal-phases.js';
 import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 import { TodayRatio, type TodayRatioSettings } from './today-ratio.js';
 import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
@@ -56,6 +56,8 @@ export interface BusfareSettings extends BusfareStructure {
    * the target stop's usual arrival phases; 0 leaves predictions where the coefficients put them.
    */
   signalScale: number;
+  /** Share of a target's move towards its phases that also shifts the later targets of the request. */
+  signalCarry: number;
 }
 
 /** Inputs of one request: H per target and each target's feature row (BUSFARE_FEATURES order). */
@@ -150,9 +152,10 @@ export class BusfareModel implements ArrivalModel {
       const h = terms[0]!;
       const w = this.weights[horizonBandOf(h) ?? '20-30'];
       // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
-      const travelS = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
-      const phases = signalStops && this.phasesAt(signalStops, routeId, directionId, target, secondsOfDay + travelS);
-      result[index] = phases ? phaseAdjusted(phases, secondsOfDay + travelS, this.settings.signalScale * Math.sqrt(travelS)) - secondsOfDay : travelS;
+      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
+    }
+    if (signalStops) {
+      moveTowardsPhases(result, secondsOfDay, this.settings.signalScale, this.settings.signalCarry, (index, arrivalSecondsOfDay) => this.phasesAt(signalStops, routeId, directionId, targets[index]!, arrivalSecondsOfDay));
     }
     return result;
   }

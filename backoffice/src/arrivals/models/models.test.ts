@@ -114,6 +114,7 @@ describe('BusfareModel', () => {
     busRecent: { timeConstantS: 1800, priorWeight: 0 },
     signals: DEFAULT_SIGNAL_PHASE_SETTINGS,
     signalScale: 0,
+    signalCarry: 0,
   };
   const only = (feature: BusfareFeature, weight: number) => {
     const coefficients = neutralCoefficients();

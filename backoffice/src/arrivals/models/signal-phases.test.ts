@@ -5,7 +5,7 @@ import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 import { fitBusfareSettings } from './busfare-fitting.js';
 import { BusfareModel, DEFAULT_BUSFARE_STRUCTURE, neutralCoefficients } from './busfare-model.js';
-import { DEFAULT_SIGNAL_PHASE_SETTINGS, SignalPhases, densityAt, phaseAdjusted } from './signal-phases.js';
+import { DEFAULT_SIGNAL_PHASE_SETTINGS, SignalPhases, densityAt, moveTowardsPhases, phaseAdjusted } from './signal-phases.js';
 
 const UTC8 = 8 * 3600;
 const CYCLE_S = 97.3;
@@ -103,6 +103,20 @@ describe('SignalPhases', () => {
     expect(Math.abs(phaseAdjusted(atC, cycleStart + 10, 20) - (cycleStart + 10))).toBeLessThan(3);
   });
 
+  it('carries a share of the move on', () => {
+    const atC = new SignalPhases(syntheticTrips(true)).at('R', 0, 'C', 12 * 3600)!;
+    const cycleStart = 43_200 - (43_200 % CYCLE_S);
+    const now = cycleStart - 100;
+    // Target 0 (C) is due in red, 180 s from now; target 1 has no cycle.
+    const travelS = [180, 300];
+
+    moveTowardsPhases(travelS, now, 2, 0.5, (index) => (index === 0 ? atC : undefined));
+
+    const move = travelS[0]! - 180;
+    expect(move).toBeGreaterThan(10);
+    expect(travelS[1]).toBeCloseTo(300 + 0.5 * move, 6);
+  });
+
   it('needs enough arrivals and a strong enough cycle', () => {
     const trips = syntheticTrips(true);
     expect(new SignalPhases(trips, { ...DEFAULT_SIGNAL_PHASE_SETTINGS, minArrivals: 100_000 }).stopCount).toBe(0);
@@ -116,8 +130,8 @@ describe('busfare with signal phases', () => {
 
     expect(fit.signalStops).toBe(1);
     expect(fit.settings.signalScale).toBeGreaterThan(0);
-    const maeOf = (scale: number) => fit.signalScaleMaeS.find((entry) => entry.scale === scale)!.maeS;
-    expect(maeOf(fit.settings.signalScale)).toBeLessThan(maeOf(0));
+    const maeOf = (scale: number, carry: number) => fit.signalMoveMaeS.find((entry) => entry.scale === scale && entry.carry === carry)!.maeS;
+    expect(maeOf(fit.settings.signalScale, fit.settings.signalCarry)).toBeLessThan(maeOf(0, 0));
   });
 
   it('keeps the spread at 0 where no stop has a cycle', () => {
@@ -130,7 +144,7 @@ describe('busfare with signal phases', () => {
   it('predicts the stop behind the signal better with the spread than without', () => {
     const { training, test } = splitByDate(syntheticTrips(true), 0.6);
     const history = new PairHistory(training);
-    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2 };
+    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2, signalCarry: 0.5 };
     const withPhases = new BusfareModel(history, settings, training);
     const without = new BusfareModel(history, { ...settings, signalScale: 0 }, training);
     let errorWith = 0;
@@ -148,7 +162,7 @@ describe('busfare with signal phases', () => {
   it('ignores timetable histories', () => {
     const trips = syntheticTrips(true);
     const history = new PairHistory(trips);
-    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2 };
+    const settings = { ...DEFAULT_BUSFARE_STRUCTURE, coefficients: neutralCoefficients(), signalScale: 2, signalCarry: 0.5 };
     const bus = trips.at(-1)!;
     const request = { routeId: 'R', directionId: 0, tripId: bus.id, vehicleId: bus.vehicleId, dayType: bus.dayType, dayStart: bus.dayStart, arrivalsSoFar: bus.arrivals.slice(0, 2), now: bus.arrivals[1]!.time, targets: ['C'] };
     const live = new LiveDay([bus]);

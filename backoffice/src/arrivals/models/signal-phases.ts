@@ -6,7 +6,7 @@ import type { ObservedTrip } from '../observed-trip.js';
  * signal's cycle, at the same clock times every day.
  */
 export interface SignalPhaseSettings {
-  /** Length of a time-of-day slot in seconds; each slot has its own cycle (signal plans change). */
+  /** Length of a time-of-day slot in seconds. Each slot has its own cycle, because signal plans change. */
   slotS: number;
   /** Arrivals this far before and after a slot count towards its cycle and phases. */
   marginS: number;
@@ -16,7 +16,7 @@ export interface SignalPhaseSettings {
   minArrivals: number;
   /**
    * Least Rayleigh statistic n·R̄² of the best cycle. Without a cycle it is about exponentially
-   * distributed with mean 1, so the highest of a few thousand trial cycles stays near 10.
+   * distributed with mean 1, so the highest of the about 2,000 trial cycles is near ln 2000 ≈ 8.
    */
   minRayleigh: number;
   /** Standard deviation in seconds of the Gaussian kernel that smooths the arrival phases. */
@@ -226,4 +226,27 @@ export function phaseAdjusted(phases: PhaseDensity, predictedS: number, scaleS: 
     sum = next;
   }
   return predictedS;
+}
+
+/**
+ * Moves each travel time of one request's targets, in route order, towards its stop's arrival
+ * phases with the spread k·√T (`scale` k), in place. A share `carry` of the last move also shifts
+ * the later targets, because a bus that waits for a green reaches the stops behind it later too.
+ * `densityOf` returns the target's density at a second of day, or undefined.
+ */
+export function moveTowardsPhases(travelS: number[], requestSecondsOfDay: number, scale: number, carry: number, densityOf: (index: number, secondsOfDay: number) => PhaseDensity | undefined): void {
+  let move = 0;
+  for (let index = 0; index < travelS.length; index += 1) {
+    const base = travelS[index]!;
+    if (!Number.isFinite(base)) continue;
+    const shifted = base + carry * move;
+    const phases = densityOf(index, requestSecondsOfDay + shifted);
+    if (!phases) {
+      travelS[index] = shifted;
+      continue;
+    }
+    const moved = phaseAdjusted(phases, requestSecondsOfDay + shifted, scale * Math.sqrt(Math.max(shifted, 1))) - requestSecondsOfDay;
+    move = moved - base;
+    travelS[index] = moved;
+  }
 }
