@@ -52,6 +52,8 @@ export interface PhaseDensity {
  * a cycle. Steps of 0.02 found the same cycles on the Suzhou recordings, five times slower.
  */
 const PHASE_STEP = 0.1;
+/** Peaks of the coarse scan that are refined over the whole window. */
+const REFINED_PEAKS = 3;
 
 /**
  * The arrival phases of every stop and time-of-day slot whose arrivals repeat with a cycle, learned
@@ -114,18 +116,45 @@ function findPhaseDensity(sorted: Float64Array, slot: number, settings: SignalPh
     offsets[index] = sorted[from + index]! - originS;
     span = Math.max(span, Math.abs(offsets[index]!));
   }
-  const best = bestFrequency(offsets, 1 / settings.maxCycleS, 1 / settings.minCycleS, PHASE_STEP / Math.max(span, 1));
+  const best = searchFrequency(offsets, span, settings);
   if (best.rayleigh < settings.minRayleigh) return undefined;
   const cycleS = 1 / best.frequency;
   return { cycleS, originS, density: smoothedDensity(offsets, cycleS, settings), concentration: Math.sqrt(best.rayleigh / count) };
 }
 
 /**
- * Scans frequencies from `low` to `high` in steps of `step` for the one whose phases of the offsets
- * line up best, by the Rayleigh statistic |Σ exp(2πi·f·t)|² / n. Each arrival's phasor turns by a
- * fixed angle per step, so the scan multiplies instead of calling sin and cos.
+ * Finds the frequency whose phases of the window's arrivals line up best. A first scan of the whole
+ * range takes only the arrivals inside the slot, with steps as coarse as its shorter span allows.
+ * The best few frequencies it finds are then refined over the whole window. On the Suzhou
+ * recordings this found the same cycles as one fine scan of the window, in a sixth of the time.
  */
-function bestFrequency(offsets: Float64Array, low: number, high: number, step: number): { frequency: number; rayleigh: number } {
+function searchFrequency(offsets: Float64Array, span: number, settings: SignalPhaseSettings): Frequency {
+  const low = 1 / settings.maxCycleS;
+  const high = 1 / settings.minCycleS;
+  const coarseHalf = settings.slotS / 2;
+  const coarse = offsets.filter((offset) => Math.abs(offset) <= coarseHalf);
+  if (coarseHalf >= span || coarse.length < 2) return scanFrequencies(offsets, low, high, PHASE_STEP / Math.max(span, 1), 1)[0] ?? { frequency: low, rayleigh: 0 };
+  const coarseStep = PHASE_STEP / coarseHalf;
+  const fineStep = PHASE_STEP / Math.max(span, 1);
+  let best: Frequency = { frequency: low, rayleigh: 0 };
+  for (const candidate of scanFrequencies(coarse, low, high, coarseStep, REFINED_PEAKS)) {
+    const refined = scanFrequencies(offsets, Math.max(low, candidate.frequency - 2 * coarseStep), Math.min(high, candidate.frequency + 2 * coarseStep), fineStep, 1)[0];
+    if (refined && refined.rayleigh > best.rayleigh) best = refined;
+  }
+  return best;
+}
+
+interface Frequency {
+  frequency: number;
+  rayleigh: number;
+}
+
+/**
+ * Scans frequencies from `low` to `high` in steps of `step` for the `peaks` local maxima, highest
+ * first, of the Rayleigh statistic |Σ exp(2πi·f·t)|² / n of the offsets' phases. Each arrival's
+ * phasor turns by a fixed angle per step, so the scan multiplies instead of calling sin and cos.
+ */
+function scanFrequencies(offsets: Float64Array, low: number, high: number, step: number, peaks: number): Frequency[] {
   const n = offsets.length;
   const re = new Float64Array(n);
   const im = new Float64Array(n);
@@ -138,7 +167,10 @@ function bestFrequency(offsets: Float64Array, low: number, high: number, step: n
     stepRe[index] = Math.cos(2 * Math.PI * step * t);
     stepIm[index] = Math.sin(2 * Math.PI * step * t);
   }
-  let best = { frequency: low, rayleigh: 0 };
+
+  const found: Frequency[] = [];
+  let previous = 0;
+  let rising = true;
   const steps = Math.floor((high - low) / step);
   for (let k = 0; k <= steps; k += 1) {
     let sumRe = 0;
@@ -152,9 +184,22 @@ function bestFrequency(offsets: Float64Array, low: number, high: number, step: n
       im[index] = r * stepIm[index]! + i * stepRe[index]!;
     }
     const rayleigh = (sumRe * sumRe + sumIm * sumIm) / n;
-    if (rayleigh > best.rayleigh) best = { frequency: low + k * step, rayleigh };
+    // A local maximum is where the statistic stops rising; the last step counts if still rising.
+    if (k > 0 && rising && rayleigh < previous) keepPeak(found, { frequency: low + (k - 1) * step, rayleigh: previous }, peaks);
+    rising = rayleigh >= previous;
+    previous = rayleigh;
   }
-  return best;
+  if (rising) keepPeak(found, { frequency: low + steps * step, rayleigh: previous }, peaks);
+  return found;
+}
+
+/** Inserts a peak into the list, highest first, keeping at most `peaks` of them. */
+function keepPeak(found: Frequency[], peak: Frequency, peaks: number): void {
+  if (found.length === peaks && found.at(-1)!.rayleigh >= peak.rayleigh) return;
+  let index = found.length;
+  while (index > 0 && found[index - 1]!.rayleigh < peak.rayleigh) index -= 1;
+  found.splice(index, 0, peak);
+  if (found.length > peaks) found.pop();
 }
 
 /** Returns the Gaussian-smoothed density of the offsets' phases per whole second of the cycle, mixed with a uniform one. */
