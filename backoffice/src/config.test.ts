@@ -38,7 +38,7 @@ describe('config', () => {
       localIssuerPrefixes: [],
       businessDayCutoff: '00:00',
       timezoneOffsetMinutes: 480,
-      arrivals: { refreshSeconds: 10 },
+      arrivals: { refreshSeconds: 10, historyDays: 28 },
     });
   });
 
@@ -160,7 +160,7 @@ describe('busfare-backoffice command line', () => {
     const { stdout } = await run(['serve', '--help']);
 
     for (const field of Object.keys(backOfficeConfigSchema.shape)) expect(stdout, field).toMatch(new RegExp(`^  ${field}\\b`, 'm'));
-    for (const nested of ['externalUrl', 'terminalCredentials', 'tls {cert, key, ca}', 'evidenceChecks', 'allowTestKeys', 'tokenLabel', 'pinVariable', 'refreshSeconds']) expect(stdout).toContain(nested);
+    for (const nested of ['externalUrl', 'terminalCredentials', 'tls {cert, key, ca}', 'evidenceChecks', 'allowTestKeys', 'tokenLabel', 'pinVariable', 'refreshSeconds', 'historyDays']) expect(stdout).toContain(nested);
   });
 
   describe('serve file checks', () => {

@@ -71,8 +71,16 @@ export interface VehiclePrediction {
 export interface PredictorOptions {
   /** Recorded trips of earlier days. When empty, the timetable of the previous week is used. */
   history?: readonly ObservedTrip[];
+  /**
+   * Returns the trips recorded before a service date. When they cover at least two dates, that
+   * date's model learns from them in place of the timetable.
+   */
+  historyBefore?: (serviceDate: string) => readonly ObservedTrip[];
   busfareSettings?: BusfareSettings;
 }
+
+/** Fewest recorded service dates before a day's model learns from them rather than the timetable. */
+export const MIN_RECORDED_DATES = 2;
 
 /**
  * The online predictor: keeps a tracker per vehicle, collects the day's detected arrivals and, on
@@ -96,6 +104,9 @@ export class ArrivalPredictor {
   private history: readonly ObservedTrip[] | undefined;
   private readonly usesRecordedHistory: boolean;
   private readonly busfareSettings: BusfareSettings;
+  private readonly historyBefore: ((serviceDate: string) => readonly ObservedTrip[]) | undefined;
+  /** Models learned from the recorded days before each service date; null where too few were recorded. */
+  private readonly recordedModels = new Map<string, ArrivalModel | null>();
 
   constructor(
     readonly schedule: TripSchedule,
@@ -104,6 +115,7 @@ export class ArrivalPredictor {
     this.usesRecordedHistory = options.history !== undefined && options.history.length > 0;
     this.history = this.usesRecordedHistory ? options.history : undefined;
     this.busfareSettings = options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS;
+    this.historyBefore = options.historyBefore;
   }
 
   /** Feeds fixes in time order per vehicle and returns the events they caused. */
@@ -227,6 +239,8 @@ export class ArrivalPredictor {
    * refresh of the day. The `arrivals` benchmark passes a recorded history instead.
    */
   private modelFor(serviceDate: string, routeId: string): ArrivalModel {
+    const recorded = this.recordedModelFor(serviceDate);
+    if (recorded) return recorded;
     const key = this.usesRecordedHistory ? '*' : `${serviceDate}|${routeId}`;
     let model = this.models.get(key);
     if (!model) {
@@ -237,6 +251,27 @@ export class ArrivalPredictor {
       this.history = undefined;
     }
     return model;
+  }
+
+  /**
+   * Returns the model of a service date learned from the trips recorded before it, built on first
+   * use, or undefined when fewer than MIN_RECORDED_DATES dates were recorded. Models of dates more
+   * than one day before are dropped.
+   * NOTE: the model keeps the given settings (by default DEFAULT_BUSFARE_SETTINGS). Fitting them on
+   * the recorded days, as arrivals-eval does, would replay the validation days on this thread.
+   */
+  private recordedModelFor(serviceDate: string): ArrivalModel | undefined {
+    if (!this.historyBefore) return undefined;
+    let model = this.recordedModels.get(serviceDate);
+    if (model === undefined) {
+      const trips = this.historyBefore(serviceDate);
+      const dates = new Set(trips.map((trip) => trip.serviceDate));
+      model = dates.size >= MIN_RECORDED_DATES ? new BusfareModel(new PairHistory(trips), this.busfareSettings, trips) : null;
+      this.recordedModels.set(serviceDate, model);
+      const oldest = addDays(serviceDate, -1);
+      for (const date of [...this.recordedModels.keys()]) if (date < oldest) this.recordedModels.delete(date);
+    }
+    return model ?? undefined;
   }
 
   private dayTypeOf(serviceDate: string): DayType {

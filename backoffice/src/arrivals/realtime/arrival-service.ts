@@ -1,6 +1,10 @@
 import type { Logger } from '../../logger.js';
 import type { TripSchedule } from '../matching/trip-patterns.js';
+import { addDays } from '../local-time.js';
+import type { VehicleEvent } from '../matching/vehicle-events.js';
+import type { ObservedTrip } from '../observed-trip.js';
 import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction } from './arrival-predictor.js';
+import type { DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
 import type { PositionFeed } from './sqlite-position-feed.js';
 
@@ -17,7 +21,16 @@ export interface ArrivalServiceOptions extends PredictorOptions {
   refreshMs?: number;
   /** Wall clock in Unix seconds; defaults to the system clock. */
   now?: () => number;
+  /**
+   * Store of detected trips, so each day's model learns from the `historyDays` service dates before
+   * it, across restarts. Without it the models learn from the timetable. The service closes it on stop.
+   */
+  detectedTrips?: DetectedTripStore;
+  historyDays?: number;
 }
+
+/** Service dates of detected trips a model learns from, by default four weeks. */
+export const DEFAULT_HISTORY_DAYS = 28;
 
 /** One refresh's predictions and the feeds encoded from them. */
 export interface ArrivalSnapshot {
@@ -44,6 +57,10 @@ export class ArrivalService {
   private readonly positions: PositionFeed;
   private readonly logger: Logger;
   private readonly refreshMs: number;
+  private readonly detectedTrips: DetectedTripStore | undefined;
+  private readonly historyDays: number;
+  /** The latest service date whose older detected trips were deleted. */
+  private prunedFor = '';
 
   constructor(options: ArrivalServiceOptions) {
     const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -52,7 +69,9 @@ export class ArrivalService {
     this.schedule = options.schedule;
     this.positions = options.positions;
     this.logger = options.logger;
-    this.predictor = new ArrivalPredictor(options.schedule, options);
+    this.detectedTrips = options.detectedTrips;
+    this.historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
+    this.predictor = new ArrivalPredictor(options.schedule, this.detectedTrips ? { ...options, historyBefore: (serviceDate) => this.recordedTripsBefore(serviceDate) } : options);
     this.now = options.now ?? (() => Date.now() / 1000);
     const now = Math.floor(this.now());
     this.latest = { vehicles: [], feeds: encodeRealtimeFeeds([], now), refreshedAt: now };
@@ -69,6 +88,7 @@ export class ArrivalService {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.positions.close();
+    this.detectedTrips?.close();
   }
 
   /** Reads new positions and rebuilds the snapshot; errors are logged and the previous snapshot kept. */
@@ -77,7 +97,7 @@ export class ArrivalService {
       for (;;) {
         const page = this.positions.readAfter(this.cursor, READ_PAGE);
         this.cursor = page.cursor;
-        this.predictor.ingest(page.fixes);
+        this.keep(this.predictor.ingest(page.fixes));
         if (page.fixes.length < READ_PAGE) break;
       }
       const now = Math.floor(this.now());
@@ -87,6 +107,44 @@ export class ArrivalService {
       this.logger.error({ err: error }, 'arrival refresh failed; keeping the previous predictions');
     }
     return this.latest;
+  }
+
+  /**
+   * Stores the stop times the predictor counts (a trip's first stop from its departure, the others
+   * from arrival). A failed write costs only learning, so it is logged and predictions go on.
+   */
+  private keep(events: readonly VehicleEvent[]): void {
+    if (!this.detectedTrips) return;
+    const stops: DetectedStop[] = [];
+    for (const event of events) {
+      if (event.kind !== 'arrival' && event.kind !== 'departure') continue;
+      if (event.kind !== (event.stopIndex === 0 ? 'departure' : 'arrival')) continue;
+      const { serviceDate, vehicleId, tripId, routeId, directionId, stopIndex, stopId, time } = event;
+      stops.push({ serviceDate, vehicleId, tripId, routeId, directionId, stopIndex, stopId, time });
+    }
+    if (stops.length === 0) return;
+    try {
+      this.detectedTrips.append(stops);
+      const newest = stops.reduce((latest, stop) => (stop.serviceDate > latest ? stop.serviceDate : latest), this.prunedFor);
+      if (newest > this.prunedFor) {
+        this.prunedFor = newest;
+        this.detectedTrips.pruneBefore(addDays(newest, -this.historyDays - 1));
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, stops: stops.length, path: this.detectedTrips.path }, 'detected stop times not stored; later days learn without them');
+    }
+  }
+
+  /** Reads the detected trips a service date's model learns from; a failed read leaves it the timetable. */
+  private recordedTripsBefore(serviceDate: string): readonly ObservedTrip[] {
+    try {
+      const trips = this.detectedTrips!.tripsBefore(serviceDate, this.historyDays, this.schedule.timeZone);
+      this.logger.info({ serviceDate, trips: trips.length, dates: new Set(trips.map((trip) => trip.serviceDate)).size }, 'arrival model learns from detected trips');
+      return trips;
+    } catch (error) {
+      this.logger.error({ err: error, serviceDate, path: this.detectedTrips!.path }, 'detected trips not read; the model learns from the timetable today');
+      return [];
+    }
   }
 
   snapshot(): ArrivalSnapshot {
