@@ -257,15 +257,28 @@ function stopKey(routeId: string, directionId: number, stopId: string): string {
  */
 export function phaseAdjusted(phases: PhaseDensity, predictedS: number, scaleS: number): number {
   const reach = Math.ceil(4 * scaleS);
-  const weights = new Float64Array(2 * reach + 1);
+  const count = 2 * reach + 1;
+  if (scratch.length < count) scratch = new Float64Array(Math.max(count, 2 * scratch.length));
+  const weights = scratch;
+  const { density, cycleS } = phases;
+  const binsPerSecond = density.length / cycleS;
+  const last = density.length - 1;
+  // The phase and the Laplace weight advance by recurrence, one second per step, instead of a
+  // modulo and an exponential per step: this runs for every target at a stop with a cycle.
+  let phase = positiveModulo(predictedS - reach - phases.originS, cycleS);
+  let prior = Math.exp(-reach / scaleS);
+  const rise = Math.exp(1 / scaleS);
   let total = 0;
-  for (let offset = -reach; offset <= reach; offset += 1) {
-    const weight = Math.exp(-Math.abs(offset) / scaleS) * densityAt(phases, predictedS + offset);
-    weights[offset + reach] = weight;
+  for (let index = 0; index < count; index += 1) {
+    const weight = prior * density[Math.min(last, Math.floor(phase * binsPerSecond))]!;
+    weights[index] = weight;
     total += weight;
+    phase += 1;
+    if (phase >= cycleS) phase -= cycleS;
+    prior = index < reach ? prior * rise : prior / rise;
   }
   let sum = 0;
-  for (let index = 0; index < weights.length; index += 1) {
+  for (let index = 0; index < count; index += 1) {
     const next = sum + weights[index]!;
     if (next >= total / 2) return predictedS - reach + index - 0.5 + (total / 2 - sum) / weights[index]!;
     sum = next;
@@ -273,25 +286,36 @@ export function phaseAdjusted(phases: PhaseDensity, predictedS: number, scaleS: 
   return predictedS;
 }
 
+/** Weights of phaseAdjusted, kept between calls so a refresh allocates none per target. */
+let scratch = new Float64Array(1024);
+
 /**
  * Moves each travel time of one request's targets, in route order, towards its stop's arrival
  * phases with the spread k·√T (`scale` k), in place. A share `carry` of the last move also shifts
  * the later targets, because a bus that waits for a green reaches the stops behind it later too.
+ * A move never puts a target before the request or before the target ahead of it, unless the
+ * travel times given were in that order already, because the online predictor and the rider pages
+ * list a trip's stops in order.
  * `densityOf` returns the target's density at a second of day, or undefined.
  */
 export function moveTowardsPhases(travelS: number[], requestSecondsOfDay: number, scale: number, carry: number, densityOf: (index: number, secondsOfDay: number) => PhaseDensity | undefined): void {
   let move = 0;
+  // The request itself is the target before the first one, at travel time 0.
+  let previousBase = 0;
+  let previousMoved = 0;
   for (let index = 0; index < travelS.length; index += 1) {
     const base = travelS[index]!;
     if (!Number.isFinite(base)) continue;
     const shifted = base + carry * move;
     const phases = densityOf(index, requestSecondsOfDay + shifted);
-    if (!phases) {
-      travelS[index] = shifted;
-      continue;
+    let moved = shifted;
+    if (phases) {
+      moved = phaseAdjusted(phases, requestSecondsOfDay + shifted, scale * Math.sqrt(Math.max(shifted, 1))) - requestSecondsOfDay;
+      move = moved - base;
     }
-    const moved = phaseAdjusted(phases, requestSecondsOfDay + shifted, scale * Math.sqrt(Math.max(shifted, 1))) - requestSecondsOfDay;
-    move = moved - base;
+    if (base >= previousBase) moved = Math.max(moved, previousMoved);
     travelS[index] = moved;
+    previousBase = base;
+    previousMoved = moved;
   }
 }
