@@ -68,6 +68,10 @@ describe('arrivals config', () => {
     [{ refreshSeconds: 0 }, 'arrivals.refreshSeconds'],
     [{ gtfs: '' }, 'arrivals.gtfs'],
     [{ feed: 'x' }, 'arrivals'],
+    [{ historyDays: -1 }, 'arrivals.historyDays'],
+    [{ historyDays: 1.5 }, 'arrivals.historyDays'],
+    [{ historyDays: 367 }, 'arrivals.historyDays'],
+    [{ historyDays: '28' }, 'arrivals.historyDays'],
   ])('rejects %j', (arrivals, path) => {
     const result = backOfficeConfigSchema.safeParse({ arrivals });
 

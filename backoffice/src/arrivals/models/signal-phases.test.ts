@@ -79,6 +79,24 @@ describe('SignalPhases', () => {
     expect(new SignalPhases(syntheticTrips(false)).stopCount).toBe(0);
   });
 
+  it('finds no cycle in a regular headway', () => {
+    // Buses leave A every 120 s with a few seconds' jitter and need 60 to 80 s to B and 40 to
+    // 100 s more to C, with no signal: the arrivals repeat with the timetable's headway only.
+    const random = randomSource(11);
+    const trips: ObservedTrip[] = [];
+    for (const date of DATES) {
+      const dayStart = Date.parse(`${date}T00:00:00Z`) / 1000 - UTC8;
+      for (let leave = 7 * 3600; leave < 19 * 3600; leave += 120) {
+        const atA = leave + 5 * random();
+        const atB = atA + 60 + 20 * random();
+        const atC = atB + 40 + 60 * random();
+        trips.push({ id: `${date}/${trips.length}`, routeId: 'R', directionId: 0, vehicleId: `bus${trips.length % 20}`, serviceDate: date, dayType: dayTypeOf(date), dayStart, arrivals: [{ stopId: 'A', time: dayStart + atA }, { stopId: 'B', time: dayStart + atB }, { stopId: 'C', time: dayStart + atC }] });
+      }
+    }
+
+    expect(new SignalPhases(trips).stopCount).toBe(0);
+  });
+
   it('peaks where the red queue arrives', () => {
     const atC = new SignalPhases(syntheticTrips(true)).at('R', 0, 'C', 12 * 3600)!;
     const mean = atC.density.reduce((sum, value) => sum + value, 0) / atC.density.length;
@@ -115,6 +133,63 @@ describe('SignalPhases', () => {
     const move = travelS[0]! - 180;
     expect(move).toBeGreaterThan(10);
     expect(travelS[1]).toBeCloseTo(300 + 0.5 * move, 6);
+  });
+
+  it('keeps the targets in order after a move', () => {
+    const atC = new SignalPhases(syntheticTrips(true)).at('R', 0, 'C', 12 * 3600)!;
+    const cycleStart = 43_200 - (43_200 % CYCLE_S);
+    const now = cycleStart - 100;
+    // Target 0 (C) is due in red and waits for the next green. Target 1 has no cycle and is due
+    // 5 s after C, so carrying half of C's move alone would put it before C.
+    const travelS = [180, 185];
+
+    moveTowardsPhases(travelS, now, 2, 0.5, (index) => (index === 0 ? atC : undefined));
+
+    expect(travelS[0]! - 180).toBeGreaterThan(10);
+    expect(travelS[1]).toBeGreaterThanOrEqual(travelS[0]!);
+  });
+
+  it('moves no target before the request', () => {
+    // Arrivals come only in the 10 s before each 100 s cycle starts, so a bus due 3 s from now,
+    // 1 s into a cycle, would be moved back into the past.
+    const density = Float64Array.from({ length: 100 }, (_, bin) => (bin >= 90 ? 9.55 : 0.05));
+    const phases = { cycleS: 100, originS: 0, density, concentration: 0.9 };
+    const travelS = [3];
+
+    moveTowardsPhases(travelS, 40_000 - 2, 2, 0.5, () => phases);
+
+    expect(travelS[0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each([0, -5, Number.NaN, 1e12, Number.POSITIVE_INFINITY])('leaves a prediction finite with spread %s', (scaleS) => {
+    const density = Float64Array.from({ length: 100 }, (_, bin) => (bin < 10 ? 9.55 : 0.05));
+    const phases = { cycleS: 100, originS: 0, density, concentration: 0.9 };
+
+    const moved = phaseAdjusted(phases, 40_050, scaleS);
+
+    expect(Number.isFinite(moved)).toBe(true);
+    // A spread of many cycles weighs every phase alike, so the prediction stays within a cycle.
+    expect(Math.abs(moved - 40_050)).toBeLessThanOrEqual(100);
+  });
+
+  it.each([
+    [{ slotS: 0 }, /slotS 0/],
+    [{ minCycleS: 240, maxCycleS: 40 }, /cycle range 240 to 40 s/],
+    [{ kernelS: 0 }, /kernelS 0/],
+    [{ minArrivals: 0 }, /minArrivals 0/],
+    [{ minRayleigh: Number.NaN }, /minRayleigh NaN/],
+    [{ uniformShare: 1 }, /uniformShare 1/],
+  ])('rejects settings %j', (change, message) => {
+    expect(() => new SignalPhases([], { ...DEFAULT_SIGNAL_PHASE_SETTINGS, ...change })).toThrow(message);
+  });
+
+  it('skips arrivals with times that are not finite', () => {
+    const trips = syntheticTrips(true);
+    const broken = trips.slice(0, 20).map((trip, index) => ({ ...trip, id: `broken/${index}`, arrivals: trip.arrivals.map((arrival) => ({ ...arrival, time: index % 2 ? Number.NaN : Number.POSITIVE_INFINITY })) }));
+
+    const phases = new SignalPhases([...broken, ...trips]);
+
+    expect(phases.at('R', 0, 'C', 12 * 3600)!.cycleS).toBeCloseTo(CYCLE_S, 1);
   });
 
   it('needs enough arrivals and a strong enough cycle', () => {

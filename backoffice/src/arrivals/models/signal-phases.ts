@@ -52,6 +52,8 @@ export interface PhaseDensity {
  * a cycle. Steps of 0.02 found the same cycles on the Suzhou recordings, five times slower.
  */
 const PHASE_STEP = 0.1;
+/** Cycles on each side of a prediction that phaseAdjusted weighs at most. */
+const MAX_REACH_CYCLES = 20;
 /** Peaks of the coarse scan that are refined over the whole window. */
 const REFINED_PEAKS = 3;
 
@@ -67,20 +69,28 @@ export class SignalPhases {
     trips: readonly ObservedTrip[],
     readonly settings: SignalPhaseSettings = DEFAULT_SIGNAL_PHASE_SETTINGS,
   ) {
-    const times = new Map<string, number[]>();
+    checkSettings(settings);
+    // Each arrival's second of day, and the second of day of its trip's first recorded stop.
+    const byKey = new Map<string, { times: number[]; firsts: number[] }>();
     for (const trip of trips) {
+      const first = trip.arrivals[0] === undefined ? Number.NaN : trip.arrivals[0].time - trip.dayStart;
       for (const arrival of trip.arrivals) {
+        const time = arrival.time - trip.dayStart;
+        if (!Number.isFinite(time) || !Number.isFinite(first)) continue;
         const key = stopKey(trip.routeId, trip.directionId, arrival.stopId);
-        let list = times.get(key);
-        if (!list) times.set(key, (list = []));
-        list.push(arrival.time - trip.dayStart);
+        let lists = byKey.get(key);
+        if (!lists) byKey.set(key, (lists = { times: [], firsts: [] }));
+        lists.times.push(time);
+        lists.firsts.push(first);
       }
     }
     const slotCount = Math.ceil(86_400 / settings.slotS) + 1;
-    for (const [key, list] of times) {
-      const sorted = Float64Array.from(list).sort();
+    for (const [key, { times, firsts }] of byKey) {
+      const order = Uint32Array.from(times.keys()).sort((a, b) => times[a]! - times[b]!);
+      const sorted = Float64Array.from(order, (index) => times[index]!);
+      const sortedFirsts = Float64Array.from(order, (index) => firsts[index]!);
       const slots: (PhaseDensity | undefined)[] = [];
-      for (let slot = 0; slot < slotCount; slot += 1) slots.push(findPhaseDensity(sorted, slot, settings));
+      for (let slot = 0; slot < slotCount; slot += 1) slots.push(findPhaseDensity(sorted, sortedFirsts, slot, settings));
       if (slots.some(Boolean)) this.byStop.set(key, slots);
     }
   }
@@ -101,8 +111,27 @@ export class SignalPhases {
   }
 }
 
-/** Returns the density of a stop's arrivals near one slot, if they repeat with a cycle. */
-function findPhaseDensity(sorted: Float64Array, slot: number, settings: SignalPhaseSettings): PhaseDensity | undefined {
+/** Throws a RangeError naming the first setting that would make the search find nothing or fail. */
+function checkSettings(settings: SignalPhaseSettings): void {
+  const { slotS, marginS, minCycleS, maxCycleS, minArrivals, minRayleigh, kernelS, uniformShare } = settings;
+  const problems: [boolean, string][] = [
+    [slotS > 0 && slotS <= 86_400, `slotS ${slotS}: expected more than 0 and at most 86400`],
+    [marginS >= 0, `marginS ${marginS}: expected 0 or more`],
+    [minCycleS > 0 && minCycleS < maxCycleS && Number.isFinite(maxCycleS), `cycle range ${minCycleS} to ${maxCycleS} s: expected 0 < minCycleS < maxCycleS`],
+    [minArrivals >= 2, `minArrivals ${minArrivals}: expected 2 or more`],
+    [minRayleigh > 0, `minRayleigh ${minRayleigh}: expected more than 0`],
+    [kernelS > 0, `kernelS ${kernelS}: expected more than 0`],
+    [uniformShare >= 0 && uniformShare < 1, `uniformShare ${uniformShare}: expected 0 or more and less than 1`],
+  ];
+  const failed = problems.find(([valid]) => !valid);
+  if (failed) throw new RangeError(`invalid signal phase setting ${failed[1]}`);
+}
+
+/**
+ * Returns the density of a stop's arrivals near one slot, if they repeat with a cycle. `firsts`
+ * holds, for each arrival in `sorted`, the time of its trip's first recorded stop.
+ */
+function findPhaseDensity(sorted: Float64Array, firsts: Float64Array, slot: number, settings: SignalPhaseSettings): PhaseDensity | undefined {
   const start = slot * settings.slotS;
   const from = lowerBound(sorted, start - settings.marginS);
   const to = lowerBound(sorted, start + settings.slotS + settings.marginS);
@@ -118,6 +147,11 @@ function findPhaseDensity(sorted: Float64Array, slot: number, settings: SignalPh
   }
   const best = searchFrequency(offsets, span, settings);
   if (best.rayleigh < settings.minRayleigh) return undefined;
+  // Trips that leave at a regular headway of 40 to 240 s arrive with that cycle at every stop. A
+  // cycle that the trips' first stop times show as well comes from the timetable, not from a signal.
+  // NOTE: a real signal whose cycle divides a regular headway (120 s with buses every 4 minutes) is
+  // left out too.
+  if (rayleighAt(firsts.subarray(from, to), best.frequency) >= settings.minRayleigh) return undefined;
   const cycleS = 1 / best.frequency;
   return { cycleS, originS, density: smoothedDensity(offsets, cycleS, settings), concentration: Math.sqrt(best.rayleigh / count) };
 }
@@ -193,6 +227,17 @@ function scanFrequencies(offsets: Float64Array, low: number, high: number, step:
   return found;
 }
 
+/** Returns the Rayleigh statistic |Σ exp(2πi·f·t)|² / n of the times' phases at one frequency. */
+function rayleighAt(times: Float64Array, frequency: number): number {
+  let sumRe = 0;
+  let sumIm = 0;
+  for (const t of times) {
+    sumRe += Math.cos(2 * Math.PI * frequency * t);
+    sumIm += Math.sin(2 * Math.PI * frequency * t);
+  }
+  return times.length === 0 ? 0 : (sumRe * sumRe + sumIm * sumIm) / times.length;
+}
+
 /** Inserts a peak into the list, highest first, keeping at most `peaks` of them. */
 function keepPeak(found: Frequency[], peak: Frequency, peaks: number): void {
   if (found.length === peaks && found.at(-1)!.rayleigh >= peak.rayleigh) return;
@@ -256,7 +301,10 @@ function stopKey(routeId: string, directionId: number, stopId: string): string {
  * predicted at the next green. Returns the new prediction in seconds of day.
  */
 export function phaseAdjusted(phases: PhaseDensity, predictedS: number, scaleS: number): number {
-  const reach = Math.ceil(4 * scaleS);
+  if (!(scaleS > 0)) return predictedS;
+  // Over many cycles the weights cover every phase alike and move nothing more, so the reach stops
+  // there, which also bounds the work of a huge spread.
+  const reach = Math.min(Math.ceil(4 * scaleS), MAX_REACH_CYCLES * Math.ceil(phases.cycleS));
   const count = 2 * reach + 1;
   if (scratch.length < count) scratch = new Float64Array(Math.max(count, 2 * scratch.length));
   const weights = scratch;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -84,6 +84,43 @@ describe('DetectedTripStore', () => {
 
     expect(() => new DetectedTripStore(path)).toThrow(DetectedTripStoreError);
     expect(() => new DetectedTripStore(path)).toThrow(/invalid detected-trip store .*move the file away/);
+  });
+
+  it('rejects a directory in place of the file', () => {
+    const path = join(directory, 'detected.sqlite');
+    mkdirSync(path);
+
+    expect(() => new DetectedTripStore(path)).toThrow(DetectedTripStoreError);
+  });
+
+  it('rejects a corrupt file on read, not at open', () => {
+    const path = join(directory, 'detected.sqlite');
+    const first = new DetectedTripStore(path);
+    for (let day = 1; day <= 9; day += 1) first.append(tripStops(`2026-03-0${day}`, 'bus-1', 200));
+    first.close();
+    // Overwrite every page after the schema page, as a torn disk write might.
+    const reader = new Database(path, { readonly: true });
+    const pages = reader.pragma('page_count', { simple: true }) as number;
+    reader.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 4096, pages * 4096);
+    writeFileSync(path, bytes);
+
+    const store = new DetectedTripStore(path);
+    expect(() => store.tripsBefore('2026-03-10', 28, ZONE)).toThrow(/malformed|corrupt/i);
+    store.close();
+  });
+
+  it('notices a deleted or replaced file', () => {
+    const path = join(directory, 'detected.sqlite');
+    const store = new DetectedTripStore(path);
+    expect(store.isDetached()).toBe(false);
+
+    rmSync(path);
+    expect(store.isDetached()).toBe(true);
+    writeFileSync(path, '');
+    expect(store.isDetached()).toBe(true);
+    store.close();
   });
 
   it('rejects another schema version', () => {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { addDays, serviceDayStart } from '../local-time.js';
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
@@ -43,6 +44,8 @@ export class DetectedTripStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement<[string, string, string, string, number, number, string, number]>;
   private readonly insertAll: (stops: readonly DetectedStop[]) => number;
+  /** Inode of the file when it was opened, to notice the file being deleted or replaced. */
+  private readonly inode: number;
 
   constructor(readonly path: string) {
     let db: Database.Database | undefined;
@@ -70,6 +73,7 @@ export class DetectedTripStore {
       throw new DetectedTripStoreError(`invalid detected-trip store ${path}: ${error instanceof Error ? error.message : String(error)}; move the file away to start a new one`, { cause: error });
     }
     this.db = db;
+    this.inode = statSync(path).ino;
     this.insertAll = this.db.transaction((stops: readonly DetectedStop[]) => {
       let added = 0;
       for (const stop of stops) added += this.insert.run(stop.serviceDate, stop.vehicleId, stop.tripId, stop.routeId, stop.directionId, stop.stopIndex, stop.stopId, stop.time).changes;
@@ -110,6 +114,19 @@ export class DetectedTripStore {
   /** Deletes the stop times of service dates before `serviceDate` and returns how many were deleted. */
   pruneBefore(serviceDate: string): number {
     return this.db.prepare('DELETE FROM detected_stops WHERE service_date < ?').run(serviceDate).changes;
+  }
+
+  /**
+   * Returns true when no file or another file is at `path`. SQLite keeps writing to the open file
+   * after it is deleted, so without this check the stop times would be lost at the next start.
+   */
+  isDetached(): boolean {
+    try {
+      return statSync(this.path).ino !== this.inode;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw error;
+    }
   }
 
   close(): void {
