@@ -38,7 +38,7 @@ describe('config', () => {
       localIssuerPrefixes: [],
       businessDayCutoff: '00:00',
       timezoneOffsetMinutes: 480,
-      arrivals: { refreshSeconds: 10, historyDays: 28 },
+      arrivals: { refreshSeconds: 10, historyDays: 0 },
     });
   });
 

@@ -101,7 +101,7 @@ export const backOfficeConfigSchema = z.strictObject({
   /** Local offset from UTC in minutes; 480 is China Standard Time. */
   timezoneOffsetMinutes: z.number().int().min(-720).max(840).default(480),
   /** Arrival predictions: a GTFS folder of the routes (off without it) and the refresh interval in seconds. */
-  arrivals: z.strictObject({ gtfs: z.string().min(1).optional(), refreshSeconds: z.number().min(1).max(30).default(10), historyDays: z.number().int().min(0).max(366).default(28) }).prefault({}),
+  arrivals: z.strictObject({ gtfs: z.string().min(1).optional(), refreshSeconds: z.number().min(1).max(30).default(10), historyDays: z.number().int().min(0).max(366).default(0) }).prefault({}),
 });
 
 export type BackOfficeConfig = z.infer<typeof backOfficeConfigSchema>;

@@ -572,10 +572,11 @@ backoffice/examples/backoffice.json 是配置示例。打开任何文件之前�
   localIssuerPrefixes    本市发卡机构的发卡机构标识前缀（2-16 位十六进制）
   businessDayCutoff      业务日的起始时刻，当地时间 HH:MM（默认 00:00）
   timezoneOffsetMinutes  当地时间相对 UTC 的偏移，单位为分钟（默认 480，即北京时间）
-  arrivals {gtfs, refreshSeconds（1-30，默认 10）, historyDays（0-366，默认 28）}
+  arrivals {gtfs, refreshSeconds（1-30，默认 10）, historyDays（0-366，默认 0）}
                          用于到站预测的线路 GTFS 目录（不配置则关闭到站预测）；预测模型
                          从前 historyDays 个运营日识别出的行程中学习（0 则只用时刻表），
-                         行程保存在数据库旁的 <db>-detected-trips.sqlite 中
+                         行程保存在数据库旁的文件中（clearing.db 对应
+                         clearing-detected-trips.sqlite）
 
 退出码：正常停止为 0，运行时故障为 1，选项、配置或文件无效为 2。
 `,
@@ -612,10 +613,11 @@ Config fields (all optional):
   localIssuerPrefixes    Issuer-id prefixes (2-16 hex digits) of the city's own card issuers
   businessDayCutoff      Local time HH:MM at which a business day begins (default 00:00)
   timezoneOffsetMinutes  Local offset from UTC in minutes (default 480, China Standard Time)
-  arrivals {gtfs, refreshSeconds (1-30, default 10), historyDays (0-366, default 28)}
+  arrivals {gtfs, refreshSeconds (1-30, default 10), historyDays (0-366, default 0)}
                          GTFS folder of the routes for arrival predictions (off without it);
                          the model learns from the trips detected on the historyDays service
-                         dates before (0: the timetable only), kept in <db>-detected-trips.sqlite
+                         dates before (0: the timetable only), kept in a file beside the
+                         database (clearing.db: clearing-detected-trips.sqlite)
 
 Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on invalid options, config or files.
 `,
