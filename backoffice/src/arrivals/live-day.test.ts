@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LiveDay } from './live-day.js';
+import { LiveDay, type Run } from './live-day.js';
 import { HistoricalTravelTimes } from './models/historical-travel-times.js';
 import { TodayRatio } from './models/today-ratio.js';
 import { VehicleDayRatio } from './models/vehicle-ratio.js';
@@ -33,6 +33,11 @@ function appended(): LiveDay {
   return live;
 }
 
+function runsOf(live: LiveDay, routeId: string): Run[] {
+  const runs = live.runsInOrder(routeId);
+  return Array.from({ length: runs.length }, (_, index) => runs.run(index));
+}
+
 describe('LiveDay.append', () => {
   it('answers like a day built from the whole trips', () => {
     const whole = new LiveDay(complete);
@@ -40,7 +45,9 @@ describe('LiveDay.append', () => {
     const now = DAY_START + 8 * 3600 + 400;
     expect([...grown.runsCompleted(now, -Infinity)]).toEqual([...whole.runsCompleted(now, -Infinity)]);
     expect(grown.recentTraversals('R', 0, 'A', 'C', now, 5)).toEqual(whole.recentTraversals('R', 0, 'A', 'C', now, 5));
-    expect(grown.runsInOrder('R')).toEqual(whole.runsInOrder('R'));
+    expect(runsOf(grown, 'R')).toEqual(runsOf(whole, 'R'));
+    const routeRuns = grown.runsInOrder('R');
+    expect(Array.from({ length: routeRuns.length }, (_, index) => routeRuns.arrival(index))).toEqual(runsOf(whole, 'R').map((run) => run.arrival));
     expect(grown.runsInOrder('S')).toHaveLength(3);
   });
 
@@ -58,6 +65,43 @@ describe('LiveDay.append', () => {
     // t2 reaches B (08:00:36 + 150 s) before t1 reaches C, so its run sorts first.
     expect(live.firstChangedRunSince('R', 2)).toBe(1);
     expect(live.firstChangedRunSince('R', 3)).toBe(live.runsInOrder('R').length);
+  });
+});
+
+describe('LiveDay arrivals', () => {
+  it('keeps appended arrivals itself', () => {
+    const live = new LiveDay();
+    const shell = { ...complete[0]!, arrivals: [] as ObservedTrip['arrivals'] };
+    for (const arrival of complete[0]!.arrivals) live.append(shell, { ...arrival });
+    expect(shell.arrivals).toEqual([]);
+    expect(live.arrivalsOf(shell)).toEqual(complete[0]!.arrivals);
+    expect(live.arrivalsOf(shell, 2)).toEqual(complete[0]!.arrivals.slice(0, 2));
+    expect(live.arrivalsOf(complete[1]!)).toEqual([]);
+  });
+
+  it('returns the arrivals of a trip built by the constructor', () => {
+    const live = new LiveDay(complete);
+    expect(live.arrivalsOf(complete[3]!)).toEqual(complete[3]!.arrivals);
+  });
+
+  it('departs a loop from its last arrival at the stop', () => {
+    // A loop A → B → A → C: the run from A to C starts at the second arrival at A.
+    const start = DAY_START + 9 * 3600;
+    const loop: ObservedTrip = { ...complete[0]!, id: 'loop', arrivals: [] };
+    const arrivals = [
+      { stopId: 'A', time: start },
+      { stopId: 'B', time: start + 100 },
+      { stopId: 'A', time: start + 250 },
+      { stopId: 'C', time: start + 400 },
+    ];
+    const grown = new LiveDay();
+    for (const arrival of arrivals) grown.append(loop, arrival);
+    const whole = new LiveDay([{ ...loop, arrivals }]);
+    for (const live of [grown, whole]) {
+      expect(live.recentTraversals('R', 0, 'A', 'C', start + 400, 5)).toEqual([{ tripId: 'loop', vehicleId: 't1', departure: start + 250, arrival: start + 400 }]);
+      // B comes before the last arrival at A, so no run from A reaches it.
+      expect(live.recentTraversals('R', 0, 'A', 'B', start + 400, 5)).toEqual([]);
+    }
   });
 });
 

@@ -91,6 +91,31 @@ export class PairHistory {
     this.serviceDates = this.dates.map((date) => date.serviceDate).sort();
   }
 
+  /** Count of stop pairs with samples; pairIndex() numbers them from 0. */
+  get pairCount(): number {
+    return this.pairs.size;
+  }
+
+  /** Returns the number of a pair from 0 to pairCount − 1, or undefined when the pair was never run. */
+  pairIndex(key: string): number | undefined {
+    return this.pairs.get(key);
+  }
+
+  /**
+   * Appends to `all` the durations of one pair's samples whose time of day is within [fromS, toS],
+   * in time-of-day order, and to `sameType` those of the samples of that day type. It builds no
+   * object per sample, unlike samplesBetween().
+   */
+  collectDurations(pair: number, fromS: number, toS: number, dayType: DayType, all: number[], sameType: number[]): void {
+    const end = this.pairStart[pair + 1]!;
+    for (let row = firstAtOrAfter(this.secondsOfDay, this.pairStart[pair]!, end, fromS); row < end; row += 1) {
+      if (this.secondsOfDay[row]! > toS) break;
+      const duration = this.duration[row]!;
+      all.push(duration);
+      if (this.dates[this.date[row]!]!.dayType === dayType) sameType.push(duration);
+    }
+  }
+
   /** Samples of one pair sorted by time of day; empty when the pair was never run. */
   samples(key: string): PairSample[] {
     return this.samplesBetween(key, -Infinity, Infinity);

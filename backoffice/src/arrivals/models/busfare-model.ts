@@ -5,6 +5,7 @@ import { type PairHistory, pairKey } from '../travel-history.js';
 import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
 import { type HistoricalWindow, HistoricalTravelTimes, timeSlotKey } from './historical-travel-times.js';
 import { DEFAULT_SIGNAL_PHASE_SETTINGS, type PhaseDensity, type SignalPhaseSettings, SignalPhases, moveTowardsPhases } from './signal-phases.js';
+import { FloatRows } from './float-rows.js';
 import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 import { TodayRatio, type TodayRatioSettings } from './today-ratio.js';
 import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
@@ -102,8 +103,13 @@ export class BusfareModel implements ArrivalModel {
   private readonly busDay: VehicleDayRatio;
   private readonly busHistory: Map<string, number>;
   private readonly weights: Record<HorizonBand, Float64Array>;
-  /** H and the historical part of the exponent, by departure stop, target stop and time slot. */
-  private readonly historicalTerms = new StopSlotCache<Float64Array>();
+  /**
+   * Rows of historicalTermValues (H and the historical part of the exponent) by departure stop,
+   * target stop and time slot. A row index in place of a small array per entry keeps the cache,
+   * which grows all day in the online predictor, free of objects per entry.
+   */
+  private readonly historicalTerms = new StopSlotCache<number>();
+  private readonly historicalTermValues = new FloatRows(2);
   private readonly signals: SignalPhases | undefined;
   /** Each stop's phase densities by time-of-day slot (null: none), by route direction. */
   private readonly signalStops = new Map<string, Map<string, readonly (PhaseDensity | undefined)[] | null>>();
@@ -144,15 +150,15 @@ export class BusfareModel implements ArrivalModel {
     for (let index = 0; index < targets.length; index += 1) {
       const target = targets[index]!;
       const slots = slotsOf(byTarget, target);
-      let terms = slots.get(slotKey);
-      if (!terms) {
-        terms = this.historicalTermsOf(pairKey(routeId, directionId, fromStop, target), secondsOfDay, dayType);
-        slots.set(slotKey, terms);
+      let row = slots.get(slotKey);
+      if (row === undefined) {
+        row = this.historicalTermsOf(pairKey(routeId, directionId, fromStop, target), secondsOfDay, dayType);
+        slots.set(slotKey, row);
       }
-      const h = terms[0]!;
+      const h = this.historicalTermValues.get(row, 0);
       const w = this.weights[horizonBandOf(h) ?? '20-30'];
       // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
-      result[index] = h * Math.exp(terms[1]! + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
+      result[index] = h * Math.exp(this.historicalTermValues.get(row, 1) + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
     }
     if (signalStops) {
       moveTowardsPhases(result, secondsOfDay, this.settings.signalScale, this.settings.signalCarry, (index, arrivalSecondsOfDay) => this.phasesAt(signalStops, routeId, directionId, targets[index]!, arrivalSecondsOfDay));
@@ -178,16 +184,20 @@ export class BusfareModel implements ArrivalModel {
   }
 
   /**
-   * Returns H and the part of β · x that depends only on the pair and the time slot: the intercept
-   * and the three median ratios, weighted by the coefficients of H's band.
+   * Stores H and the part of β · x that depends only on the pair and the time slot in a new row of
+   * historicalTermValues, and returns the row. That part is the intercept and the three median
+   * ratios, weighted by the coefficients of H's band.
    */
-  private historicalTermsOf(key: string, secondsOfDay: number, dayType: DayType): Float64Array {
+  private historicalTermsOf(key: string, secondsOfDay: number, dayType: DayType): number {
     const h = this.travelTimes.median(key, secondsOfDay, dayType);
     const w = this.weights[horizonBandOf(h) ?? '20-30'];
     const narrow = logRatio(this.narrow.median(key, secondsOfDay, dayType), h);
     const wide = logRatio(this.wide.median(key, secondsOfDay, dayType), h);
     const pooled = logRatio(this.everyDayType.median(key, secondsOfDay, dayType), h);
-    return Float64Array.of(h, w[0]! + w[3]! * narrow + w[4]! * wide + w[5]! * pooled);
+    const row = this.historicalTermValues.addRow();
+    this.historicalTermValues.set(row, 0, h);
+    this.historicalTermValues.set(row, 1, w[0]! + w[3]! * narrow + w[4]! * wide + w[5]! * pooled);
+    return row;
   }
 
   /** Each target's feature row, in BUSFARE_FEATURES order, as predict() uses it. */

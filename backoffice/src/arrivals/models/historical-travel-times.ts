@@ -1,5 +1,7 @@
 import type { DayType } from '../observed-trip.js';
 import { type PairHistory, type PairSample, median, pairKey } from '../travel-history.js';
+import { FloatRows } from './float-rows.js';
+import { Int32RowMap } from './int32-row-map.js';
 import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 
 export interface HistoricalWindow {
@@ -25,8 +27,13 @@ const DAY_TYPE_INDEX: Record<DayType, number> = { weekday: 0, saturday: 1, sunda
  * to the whole day; a pair never run returns NaN.
  */
 export class HistoricalTravelTimes {
-  /** Medians by pair key, then by time-of-day slot and day type. */
-  private readonly cache = new Map<string, Map<number, number>>();
+  /**
+   * Rows of cachedMedians by pair and slot key (timeSlotKey), under the key slotKey · pairCount +
+   * pair. The online predictor keeps the model all day, and typed arrays hold its hundreds of
+   * thousands of cached medians with no object or pointer per median.
+   */
+  private readonly cachedRows = new Int32RowMap();
+  private readonly cachedMedians = new FloatRows(1);
   private readonly dateWeights = new Map<string, number>();
   /** The same medians by departure stop, target stop and slot. */
   private readonly fromCache = new StopSlotCache<number>();
@@ -65,26 +72,38 @@ export class HistoricalTravelTimes {
   }
 
   median(key: string, secondsOfDay: number, dayType: DayType): number {
+    const pair = this.history.pairIndex(key);
+    if (pair === undefined) return Number.NaN;
     const slot = Math.floor(secondsOfDay / CACHE_SLOT_S);
-    const slotKey = slot * 4 + DAY_TYPE_INDEX[dayType];
-    let pairCache = this.cache.get(key);
-    if (!pairCache) {
-      pairCache = new Map();
-      this.cache.set(key, pairCache);
-    }
-    const cached = pairCache.get(slotKey);
-    if (cached !== undefined) return cached;
+    // A key outside the int32 range, or from a time that is not finite, is computed every time.
+    const cacheKey = (slot * 4 + DAY_TYPE_INDEX[dayType]) * this.history.pairCount + pair;
+    const cacheable = (cacheKey | 0) === cacheKey;
+    const cachedRow = cacheable ? this.cachedRows.get(cacheKey) : undefined;
+    if (cachedRow !== undefined) return this.cachedMedians.get(cachedRow, 0);
 
     const centre = (slot + 0.5) * CACHE_SLOT_S;
     let value = Number.NaN;
     for (const windowS of [this.window.windowS, this.window.windowS * 4, 86_400]) {
-      const chosen = samplesNear(this.history.samplesBetween(key, centre - windowS, centre + windowS), dayType, this.window.minSamples);
+      if (this.dateWeights.size > 0) {
+        const chosen = samplesNear(this.history.samplesBetween(key, centre - windowS, centre + windowS), dayType, this.window.minSamples);
+        if (chosen.length === 0) continue;
+        value = this.weightedMedian(chosen);
+        break;
+      }
+      // The plain median needs only the durations, read without building a sample object each.
+      const all: number[] = [];
+      const sameType: number[] = [];
+      this.history.collectDurations(pair, centre - windowS, centre + windowS, dayType, all, sameType);
+      const chosen = sameType.length >= this.window.minSamples ? sameType : all;
       if (chosen.length > 0) {
-        value = this.dateWeights.size > 0 ? this.weightedMedian(chosen) : median(chosen.map((sample) => sample.duration));
+        value = median(chosen);
         break;
       }
     }
-    pairCache.set(slotKey, value);
+    if (!cacheable) return value;
+    const row = this.cachedMedians.addRow();
+    this.cachedMedians.set(row, 0, value);
+    this.cachedRows.set(cacheKey, row);
     return value;
   }
 

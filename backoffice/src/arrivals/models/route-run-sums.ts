@@ -1,4 +1,4 @@
-import type { LiveDay, Run } from '../live-day.js';
+import type { LiveDay, RunList } from '../live-day.js';
 
 /**
  * Sums derived from the runs of each route on a LiveDay, kept per day and route. A read after
@@ -10,7 +10,7 @@ export class RouteRunSums<T> {
 
   constructor(
     private readonly create: () => T,
-    private readonly extend: (sums: T, runs: readonly Run[], from: number) => void,
+    private readonly extend: (sums: T, runs: RunList, from: number) => void,
   ) {}
 
   /** Returns the sums of a route's runs on a day, brought up to date. */

@@ -1,4 +1,4 @@
-import type { LiveDay, Run } from '../live-day.js';
+import type { LiveDay, Run, RunList } from '../live-day.js';
 import { pairKey } from '../travel-history.js';
 import type { HistoricalTravelTimes } from './historical-travel-times.js';
 import { RouteRunSums, countAtOrBefore } from './route-run-sums.js';
@@ -59,15 +59,17 @@ export class TodayRatio {
   }
 
   /** Recomputes the sums from run index `from` to the end of the route's runs. */
-  private extend(sums: DecayedSums, runs: readonly Run[], from: number): void {
+  private extend(sums: DecayedSums, runs: RunList, from: number): void {
     sums.times.length = from;
     sums.weightedRatios.length = from;
     sums.weights.length = from;
     let ratioSum = from > 0 ? sums.weightedRatios[from - 1]! : 0;
     let weightSum = from > 0 ? sums.weights[from - 1]! : 0;
-    let previousTime = from > 0 ? sums.times[from - 1]! : (runs[0]?.arrival ?? 0);
+    let previousTime = 0;
+    if (from > 0) previousTime = sums.times[from - 1]!;
+    else if (runs.length > 0) previousTime = runs.arrival(0);
     for (let index = from; index < runs.length; index += 1) {
-      const run = runs[index]!;
+      const run = runs.run(index);
       const decay = Math.exp(-(run.arrival - previousTime) / this.settings.timeConstantS);
       ratioSum *= decay;
       weightSum *= decay;

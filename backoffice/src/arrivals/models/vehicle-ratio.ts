@@ -1,4 +1,4 @@
-import type { LiveDay, Run } from '../live-day.js';
+import type { LiveDay, RunList } from '../live-day.js';
 import type { ObservedTrip } from '../observed-trip.js';
 import type { HistoricalTravelTimes } from './historical-travel-times.js';
 import { RouteRunSums, countAtOrBefore } from './route-run-sums.js';
@@ -79,7 +79,7 @@ export class VehicleDayRatio {
   }
 
   /** Drops every bus's runs from route index `from` on, then adds the route's runs from there. */
-  private extend(byVehicle: Map<string, VehicleSums>, runs: readonly Run[], from: number): void {
+  private extend(byVehicle: Map<string, VehicleSums>, runs: RunList, from: number): void {
     for (const vehicle of byVehicle.values()) {
       let keep = vehicle.runIndexes.length;
       while (keep > 0 && vehicle.runIndexes[keep - 1]! >= from) keep -= 1;
@@ -90,7 +90,7 @@ export class VehicleDayRatio {
       vehicle.decayedWeights.length = keep;
     }
     for (let index = from; index < runs.length; index += 1) {
-      const run = runs[index]!;
+      const run = runs.run(index);
       const logRatio = runLogRatio(this.travelTimes, run);
       if (logRatio === undefined) continue;
       let vehicle = byVehicle.get(run.vehicleId);

@@ -7,7 +7,7 @@ import { addDays, localDateOf, serviceDayStart } from '../local-time.js';
 import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
 import type { ArrivalModel } from '../models/arrival-model.js';
 import { BusfareModel, type BusfareSettings } from '../models/busfare-model.js';
-import { type DayType, type ObservedTrip, dayTypeOf } from '../observed-trip.js';
+import { type DayType, type ObservedTrip, type StopArrival, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 
 /** Furthest ahead a prediction is published (s). */
@@ -93,16 +93,21 @@ export class ArrivalPredictor {
   private readonly models = new Map<string, ArrivalModel>();
   /** Arrivals detected so far, one LiveDay per service date. */
   private readonly days = new Map<string, LiveDay>();
-  /** Detected trips by id `serviceDate/vehicleId/tripId`, with the pattern index of each arrival. */
+  /**
+   * Detected trips by id `serviceDate/vehicleId/tripId`, with the pattern index of each arrival. The
+   * LiveDay of their date keeps their arrivals in columns, so trip.arrivals stays empty.
+   */
   private readonly liveTrips = new Map<string, { trip: ObservedTrip; stopIndexes: number[] }>();
   private readonly dayTypes = new Map<string, DayType>();
+  /** Each vehicle's latest known arrivals, as knownArrivals() returned them. */
+  private readonly knownByVehicle = new Map<string, { trip: ObservedTrip; arrivals: readonly StopArrival[] }>();
   /**
-   * Recorded trips that the shared model is built from, dropped once it is built. The model keeps
-   * its samples in typed columns. The trips and their arrivals are hundreds of thousands of
-   * objects that every full garbage collection would otherwise mark for the rest of the day.
+   * The model of every date and route when a recorded history is given, built in the constructor.
+   * It keeps its samples in typed columns, and the recorded trips are not kept. Those trips and
+   * their arrivals are hundreds of thousands of objects, which every full garbage collection would
+   * mark. They would also raise the heap limit that V8 sets after each collection.
    */
-  private history: readonly ObservedTrip[] | undefined;
-  private readonly usesRecordedHistory: boolean;
+  private readonly sharedModel: ArrivalModel | undefined;
   private readonly busfareSettings: BusfareSettings;
   private readonly historyBefore: ((serviceDate: string) => readonly ObservedTrip[]) | undefined;
   /** Models learned from the recorded days before each service date; null where too few were recorded. */
@@ -112,9 +117,9 @@ export class ArrivalPredictor {
     readonly schedule: TripSchedule,
     options: PredictorOptions = {},
   ) {
-    this.usesRecordedHistory = options.history !== undefined && options.history.length > 0;
-    this.history = this.usesRecordedHistory ? options.history : undefined;
     this.busfareSettings = options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS;
+    const { history } = options;
+    this.sharedModel = history !== undefined && history.length > 0 ? new BusfareModel(new PairHistory(history), this.busfareSettings, history) : undefined;
     this.historyBefore = options.historyBefore;
   }
 
@@ -204,7 +209,8 @@ export class ArrivalPredictor {
     const fromStop = stops[fromIndex]!.stopId;
     let knownCount = observed?.stopIndexes.length ?? 0;
     while (knownCount > 0 && observed!.stopIndexes[knownCount - 1]! > fromIndex) knownCount -= 1;
-    const known = observed ? observed.trip.arrivals.slice(0, knownCount) : [];
+    const day = this.days.get(serviceDate) ?? EMPTY_DAY;
+    const known = observed ? this.knownArrivals(vehicleId, day, observed.trip, knownCount) : [];
     // Before the first departure the bus leaves at the scheduled time at the earliest.
     const fromTime = nextStop === 0 || (nextStop === 1 && known.length === 0) ? Math.max(now, dayStart + trip.departureS[0]!) : (known.at(-1)?.stopId === fromStop ? known.at(-1)!.time : now);
     const arrivalsSoFar = known.at(-1)?.stopId === fromStop ? known : [...known, { stopId: fromStop, time: fromTime }];
@@ -215,7 +221,7 @@ export class ArrivalPredictor {
     const model = this.modelFor(serviceDate, trip.routeId);
     const travel = model.predict(
       { routeId: trip.routeId, directionId: trip.directionId, tripId: id, vehicleId, dayType: this.dayTypeOf(serviceDate), dayStart, arrivalsSoFar, now: fromTime, targets },
-      this.days.get(serviceDate) ?? EMPTY_DAY,
+      day,
     );
     const predictions: StopPrediction[] = [];
     for (let position = 0; position < targets.length; position += 1) {
@@ -232,8 +238,23 @@ export class ArrivalPredictor {
   }
 
   /**
-   * Returns the busfare model of a service date and route, built on first use from the week of
-   * timetable before it.
+   * Returns the first `count` arrivals of a vehicle's live trip. The array of the vehicle's previous
+   * call is returned again while its trip and count are the same, because those arrivals never
+   * change. A bus reaches a new stop only every few refreshes, and objects built on every refresh
+   * would be promoted and then die in the old generation.
+   */
+  private knownArrivals(vehicleId: string, day: LiveDay, trip: ObservedTrip, count: number): readonly StopArrival[] {
+    const cached = this.knownByVehicle.get(vehicleId);
+    if (cached && cached.trip === trip && cached.arrivals.length === count) return cached.arrivals;
+    const arrivals = day.arrivalsOf(trip, count);
+    this.knownByVehicle.set(vehicleId, { trip, arrivals });
+    return arrivals;
+  }
+
+  /**
+   * Returns the busfare model of a service date and route: the shared model of a recorded history,
+   * or one built on first use from the week of timetable before the date. A date's first timetable
+   * model drops those of dates more than one day before, as dayOf() drops their arrivals.
    * NOTE: that history keeps every stop pair within 45 minutes of every run of 7 days, so a route
    * with a departure every 2 minutes each way gives over 3 million samples, built on the first
    * refresh of the day. The `arrivals` benchmark passes a recorded history instead.
@@ -241,14 +262,15 @@ export class ArrivalPredictor {
   private modelFor(serviceDate: string, routeId: string): ArrivalModel {
     const recorded = this.recordedModelFor(serviceDate);
     if (recorded) return recorded;
-    const key = this.usesRecordedHistory ? '*' : `${serviceDate}|${routeId}`;
+    if (this.sharedModel) return this.sharedModel;
+    const key = `${serviceDate}|${routeId}`;
     let model = this.models.get(key);
     if (!model) {
-      const trips = this.usesRecordedHistory ? this.history! : scheduleHistoryTrips(this.schedule, new Set([routeId]), serviceDate, SCHEDULE_HISTORY_DAYS);
       // Only recorded trips give each bus's history ratio, because timetable trips have no real bus.
-      model = new BusfareModel(new PairHistory(trips), this.busfareSettings, this.usesRecordedHistory ? trips : []);
+      model = new BusfareModel(new PairHistory(scheduleHistoryTrips(this.schedule, new Set([routeId]), serviceDate, SCHEDULE_HISTORY_DAYS)), this.busfareSettings, []);
+      const oldest = addDays(serviceDate, -1);
+      for (const existing of [...this.models.keys()]) if (existing.slice(0, existing.indexOf('|')) < oldest) this.models.delete(existing);
       this.models.set(key, model);
-      this.history = undefined;
     }
     return model;
   }

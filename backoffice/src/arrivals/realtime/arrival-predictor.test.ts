@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importGtfsFeed } from '../../gtfs/gtfs-feed.js';
+import { serviceDayStart } from '../local-time.js';
+import { type TripSchedule, buildTripSchedule } from '../matching/trip-patterns.js';
+import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
+import { driveFixes } from '../testing/synthetic-drive.js';
+import { writeSyntheticFeed } from '../testing/synthetic-route.js';
+import { ArrivalPredictor } from './arrival-predictor.js';
+
+let directory: string;
+let schedule: TripSchedule;
+
+/** Model keys of a predictor, read from its private cache. */
+function modelKeys(predictor: ArrivalPredictor): string[] {
+  return [...(predictor as unknown as { models: Map<string, unknown> }).models.keys()];
+}
+
+/** Drives eastbound trip E0800 on a service date and predicts while the bus is on the road. */
+function driveAndPredict(predictor: ArrivalPredictor, serviceDate: string, vehicleId: string): number {
+  const start = serviceDayStart(serviceDate, schedule.timeZone) + 8 * 3600;
+  const fixes = driveFixes({ vehicleId, start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } });
+  const half = fixes.slice(0, fixes.length >> 1);
+  predictor.ingest(half);
+  return predictor.predict(half.at(-1)!.time).reduce((sum, vehicle) => sum + vehicle.stops.length, 0);
+}
+
+beforeAll(() => {
+  directory = mkdtempSync(join(tmpdir(), 'busfare-predictor-'));
+  writeSyntheticFeed(join(directory, 'feed'));
+  schedule = buildTripSchedule(importGtfsFeed(join(directory, 'feed')));
+});
+
+afterAll(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('ArrivalPredictor models', () => {
+  it('drops timetable models of older dates', () => {
+    const predictor = new ArrivalPredictor(schedule);
+
+    expect(driveAndPredict(predictor, '2026-03-02', 'bus-1')).toBeGreaterThan(0);
+    expect(modelKeys(predictor)).toEqual(['2026-03-02|1']);
+    expect(driveAndPredict(predictor, '2026-03-03', 'bus-2')).toBeGreaterThan(0);
+    expect(modelKeys(predictor)).toEqual(['2026-03-02|1', '2026-03-03|1']);
+    expect(driveAndPredict(predictor, '2026-03-05', 'bus-3')).toBeGreaterThan(0);
+    expect(modelKeys(predictor)).toEqual(['2026-03-05|1']);
+  });
+
+  it('reuses known arrivals until the bus reaches a stop', () => {
+    const predictor = new ArrivalPredictor(schedule);
+    const known = (): { trip: ObservedTrip; arrivals: readonly unknown[] } | undefined => (predictor as unknown as { knownByVehicle: Map<string, { trip: ObservedTrip; arrivals: readonly unknown[] }> }).knownByVehicle.get('bus-1');
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    const fixes = driveFixes({ vehicleId: 'bus-1', start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } });
+    // The bus reaches a stop every 500 m, 167 s of driving and 20 s of dwell, so about 12 fixes apart.
+    predictor.ingest(fixes.slice(0, 20));
+    predictor.predict(fixes[19]!.time);
+    const first = known()!.arrivals;
+    predictor.predict(fixes[19]!.time + 5);
+
+    expect(first.length).toBeGreaterThan(0);
+    expect(known()!.arrivals).toBe(first);
+
+    predictor.ingest(fixes.slice(20, 40));
+    predictor.predict(fixes[39]!.time);
+
+    expect(known()!.arrivals).not.toBe(first);
+    expect(known()!.arrivals.length).toBeGreaterThan(first.length);
+    expect(known()!.arrivals.slice(0, first.length)).toEqual(first);
+  });
+
+  it('builds the shared model before the first prediction', () => {
+    const stops = schedule.trips.get('E0800')!.pattern.stops;
+    const history: ObservedTrip[] = ['2026-02-28', '2026-03-01'].map((serviceDate) => {
+      const dayStart = serviceDayStart(serviceDate, schedule.timeZone);
+      const arrivals = stops.map((stop, index) => ({ stopId: stop.stopId, time: dayStart + 8 * 3600 + index * 100 }));
+      return { id: `${serviceDate}/bus-h/E0800`, routeId: '1', directionId: 0, vehicleId: 'bus-h', serviceDate, dayType: dayTypeOf(serviceDate), dayStart, arrivals };
+    });
+    const predictor = new ArrivalPredictor(schedule, { history });
+
+    expect((predictor as unknown as { sharedModel: unknown }).sharedModel).toBeDefined();
+    expect(driveAndPredict(predictor, '2026-03-02', 'bus-1')).toBeGreaterThan(0);
+    expect(modelKeys(predictor)).toEqual([]);
+  });
+});
