@@ -85,6 +85,28 @@ describe('arrival predictions learned from detected trips', () => {
     expect(withHistory.predictedArrival - withTimetable.predictedArrival).toBeGreaterThan(120);
   });
 
+  it('predicts an unlearned direction from the timetable model', () => {
+    // The detected trips ran eastbound only. bus-9 runs westbound trip W0805 slowly for five minutes.
+    const start = EIGHT_AM + 2 * DAY_S + 300;
+    const fixes = driveFixes({ vehicleId: 'bus-9', start, directionId: 1, speedMps: 4, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 1 } }).filter((fix) => fix.time <= start + 300);
+    repository.storePositions({
+      schema: POSITION_BATCH_SCHEMA,
+      terminalId: 'T-9',
+      vehicleId: 'bus-9',
+      fixes: fixes.map((fix) => ({ time: new Date(fix.time * 1000).toISOString(), lat: fix.lat, lon: fix.lon, route: '1', direction: 1 })),
+    });
+    const learned = service(start + 300, new DetectedTripStore(detectedTripsPath(databasePath)));
+    const timetable = service(start + 300);
+
+    const withHistory = learned.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-9')!.stops;
+    const withTimetable = timetable.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-9')!.stops;
+    learned.stop();
+    timetable.stop();
+
+    expect(withHistory.length).toBeGreaterThan(3);
+    expect(withHistory).toEqual(withTimetable);
+  });
+
   it('keeps predicting when stop times cannot be stored', () => {
     const broken = new DetectedTripStore(join(directory, 'broken.sqlite'));
     broken.close();

@@ -218,11 +218,15 @@ export class ArrivalPredictor {
     const lastIndex = lastStopWithin(trip, Math.max(nextStop, 1), fromTime, now);
     for (let index = Math.max(nextStop, 1); index <= lastIndex; index += 1) targets.push(stops[index]!.stopId);
 
-    const model = this.modelFor(serviceDate, trip.routeId);
-    const travel = model.predict(
-      { routeId: trip.routeId, directionId: trip.directionId, tripId: id, vehicleId, dayType: this.dayTypeOf(serviceDate), dayStart, arrivalsSoFar, now: fromTime, targets },
-      day,
-    );
+    const request = { routeId: trip.routeId, directionId: trip.directionId, tripId: id, vehicleId, dayType: this.dayTypeOf(serviceDate), dayStart, arrivalsSoFar, now: fromTime, targets };
+    const recorded = this.recordedModelFor(serviceDate);
+    let travel = (recorded ?? this.timetableModelFor(serviceDate, trip.routeId)).predict(request, day);
+    if (recorded && travel.some((travelS) => !Number.isFinite(travelS))) {
+      // A stop pair the detected trips never ran (a new route, a rarely run direction) takes the
+      // timetable model's travel time, which today's runs still correct.
+      const fromTimetable = this.timetableModelFor(serviceDate, trip.routeId).predict(request, day);
+      travel = travel.map((travelS, position) => (Number.isFinite(travelS) ? travelS : fromTimetable[position]!));
+    }
     const predictions: StopPrediction[] = [];
     for (let position = 0; position < targets.length; position += 1) {
       const index = Math.max(nextStop, 1) + position;
@@ -259,9 +263,7 @@ export class ArrivalPredictor {
    * with a departure every 2 minutes each way gives over 3 million samples, built on the first
    * refresh of the day. The `arrivals` benchmark passes a recorded history instead.
    */
-  private modelFor(serviceDate: string, routeId: string): ArrivalModel {
-    const recorded = this.recordedModelFor(serviceDate);
-    if (recorded) return recorded;
+  private timetableModelFor(serviceDate: string, routeId: string): ArrivalModel {
     if (this.sharedModel) return this.sharedModel;
     const key = `${serviceDate}|${routeId}`;
     let model = this.models.get(key);
