@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ObservedTrip, dayTypeOf } from './observed-trip.js';
-import { PairHistory, pairKey } from './travel-history.js';
+import { PairHistory, median, pairKey } from './travel-history.js';
 
 const DAY_START = Date.parse('2018-03-05T00:00:00Z') / 1000 - 8 * 3600;
 
@@ -61,5 +61,37 @@ describe('PairHistory', () => {
   it('lists its service dates in order', () => {
     expect(new PairHistory(TRIPS).serviceDates).toEqual(['2018-03-05', '2018-03-06']);
     expect(new PairHistory([]).serviceDates).toEqual([]);
+  });
+});
+
+describe('median', () => {
+  /** Computes the median with a comparator sort, as the reference. */
+  function referenceMedian(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  }
+
+  it('returns NaN for no values', () => {
+    expect(median([])).toBeNaN();
+  });
+
+  it('matches a comparator sort on short and long inputs', () => {
+    let state = 11;
+    const random = () => {
+      state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+      return state / 2 ** 32;
+    };
+    // Lengths on both sides of the switch from insertion sort to the typed array's sort.
+    for (const length of [1, 2, 3, 4, 7, 10, 63, 64, 65, 66, 200, 501]) {
+      const values = Array.from({ length }, () => (random() < 0.3 ? Math.round(random() * 10) : random() * 600 - 100));
+      const expected = referenceMedian(values);
+      expect(median([...values]), `length ${length}`).toBe(expected);
+    }
+  });
+
+  it('averages the two middle values of an even count', () => {
+    expect(median([90, 30, 60, 120])).toBe(75);
+    expect(median([5, 5])).toBe(5);
   });
 });

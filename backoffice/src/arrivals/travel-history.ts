@@ -161,10 +161,35 @@ export function lowerBound(samples: readonly PairSample[], secondsOfDay: number)
   return low;
 }
 
-/** Returns the median of the values (the mean of the two middle ones for an even count), NaN when empty. */
+/**
+ * Returns the median of the values (the mean of the two middle ones for an even count), NaN when
+ * empty. Up to INSERTION_SORT_MAX values it sorts them in place, which allocates nothing. With a
+ * NaN among the values the result is unspecified.
+ */
 export function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  values.sort((a, b) => a - b);
-  const middle = values.length >> 1;
-  return values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+  const count = values.length;
+  if (count === 0) return Number.NaN;
+  const sorted = count <= INSERTION_SORT_MAX ? insertionSort(values) : Float64Array.from(values).sort();
+  const middle = count >> 1;
+  return count % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * Maximum input length that median() sorts by insertion. In a micro-benchmark on Node.js 20,
+ * insertion sort was faster than Array.prototype.sort with a comparator and than a Float64Array's
+ * native sort at 50 values and slower at 200, so the switch at 64 is an estimate.
+ */
+const INSERTION_SORT_MAX = 64;
+
+function insertionSort(values: number[]): number[] {
+  for (let index = 1; index < values.length; index += 1) {
+    const value = values[index]!;
+    let place = index;
+    while (place > 0 && values[place - 1]! > value) {
+      values[place] = values[place - 1]!;
+      place -= 1;
+    }
+    values[place] = value;
+  }
+  return values;
 }

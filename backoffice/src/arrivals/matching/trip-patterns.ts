@@ -1,7 +1,8 @@
-import type { GtfsFeed, GtfsStop } from '../../gtfs/gtfs-model.js';
+import type { GtfsFeed, GtfsStop, GtfsTrip } from '../../gtfs/gtfs-model.js';
 import { tripDepartures } from '../../gtfs/gtfs-service.js';
 import { formatGtfsTime } from '../../gtfs/gtfs-time.js';
 import { ShapeLine } from './shape-line.js';
+import { TimeColumn } from './time-column.js';
 
 /** A stop of a pattern and its place along the pattern's line. */
 export interface PatternStop {
@@ -30,10 +31,14 @@ export interface ScheduledTrip {
   directionId: number;
   serviceId: string;
   pattern: TripPattern;
-  /** Scheduled arrival at each stop of the pattern, interpolated where the feed leaves it out. */
-  arrivalS: number[];
-  /** Scheduled departure from each stop of the pattern. */
-  departureS: number[];
+  /**
+   * Scheduled arrival at each stop of the pattern, interpolated where the feed leaves it out. It is
+   * a view into a TimeColumn block shared with other trips, so a full garbage collection marks one
+   * small object per trip and scans none of the schedule's hundreds of thousands of times.
+   */
+  arrivalS: Float64Array;
+  /** Scheduled departure from each stop of the pattern, a view like arrivalS. */
+  departureS: Float64Array;
 }
 
 /** Every trip of a feed on its pattern, with lookups by route. */
@@ -56,6 +61,7 @@ export function buildTripSchedule(feed: GtfsFeed, timeZone = feed.agencies[0]?.t
   const patterns = new Map<string, TripPattern>();
   const trips = new Map<string, ScheduledTrip>();
   const tripsByRoute = new Map<string, ScheduledTrip[]>();
+  const times = new TimeColumn();
 
   for (const trip of feed.trips.values()) {
     const stopTimes = feed.stopTimes.get(trip.id)!;
@@ -66,17 +72,16 @@ export function buildTripSchedule(feed: GtfsFeed, timeZone = feed.agencies[0]?.t
       pattern = buildPattern(`${trip.routeId}:${trip.directionId}:${patterns.size}`, trip.routeId, trip.directionId, stopIds.map((id) => feed.stops.get(id)!), trip.shapeId === undefined ? undefined : feed.shapes.get(trip.shapeId));
       patterns.set(key, pattern);
     }
-    const times = interpolateTimes(stopTimes.map((stopTime) => stopTime.arrivalS ?? stopTime.departureS), pattern);
-    if (!times) continue;
-    const departures = stopTimes.map((stopTime, index) => stopTime.departureS ?? times[index]!);
+    const arrivals = interpolateTimes(stopTimes.map((stopTime) => stopTime.arrivalS ?? stopTime.departureS), pattern);
+    if (!arrivals) continue;
+    const departures = stopTimes.map((stopTime, index) => stopTime.departureS ?? arrivals[index]!);
     let list = tripsByRoute.get(trip.routeId);
     if (!list) {
       list = [];
       tripsByRoute.set(trip.routeId, list);
     }
-    const base = { gtfsTripId: trip.id, routeId: trip.routeId, directionId: trip.directionId, serviceId: trip.serviceId, pattern };
     if (!feed.frequencies.has(trip.id)) {
-      const scheduled: ScheduledTrip = { id: trip.id, ...base, arrivalS: times, departureS: departures };
+      const scheduled = scheduledTrip(trip.id, trip, undefined, pattern, times.append(arrivals), times.append(departures));
       trips.set(trip.id, scheduled);
       list.push(scheduled);
       continue;
@@ -85,12 +90,19 @@ export function buildTripSchedule(feed: GtfsFeed, timeZone = feed.agencies[0]?.t
     const offset = departures[0]!;
     for (const start of tripDepartures(feed, trip.id)) {
       const startTime = formatGtfsTime(start);
-      const scheduled: ScheduledTrip = { id: `${trip.id}@${startTime}`, ...base, startTime, arrivalS: times.map((time) => time - offset + start), departureS: departures.map((time) => time - offset + start) };
+      const arrivalS = times.append(arrivals.map((time) => time - offset + start));
+      const scheduled = scheduledTrip(`${trip.id}@${startTime}`, trip, startTime, pattern, arrivalS, times.append(departures.map((time) => time - offset + start)));
       trips.set(scheduled.id, scheduled);
       list.push(scheduled);
     }
   }
   return { feed, patterns, trips, tripsByRoute, timeZone };
+}
+
+/** Builds a trip with every property in one literal, so that all trips share one object shape with the properties in the object. */
+function scheduledTrip(id: string, trip: GtfsTrip, startTime: string | undefined, pattern: TripPattern, arrivalS: Float64Array, departureS: Float64Array): ScheduledTrip {
+  if (startTime === undefined) return { id, gtfsTripId: trip.id, routeId: trip.routeId, directionId: trip.directionId, serviceId: trip.serviceId, pattern, arrivalS, departureS };
+  return { id, gtfsTripId: trip.id, startTime, routeId: trip.routeId, directionId: trip.directionId, serviceId: trip.serviceId, pattern, arrivalS, departureS };
 }
 
 function buildPattern(id: string, routeId: string, directionId: number, stops: GtfsStop[], shape: readonly { lat: number; lon: number }[] | undefined): TripPattern {
