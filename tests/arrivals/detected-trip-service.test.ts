@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { POSITION_BATCH_SCHEMA } from '@busfare/shared-protocol';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTripSchedule, type TripSchedule } from '../../backoffice/src/arrivals/matching/trip-patterns.js';
@@ -10,12 +9,12 @@ import { ArrivalService } from '../../backoffice/src/arrivals/realtime/arrival-s
 import { DetectedTripStore } from '../../backoffice/src/arrivals/realtime/detected-trip-store.js';
 import { SqlitePositionFeed } from '../../backoffice/src/arrivals/realtime/sqlite-position-feed.js';
 import { detectedTripsPath } from '../../backoffice/src/arrivals/realtime/start-arrivals.js';
-import { driveFixes } from '../../backoffice/src/arrivals/testing/synthetic-drive.js';
 import { writeSyntheticFeed } from '../../backoffice/src/arrivals/testing/synthetic-route.js';
 import { importGtfsFeed } from '../../backoffice/src/gtfs/gtfs-feed.js';
 import { createLogger } from '../../backoffice/src/logger.js';
 import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
 import { EIGHT_AM } from './rider-fixture.js';
+import { storeDrive } from './stored-drive.js';
 
 const DAY_S = 86_400;
 const logger = createLogger('test', 'silent');
@@ -24,16 +23,9 @@ let databasePath: string;
 let schedule: TripSchedule;
 let repository: SqliteClearingRepository;
 
-/** Stores a bus's positions of eastbound trip E0800 on the day starting `dayOffset` days after 2026-03-02. */
+/** Stores a bus's positions of eastbound trip E0800 at 3 m/s on the day starting `dayOffset` days after 2026-03-02. */
 function drive(vehicleId: string, dayOffset: number): void {
-  const start = EIGHT_AM + dayOffset * DAY_S;
-  const fixes = driveFixes({ vehicleId, start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } });
-  repository.storePositions({
-    schema: POSITION_BATCH_SCHEMA,
-    terminalId: `T-${vehicleId}`,
-    vehicleId,
-    fixes: fixes.map((fix) => ({ time: new Date(fix.time * 1000).toISOString(), lat: fix.lat, lon: fix.lon, route: '1', direction: 0 })),
-  });
+  storeDrive(repository, { vehicleId, start: EIGHT_AM + dayOffset * DAY_S, directionId: 0, speedMps: 3 });
 }
 
 function storedDates(beforeDate: string): string[] {

@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { POSITION_BATCH_SCHEMA } from '@busfare/shared-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTripSchedule, type TripSchedule } from '../../backoffice/src/arrivals/matching/trip-patterns.js';
 import { ArrivalService } from '../../backoffice/src/arrivals/realtime/arrival-service.js';
 import { DetectedTripStore } from '../../backoffice/src/arrivals/realtime/detected-trip-store.js';
 import { SqlitePositionFeed } from '../../backoffice/src/arrivals/realtime/sqlite-position-feed.js';
 import { detectedTripsPath, startArrivalService } from '../../backoffice/src/arrivals/realtime/start-arrivals.js';
-import { driveFixes } from '../../backoffice/src/arrivals/testing/synthetic-drive.js';
 import { writeSyntheticFeed } from '../../backoffice/src/arrivals/testing/synthetic-route.js';
 import { importGtfsFeed } from '../../backoffice/src/gtfs/gtfs-feed.js';
 import { createLogger } from '../../backoffice/src/logger.js';
 import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
 import { EIGHT_AM } from './rider-fixture.js';
+import { storeDrive } from './stored-drive.js';
 
 const DAY_S = 86_400;
 const logger = createLogger('test', 'silent');
@@ -24,14 +23,7 @@ let repository: SqliteClearingRepository;
 
 /** Stores bus-7's positions of eastbound trip E0800 on the day starting `dayOffset` days after 2026-03-02, up to `untilS` into the trip. */
 function drive(dayOffset: number, speedMps: number, untilS = Infinity): void {
-  const start = EIGHT_AM + dayOffset * DAY_S;
-  const fixes = driveFixes({ vehicleId: 'bus-7', start, directionId: 0, speedMps, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } }).filter((fix) => fix.time <= start + untilS);
-  repository.storePositions({
-    schema: POSITION_BATCH_SCHEMA,
-    terminalId: 'T-7',
-    vehicleId: 'bus-7',
-    fixes: fixes.map((fix) => ({ time: new Date(fix.time * 1000).toISOString(), lat: fix.lat, lon: fix.lon, route: '1', direction: 0 })),
-  });
+  storeDrive(repository, { vehicleId: 'bus-7', start: EIGHT_AM + dayOffset * DAY_S, directionId: 0, speedMps, untilS });
 }
 
 function service(now: number, detectedTrips?: DetectedTripStore): ArrivalService {
@@ -88,13 +80,7 @@ describe('arrival predictions learned from detected trips', () => {
   it('predicts an unlearned direction from the timetable model', () => {
     // The detected trips ran eastbound only. bus-9 runs westbound trip W0805 slowly for five minutes.
     const start = EIGHT_AM + 2 * DAY_S + 300;
-    const fixes = driveFixes({ vehicleId: 'bus-9', start, directionId: 1, speedMps: 4, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 1 } }).filter((fix) => fix.time <= start + 300);
-    repository.storePositions({
-      schema: POSITION_BATCH_SCHEMA,
-      terminalId: 'T-9',
-      vehicleId: 'bus-9',
-      fixes: fixes.map((fix) => ({ time: new Date(fix.time * 1000).toISOString(), lat: fix.lat, lon: fix.lon, route: '1', direction: 1 })),
-    });
+    storeDrive(repository, { vehicleId: 'bus-9', start, directionId: 1, speedMps: 4, untilS: 300 });
     const learned = service(start + 300, new DetectedTripStore(detectedTripsPath(databasePath)));
     const timetable = service(start + 300);
 

@@ -325,6 +325,7 @@ export function phaseAdjusted(phases: PhaseDensity, predictedS: number, scaleS: 
     if (phase >= cycleS) phase -= cycleS;
     prior = index < reach ? prior * rise : prior / rise;
   }
+
   let sum = 0;
   for (let index = 0; index < count; index += 1) {
     const next = sum + weights[index]!;

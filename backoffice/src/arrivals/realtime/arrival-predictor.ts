@@ -79,6 +79,14 @@ export interface PredictorOptions {
   busfareSettings?: BusfareSettings;
 }
 
+/**
+ * Returns whether an event is a stop time the predictor counts: a trip's first stop from its
+ * departure, because the time a bus waits there is layover, and the others from arrival.
+ */
+export function isCountedStopTime(event: VehicleEvent): event is VehicleEvent & { kind: 'arrival' | 'departure' } {
+  return (event.kind === 'arrival' || event.kind === 'departure') && event.kind === (event.stopIndex === 0 ? 'departure' : 'arrival');
+}
+
 /** Fewest recorded service dates before a day's model learns from them rather than the timetable. */
 export const MIN_RECORDED_DATES = 2;
 
@@ -134,18 +142,14 @@ export class ArrivalPredictor {
       }
       for (const event of tracker.update(fix)) {
         caused.push(event);
-        if (event.kind === 'arrival' || event.kind === 'departure') this.record(event);
+        if (isCountedStopTime(event)) this.record(event);
       }
     }
     return caused;
   }
 
-  /**
-   * Adds a stop event to the day's detected trips. The first stop of a trip counts from its
-   * departure, because the time a bus waits there is layover. The others count from arrival.
-   */
+  /** Adds a counted stop time (isCountedStopTime) to the day's detected trips. */
   private record(event: VehicleEvent & { kind: 'arrival' | 'departure' }): void {
-    if (event.kind !== (event.stopIndex === 0 ? 'departure' : 'arrival')) return;
     const id = `${event.serviceDate}/${event.vehicleId}/${event.tripId}`;
     let entry = this.liveTrips.get(id);
     if (!entry) {

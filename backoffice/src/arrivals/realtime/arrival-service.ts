@@ -3,7 +3,7 @@ import type { TripSchedule } from '../matching/trip-patterns.js';
 import { addDays } from '../local-time.js';
 import type { VehicleEvent } from '../matching/vehicle-events.js';
 import type { ObservedTrip } from '../observed-trip.js';
-import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction } from './arrival-predictor.js';
+import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction, isCountedStopTime } from './arrival-predictor.js';
 import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
 import type { PositionFeed } from './sqlite-position-feed.js';
@@ -29,7 +29,7 @@ export interface ArrivalServiceOptions extends PredictorOptions {
   historyDays?: number;
 }
 
-/** Service dates of detected trips a model learns from, by default four weeks. */
+/** Service dates a model learns from when a store is given without historyDays. The back office passes its config's value. */
 export const DEFAULT_HISTORY_DAYS = 28;
 /** Seconds between warnings while the detected-trip store keeps failing. */
 const STORE_WARNING_EVERY_S = 3600;
@@ -120,15 +120,14 @@ export class ArrivalService {
   }
 
   /**
-   * Stores the stop times the predictor counts (a trip's first stop from its departure, the others
-   * from arrival). A failed write costs only learning, so it is logged and predictions go on.
+   * Stores the stop times the predictor counts (isCountedStopTime). A failed write costs only
+   * learning, so it is logged and predictions go on.
    */
   private keep(events: readonly VehicleEvent[]): void {
     if (!this.detectedTrips) return;
     const stops: DetectedStop[] = [];
     for (const event of events) {
-      if (event.kind !== 'arrival' && event.kind !== 'departure') continue;
-      if (event.kind !== (event.stopIndex === 0 ? 'departure' : 'arrival')) continue;
+      if (!isCountedStopTime(event)) continue;
       const { serviceDate, vehicleId, tripId, routeId, directionId, stopIndex, stopId, time } = event;
       stops.push({ serviceDate, vehicleId, tripId, routeId, directionId, stopIndex, stopId, time });
     }
@@ -147,7 +146,7 @@ export class ArrivalService {
       if (this.failedWrites > 0) this.logger.info({ failedWrites: this.failedWrites, path: this.detectedTrips.path }, 'detected stop times stored again');
       this.failedWrites = 0;
     } catch (error) {
-      // A full disk fails every refresh, so the warning repeats at most once per STORE_WARNING_EVERY_S with a count.
+      // A full disk fails every refresh, so the warning is logged once per STORE_WARNING_EVERY_S, with a count.
       this.failedWrites += 1;
       const now = this.now();
       if (now - this.lastStoreWarningAt >= STORE_WARNING_EVERY_S) {
