@@ -6,6 +6,7 @@ import type { ArrivalModel, PredictionRequest } from './arrival-model.js';
 import { type HistoricalWindow, HistoricalTravelTimes, timeSlotKey } from './historical-travel-times.js';
 import { DEFAULT_SIGNAL_PHASE_SETTINGS, type PhaseDensity, type SignalPhaseSettings, SignalPhases, moveTowardsPhases } from './signal-phases.js';
 import { FloatRows } from './float-rows.js';
+import { keepRouteOrder } from './route-order.js';
 import { StopSlotCache, slotsOf } from './stop-slot-cache.js';
 import { TodayRatio, type TodayRatioSettings } from './today-ratio.js';
 import { VehicleDayRatio, vehicleHistoryLogRatios } from './vehicle-ratio.js';
@@ -160,6 +161,7 @@ export class BusfareModel implements ArrivalModel {
       // The live terms in BUSFARE_FEATURES order, added to the cached historical ones.
       result[index] = h * Math.exp(this.historicalTermValues.get(row, 1) + w[1]! * today + w[2]! * todayLong + w[6]! * busHistory + w[7]! * busToday + w[8]! * busRecent);
     }
+    keepRouteOrder(result);
     if (signalStops) {
       moveTowardsPhases(result, secondsOfDay, this.settings.signalScale, this.settings.signalCarry, (index, arrivalSecondsOfDay) => this.phasesAt(signalStops, routeId, directionId, targets[index]!, arrivalSecondsOfDay));
     }

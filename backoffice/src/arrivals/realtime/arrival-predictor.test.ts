@@ -84,4 +84,34 @@ describe('ArrivalPredictor models', () => {
     expect(driveAndPredict(predictor, '2026-03-02', 'bus-1')).toBeGreaterThan(0);
     expect(modelKeys(predictor)).toEqual([]);
   });
+
+  it('keeps stops in route order', () => {
+    const stops = schedule.trips.get('E0800')!.pattern.stops;
+    // On every history date one trip runs stops 0 to 3, 100 s apart, and another skips stop 3 and
+    // reaches stop 4 at once, so stop 4's median run is shorter than stop 3's.
+    const history: ObservedTrip[] = ['2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01'].flatMap((serviceDate) => {
+      const dayStart = serviceDayStart(serviceDate, schedule.timeZone);
+      const trip = (vehicleId: string, offsetS: number, times: readonly (number | undefined)[]): ObservedTrip => ({
+        id: `${serviceDate}/${vehicleId}/E0800`,
+        routeId: '1',
+        directionId: 0,
+        vehicleId,
+        serviceDate,
+        dayType: dayTypeOf(serviceDate),
+        dayStart,
+        arrivals: times.flatMap((time, index) => (time === undefined ? [] : [{ stopId: stops[index]!.stopId, time: dayStart + 8 * 3600 + offsetS + time }])),
+      });
+      return [trip('bus-h', 0, [0, 100, 200, 300]), trip('bus-k', 60, [0, 100, 200, undefined, 220])];
+    });
+    const predictor = new ArrivalPredictor(schedule, { history });
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    const fixes = driveFixes({ vehicleId: 'bus-1', start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } });
+    predictor.ingest(fixes.slice(0, 20));
+
+    const [vehicle] = predictor.predict(fixes[19]!.time);
+    const times = vehicle!.stops.map((stop) => stop.predictedArrival);
+
+    expect(vehicle!.stops.map((stop) => stop.stopIndex).slice(0, 3)).toEqual([2, 3, 4]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
 });

@@ -232,14 +232,18 @@ export class ArrivalPredictor {
       travel = travel.map((travelS, position) => (Number.isFinite(travelS) ? travelS : fromTimetable[position]!));
     }
     const predictions: StopPrediction[] = [];
+    // The model keeps its own times in route order, but a pair filled from the timetable model
+    // can still put a stop before the one ahead of it.
+    let earliest = now;
     for (let position = 0; position < targets.length; position += 1) {
       const index = Math.max(nextStop, 1) + position;
       const scheduledArrival = dayStart + trip.arrivalS[index]!;
       const travelS = travel[position]!;
       // A pair the history never saw falls back to the timetable's own running time.
       const predicted = Number.isFinite(travelS) ? fromTime + travelS : fromTime + (trip.arrivalS[index]! - trip.departureS[fromIndex]!);
-      const predictedArrival = Math.round(Math.max(now, predicted));
+      const predictedArrival = Math.max(earliest, Math.round(Math.max(now, predicted)));
       if (predictedArrival - now > PREDICTION_HORIZON_S) break;
+      earliest = predictedArrival;
       predictions.push({ stopId: stops[index]!.stopId, stopIndex: index, predictedArrival, scheduledArrival: Math.round(scheduledArrival) });
     }
     return predictions;
