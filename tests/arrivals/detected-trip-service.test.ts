@@ -1,24 +1,20 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildTripSchedule, type TripSchedule } from '../../backoffice/src/arrivals/matching/trip-patterns.js';
+import type { TripSchedule } from '../../backoffice/src/arrivals/matching/trip-patterns.js';
 import { ArrivalService } from '../../backoffice/src/arrivals/realtime/arrival-service.js';
 import { DetectedTripStore } from '../../backoffice/src/arrivals/realtime/detected-trip-store.js';
 import { SqlitePositionFeed } from '../../backoffice/src/arrivals/realtime/sqlite-position-feed.js';
 import { detectedTripsPath } from '../../backoffice/src/arrivals/realtime/start-arrivals.js';
-import { writeSyntheticFeed } from '../../backoffice/src/arrivals/testing/synthetic-route.js';
-import { importGtfsFeed } from '../../backoffice/src/gtfs/gtfs-feed.js';
 import { createLogger } from '../../backoffice/src/logger.js';
-import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
+import type { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
 import { EIGHT_AM } from './rider-fixture.js';
-import { storeDrive } from './stored-drive.js';
+import { type DriveDatabase, createDriveDatabase, storeDrive } from './stored-drive.js';
 
 const DAY_S = 86_400;
 const logger = createLogger('test', 'silent');
-let directory: string;
+let fixture: DriveDatabase;
 let databasePath: string;
 let schedule: TripSchedule;
 let repository: SqliteClearingRepository;
@@ -36,17 +32,11 @@ function storedDates(beforeDate: string): string[] {
 }
 
 beforeEach(() => {
-  directory = mkdtempSync(join(tmpdir(), 'busfare-pruning-'));
-  writeSyntheticFeed(join(directory, 'feed'));
-  schedule = buildTripSchedule(importGtfsFeed(join(directory, 'feed')));
-  databasePath = join(directory, 'clearing.db');
-  repository = new SqliteClearingRepository({ path: databasePath });
+  fixture = createDriveDatabase('busfare-pruning-');
+  ({ databasePath, schedule, repository } = fixture);
 });
 
-afterEach(() => {
-  repository.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+afterEach(() => fixture.remove());
 
 describe('detected-trip store in the arrival service', () => {
   it('keeps history when a bus clock runs ahead', () => {

@@ -1,6 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { POSITION_BATCH_SCHEMA } from '@busfare/shared-protocol';
+import { buildTripSchedule, type TripSchedule } from '../../backoffice/src/arrivals/matching/trip-patterns.js';
 import { driveFixes } from '../../backoffice/src/arrivals/testing/synthetic-drive.js';
-import type { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
+import { writeSyntheticFeed } from '../../backoffice/src/arrivals/testing/synthetic-route.js';
+import { importGtfsFeed } from '../../backoffice/src/gtfs/gtfs-feed.js';
+import { SqliteClearingRepository } from '../../backoffice/src/store/sqlite-clearing-repository.js';
+
+/** A temporary folder with the synthetic feed, its schedule and a clearing database to store drives in. */
+export interface DriveDatabase {
+  directory: string;
+  databasePath: string;
+  schedule: TripSchedule;
+  repository: SqliteClearingRepository;
+  /** Closes the repository and deletes the folder. */
+  remove(): void;
+}
+
+export function createDriveDatabase(prefix: string): DriveDatabase {
+  const directory = mkdtempSync(join(tmpdir(), prefix));
+  writeSyntheticFeed(join(directory, 'feed'));
+  const schedule = buildTripSchedule(importGtfsFeed(join(directory, 'feed')));
+  const databasePath = join(directory, 'clearing.db');
+  const repository = new SqliteClearingRepository({ path: databasePath });
+  return {
+    directory,
+    databasePath,
+    schedule,
+    repository,
+    remove: () => {
+      repository.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface StoredDrive {
   vehicleId: string;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.js';
 import type { TripSchedule } from '../matching/trip-patterns.js';
 import { addDays } from '../local-time.js';
-import type { VehicleEvent } from '../matching/vehicle-events.js';
+import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
 import type { ObservedTrip } from '../observed-trip.js';
 import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction, isCountedStopTime } from './arrival-predictor.js';
 import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
@@ -31,8 +31,15 @@ export interface ArrivalServiceOptions extends PredictorOptions {
 
 /** Service dates a model learns from when a store is given without historyDays. The back office passes its config's value. */
 export const DEFAULT_HISTORY_DAYS = 28;
-/** Seconds between warnings while the detected-trip store keeps failing. */
+/** Seconds between warnings while the detected-trip store keeps failing, or fixes keep coming from the future. */
 const STORE_WARNING_EVERY_S = 3600;
+/**
+ * A fix dated more than this ahead of the back office's clock (s) is dropped. The tracker ignores
+ * every fix older than a vehicle's latest, so one fix from a terminal whose clock runs days ahead
+ * would freeze that bus until the clock caught up, and start a service date that drops today's
+ * detected arrivals.
+ */
+export const MAX_FIX_AHEAD_S = 300;
 /** Most service dates of detected trips a model learns from, as the back-office config allows. */
 export const MAX_HISTORY_DAYS = 366;
 
@@ -68,6 +75,8 @@ export class ArrivalService {
   /** Writes to the detected-trip store that failed in a row, and when the last warning about them was logged (Unix seconds). */
   private failedWrites = 0;
   private lastStoreWarningAt = Number.NEGATIVE_INFINITY;
+  /** Fixes dropped as dated ahead of the clock since the last warning about them, and when it was logged. */
+  private futureFixes = { dropped: 0, vehicles: new Set<string>(), warnedAt: Number.NEGATIVE_INFINITY };
 
   constructor(options: ArrivalServiceOptions) {
     const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -104,12 +113,14 @@ export class ArrivalService {
   /** Reads new positions and rebuilds the snapshot; errors are logged and the previous snapshot kept. */
   refresh(): ArrivalSnapshot {
     try {
+      const latestValid = this.now() + MAX_FIX_AHEAD_S;
       for (;;) {
         const page = this.positions.readAfter(this.cursor, READ_PAGE);
         this.cursor = page.cursor;
-        this.keep(this.predictor.ingest(page.fixes));
+        this.keep(this.predictor.ingest(this.withoutFutureFixes(page.fixes, latestValid)));
         if (page.fixes.length < READ_PAGE) break;
       }
+      this.warnOfFutureFixes();
       const now = Math.floor(this.now());
       const vehicles = this.predictor.predict(now);
       this.latest = { vehicles, feeds: encodeRealtimeFeeds(vehicles, now), refreshedAt: now };
@@ -117,6 +128,27 @@ export class ArrivalService {
       this.logger.error({ err: error }, 'arrival refresh failed; keeping the previous predictions');
     }
     return this.latest;
+  }
+
+  /** Returns the fixes dated at most latestValid, counting the others. */
+  private withoutFutureFixes(fixes: readonly VehicleFix[], latestValid: number): readonly VehicleFix[] {
+    if (fixes.every((fix) => fix.time <= latestValid)) return fixes;
+    return fixes.filter((fix) => {
+      if (fix.time <= latestValid) return true;
+      this.futureFixes.dropped += 1;
+      this.futureFixes.vehicles.add(fix.vehicleId);
+      return false;
+    });
+  }
+
+  /** Logs the fixes dropped as dated ahead of the clock, at most once per STORE_WARNING_EVERY_S. */
+  private warnOfFutureFixes(): void {
+    const future = this.futureFixes;
+    const now = this.now();
+    if (future.dropped === 0 || now - future.warnedAt < STORE_WARNING_EVERY_S) return;
+    const vehicles = [...future.vehicles].sort();
+    this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, maxAheadS: MAX_FIX_AHEAD_S }, 'position fixes dated ahead of the clock dropped; check those terminals\' clocks');
+    this.futureFixes = { dropped: 0, vehicles: new Set(), warnedAt: now };
   }
 
   /**
