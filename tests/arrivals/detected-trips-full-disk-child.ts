@@ -9,7 +9,7 @@ import { buildTripSchedule } from '../../backoffice/src/arrivals/matching/trip-p
 import type { VehicleFix } from '../../backoffice/src/arrivals/matching/vehicle-events.js';
 import { ArrivalService } from '../../backoffice/src/arrivals/realtime/arrival-service.js';
 import { DetectedTripStore } from '../../backoffice/src/arrivals/realtime/detected-trip-store.js';
-import type { PositionFeed } from '../../backoffice/src/arrivals/realtime/sqlite-position-feed.js';
+import { QueuedPositions } from '../../backoffice/src/arrivals/testing/queued-positions.js';
 import { driveFixes } from '../../backoffice/src/arrivals/testing/synthetic-drive.js';
 import { writeSyntheticFeed } from '../../backoffice/src/arrivals/testing/synthetic-route.js';
 import { importGtfsFeed } from '../../backoffice/src/gtfs/gtfs-feed.js';
@@ -30,17 +30,6 @@ export interface DetectedTripsFullDiskReport {
   datesAfter: string[];
   /** Dates whose stop times the model of 2026-03-04 reads. */
   learnedDates: string[];
-}
-
-/** A position feed that returns each batch once. */
-class QueuedPositions implements PositionFeed {
-  pending: VehicleFix[] = [];
-  readAfter(cursor: number): { fixes: VehicleFix[]; cursor: number } {
-    const fixes = this.pending;
-    this.pending = [];
-    return { fixes, cursor: cursor + fixes.length };
-  }
-  close(): void {}
 }
 
 function dayOfFixes(dayOffset: number): VehicleFix[] {

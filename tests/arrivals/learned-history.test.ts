@@ -61,13 +61,16 @@ describe('arrival predictions learned from detected trips', () => {
     expect(trips[0]!.arrivals.length).toBeGreaterThan(5);
   });
 
-  it('predicts from the days before after a restart', () => {
+  it('predicts from the days before after a restart', async () => {
     // On the third day bus-7 has run five minutes of the same trip.
     drive(2, 8, 300);
     const now = EIGHT_AM + 2 * DAY_S + 300;
     const learned = service(now, new DetectedTripStore(detectedTripsPath(databasePath)));
     const timetable = service(now);
 
+    // The first refresh starts the build of the day's learned model; the refresh after it uses it.
+    learned.refresh();
+    await learned.recordedModels!.idle();
     const withHistory = learned.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-7')!.stops.at(-1)!;
     const withTimetable = timetable.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-7')!.stops.at(-1)!;
     learned.stop();
@@ -77,13 +80,16 @@ describe('arrival predictions learned from detected trips', () => {
     expect(withHistory.predictedArrival - withTimetable.predictedArrival).toBeGreaterThan(120);
   });
 
-  it('predicts an unlearned direction from the timetable model', () => {
+  it('predicts an unlearned direction from the timetable model', async () => {
     // The detected trips ran eastbound only. bus-9 runs westbound trip W0805 slowly for five minutes.
     const start = EIGHT_AM + 2 * DAY_S + 300;
     storeDrive(repository, { vehicleId: 'bus-9', start, directionId: 1, speedMps: 4, untilS: 300 });
     const learned = service(start + 300, new DetectedTripStore(detectedTripsPath(databasePath)));
     const timetable = service(start + 300);
 
+    learned.refresh();
+    await learned.recordedModels!.idle();
+    expect(learned.recordedModels!.modelFor('2026-03-04')).toBeDefined();
     const withHistory = learned.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-9')!.stops;
     const withTimetable = timetable.refresh().vehicles.find((vehicle) => vehicle.vehicleId === 'bus-9')!.stops;
     learned.stop();

@@ -18,6 +18,22 @@ export function pairKey(routeId: string, directionId: number, fromStop: string, 
   return `${routeId}|${directionId}|${fromStop}|${toStop}`;
 }
 
+interface HistoryDate {
+  serviceDate: string;
+  dayType: DayType;
+}
+
+/** The columns of a PairHistory (see its fields), as toParts() returns them. */
+export interface PairHistoryParts {
+  /** Key of each pair (pairKey()), in pair order. */
+  pairKeys: readonly string[];
+  pairStart: Int32Array;
+  secondsOfDay: Int32Array;
+  duration: Float64Array;
+  date: Uint16Array;
+  dates: readonly HistoryDate[];
+}
+
 /**
  * Travel times between every pair of stops of every historical trip, runs longer than maxRunS left
  * out, each list sorted by time of day. The samples are kept in typed columns, because a history
@@ -34,61 +50,28 @@ export class PairHistory {
   private readonly duration: Float64Array;
   /** Index into the history's dates. */
   private readonly date: Uint16Array;
-  private readonly dates: { serviceDate: string; dayType: DayType }[] = [];
+  private readonly dates: readonly HistoryDate[];
   readonly serviceDates: readonly string[];
 
-  constructor(trips: readonly ObservedTrip[], maxRunS = DEFAULT_MAX_RUN_S) {
-    const dateIndex = new Map<string, number>();
-    const building = new Map<string, { secondsOfDay: number[]; duration: number[]; date: number[] }>();
-    for (const trip of trips) {
-      let date = dateIndex.get(trip.serviceDate);
-      if (date === undefined) {
-        date = this.dates.length;
-        if (date > 0xffff) throw new RangeError(`invalid travel history: more than 65,536 service dates (from ${trip.serviceDate}); build it from fewer days`);
-        dateIndex.set(trip.serviceDate, date);
-        this.dates.push({ serviceDate: trip.serviceDate, dayType: trip.dayType });
-      }
-      const { arrivals } = trip;
-      for (let i = 0; i < arrivals.length; i += 1) {
-        const from = arrivals[i]!;
-        for (let j = i + 1; j < arrivals.length; j += 1) {
-          const to = arrivals[j]!;
-          const duration = to.time - from.time;
-          if (duration > maxRunS) break;
-          const key = pairKey(trip.routeId, trip.directionId, from.stopId, to.stopId);
-          let columns = building.get(key);
-          if (!columns) {
-            columns = { secondsOfDay: [], duration: [], date: [] };
-            building.set(key, columns);
-          }
-          columns.secondsOfDay.push(from.time - trip.dayStart);
-          columns.duration.push(duration);
-          columns.date.push(date);
-        }
-      }
-    }
-    let sampleCount = 0;
-    for (const columns of building.values()) sampleCount += columns.secondsOfDay.length;
-    this.pairStart = new Int32Array(building.size + 1);
-    this.secondsOfDay = new Int32Array(sampleCount);
-    this.duration = new Float64Array(sampleCount);
-    this.date = new Uint16Array(sampleCount);
-    let row = 0;
-    for (const [key, columns] of building) {
-      const order = Array.from(columns.secondsOfDay.keys()).sort((a, b) => columns.secondsOfDay[a]! - columns.secondsOfDay[b]!);
-      const pair = this.pairs.size;
-      this.pairs.set(key, pair);
-      this.pairStart[pair] = row;
-      for (const index of order) {
-        this.secondsOfDay[row] = columns.secondsOfDay[index]!;
-        this.duration[row] = columns.duration[index]!;
-        this.date[row] = columns.date[index]!;
-        row += 1;
-      }
-      building.delete(key);
-    }
-    this.pairStart[this.pairs.size] = row;
+  /** Builds the history from trips, or takes the columns that toParts() of another history returned. */
+  constructor(trips: readonly ObservedTrip[] | PairHistoryParts, maxRunS = DEFAULT_MAX_RUN_S) {
+    const parts = isPairHistoryParts(trips) ? checkedParts(trips) : buildPairColumns(trips, maxRunS);
+    parts.pairKeys.forEach((key, pair) => this.pairs.set(key, pair));
+    this.pairStart = parts.pairStart;
+    this.secondsOfDay = parts.secondsOfDay;
+    this.duration = parts.duration;
+    this.date = parts.date;
+    this.dates = parts.dates;
     this.serviceDates = this.dates.map((date) => date.serviceDate).sort();
+  }
+
+  /**
+   * Returns the history's columns, which `new PairHistory(parts)` takes back. The typed arrays are
+   * the history's own and each has an ArrayBuffer of its own, so a message can transfer them. The
+   * history must not be used after that.
+   */
+  toParts(): PairHistoryParts {
+    return { pairKeys: [...this.pairs.keys()], pairStart: this.pairStart, secondsOfDay: this.secondsOfDay, duration: this.duration, date: this.date, dates: this.dates };
   }
 
   /** Count of stop pairs with samples; pairIndex() numbers them from 0. */
@@ -135,6 +118,77 @@ export class PairHistory {
     }
     return result;
   }
+}
+
+function isPairHistoryParts(source: readonly ObservedTrip[] | PairHistoryParts): source is PairHistoryParts {
+  return !Array.isArray(source);
+}
+
+/** Returns the parts unchanged, or throws a RangeError where their lengths do not fit together. */
+function checkedParts(parts: PairHistoryParts): PairHistoryParts {
+  const { pairKeys, pairStart, secondsOfDay, duration, date, dates } = parts;
+  const samples = secondsOfDay?.length;
+  const fits = pairStart?.length === pairKeys?.length + 1 && pairStart[0] === 0 && pairStart[pairKeys.length] === samples && duration?.length === samples && date?.length === samples && Array.isArray(dates);
+  if (!fits) throw new RangeError(`invalid travel history parts: ${pairKeys?.length} pair keys, ${pairStart?.length} pair starts, ${samples} times of day, ${duration?.length} durations and ${date?.length} dates of samples`);
+  return parts;
+}
+
+/** Collects every pair's samples of the trips, runs longer than maxRunS left out, into columns sorted by pair and time of day. */
+function buildPairColumns(trips: readonly ObservedTrip[], maxRunS: number): PairHistoryParts {
+  const dates: HistoryDate[] = [];
+  const dateIndex = new Map<string, number>();
+  const building = new Map<string, { secondsOfDay: number[]; duration: number[]; date: number[] }>();
+  for (const trip of trips) {
+    let date = dateIndex.get(trip.serviceDate);
+    if (date === undefined) {
+      date = dates.length;
+      if (date > 0xffff) throw new RangeError(`invalid travel history: more than 65,536 service dates (from ${trip.serviceDate}); build it from fewer days`);
+      dateIndex.set(trip.serviceDate, date);
+      dates.push({ serviceDate: trip.serviceDate, dayType: trip.dayType });
+    }
+
+    const { arrivals } = trip;
+    for (let i = 0; i < arrivals.length; i += 1) {
+      const from = arrivals[i]!;
+      for (let j = i + 1; j < arrivals.length; j += 1) {
+        const to = arrivals[j]!;
+        const duration = to.time - from.time;
+        if (duration > maxRunS) break;
+        const key = pairKey(trip.routeId, trip.directionId, from.stopId, to.stopId);
+        let columns = building.get(key);
+        if (!columns) {
+          columns = { secondsOfDay: [], duration: [], date: [] };
+          building.set(key, columns);
+        }
+        columns.secondsOfDay.push(from.time - trip.dayStart);
+        columns.duration.push(duration);
+        columns.date.push(date);
+      }
+    }
+  }
+
+  let sampleCount = 0;
+  for (const columns of building.values()) sampleCount += columns.secondsOfDay.length;
+  const pairKeys: string[] = [];
+  const pairStart = new Int32Array(building.size + 1);
+  const secondsOfDay = new Int32Array(sampleCount);
+  const duration = new Float64Array(sampleCount);
+  const date = new Uint16Array(sampleCount);
+  let row = 0;
+  for (const [key, columns] of building) {
+    const order = Array.from(columns.secondsOfDay.keys()).sort((a, b) => columns.secondsOfDay[a]! - columns.secondsOfDay[b]!);
+    pairStart[pairKeys.length] = row;
+    pairKeys.push(key);
+    for (const index of order) {
+      secondsOfDay[row] = columns.secondsOfDay[index]!;
+      duration[row] = columns.duration[index]!;
+      date[row] = columns.date[index]!;
+      row += 1;
+    }
+    building.delete(key);
+  }
+  pairStart[pairKeys.length] = row;
+  return { pairKeys, pairStart, secondsOfDay, duration, date, dates };
 }
 
 /** Returns the first row from `start` to `end` − 1 whose value is at least target, or end when none is. */

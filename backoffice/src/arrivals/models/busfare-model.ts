@@ -102,7 +102,7 @@ export class BusfareModel implements ArrivalModel {
   private readonly today: TodayRatio;
   private readonly todayLong: TodayRatio;
   private readonly busDay: VehicleDayRatio;
-  private readonly busHistory: Map<string, number>;
+  private readonly busHistory: ReadonlyMap<string, number>;
   private readonly weights: Record<HorizonBand, Float64Array>;
   /**
    * Rows of historicalTermValues (H and the historical part of the exponent) by departure stop,
@@ -115,11 +115,15 @@ export class BusfareModel implements ArrivalModel {
   /** Each stop's phase densities by time-of-day slot (null: none), by route direction. */
   private readonly signalStops = new Map<string, Map<string, readonly (PhaseDensity | undefined)[] | null>>();
 
-  /** `historyTrips`, the trips `history` was built from, give each bus's history ratio, which is 0 without them. */
+  /**
+   * `historyTrips`, the trips `history` was built from, give each bus's history ratio, which is 0
+   * without them, and the signal phases. In their place, `learnRecordedTerms()` of the same history,
+   * settings and trips gives the same model.
+   */
   constructor(
     history: PairHistory,
     readonly settings: BusfareSettings,
-    historyTrips: readonly ObservedTrip[] = [],
+    historyTrips: readonly ObservedTrip[] | RecordedTerms = [],
   ) {
     this.travelTimes = new HistoricalTravelTimes(history, settings.history);
     this.narrow = new HistoricalTravelTimes(history, { ...settings.history, windowS: settings.narrowWindowS });
@@ -128,10 +132,10 @@ export class BusfareModel implements ArrivalModel {
     this.today = new TodayRatio(this.travelTimes, settings.today);
     this.todayLong = new TodayRatio(this.travelTimes, settings.todayLong);
     this.busDay = new VehicleDayRatio(this.travelTimes, settings.busTodayPriorRuns, settings.busRecent);
-    this.busHistory = vehicleHistoryLogRatios(historyTrips, this.travelTimes, settings.busHistoryPriorRuns);
+    const terms = Array.isArray(historyTrips) ? learnRecordedTerms(history, settings, historyTrips, this.travelTimes) : (historyTrips as RecordedTerms);
+    this.busHistory = terms.busHistory;
     this.weights = Object.fromEntries(HORIZON_BANDS.map((band) => [band, Float64Array.from(BUSFARE_FEATURES, (feature) => settings.coefficients[band][feature])])) as Record<HorizonBand, Float64Array>;
-    // Only recorded trips show signal phases, because timetable times would show their own rounding as a cycle.
-    this.signals = settings.signalScale > 0 && historyTrips.length > 0 ? new SignalPhases(historyTrips, settings.signals) : undefined;
+    this.signals = terms.signals;
   }
 
   predict(request: PredictionRequest, live: LiveDay): number[] {
@@ -230,6 +234,26 @@ export class BusfareModel implements ArrivalModel {
       },
     };
   }
+}
+
+/** The terms a BusfareModel learns from recorded trips besides their pair history. */
+export interface RecordedTerms {
+  /** Each bus's shrunk mean log ratio in the history; a bus that is absent reads as 0. */
+  busHistory: ReadonlyMap<string, number>;
+  signals: SignalPhases | undefined;
+}
+
+/**
+ * Learns each bus's history ratio and the signal phases from the trips that `history` was built
+ * from: the slow part of building a BusfareModel, which a worker thread can do apart from the model.
+ * `travelTimes` must be `history`'s medians in the window of `settings.history`.
+ */
+export function learnRecordedTerms(history: PairHistory, settings: BusfareSettings, trips: readonly ObservedTrip[], travelTimes = new HistoricalTravelTimes(history, settings.history)): RecordedTerms {
+  return {
+    busHistory: vehicleHistoryLogRatios(trips, travelTimes, settings.busHistoryPriorRuns),
+    // Only recorded trips show signal phases, because timetable times would show their own rounding as a cycle.
+    signals: settings.signalScale > 0 && trips.length > 0 ? new SignalPhases(trips, settings.signals) : undefined,
+  };
 }
 
 /** Coefficients that leave the historical median unchanged in every band. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayRequests, splitByDate } from '../evaluation/replay.js';
 import { LiveDay } from '../live-day.js';
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
+import { randomSource } from '../testing/recorded-trips.js';
 import { PairHistory } from '../travel-history.js';
 import { fitBusfareSettings } from './busfare-fitting.js';
 import { BusfareModel, DEFAULT_BUSFARE_STRUCTURE, neutralCoefficients } from './busfare-model.js';
@@ -11,17 +12,6 @@ const UTC8 = 8 * 3600;
 const CYCLE_S = 97.3;
 const GREEN_S = 30;
 const DATES = ['2018-03-05', '2018-03-06', '2018-03-07', '2018-03-08', '2018-03-09', '2018-03-12', '2018-03-13', '2018-03-14'];
-
-/** Returns a deterministic source of numbers in [0, 1): Marsaglia's xorshift32. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * Buses leave A every few minutes from 07:00 to 19:00 and reach B after 60 to 120 s. Between B and

@@ -48,6 +48,44 @@ export interface PhaseDensity {
 }
 
 /**
+ * The densities of SignalPhases in flat columns, by entry stop · slotCount + slot. A slot without a
+ * cycle has cycleS NaN and no density values.
+ */
+export interface SignalPhasesParts {
+  /** Stop keys (route direction, route and stop) with a cycle in at least one slot. */
+  stopKeys: readonly string[];
+  slotCount: number;
+  cycleS: Float64Array;
+  originS: Float64Array;
+  concentration: Float64Array;
+  /** The density of entry e is density[densityStart[e]] to density[densityStart[e + 1] − 1]. */
+  densityStart: Int32Array;
+  density: Float64Array;
+}
+
+/**
+ * Returns the densities of flat columns by stop key, each density a view into `parts.density`.
+ * Throws a RangeError where the column lengths do not fit together.
+ */
+function unpackPhases(parts: SignalPhasesParts): Map<string, (PhaseDensity | undefined)[]> {
+  const { stopKeys, slotCount, cycleS, originS, concentration, densityStart, density } = parts;
+  const entries = stopKeys?.length * slotCount;
+  const fits = Number.isInteger(entries) && cycleS?.length === entries && originS?.length === entries && concentration?.length === entries && densityStart?.length === entries + 1 && densityStart[entries] === density?.length;
+  if (!fits) throw new RangeError(`invalid signal phase parts: ${stopKeys?.length} stops of ${slotCount} slots, ${cycleS?.length} cycles, ${densityStart?.length} density starts and ${density?.length} density values`);
+  const byStop = new Map<string, (PhaseDensity | undefined)[]>();
+  stopKeys.forEach((key, stop) => {
+    const slots: (PhaseDensity | undefined)[] = [];
+    for (let slot = 0; slot < slotCount; slot += 1) {
+      const entry = stop * slotCount + slot;
+      const cycle = cycleS[entry]!;
+      slots.push(Number.isNaN(cycle) ? undefined : { cycleS: cycle, originS: originS[entry]!, density: density.subarray(densityStart[entry], densityStart[entry + 1]), concentration: concentration[entry]! });
+    }
+    byStop.set(key, slots);
+  });
+  return byStop;
+}
+
+/**
  * Trial frequencies are spaced so the phase of the window's farthest arrival moves by this share of
  * a cycle. Steps of 0.02 found the same cycles on the Suzhou recordings, five times slower.
  */
@@ -65,11 +103,16 @@ const REFINED_PEAKS = 3;
 export class SignalPhases {
   private readonly byStop = new Map<string, (PhaseDensity | undefined)[]>();
 
+  /** Searches the trips' arrivals for cycles, or takes the densities that toParts() of other phases returned. */
   constructor(
-    trips: readonly ObservedTrip[],
+    trips: readonly ObservedTrip[] | SignalPhasesParts,
     readonly settings: SignalPhaseSettings = DEFAULT_SIGNAL_PHASE_SETTINGS,
   ) {
     checkSettings(settings);
+    if (!Array.isArray(trips)) {
+      this.byStop = unpackPhases(trips as SignalPhasesParts);
+      return;
+    }
     // Each arrival's second of day, and the second of day of its trip's first recorded stop.
     const byKey = new Map<string, { times: number[]; firsts: number[] }>();
     for (const trip of trips) {
@@ -93,6 +136,37 @@ export class SignalPhases {
       for (let slot = 0; slot < slotCount; slot += 1) slots.push(findPhaseDensity(sorted, sortedFirsts, slot, settings));
       if (slots.some(Boolean)) this.byStop.set(key, slots);
     }
+  }
+
+  /**
+   * Returns every density in flat columns, which `new SignalPhases(parts, settings)` takes back. The
+   * typed arrays are new, each with an ArrayBuffer of its own, so a message can transfer them.
+   */
+  toParts(): SignalPhasesParts {
+    const stopKeys = [...this.byStop.keys()];
+    const slotCount = this.byStop.values().next().value?.length ?? 0;
+    const entries = stopKeys.length * slotCount;
+    const parts: SignalPhasesParts = { stopKeys, slotCount, cycleS: new Float64Array(entries).fill(Number.NaN), originS: new Float64Array(entries), concentration: new Float64Array(entries), densityStart: new Int32Array(entries + 1), density: new Float64Array(0) };
+    let size = 0;
+    stopKeys.forEach((key, stop) => {
+      this.byStop.get(key)!.forEach((phases, slot) => {
+        const entry = stop * slotCount + slot;
+        parts.densityStart[entry] = size;
+        if (phases === undefined) return;
+        parts.cycleS[entry] = phases.cycleS;
+        parts.originS[entry] = phases.originS;
+        parts.concentration[entry] = phases.concentration;
+        size += phases.density.length;
+      });
+    });
+    parts.densityStart[entries] = size;
+    parts.density = new Float64Array(size);
+    stopKeys.forEach((key, stop) => {
+      this.byStop.get(key)!.forEach((phases, slot) => {
+        if (phases !== undefined) parts.density.set(phases.density, parts.densityStart[stop * slotCount + slot]!);
+      });
+    });
+    return parts;
   }
 
   /** Stops with a cycle in at least one slot. */

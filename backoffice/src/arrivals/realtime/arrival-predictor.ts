@@ -72,10 +72,10 @@ export interface PredictorOptions {
   /** Recorded trips of earlier days. When empty, the timetable of the previous week is used. */
   history?: readonly ObservedTrip[];
   /**
-   * Returns the trips recorded before a service date. When they cover at least two dates, that
-   * date's model learns from them in place of the timetable.
+   * Returns the model a service date learned from the trips recorded before it (RecordedModels), or
+   * undefined while it has none, and that date then predicts with the timetable model.
    */
-  historyBefore?: (serviceDate: string) => readonly ObservedTrip[];
+  recordedModel?: (serviceDate: string) => ArrivalModel | undefined;
   busfareSettings?: BusfareSettings;
 }
 
@@ -86,9 +86,6 @@ export interface PredictorOptions {
 export function isCountedStopTime(event: VehicleEvent): event is VehicleEvent & { kind: 'arrival' | 'departure' } {
   return (event.kind === 'arrival' || event.kind === 'departure') && event.kind === (event.stopIndex === 0 ? 'departure' : 'arrival');
 }
-
-/** Fewest recorded service dates before a day's model learns from them rather than the timetable. */
-export const MIN_RECORDED_DATES = 2;
 
 /**
  * The online predictor: keeps a tracker per vehicle, collects the day's detected arrivals and, on
@@ -117,9 +114,7 @@ export class ArrivalPredictor {
    */
   private readonly sharedModel: ArrivalModel | undefined;
   private readonly busfareSettings: BusfareSettings;
-  private readonly historyBefore: ((serviceDate: string) => readonly ObservedTrip[]) | undefined;
-  /** Models learned from the recorded days before each service date; null where too few were recorded. */
-  private readonly recordedModels = new Map<string, ArrivalModel | null>();
+  private readonly recordedModel: ((serviceDate: string) => ArrivalModel | undefined) | undefined;
 
   constructor(
     readonly schedule: TripSchedule,
@@ -128,7 +123,7 @@ export class ArrivalPredictor {
     this.busfareSettings = options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS;
     const { history } = options;
     this.sharedModel = history !== undefined && history.length > 0 ? new BusfareModel(new PairHistory(history), this.busfareSettings, history) : undefined;
-    this.historyBefore = options.historyBefore;
+    this.recordedModel = options.recordedModel;
   }
 
   /** Feeds fixes in time order per vehicle and returns the events they caused. */
@@ -286,24 +281,15 @@ export class ArrivalPredictor {
   }
 
   /**
-   * Returns the model of a service date learned from the trips recorded before it, built on first
-   * use, or undefined when fewer than MIN_RECORDED_DATES dates were recorded. Models of dates more
-   * than one day before are dropped.
-   * NOTE: the model keeps the given settings (by default DEFAULT_BUSFARE_SETTINGS). Fitting them on
-   * the recorded days, as arrivals-eval does, would replay the validation days on this thread.
+   * Returns the model of a service date learned from the trips recorded before it, or undefined
+   * while the `recordedModel` option has none for that date.
+   * NOTE: the model keeps the given settings (by default DEFAULT_BUSFARE_SETTINGS). The worker
+   * thread that builds it does not fit them on the recorded days as arrivals-eval does, because that
+   * replays the validation days. The build already takes 40 s for two days of the `arrivals`
+   * benchmark's city.
    */
   private recordedModelFor(serviceDate: string): ArrivalModel | undefined {
-    if (!this.historyBefore) return undefined;
-    let model = this.recordedModels.get(serviceDate);
-    if (model === undefined) {
-      const trips = this.historyBefore(serviceDate);
-      const dates = new Set(trips.map((trip) => trip.serviceDate));
-      model = dates.size >= MIN_RECORDED_DATES ? new BusfareModel(new PairHistory(trips), this.busfareSettings, trips) : null;
-      this.recordedModels.set(serviceDate, model);
-      const oldest = addDays(serviceDate, -1);
-      for (const date of [...this.recordedModels.keys()]) if (date < oldest) this.recordedModels.delete(date);
-    }
-    return model ?? undefined;
+    return this.recordedModel?.(serviceDate);
   }
 
   private dayTypeOf(serviceDate: string): DayType {

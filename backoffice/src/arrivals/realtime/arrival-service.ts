@@ -2,10 +2,12 @@ import type { Logger } from '../../logger.js';
 import type { TripSchedule } from '../matching/trip-patterns.js';
 import { addDays } from '../local-time.js';
 import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
-import type { ObservedTrip } from '../observed-trip.js';
+import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
 import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction, isCountedStopTime } from './arrival-predictor.js';
 import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
+import { InThreadModelBuilder, WorkerModelBuilder, bundledRecordedModelScript } from './recorded-model-thread.js';
+import { RecordedModels } from './recorded-models.js';
 import type { PositionFeed } from './sqlite-position-feed.js';
 
 /** GTFS-realtime consumers expect a feed no older than 30 s. */
@@ -27,6 +29,12 @@ export interface ArrivalServiceOptions extends PredictorOptions {
    */
   detectedTrips?: DetectedTripStore;
   historyDays?: number;
+  /**
+   * Worker script that builds the models learned from detected trips. By default the built script
+   * beside the running bundle; null, or running from the TypeScript sources, builds them in this
+   * thread between refreshes.
+   */
+  recordedModelScript?: URL | null;
 }
 
 /** Service dates a model learns from when a store is given without historyDays. The back office passes its config's value. */
@@ -58,6 +66,8 @@ export interface ArrivalSnapshot {
  */
 export class ArrivalService {
   readonly predictor: ArrivalPredictor;
+  /** The models learned from detected trips; undefined without a detected-trip store. */
+  readonly recordedModels: RecordedModels | undefined;
   readonly schedule: TripSchedule;
   private timer: NodeJS.Timeout | undefined;
   private cursor = 0;
@@ -90,8 +100,10 @@ export class ArrivalService {
     // A negative count would make the pruning delete the stop times of today and later.
     if (!(Number.isInteger(historyDays) && historyDays >= 0 && historyDays <= MAX_HISTORY_DAYS)) throw new RangeError(`invalid historyDays ${historyDays}: expected a whole number from 0 to ${MAX_HISTORY_DAYS}`);
     this.historyDays = historyDays;
-    this.predictor = new ArrivalPredictor(options.schedule, this.detectedTrips ? { ...options, historyBefore: (serviceDate) => this.recordedTripsBefore(serviceDate) } : options);
     this.now = options.now ?? (() => Date.now() / 1000);
+    this.recordedModels = this.detectedTrips ? this.startRecordedModels(options) : undefined;
+    const { recordedModels } = this;
+    this.predictor = new ArrivalPredictor(options.schedule, recordedModels ? { ...options, recordedModel: (serviceDate) => recordedModels.modelFor(serviceDate) } : options);
     const now = Math.floor(this.now());
     this.latest = { vehicles: [], feeds: encodeRealtimeFeeds([], now), refreshedAt: now };
   }
@@ -106,6 +118,7 @@ export class ArrivalService {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    void this.recordedModels?.stop();
     this.positions.close();
     this.detectedTrips?.close();
   }
@@ -206,22 +219,27 @@ export class ArrivalService {
   }
 
   /**
-   * Reads the detected trips a service date's model learns from; a failed read leaves it the timetable.
-   * NOTE: the read and the model build run on the refresh thread. Two days of the `arrivals`
-   * benchmark's city with a trip every 2 minutes are 1.6 million stop times. On the development VM
-   * they took 6 s to read and 25 s to learn from, with 0.8 GB of heap, so 28 days of such a fleet
-   * would take minutes (an estimate).
+   * Starts the source of the models each service date learns from the stored detected trips. A
+   * date's model is read and built in a worker thread (in this thread, between refreshes, where no
+   * worker script is built) while the date predicts from the timetable model.
+   * NOTE: two days of the `arrivals` benchmark's city with a trip every 2 minutes are 1.6 million
+   * stop times. On a 2-core VM the worker took 40 s to read and build them, with the process at
+   * 4.5 GiB peak resident memory. Refreshes took at most 170 ms meanwhile, but the first refresh
+   * with the new model took 0.8 s: a CPU profile put 60% of it in the new model's medians for
+   * every bus's stops and 17% in the ratios of the day's runs so far.
+   * 28 days of such a fleet would take a worker minutes and far more memory (an estimate).
    */
-  private recordedTripsBefore(serviceDate: string): readonly ObservedTrip[] {
-    if (!this.detectedTrips) return [];
-    try {
-      const trips = this.detectedTrips.tripsBefore(serviceDate, this.historyDays, this.schedule.timeZone);
-      this.logger.info({ serviceDate, trips: trips.length, dates: new Set(trips.map((trip) => trip.serviceDate)).size }, 'arrival model learns from detected trips');
-      return trips;
-    } catch (error) {
-      this.logger.error({ err: error, serviceDate, path: this.detectedTrips.path }, 'detected trips not read; the model learns from the timetable today');
-      return [];
-    }
+  private startRecordedModels(options: ArrivalServiceOptions): RecordedModels {
+    const script = options.recordedModelScript === undefined ? bundledRecordedModelScript() : options.recordedModelScript;
+    return new RecordedModels({
+      builder: script ? new WorkerModelBuilder(script) : new InThreadModelBuilder(),
+      storePath: () => this.detectedTrips?.path,
+      historyDays: this.historyDays,
+      timeZone: this.schedule.timeZone,
+      settings: options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS,
+      logger: this.logger,
+      now: this.now,
+    });
   }
 
   snapshot(): ArrivalSnapshot {

@@ -88,27 +88,7 @@ export class DetectedTripStore {
 
   /** Returns the trips of the `days` service dates before `serviceDate`, stop times in pattern order. */
   tripsBefore(serviceDate: string, days: number, timeZone: string): ObservedTrip[] {
-    const rows = this.db
-      .prepare<[string, string], StopRow>(
-        'SELECT service_date, vehicle_id, trip_id, route_id, direction_id, stop_id, time FROM detected_stops WHERE service_date >= ? AND service_date < ? ORDER BY service_date, vehicle_id, trip_id, stop_index',
-      )
-      .all(addDays(serviceDate, -days), serviceDate);
-    const trips: ObservedTrip[] = [];
-    const dayStarts = new Map<string, number>();
-    let current: ObservedTrip | undefined;
-    for (const row of rows) {
-      const id = `${row.service_date}/${row.vehicle_id}/${row.trip_id}`;
-      if (current?.id !== id) {
-        let dayStart = dayStarts.get(row.service_date);
-        if (dayStart === undefined) dayStarts.set(row.service_date, (dayStart = serviceDayStart(row.service_date, timeZone)));
-        current = { id, routeId: row.route_id, directionId: row.direction_id, vehicleId: row.vehicle_id, serviceDate: row.service_date, dayType: dayTypeOf(row.service_date), dayStart, arrivals: [] };
-        trips.push(current);
-      }
-      // A stop time earlier than the one before it (a clock step on the bus) would give a negative run.
-      const last = current.arrivals.at(-1);
-      if (last === undefined || row.time > last.time) current.arrivals.push({ stopId: row.stop_id, time: row.time });
-    }
-    return trips.filter((trip) => trip.arrivals.length >= 2);
+    return selectTripsBefore(this.db, serviceDate, days, timeZone);
   }
 
   /** Deletes the stop times of service dates before `serviceDate` and returns how many were deleted. */
@@ -132,4 +112,47 @@ export class DetectedTripStore {
   close(): void {
     this.db.close();
   }
+}
+
+/**
+ * Returns the trips of the `days` service dates before `serviceDate` from the store file at `path`,
+ * read on a read-only connection of its own, so a thread other than the writer's can read them.
+ * Throws DetectedTripStoreError where the file is missing or is not a detected-trip store.
+ */
+export function readTripsBefore(path: string, serviceDate: string, days: number, timeZone: string): ObservedTrip[] {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) throw new Error(`schema version ${version}, expected ${SCHEMA_VERSION}`);
+    return selectTripsBefore(db, serviceDate, days, timeZone);
+  } catch (error) {
+    throw new DetectedTripStoreError(`detected trips not read from ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    db?.close();
+  }
+}
+
+function selectTripsBefore(db: Database.Database, serviceDate: string, days: number, timeZone: string): ObservedTrip[] {
+  const rows = db
+    .prepare<[string, string], StopRow>(
+      'SELECT service_date, vehicle_id, trip_id, route_id, direction_id, stop_id, time FROM detected_stops WHERE service_date >= ? AND service_date < ? ORDER BY service_date, vehicle_id, trip_id, stop_index',
+    )
+    .all(addDays(serviceDate, -days), serviceDate);
+  const trips: ObservedTrip[] = [];
+  const dayStarts = new Map<string, number>();
+  let current: ObservedTrip | undefined;
+  for (const row of rows) {
+    const id = `${row.service_date}/${row.vehicle_id}/${row.trip_id}`;
+    if (current?.id !== id) {
+      let dayStart = dayStarts.get(row.service_date);
+      if (dayStart === undefined) dayStarts.set(row.service_date, (dayStart = serviceDayStart(row.service_date, timeZone)));
+      current = { id, routeId: row.route_id, directionId: row.direction_id, vehicleId: row.vehicle_id, serviceDate: row.service_date, dayType: dayTypeOf(row.service_date), dayStart, arrivals: [] };
+      trips.push(current);
+    }
+    // A stop time earlier than the one before it (a clock step on the bus) would give a negative run.
+    const last = current.arrivals.at(-1);
+    if (last === undefined || row.time > last.time) current.arrivals.push({ stopId: row.stop_id, time: row.time });
+  }
+  return trips.filter((trip) => trip.arrivals.length >= 2);
 }

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type RecordedModelBuild, type RecordedModelRequest, buildRecordedModelParts } from './recorded-model-parts.js';
+
+/** The worker's only message: the build, or the error that stopped it. */
+export type RecordedModelReply = { build: RecordedModelBuild } | { error: string };
+
+/** Builds the parts of learned models, one build at a time. */
+export interface RecordedModelBuilder {
+  /** Reads and builds one service date's parts. Rejects when the build fails or the builder is closed. */
+  build(request: RecordedModelRequest): Promise<RecordedModelBuild>;
+  /** Stops a running build, which then rejects, and every later one. */
+  close(): Promise<void>;
+}
+
+/** Raised for a build that close() stopped. */
+export class BuilderClosedError extends Error {
+  override readonly name = 'BuilderClosedError';
+}
+
+/**
+ * Returns the built worker script beside the running bundle (the `recorded-model-worker` entry of
+ * the tsup builds), or undefined when running from the TypeScript sources, where it does not exist.
+ */
+export function bundledRecordedModelScript(): URL | undefined {
+  const script = new URL('./recorded-model-worker.js', import.meta.url);
+  return script.protocol === 'file:' && existsSync(fileURLToPath(script)) ? script : undefined;
+}
+
+/**
+ * Runs each build in a new worker thread, which exits after it replies, so the heap that reading
+ * and building take is freed with the thread. The parts arrive with their ArrayBuffers
+ * transferred, not copied.
+ */
+export class WorkerModelBuilder implements RecordedModelBuilder {
+  private running: { worker: Worker; reject: (error: Error) => void } | undefined;
+  private closed = false;
+
+  constructor(private readonly script: URL) {}
+
+  build(request: RecordedModelRequest): Promise<RecordedModelBuild> {
+    if (this.closed) return Promise.reject(new BuilderClosedError('arrival model builder closed'));
+    if (this.running) return Promise.reject(new Error(`arrival model build of ${request.serviceDate} requested while another build runs`));
+    return new Promise<RecordedModelBuild>((resolve, reject) => {
+      const worker = new Worker(this.script, { workerData: request });
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.running = undefined;
+        outcome();
+      };
+      this.running = { worker, reject: (error) => settle(() => reject(error)) };
+      worker.on('message', (reply: RecordedModelReply) => settle(() => ('build' in reply ? resolve(reply.build) : reject(new Error(`arrival model build failed in the worker thread: ${reply.error}`)))));
+      worker.on('error', (error) => settle(() => reject(error)));
+      worker.on('exit', (code) => settle(() => reject(new Error(`arrival model worker exited with code ${code} before it replied`))));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = this.running;
+    if (!running) return;
+    running.reject(new BuilderClosedError('arrival model builder closed during a build'));
+    await running.worker.terminate();
+  }
+}
+
+/**
+ * Runs each build in the calling thread, after the current event-loop turn, so the refresh that
+ * requested it completes first. The build then blocks that thread for as long as it takes. For
+ * unit tests and runs from the TypeScript sources, where no worker script is built.
+ */
+export class InThreadModelBuilder implements RecordedModelBuilder {
+  private running: { timer: NodeJS.Immediate; reject: (error: Error) => void } | undefined;
+  private closed = false;
+
+  build(request: RecordedModelRequest): Promise<RecordedModelBuild> {
+    if (this.closed) return Promise.reject(new BuilderClosedError('arrival model builder closed'));
+    return new Promise<RecordedModelBuild>((resolve, reject) => {
+      const timer = setImmediate(() => {
+        this.running = undefined;
+        try {
+          resolve(buildRecordedModelParts(request));
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      this.running = { timer, reject };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.running) return;
+    clearImmediate(this.running.timer);
+    this.running.reject(new BuilderClosedError('arrival model builder closed before the build ran'));
+    this.running = undefined;
+  }
+}
