@@ -1,8 +1,8 @@
 import { HORIZON_BANDS, type HorizonBand, horizonBandOf } from '../evaluation/horizon-bands.js';
-import { replayRequests, splitByDate } from '../evaluation/replay.js';
+import { type RequestFilter, replayRequests, sampleReplayRequests, splitByDate } from '../evaluation/replay.js';
 import type { ObservedTrip } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
-import { BUSFARE_FEATURES, type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, SHORT_HORIZON_TERMS, coefficientsOf, neutralCoefficients } from './busfare-model.js';
+import { BUSFARE_FEATURES, type BusfareSettings, type BusfareStructure, BusfareModel, DEFAULT_BUSFARE_STRUCTURE, SHORT_HORIZON_TERMS, coefficientsOf, learnRecordedTerms, neutralCoefficients } from './busfare-model.js';
 import { fitLeastAbsoluteDeviations } from './least-absolute-deviations.js';
 import { SignalPhases, moveTowardsPhases } from './signal-phases.js';
 
@@ -16,18 +16,27 @@ const RIDGE = 1e-4;
 export const SIGNAL_SCALES = [0, 1, 1.5, 2, 3] as const;
 /** Shares of a move carried to the later targets, tried with each spread. */
 export const SIGNAL_CARRIES = [0, 0.25, 0.5, 0.75] as const;
+/**
+ * Maximum of validation targets replayed, for the coefficient fit and the signal-move choice alike.
+ * Validation dates with more targets replay an evenly spread subset of their requests (see
+ * sampleReplayRequests). So the replays' time and memory stay bounded on a whole city's history,
+ * while building the models of the inner training dates still grows with the history.
+ */
+export const MAX_VALIDATION_TARGETS = 200_000;
 
 export interface BusfareFit {
   settings: BusfareSettings;
   /** Validation MAE per band of H with the fitted coefficients, and of H alone. */
   validationMaeS: Partial<Record<HorizonBand, number>>;
   historicalMaeS: Partial<Record<HorizonBand, number>>;
-  /** Validation points per band of H, and the bands that used the pooled fit. */
+  /** Validation points of the replayed requests per band of H, and the bands that used the pooled fit. */
   points: Partial<Record<HorizonBand, number>>;
   pooledBands: HorizonBand[];
   /** Stops with a signal cycle in the inner training dates, and the validation MAE per spread k and carried share tried. */
   signalStops: number;
   signalMoveMaeS: { scale: number; carry: number; maeS: number }[];
+  /** Targets of every validation request, and of the requests replayed, at most the cap of the fit. */
+  validationTargets: { total: number; replayed: number };
   innerTrainingDates: string[];
   validationDates: string[];
 }
@@ -44,20 +53,25 @@ interface ValidationPoint {
  * travel time H, fits the coefficients that minimise Σ H·|log(actual / H) − β·x| (close to the
  * absolute error in seconds) by least absolute deviations. A term of SHORT_HORIZON_TERMS is fitted
  * only in its bands and is 0 in the others. The final model keeps the coefficients and learns its
- * history from all training dates.
+ * history from all training dates. Validation dates with more than maxValidationTargets targets
+ * replay a deterministic, evenly spread subset of their requests.
  */
-export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], structure: BusfareStructure = DEFAULT_BUSFARE_STRUCTURE): BusfareFit {
+export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], structure: BusfareStructure = DEFAULT_BUSFARE_STRUCTURE, maxValidationTargets = MAX_VALIDATION_TARGETS): BusfareFit {
   const split = splitByDate(trainingTrips, INNER_TRAINING_SHARE);
-  const empty = { validationMaeS: {}, historicalMaeS: {}, points: {}, pooledBands: [...HORIZON_BANDS], signalStops: 0, signalMoveMaeS: [], innerTrainingDates: split.trainingDates, validationDates: split.testDates };
+  const empty = { validationMaeS: {}, historicalMaeS: {}, points: {}, pooledBands: [...HORIZON_BANDS], signalStops: 0, signalMoveMaeS: [], validationTargets: { total: 0, replayed: 0 }, innerTrainingDates: split.trainingDates, validationDates: split.testDates };
   const plain = { ...structure, coefficients: neutralCoefficients(), signalScale: 0, signalCarry: 0 };
   if (split.testDates.length === 0) {
     // One training date leaves nothing to validate on: the plain median is all that can be trusted.
     return { settings: plain, ...empty };
   }
+  const sample = sampleReplayRequests(split.test, maxValidationTargets);
+  empty.validationTargets = { total: sample.totalTargets, replayed: sample.sampledTargets };
   const history = new PairHistory(split.training);
-  const model = new BusfareModel(history, plain, split.training);
+  // The fitted model below reuses these terms: both models have the same structure and no signal move.
+  const terms = learnRecordedTerms(history, plain, split.training);
+  const model = new BusfareModel(history, plain, terms);
   const byBand = new Map<HorizonBand, ValidationPoint[]>(HORIZON_BANDS.map((band) => [band, []]));
-  for (const { request, live, actualS } of replayRequests(split.test)) {
+  for (const { request, live, actualS } of replayRequests(split.test, undefined, sample.include)) {
     const { base, rows } = model.features(request, live);
     base.forEach((h, index) => {
       const actual = actualS[index]!;
@@ -87,23 +101,23 @@ export function fitBusfareSettings(trainingTrips: readonly ObservedTrip[], struc
     fit.validationMaeS[band] = round1(meanAbsoluteError(points, beta));
     fit.historicalMaeS[band] = round1(meanAbsoluteError(points, new Float64Array(beta.length)));
   }
-  chooseSignalMove(fit, new BusfareModel(history, fit.settings, split.training), split.training, split.test);
+  chooseSignalMove(fit, new BusfareModel(history, fit.settings, terms), split.training, split.test, sample.include);
   return fit;
 }
 
 /**
  * Sets the spread of the move towards signal phases, and the share of it carried to later targets,
  * to the pair with the least validation MAE over every target within 30 minutes, replaying the
- * validation dates with the fitted coefficients.
+ * validation requests that `include` selects (all without it) with the fitted coefficients.
  */
-function chooseSignalMove(fit: BusfareFit, fitted: BusfareModel, innerTraining: readonly ObservedTrip[], validation: readonly ObservedTrip[]): void {
+function chooseSignalMove(fit: BusfareFit, fitted: BusfareModel, innerTraining: readonly ObservedTrip[], validation: readonly ObservedTrip[], include: RequestFilter | undefined): void {
   const phases = new SignalPhases(innerTraining, fit.settings.signals);
   fit.signalStops = phases.stopCount;
   if (phases.stopCount === 0) return;
   const candidates = SIGNAL_SCALES.flatMap((scale): { scale: number; carry: number }[] => (scale === 0 ? [{ scale, carry: 0 }] : SIGNAL_CARRIES.map((carry) => ({ scale, carry }))));
   const sums = new Float64Array(candidates.length);
   let count = 0;
-  for (const { request, live, actualS } of replayRequests(validation)) {
+  for (const { request, live, actualS } of replayRequests(validation, undefined, include)) {
     const predicted = fitted.predict(request, live);
     const secondsOfDay = request.now - request.dayStart;
     const scored = predicted.map((travelS, index) => Number.isFinite(travelS) && horizonBandOf(actualS[index]!) !== undefined);
