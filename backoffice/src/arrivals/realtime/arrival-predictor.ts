@@ -76,6 +76,11 @@ export interface PredictorOptions {
    * undefined while it has none, and that date then predicts with the timetable model.
    */
   recordedModel?: (serviceDate: string) => ArrivalModel | undefined;
+  /**
+   * Settings of the timetable models and of a given history's model, DEFAULT_BUSFARE_SETTINGS by
+   * default. ArrivalService builds its learned models with them too when given, and otherwise fits
+   * each learned model's own.
+   */
   busfareSettings?: BusfareSettings;
 }
 
@@ -282,11 +287,8 @@ export class ArrivalPredictor {
 
   /**
    * Returns the model of a service date learned from the trips recorded before it, or undefined
-   * while the `recordedModel` option has none for that date.
-   * NOTE: the model keeps the given settings (by default DEFAULT_BUSFARE_SETTINGS). The worker
-   * thread that builds it does not fit them on the recorded days as arrivals-eval does, because that
-   * replays the validation days. The build already takes 40 s for two days of the `arrivals`
-   * benchmark's city.
+   * while the `recordedModel` option has none for that date. Unless `busfareSettings` is given, the
+   * build fits that model's settings on the recorded days, as arrivals-eval does.
    */
   private recordedModelFor(serviceDate: string): ArrivalModel | undefined {
     return this.recordedModel?.(serviceDate);

@@ -2,7 +2,6 @@ import type { Logger } from '../../logger.js';
 import type { TripSchedule } from '../matching/trip-patterns.js';
 import { addDays } from '../local-time.js';
 import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
-import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
 import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction, isCountedStopTime } from './arrival-predictor.js';
 import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
@@ -236,7 +235,7 @@ export class ArrivalService {
       storePath: () => this.detectedTrips?.path,
       historyDays: this.historyDays,
       timeZone: this.schedule.timeZone,
-      settings: options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS,
+      ...(options.busfareSettings ? { settings: options.busfareSettings } : {}),
       logger: this.logger,
       now: this.now,
     });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
 import { LiveDay } from '../live-day.js';
 import type { PredictionRequest } from '../models/arrival-model.js';
+import { fitBusfareSettings } from '../models/busfare-fitting.js';
 import { BusfareModel } from '../models/busfare-model.js';
 import { SignalPhases } from '../models/signal-phases.js';
 import type { ObservedTrip } from '../observed-trip.js';
@@ -94,6 +95,27 @@ describe('buildRecordedModelParts', () => {
     expect(new SignalPhases(signals, settings.signals).at('R', 0, 'D', 12 * 3600)?.cycleS).toBeCloseTo(90, 0);
   });
 
+  it('fits the settings when none are given', () => {
+    const trips = storedTrips();
+    const fitted = fitBusfareSettings(trips);
+    const { settings: _given, ...request } = requestOf(storePath);
+
+    const parts = modelParts(buildRecordedModelParts(request));
+
+    expect(parts.settings).toStrictEqual(fitted.settings);
+    expect(parts.settings.coefficients).not.toStrictEqual(DEFAULT_BUSFARE_SETTINGS.coefficients);
+    expect(parts.fit?.validationDates).toEqual(['2026-03-04']);
+    expect(parts.fit?.validationMaeS).toStrictEqual(fitted.validationMaeS);
+    expect(predictionsOf(assembleRecordedModel(parts))).toStrictEqual(predictionsOf(new BusfareModel(new PairHistory(trips), fitted.settings, trips)));
+  });
+
+  it('keeps the settings it is given', () => {
+    const parts = modelParts(buildRecordedModelParts(requestOf(storePath)));
+
+    expect(parts.settings).toStrictEqual(settings);
+    expect(parts.fit).toBeUndefined();
+  });
+
   it('returns no model for fewer than two dates', () => {
     const build = buildRecordedModelParts(requestOf(storePath, '2026-03-03'));
 
@@ -117,7 +139,7 @@ describe('assembleRecordedModel', () => {
   it('predicts as a model built in one thread', () => {
     const trips = storedTrips();
     const direct = new BusfareModel(new PairHistory(trips), settings, trips);
-    const assembled = assembleRecordedModel(modelParts(buildRecordedModelParts(requestOf(storePath))), settings);
+    const assembled = assembleRecordedModel(modelParts(buildRecordedModelParts(requestOf(storePath))));
 
     const expected = predictionsOf(direct);
     expect(expected.length).toBeGreaterThan(100);
@@ -139,7 +161,7 @@ describe('assembleRecordedModel', () => {
     // Five history columns and five signal columns; a transferred buffer is detached where it was sent from.
     expect(buffers).toHaveLength(10);
     expect(buffers.every((buffer) => buffer.byteLength === 0)).toBe(true);
-    expect(predictionsOf(assembleRecordedModel(modelParts(arrived), settings))).toStrictEqual(predictionsOf(direct));
+    expect(predictionsOf(assembleRecordedModel(modelParts(arrived)))).toStrictEqual(predictionsOf(direct));
   });
 
   it('uses the signal phases and bus ratios', () => {
@@ -156,21 +178,21 @@ describe('assembleRecordedModel', () => {
     const parts = modelParts(buildRecordedModelParts(requestOf(storePath)));
     parts.history.duration = parts.history.duration.subarray(1);
 
-    expect(() => assembleRecordedModel(parts, settings)).toThrow(/invalid travel history parts: \d+ pair keys, \d+ pair starts, (\d+) times of day, (?!\1)\d+ durations/);
+    expect(() => assembleRecordedModel(parts)).toThrow(/invalid travel history parts: \d+ pair keys, \d+ pair starts, (\d+) times of day, (?!\1)\d+ durations/);
   });
 
   it('rejects signal columns of different lengths', () => {
     const parts = modelParts(buildRecordedModelParts(requestOf(storePath)));
     parts.signals!.density = parts.signals!.density.subarray(1);
 
-    expect(() => assembleRecordedModel(parts, settings)).toThrow(/invalid signal phase parts: \d+ stops of 25 slots, \d+ cycles, \d+ density starts and \d+ density values/);
+    expect(() => assembleRecordedModel(parts)).toThrow(/invalid signal phase parts: \d+ stops of 25 slots, \d+ cycles, \d+ density starts and \d+ density values/);
   });
 
   it('rejects bus ratios without their buses', () => {
     const parts = modelParts(buildRecordedModelParts(requestOf(storePath)));
     parts.vehicleIds.pop();
 
-    expect(() => assembleRecordedModel(parts, settings)).toThrow('invalid model parts: 5 buses and 6 history ratios');
+    expect(() => assembleRecordedModel(parts)).toThrow('invalid model parts: 5 buses and 6 history ratios');
   });
 });
 

@@ -1,3 +1,5 @@
+import type { HorizonBand } from '../evaluation/horizon-bands.js';
+import { fitBusfareSettings } from '../models/busfare-fitting.js';
 import { BusfareModel, type BusfareSettings, learnRecordedTerms } from '../models/busfare-model.js';
 import { SignalPhases, type SignalPhasesParts } from '../models/signal-phases.js';
 import { PairHistory, type PairHistoryParts } from '../travel-history.js';
@@ -14,11 +16,28 @@ export interface RecordedModelRequest {
   /** Service dates before serviceDate whose trips the model learns from. */
   historyDays: number;
   timeZone: string;
-  settings: BusfareSettings;
+  /** Settings to build the model with. Without them the build fits them on the trips, as arrivals-eval does. */
+  settings?: BusfareSettings;
+}
+
+/** The result of fitting the settings on the validation dates inside the trips' dates. */
+export interface RecordedModelFit {
+  validationDates: string[];
+  /** Validation MAE per band of H with the fitted coefficients, and of H alone, in seconds. */
+  validationMaeS: Partial<Record<HorizonBand, number>>;
+  historicalMaeS: Partial<Record<HorizonBand, number>>;
+  signalScale: number;
+  signalCarry: number;
+  /** Wall time of the fit in milliseconds. */
+  fitMs: number;
 }
 
 /** The parts of a learned BusfareModel, built where the trips were read and assembled by assembleRecordedModel(). */
 export interface RecordedModelParts {
+  /** The settings the parts were built with, given or fitted. */
+  settings: BusfareSettings;
+  /** The fit, when the settings were fitted. */
+  fit?: RecordedModelFit;
   history: PairHistoryParts;
   /** Buses with a history log ratio, and each one's ratio at the same index. */
   vehicleIds: string[];
@@ -40,8 +59,9 @@ export type RecordedModelBuild = ({ kind: 'model'; parts: RecordedModelParts } |
 
 /**
  * Reads the trips of the request's dates from the store on a read-only connection of its own and
- * builds the slow parts of their model: the pair history, each bus's history ratio and the signal
- * phases. This is the work of the worker thread, and of the refresh thread where no worker script exists.
+ * builds the slow parts of their model: the settings, fitted unless the request gives them, the
+ * pair history, each bus's history ratio and the signal phases. This is the work of the worker
+ * thread, and of the refresh thread where no worker script exists.
  */
 export function buildRecordedModelParts(request: RecordedModelRequest): RecordedModelBuild {
   const readStarted = performance.now();
@@ -50,10 +70,18 @@ export function buildRecordedModelParts(request: RecordedModelRequest): Recorded
   if (counts.dates < MIN_RECORDED_DATES) return { kind: 'too-few-dates', ...counts };
 
   const buildStarted = performance.now();
+  let { settings } = request;
+  let fit: RecordedModelFit | undefined;
+  if (!settings) {
+    const fitted = fitBusfareSettings(trips);
+    settings = fitted.settings;
+    const { validationDates, validationMaeS, historicalMaeS } = fitted;
+    fit = { validationDates, validationMaeS, historicalMaeS, signalScale: settings.signalScale, signalCarry: settings.signalCarry, fitMs: Math.round(performance.now() - buildStarted) };
+  }
   const history = new PairHistory(trips);
-  const terms = learnRecordedTerms(history, request.settings, trips);
+  const terms = learnRecordedTerms(history, settings, trips);
   const vehicleIds = [...terms.busHistory.keys()];
-  const parts: RecordedModelParts = { history: history.toParts(), vehicleIds, vehicleLogRatios: Float64Array.from(vehicleIds, (vehicleId) => terms.busHistory.get(vehicleId)!), signals: terms.signals?.toParts() };
+  const parts: RecordedModelParts = { settings, ...(fit ? { fit } : {}), history: history.toParts(), vehicleIds, vehicleLogRatios: Float64Array.from(vehicleIds, (vehicleId) => terms.busHistory.get(vehicleId)!), signals: terms.signals?.toParts() };
   return { kind: 'model', parts, ...counts, buildMs: Math.round(performance.now() - buildStarted) };
 }
 
@@ -71,12 +99,13 @@ export function recordedModelBuffers(build: RecordedModelBuild): ArrayBuffer[] {
 }
 
 /**
- * Assembles the model from a build's parts. Its predictions equal those of a BusfareModel built
- * from the same trips and settings in one thread. Throws a RangeError on parts whose lengths do not
- * fit together, such as those of a worker script of another build.
+ * Assembles the model from a build's parts, with the settings they were built with. Its
+ * predictions equal those of a BusfareModel built from the same trips and settings in one thread.
+ * Throws a RangeError on parts whose lengths do not fit together, such as those of a worker script
+ * of another build.
  */
-export function assembleRecordedModel(parts: RecordedModelParts, settings: BusfareSettings): BusfareModel {
-  const { vehicleIds, vehicleLogRatios } = parts;
+export function assembleRecordedModel(parts: RecordedModelParts): BusfareModel {
+  const { vehicleIds, vehicleLogRatios, settings } = parts;
   if (vehicleIds?.length !== vehicleLogRatios?.length) throw new RangeError(`invalid model parts: ${vehicleIds?.length} buses and ${vehicleLogRatios?.length} history ratios`);
   const busHistory = new Map(vehicleIds.map((vehicleId, index) => [vehicleId, vehicleLogRatios[index]!]));
   const signals = parts.signals === undefined ? undefined : new SignalPhases(parts.signals, settings.signals);

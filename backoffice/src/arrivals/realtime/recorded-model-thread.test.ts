@@ -84,7 +84,7 @@ describe('WorkerModelBuilder', () => {
     expect(inWorker.trips).toBe(inThread.trips);
     expect(inWorker.parts.history.duration).toStrictEqual(inThread.parts.history.duration);
     expect(inWorker.parts.signals?.stopKeys).toStrictEqual(inThread.parts.signals?.stopKeys);
-    expect(assembleRecordedModel(inWorker.parts, DEFAULT_BUSFARE_SETTINGS).predict(request, new LiveDay())).toStrictEqual(assembleRecordedModel(inThread.parts, DEFAULT_BUSFARE_SETTINGS).predict(request, new LiveDay()));
+    expect(assembleRecordedModel(inWorker.parts).predict(request, new LiveDay())).toStrictEqual(assembleRecordedModel(inThread.parts).predict(request, new LiveDay()));
   });
 
   it('rejects a build from a corrupt store', async () => {

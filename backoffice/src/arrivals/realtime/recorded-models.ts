@@ -19,7 +19,8 @@ export interface RecordedModelsOptions {
   storePath: () => string | undefined;
   historyDays: number;
   timeZone: string;
-  settings: BusfareSettings;
+  /** Settings of every model; without them each build fits its own on its trips. */
+  settings?: BusfareSettings;
   logger: Logger;
   /** Wall clock in Unix seconds. */
   now: () => number;
@@ -109,7 +110,7 @@ export class RecordedModels {
     const { historyDays, timeZone, settings, logger } = this.options;
     logger.info({ serviceDate, historyDays, path }, 'building the arrival model from detected trips; the date predicts from the timetable until it is built');
     const done = this.options.builder
-      .build({ path, serviceDate, historyDays, timeZone, settings })
+      .build({ path, serviceDate, historyDays, timeZone, ...(settings ? { settings } : {}) })
       .then(
         (build) => this.apply(serviceDate, build),
         (error: unknown) => this.fail(serviceDate, path, error),
@@ -136,14 +137,14 @@ export class RecordedModels {
     }
     const assembleStarted = performance.now();
     try {
-      this.models.set(serviceDate, assembleRecordedModel(build.parts, this.options.settings));
+      this.models.set(serviceDate, assembleRecordedModel(build.parts));
     } catch (error) {
       this.fail(serviceDate, this.options.storePath(), error);
       return;
     }
     this.failedAt.delete(serviceDate);
     const assembleMs = Math.round(performance.now() - assembleStarted);
-    this.options.logger.info({ serviceDate, trips, dates, readMs, buildMs, assembleMs, samples: build.parts.history.secondsOfDay.length }, 'arrival model learned from detected trips');
+    this.options.logger.info({ serviceDate, trips, dates, readMs, buildMs, assembleMs, samples: build.parts.history.secondsOfDay.length, ...(build.parts.fit ? { fit: build.parts.fit } : {}) }, 'arrival model learned from detected trips');
   }
 
   private fail(serviceDate: string, path: string | undefined, error: unknown): void {
