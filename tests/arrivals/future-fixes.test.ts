@@ -93,4 +93,37 @@ describe('fixes dated ahead of the clock', () => {
       [3, ['bus-2', 'bus-3', 'bus-4']],
     ]);
   });
+
+  it('warns again after the clock goes back', () => {
+    // The back office's clock ran a day ahead at the first warning and was then set right.
+    let now = EIGHT_AM + 86_400 + 900;
+    const { messages, logger } = warnings();
+    const service = new ArrivalService({ schedule, positions: new SqlitePositionFeed(databasePath), logger, refreshMs: 30_000, now: () => now });
+    storeFix('bus-1', now + 86_400);
+    service.refresh();
+    now -= 86_400;
+    storeFix('bus-2', now + 86_400);
+    service.refresh();
+    service.stop();
+
+    expect(messages.map((message) => [message.dropped, message.vehicles])).toEqual([
+      [1, ['bus-1']],
+      [1, ['bus-2']],
+    ]);
+  });
+
+  it('counts at most 1,000 vehicles', () => {
+    const now = EIGHT_AM + 900;
+    const { messages, logger } = warnings();
+    const { lat, lon } = pointAlong(1000, 0);
+    const fixes = [{ time: new Date((now + 86_400) * 1000).toISOString(), lat, lon, route: '1', direction: 0 }];
+    for (let index = 0; index < 1200; index += 1) repository.storePositions({ schema: POSITION_BATCH_SCHEMA, terminalId: `T-${index}`, vehicleId: `ghost-${index}`, fixes });
+    const service = new ArrivalService({ schedule, positions: new SqlitePositionFeed(databasePath), logger, refreshMs: 30_000, now: () => now });
+
+    service.refresh();
+    service.stop();
+
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ dropped: 1200, vehicleCount: 1000, vehicleCountCapped: true });
+  });
 });

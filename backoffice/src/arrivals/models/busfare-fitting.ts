@@ -19,8 +19,9 @@ export const SIGNAL_CARRIES = [0, 0.25, 0.5, 0.75] as const;
 /**
  * Maximum of validation targets replayed, for the coefficient fit and the signal-move choice alike.
  * Validation dates with more targets replay an evenly spread subset of their requests (see
- * sampleReplayRequests). So the replays' time and memory stay bounded on a whole city's history,
- * while building the models of the inner training dates still grows with the history.
+ * sampleReplayRequests). So the replays' predictions and feature rows stay bounded on a whole
+ * city's history. Each replay still lists and sorts every arrival of a validation date, and
+ * building the models of the inner training dates still grows with the history.
  */
 export const MAX_VALIDATION_TARGETS = 200_000;
 

@@ -8,7 +8,7 @@ import { type TripSchedule, buildTripSchedule } from '../matching/trip-patterns.
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { driveFixes } from '../testing/synthetic-drive.js';
 import { writeSyntheticFeed } from '../testing/synthetic-route.js';
-import { ArrivalPredictor } from './arrival-predictor.js';
+import { ArrivalPredictor, TRACKER_EXPIRY_S } from './arrival-predictor.js';
 
 let directory: string;
 let schedule: TripSchedule;
@@ -113,5 +113,19 @@ describe('ArrivalPredictor models', () => {
 
     expect(vehicle!.stops.map((stop) => stop.stopIndex).slice(0, 3)).toEqual([2, 3, 4]);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('drops trackers of silent vehicles', () => {
+    const predictor = new ArrivalPredictor(schedule);
+    const trackers = (): Map<string, unknown> => (predictor as unknown as { trackers: Map<string, unknown> }).trackers;
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    const fixes = driveFixes({ vehicleId: 'bus-1', start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } });
+    predictor.ingest(fixes.slice(0, 20));
+    const lastFix = fixes[19]!.time;
+
+    expect(predictor.predict(lastFix + TRACKER_EXPIRY_S)).toHaveLength(0);
+    expect(trackers().size).toBe(1);
+    expect(predictor.predict(lastFix + TRACKER_EXPIRY_S + 1)).toHaveLength(0);
+    expect(trackers().size).toBe(0);
   });
 });

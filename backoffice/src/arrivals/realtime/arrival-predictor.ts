@@ -14,6 +14,12 @@ import { PairHistory } from '../travel-history.js';
 export const PREDICTION_HORIZON_S = 60 * 60;
 /** A vehicle without a fix for this long is no longer active (s). */
 const STALE_AFTER_S = 10 * 60;
+/**
+ * A vehicle without a fix for this long loses its tracker (s), so vehicle ids that stop reporting
+ * (buses retired or renamed, ids from a faulty terminal) do not keep one each for good. A vehicle
+ * that reports again starts a fresh trip match, as after a change of sign-on.
+ */
+export const TRACKER_EXPIRY_S = 6 * 3600;
 /** Days of timetable the models learn from when no recorded history is given. */
 const SCHEDULE_HISTORY_DAYS = 7;
 /**
@@ -180,6 +186,11 @@ export class ArrivalPredictor {
     for (const [vehicleId, tracker] of this.trackers) {
       const fix = tracker.lastFix;
       const state = tracker.trip;
+      if (fix && now - fix.time > TRACKER_EXPIRY_S) {
+        this.trackers.delete(vehicleId);
+        this.knownByVehicle.delete(vehicleId);
+        continue;
+      }
       if (!fix || !state || now - fix.time > STALE_AFTER_S) continue;
       const { trip, serviceDate, dayStart } = state.match;
       const stops = this.predictTrip(vehicleId, trip, serviceDate, dayStart, state.nextStop, now);

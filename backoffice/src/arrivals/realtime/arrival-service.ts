@@ -47,6 +47,8 @@ const STORE_WARNING_EVERY_S = 3600;
  * detected arrivals.
  */
 export const MAX_FIX_AHEAD_S = 300;
+/** Most distinct vehicles a warning about such fixes counts, so that a terminal sending many ids cannot grow the set without bound. */
+const MAX_COUNTED_VEHICLES = 1000;
 /** Most service dates of detected trips a model learns from, as the back-office config allows. */
 export const MAX_HISTORY_DAYS = 366;
 
@@ -148,18 +150,22 @@ export class ArrivalService {
     return fixes.filter((fix) => {
       if (fix.time <= latestValid) return true;
       this.futureFixes.dropped += 1;
-      this.futureFixes.vehicles.add(fix.vehicleId);
+      if (this.futureFixes.vehicles.size < MAX_COUNTED_VEHICLES) this.futureFixes.vehicles.add(fix.vehicleId);
       return false;
     });
   }
 
-  /** Logs the fixes dropped as dated ahead of the clock, at most once per STORE_WARNING_EVERY_S. */
+  /**
+   * Logs the fixes dropped as dated ahead of the clock, at most once per STORE_WARNING_EVERY_S. A
+   * warning dated after now, because the clock was set back since, does not hold back the next one.
+   */
   private warnOfFutureFixes(): void {
     const future = this.futureFixes;
     const now = this.now();
-    if (future.dropped === 0 || now - future.warnedAt < STORE_WARNING_EVERY_S) return;
+    const sinceWarningS = now - future.warnedAt;
+    if (future.dropped === 0 || (sinceWarningS >= 0 && sinceWarningS < STORE_WARNING_EVERY_S)) return;
     const vehicles = [...future.vehicles].sort();
-    this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, maxAheadS: MAX_FIX_AHEAD_S }, 'position fixes dated ahead of the clock dropped; check those terminals\' clocks');
+    this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, vehicleCountCapped: vehicles.length >= MAX_COUNTED_VEHICLES, maxAheadS: MAX_FIX_AHEAD_S }, 'position fixes dated ahead of the clock dropped; check the clocks of those terminals and of this server');
     this.futureFixes = { dropped: 0, vehicles: new Set(), warnedAt: now };
   }
 

@@ -117,6 +117,16 @@ describe('WorkerModelBuilder', () => {
     await builder.close();
   });
 
+  it('rejects a reply of another shape', async () => {
+    // A worker script of another build could reply with anything, and the build must reject rather than throw in the listener.
+    for (const [name, reply] of [['null-reply', 'null'], ['text-reply', "'done'"], ['empty-build', '{ build: null }'], ['numeric-error', '{ error: 7 }']]) {
+      const builder = new WorkerModelBuilder(scriptWith(`${name}-worker.mjs`, `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage(${reply});\n`));
+
+      await expect(builder.build(requestOf(fixtureStore)), name).rejects.toThrow(/^invalid reply from the arrival model worker thread: /);
+      await builder.close();
+    }
+  });
+
   it('stops a running build on close', async () => {
     // The worker never replies, and appends to a file every 5 ms while it runs.
     const heartbeat = join(directory, 'heartbeat');

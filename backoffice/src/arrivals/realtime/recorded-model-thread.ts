@@ -52,7 +52,7 @@ export class WorkerModelBuilder implements RecordedModelBuilder {
         outcome();
       };
       this.running = { worker, reject: (error) => settle(() => reject(error)) };
-      worker.on('message', (reply: RecordedModelReply) => settle(() => ('build' in reply ? resolve(reply.build) : reject(new Error(`arrival model build failed in the worker thread: ${reply.error}`)))));
+      worker.on('message', (reply: unknown) => settle(() => settleReply(reply, resolve, reject)));
       worker.on('error', (error) => settle(() => reject(error)));
       worker.on('exit', (code) => settle(() => reject(new Error(`arrival model worker exited with code ${code} before it replied`))));
     });
@@ -65,6 +65,23 @@ export class WorkerModelBuilder implements RecordedModelBuilder {
     running.reject(new BuilderClosedError('arrival model builder closed during a build'));
     await running.worker.terminate();
   }
+}
+
+/**
+ * Resolves with the build of a worker's reply, or rejects with its error. A reply of another shape,
+ * such as one from a worker script of another build, rejects too, because a throw in the message
+ * listener would be an uncaught exception.
+ */
+function settleReply(reply: unknown, resolve: (build: RecordedModelBuild) => void, reject: (error: Error) => void): void {
+  const fields = typeof reply === 'object' && reply !== null ? (reply as Partial<Record<'build' | 'error', unknown>>) : {};
+  if (typeof fields.build === 'object' && fields.build !== null) resolve(fields.build as RecordedModelBuild);
+  else if (typeof fields.error === 'string') reject(new Error(`arrival model build failed in the worker thread: ${fields.error}`));
+  else reject(new Error(`invalid reply from the arrival model worker thread: ${describeReply(reply)}; expected a build or an error message`));
+}
+
+function describeReply(reply: unknown): string {
+  if (typeof reply !== 'object' || reply === null) return String(reply).slice(0, 80);
+  return `an object with keys ${Object.keys(reply).slice(0, 10).join(', ') || 'none'}`;
 }
 
 /**

@@ -235,6 +235,25 @@ describe('RecordedModels scheduling', () => {
     expect(errorsLogged()[0]?.err?.message).toMatch(/^invalid model parts: \d+ buses and \d+ history ratios$/);
   });
 
+  it('logs a build that is not an object', async () => {
+    const builder = new ControlledBuilder();
+    const models = modelsWith(builder);
+
+    models.modelFor(TODAY);
+    await nextTurn();
+    builder.builds[0]!.resolve(null as unknown as RecordedModelBuild);
+    await nextTurn();
+
+    await expect(models.idle()).resolves.toBeUndefined();
+    expect(models.modelFor(TODAY)).toBeUndefined();
+    expect(errorsLogged()).toHaveLength(1);
+    expect(errorsLogged()[0]?.msg).toBe('arrival model not built from detected trips; the date predicts from the timetable');
+    now += RETRY_AFTER_S;
+    models.modelFor(TODAY);
+    await nextTurn();
+    expect(builder.builds).toHaveLength(2);
+  });
+
   it('applies no build that completes after stop', async () => {
     const builder = new ControlledBuilder();
     const models = modelsWith(builder);

@@ -109,12 +109,11 @@ export class RecordedModels {
 
     const { historyDays, timeZone, settings, logger } = this.options;
     logger.info({ serviceDate, historyDays, path }, 'building the arrival model from detected trips; the date predicts from the timetable until it is built');
+    // A build that rejects or that apply() cannot read is logged, never left as a rejected promise.
     const done = this.options.builder
       .build({ path, serviceDate, historyDays, timeZone, ...(settings ? { settings } : {}) })
-      .then(
-        (build) => this.apply(serviceDate, build),
-        (error: unknown) => this.fail(serviceDate, path, error),
-      )
+      .then((build) => this.apply(serviceDate, build))
+      .catch((error: unknown) => this.fail(serviceDate, path, error))
       .finally(() => {
         this.building = undefined;
         // Dates requested during the build start theirs now rather than at the next refresh.
@@ -124,8 +123,8 @@ export class RecordedModels {
   }
 
   private apply(serviceDate: string, build: RecordedModelBuild): void {
-    const { trips, dates, readMs, buildMs } = build;
     if (this.stopped) return;
+    const { trips, dates, readMs, buildMs } = build;
     if (serviceDate < this.oldestCurrent()) {
       this.options.logger.info({ serviceDate, newest: this.newest }, 'arrival model built for a date no longer current; dropped');
       return;
