@@ -8,6 +8,7 @@ import { type TripSchedule, buildTripSchedule } from '../matching/trip-patterns.
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { driveFixes } from '../testing/synthetic-drive.js';
 import { writeSyntheticFeed } from '../testing/synthetic-route.js';
+import type { ArrivalModel } from '../models/arrival-model.js';
 import { ArrivalPredictor, TRACKER_EXPIRY_S } from './arrival-predictor.js';
 
 let directory: string;
@@ -127,5 +128,30 @@ describe('ArrivalPredictor models', () => {
     expect(trackers().size).toBe(1);
     expect(predictor.predict(lastFix + TRACKER_EXPIRY_S + 1)).toHaveLength(0);
     expect(trackers().size).toBe(0);
+  });
+
+  it('warms a model a slice at a time', () => {
+    const predictor = new ArrivalPredictor(schedule);
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    for (const vehicleId of ['bus-1', 'bus-2', 'bus-3']) {
+      predictor.ingest(driveFixes({ vehicleId, start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } }).slice(0, 20));
+    }
+    const now = start + 19 * 15;
+    const asked: string[] = [];
+    const model: ArrivalModel = {
+      name: 'busfare',
+      predict: (request) => {
+        asked.push(request.vehicleId);
+        return request.targets.map(() => 60);
+      },
+    };
+
+    // A budget of 0 ms still visits one bus a call.
+    expect(predictor.warmUp(model, '2026-03-02', 0, 0, now)).toBe(1);
+    expect(predictor.warmUp(model, '2026-03-02', 1, 0, now)).toBe(2);
+    expect(predictor.warmUp(model, '2026-03-02', 2, 0, now)).toBeUndefined();
+    expect(asked).toEqual(['bus-1', 'bus-2', 'bus-3']);
+    expect(predictor.warmUp(model, '2026-03-03', 0, 1000, now)).toBeUndefined();
+    expect(asked).toHaveLength(3);
   });
 });

@@ -5,7 +5,7 @@ import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
 import { VehicleTracker } from '../matching/vehicle-tracker.js';
 import { addDays, localDateOf, serviceDayStart } from '../local-time.js';
 import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
-import type { ArrivalModel } from '../models/arrival-model.js';
+import type { ArrivalModel, PredictionRequest } from '../models/arrival-model.js';
 import { BusfareModel, type BusfareSettings } from '../models/busfare-model.js';
 import { type DayType, type ObservedTrip, type StopArrival, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
@@ -215,9 +215,34 @@ export class ArrivalPredictor {
     return result;
   }
 
-  private predictTrip(vehicleId: string, trip: ScheduledTrip, serviceDate: string, dayStart: number, nextStop: number, now: number): StopPrediction[] {
+  /**
+   * Runs a model on the current request of each active bus of a service date, from the tracker at
+   * index `from` on, until `budgetMs` have passed (at least one bus a call), and discards the
+   * predictions. A learned model fills its caches this way, a slice at a time, before it replaces
+   * the timetable model, so that no single refresh computes all of them. Returns the index to go on
+   * from, or undefined once every tracker was visited.
+   */
+  warmUp(model: ArrivalModel, serviceDate: string, from: number, budgetMs: number, now: number): number | undefined {
+    const trackers = [...this.trackers.entries()];
+    const started = performance.now();
+    let index = from;
+    for (; index < trackers.length; index += 1) {
+      if (index > from && performance.now() - started >= budgetMs) return index;
+      const [vehicleId, tracker] = trackers[index]!;
+      const fix = tracker.lastFix;
+      const state = tracker.trip;
+      if (!fix || !state || now - fix.time > STALE_AFTER_S || state.match.serviceDate !== serviceDate) continue;
+      const { trip, dayStart } = state.match;
+      const pending = this.requestFor(vehicleId, trip, serviceDate, dayStart, state.nextStop, now);
+      if (pending) model.predict(pending.request, pending.day);
+    }
+    return undefined;
+  }
+
+  /** Builds the prediction request of a bus on its trip, or returns undefined past the trip's last stop. */
+  private requestFor(vehicleId: string, trip: ScheduledTrip, serviceDate: string, dayStart: number, nextStop: number, now: number): { request: PredictionRequest; day: LiveDay; fromTime: number; fromIndex: number } | undefined {
     const { stops } = trip.pattern;
-    if (nextStop >= stops.length) return [];
+    if (nextStop >= stops.length) return undefined;
     const id = `${serviceDate}/${vehicleId}/${trip.id}`;
     const observed = this.liveTrips.get(id);
     const fromIndex = Math.max(0, nextStop - 1);
@@ -234,6 +259,15 @@ export class ArrivalPredictor {
     for (let index = Math.max(nextStop, 1); index <= lastIndex; index += 1) targets.push(stops[index]!.stopId);
 
     const request = { routeId: trip.routeId, directionId: trip.directionId, tripId: id, vehicleId, dayType: this.dayTypeOf(serviceDate), dayStart, arrivalsSoFar, now: fromTime, targets };
+    return { request, day, fromTime, fromIndex };
+  }
+
+  private predictTrip(vehicleId: string, trip: ScheduledTrip, serviceDate: string, dayStart: number, nextStop: number, now: number): StopPrediction[] {
+    const pending = this.requestFor(vehicleId, trip, serviceDate, dayStart, nextStop, now);
+    if (!pending) return [];
+    const { request, day, fromTime, fromIndex } = pending;
+    const { targets } = request;
+    const { stops } = trip.pattern;
     const recorded = this.recordedModelFor(serviceDate);
     let travel = (recorded ?? this.timetableModelFor(serviceDate, trip.routeId)).predict(request, day);
     if (recorded && travel.some((travelS) => !Number.isFinite(travelS))) {

@@ -1,4 +1,6 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../../logger.js';
+import type { ArrivalModel } from '../models/arrival-model.js';
 import type { TripSchedule } from '../matching/trip-patterns.js';
 import { addDays } from '../local-time.js';
 import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
@@ -49,6 +51,8 @@ const STORE_WARNING_EVERY_S = 3600;
 export const MAX_FIX_AHEAD_S = 300;
 /** Most distinct vehicles a warning about such fixes counts, so that a terminal sending many ids cannot grow the set without bound. */
 const MAX_COUNTED_VEHICLES = 1000;
+/** Time a learned model's cache warm-up may take between two yields to the event loop (ms). */
+const WARM_SLICE_MS = 20;
 /** Most service dates of detected trips a model learns from, as the back-office config allows. */
 export const MAX_HISTORY_DAYS = 366;
 
@@ -71,6 +75,7 @@ export class ArrivalService {
   readonly recordedModels: RecordedModels | undefined;
   readonly schedule: TripSchedule;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private cursor = 0;
   private latest: ArrivalSnapshot;
   private readonly now: () => number;
@@ -117,6 +122,7 @@ export class ArrivalService {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     void this.recordedModels?.stop();
@@ -228,11 +234,10 @@ export class ArrivalService {
    * date's model is read and built in a worker thread (in this thread, between refreshes, where no
    * worker script is built) while the date predicts from the timetable model.
    * NOTE: two days of the `arrivals` benchmark's city with a trip every 2 minutes are 1.6 million
-   * stop times. On a 2-core VM the worker took 40 s to read and build them, with the process at
-   * 4.5 GiB peak resident memory. Refreshes took at most 170 ms meanwhile, but the first refresh
-   * with the new model took 0.8 s: a CPU profile put 60% of it in the new model's medians for
-   * every bus's stops and 17% in the ratios of the day's runs so far.
-   * 28 days of such a fleet would take a worker minutes and far more memory (an estimate).
+   * stop times. On a 2-core VM the worker took 55 s to read them, fit the settings and build the
+   * parts, with the process at 4.7 GiB peak resident memory. Refreshes took at most 150 ms
+   * meanwhile. 28 days of such a fleet would take a worker minutes and far more memory (an
+   * estimate).
    */
   private startRecordedModels(options: ArrivalServiceOptions): RecordedModels {
     const script = options.recordedModelScript === undefined ? bundledRecordedModelScript() : options.recordedModelScript;
@@ -244,7 +249,18 @@ export class ArrivalService {
       ...(options.busfareSettings ? { settings: options.busfareSettings } : {}),
       logger: this.logger,
       now: this.now,
+      warm: (serviceDate, model) => this.warmRecordedModel(serviceDate, model),
     });
+  }
+
+  /** Fills a learned model's caches in slices of WARM_SLICE_MS, yielding to refreshes and ingest between them. */
+  private async warmRecordedModel(serviceDate: string, model: ArrivalModel): Promise<void> {
+    let from: number | undefined = 0;
+    while (from !== undefined) {
+      await nextTurn();
+      if (this.stopped) return;
+      from = this.predictor.warmUp(model, serviceDate, from, WARM_SLICE_MS, Math.floor(this.now()));
+    }
   }
 
   snapshot(): ArrivalSnapshot {

@@ -12,7 +12,7 @@ import { PairHistory } from '../travel-history.js';
 import { DetectedTripStore } from './detected-trip-store.js';
 import { type RecordedModelBuild, type RecordedModelRequest, buildRecordedModelParts } from './recorded-model-parts.js';
 import { BuilderClosedError, InThreadModelBuilder, type RecordedModelBuilder } from './recorded-model-thread.js';
-import { RETRY_AFTER_S, RecordedModels } from './recorded-models.js';
+import { RETRY_AFTER_S, RecordedModels, type RecordedModelsOptions } from './recorded-models.js';
 
 const HISTORY_DATES = ['2026-03-02', '2026-03-03', '2026-03-04'];
 const TODAY = '2026-03-05';
@@ -62,14 +62,14 @@ beforeEach(() => {
   now = NOON;
 });
 
-function modelsWith(builder: RecordedModelBuilder): RecordedModels {
+function modelsWith(builder: RecordedModelBuilder, warm?: RecordedModelsOptions['warm']): RecordedModels {
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as LogLine);
       done();
     },
   });
-  return new RecordedModels({ builder, storePath: () => storePath, historyDays: 28, timeZone: FIXTURE_TIME_ZONE, settings: DEFAULT_BUSFARE_SETTINGS, logger: pino({ level: 'info' }, sink), now: () => now });
+  return new RecordedModels({ builder, storePath: () => storePath, historyDays: 28, timeZone: FIXTURE_TIME_ZONE, settings: DEFAULT_BUSFARE_SETTINGS, logger: pino({ level: 'info' }, sink), now: () => now, ...(warm ? { warm } : {}) });
 }
 
 /** Lets settled builds apply and the builds that modelFor() requested start. */
@@ -268,6 +268,45 @@ describe('RecordedModels scheduling', () => {
     expect(models.modelFor(TODAY)).toBeUndefined();
     await nextTurn();
     expect(builder.builds).toHaveLength(1);
+  });
+
+  it('applies a model once its caches are warm', async () => {
+    const builder = new ControlledBuilder();
+    let warmed: (() => void) | undefined;
+    const warming: string[] = [];
+    const models = modelsWith(builder, (serviceDate) => {
+      warming.push(serviceDate);
+      return new Promise((resolve) => (warmed = resolve));
+    });
+
+    models.modelFor(TODAY);
+    await nextTurn();
+    builder.builds[0]!.resolve(built(TODAY));
+    await nextTurn();
+
+    expect(warming).toEqual([TODAY]);
+    expect(models.modelFor(TODAY)).toBeUndefined();
+    warmed!();
+    await models.idle();
+    expect(models.modelFor(TODAY)).toBeInstanceOf(BusfareModel);
+    expect(builder.builds).toHaveLength(1);
+  });
+
+  it('applies no model warmed after stop', async () => {
+    const builder = new ControlledBuilder();
+    let warmed: (() => void) | undefined;
+    const models = modelsWith(builder, () => new Promise((resolve) => (warmed = resolve)));
+
+    models.modelFor(TODAY);
+    await nextTurn();
+    builder.builds[0]!.resolve(built(TODAY));
+    await nextTurn();
+    await models.stop();
+    warmed!();
+    await models.idle();
+
+    expect(models.modelFor(TODAY)).toBeUndefined();
+    expect(logs.map((line) => line.msg)).not.toContain('arrival model learned from detected trips');
   });
 
   it('starts no build without a store', async () => {

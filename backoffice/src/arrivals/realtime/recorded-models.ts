@@ -24,6 +24,12 @@ export interface RecordedModelsOptions {
   logger: Logger;
   /** Wall clock in Unix seconds. */
   now: () => number;
+  /**
+   * Fills a new model's caches before it replaces the timetable model, in slices between refreshes
+   * (ArrivalPredictor.warmUp). Its first refresh would otherwise compute every active bus's
+   * historical terms at once.
+   */
+  warm?: (serviceDate: string, model: ArrivalModel) => Promise<void>;
 }
 
 /**
@@ -122,7 +128,7 @@ export class RecordedModels {
     this.building = { serviceDate, done };
   }
 
-  private apply(serviceDate: string, build: RecordedModelBuild): void {
+  private async apply(serviceDate: string, build: RecordedModelBuild): Promise<void> {
     if (this.stopped) return;
     const { trips, dates, readMs, buildMs } = build;
     if (serviceDate < this.oldestCurrent()) {
@@ -135,15 +141,22 @@ export class RecordedModels {
       return;
     }
     const assembleStarted = performance.now();
+    let model: ArrivalModel;
     try {
-      this.models.set(serviceDate, assembleRecordedModel(build.parts));
+      model = assembleRecordedModel(build.parts);
     } catch (error) {
       this.fail(serviceDate, this.options.storePath(), error);
       return;
     }
-    this.failedAt.delete(serviceDate);
     const assembleMs = Math.round(performance.now() - assembleStarted);
-    this.options.logger.info({ serviceDate, trips, dates, readMs, buildMs, assembleMs, samples: build.parts.history.secondsOfDay.length, ...(build.parts.fit ? { fit: build.parts.fit } : {}) }, 'arrival model learned from detected trips');
+    const warmStarted = performance.now();
+    await this.options.warm?.(serviceDate, model);
+    // The service may have stopped, or the date gone out of date, while the caches filled.
+    if (this.stopped || serviceDate < this.oldestCurrent()) return;
+    this.models.set(serviceDate, model);
+    this.failedAt.delete(serviceDate);
+    const warmMs = Math.round(performance.now() - warmStarted);
+    this.options.logger.info({ serviceDate, trips, dates, readMs, buildMs, assembleMs, warmMs, samples: build.parts.history.secondsOfDay.length, ...(build.parts.fit ? { fit: build.parts.fit } : {}) }, 'arrival model learned from detected trips');
   }
 
   private fail(serviceDate: string, path: string | undefined, error: unknown): void {
