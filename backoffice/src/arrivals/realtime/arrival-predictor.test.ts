@@ -154,4 +154,25 @@ describe('ArrivalPredictor models', () => {
     expect(predictor.warmUp(model, '2026-03-03', 0, 1000, now)).toBeUndefined();
     expect(asked).toHaveLength(3);
   });
+
+  it('falls back when the learned model throws', () => {
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    const fixes = driveFixes({ vehicleId: 'bus-1', start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } }).slice(0, 20);
+    const faulty: ArrivalModel = {
+      name: 'busfare',
+      predict: () => {
+        throw new RangeError('invalid pair index');
+      },
+    };
+    const failures: string[] = [];
+    const guarded = new ArrivalPredictor(schedule, { recordedModel: () => faulty, onRecordedModelError: (serviceDate, error) => failures.push(`${serviceDate}: ${(error as Error).message}`) });
+    const unguarded = new ArrivalPredictor(schedule, { recordedModel: () => faulty });
+    const timetableOnly = new ArrivalPredictor(schedule);
+    for (const predictor of [guarded, unguarded, timetableOnly]) predictor.ingest(fixes);
+    const now = fixes.at(-1)!.time;
+
+    expect(guarded.predict(now)).toStrictEqual(timetableOnly.predict(now));
+    expect(failures).toEqual(['2026-03-02: invalid pair index']);
+    expect(() => unguarded.predict(now)).toThrow('invalid pair index');
+  });
 });

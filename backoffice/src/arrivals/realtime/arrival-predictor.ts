@@ -83,6 +83,11 @@ export interface PredictorOptions {
    */
   recordedModel?: (serviceDate: string) => ArrivalModel | undefined;
   /**
+   * Called when the learned model of a date throws. The request then takes the timetable model's
+   * prediction, so one faulty model cannot stop every refresh. Without it the error is raised.
+   */
+  onRecordedModelError?: (serviceDate: string, error: unknown) => void;
+  /**
    * Settings of the timetable models and of a given history's model, DEFAULT_BUSFARE_SETTINGS by
    * default. ArrivalService builds its learned models with them too when given, and otherwise fits
    * each learned model's own.
@@ -126,6 +131,7 @@ export class ArrivalPredictor {
   private readonly sharedModel: ArrivalModel | undefined;
   private readonly busfareSettings: BusfareSettings;
   private readonly recordedModel: ((serviceDate: string) => ArrivalModel | undefined) | undefined;
+  private readonly onRecordedModelError: ((serviceDate: string, error: unknown) => void) | undefined;
 
   constructor(
     readonly schedule: TripSchedule,
@@ -135,6 +141,7 @@ export class ArrivalPredictor {
     const { history } = options;
     this.sharedModel = history !== undefined && history.length > 0 ? new BusfareModel(new PairHistory(history), this.busfareSettings, history) : undefined;
     this.recordedModel = options.recordedModel;
+    this.onRecordedModelError = options.onRecordedModelError;
   }
 
   /** Feeds fixes in time order per vehicle and returns the events they caused. */
@@ -268,8 +275,18 @@ export class ArrivalPredictor {
     const { request, day, fromTime, fromIndex } = pending;
     const { targets } = request;
     const { stops } = trip.pattern;
-    const recorded = this.recordedModelFor(serviceDate);
-    let travel = (recorded ?? this.timetableModelFor(serviceDate, trip.routeId)).predict(request, day);
+    let recorded = this.recordedModelFor(serviceDate);
+    let travel: number[] | undefined;
+    if (recorded) {
+      try {
+        travel = recorded.predict(request, day);
+      } catch (error) {
+        if (!this.onRecordedModelError) throw error;
+        this.onRecordedModelError(serviceDate, error);
+        recorded = undefined;
+      }
+    }
+    travel ??= this.timetableModelFor(serviceDate, trip.routeId).predict(request, day);
     if (recorded && travel.some((travelS) => !Number.isFinite(travelS))) {
       // A stop pair the detected trips never ran (a new route, a rarely run direction) takes the
       // timetable model's travel time, which today's runs still correct.

@@ -109,7 +109,7 @@ export class ArrivalService {
     this.now = options.now ?? (() => Date.now() / 1000);
     this.recordedModels = this.detectedTrips ? this.startRecordedModels(options) : undefined;
     const { recordedModels } = this;
-    this.predictor = new ArrivalPredictor(options.schedule, recordedModels ? { ...options, recordedModel: (serviceDate) => recordedModels.modelFor(serviceDate) } : options);
+    this.predictor = new ArrivalPredictor(options.schedule, recordedModels ? { ...options, recordedModel: (serviceDate) => recordedModels.modelFor(serviceDate), onRecordedModelError: (serviceDate, error) => recordedModels.discard(serviceDate, error) } : options);
     const now = Math.floor(this.now());
     this.latest = { vehicles: [], feeds: encodeRealtimeFeeds([], now), refreshedAt: now };
   }

@@ -309,6 +309,28 @@ describe('RecordedModels scheduling', () => {
     expect(logs.map((line) => line.msg)).not.toContain('arrival model learned from detected trips');
   });
 
+  it('discards a model that fails to predict', async () => {
+    const builder = new ControlledBuilder();
+    const models = modelsWith(builder);
+    models.modelFor(TODAY);
+    await nextTurn();
+    builder.builds[0]!.resolve(built(TODAY));
+    await models.idle();
+    expect(models.modelFor(TODAY)).toBeInstanceOf(BusfareModel);
+
+    models.discard(TODAY, new RangeError('invalid pair index'));
+    models.discard(TODAY, new RangeError('invalid pair index'));
+
+    expect(models.modelFor(TODAY)).toBeUndefined();
+    expect(errorsLogged().map((line) => line.msg)).toEqual(['arrival model learned from detected trips failed to predict; the date predicts from the timetable']);
+    await nextTurn();
+    expect(builder.builds).toHaveLength(1);
+    now += RETRY_AFTER_S;
+    models.modelFor(TODAY);
+    await nextTurn();
+    expect(builder.builds).toHaveLength(2);
+  });
+
   it('starts no build without a store', async () => {
     const builder = new ControlledBuilder();
     const models = new RecordedModels({ builder, storePath: () => undefined, historyDays: 28, timeZone: FIXTURE_TIME_ZONE, settings: DEFAULT_BUSFARE_SETTINGS, logger: pino({ level: 'silent' }), now: () => now });

@@ -76,6 +76,17 @@ export class RecordedModels {
     return undefined;
   }
 
+  /**
+   * Drops the model of a date after it threw while predicting, and logs the error. The date
+   * predicts from the timetable model and is built again after RETRY_AFTER_S.
+   */
+  discard(serviceDate: string, error: unknown): void {
+    if (!this.models.get(serviceDate)) return;
+    this.models.delete(serviceDate);
+    this.failedAt.set(serviceDate, this.options.now());
+    this.options.logger.error({ err: error, serviceDate, retryAfterS: RETRY_AFTER_S }, 'arrival model learned from detected trips failed to predict; the date predicts from the timetable');
+  }
+
   /** Resolves when no build runs and none is about to start. */
   async idle(): Promise<void> {
     for (;;) {
