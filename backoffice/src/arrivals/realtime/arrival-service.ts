@@ -235,7 +235,7 @@ export class ArrivalService {
    * worker script is built) while the date predicts from the timetable model.
    * NOTE: two days of the `arrivals` benchmark's city with a trip every 2 minutes are 1.6 million
    * stop times. On a 2-core VM the worker took 55 s to read them, fit the settings and build the
-   * parts, with the process at 4.7 GiB peak resident memory. Refreshes took at most 150 ms
+   * parts, with the process at 4.6 GiB peak resident memory. Refreshes took at most 150 ms
    * meanwhile. 28 days of such a fleet would take a worker minutes and far more memory (an
    * estimate).
    */
