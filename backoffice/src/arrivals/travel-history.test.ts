@@ -36,6 +36,50 @@ describe('PairHistory', () => {
     expect(history.samples(pairKey('S', 0, 'X', 'Y'))).toEqual([{ secondsOfDay: 8 * 3600, duration: 50, serviceDate: '2018-03-05', dayType: 'weekday' }]);
   });
 
+  it('matches a plain build on disordered trips', () => {
+    // 16 trips a day over 3 days, given out of date order, with run times that let later trips
+    // overtake, so pairs arrive out of order.
+    const trips: ObservedTrip[] = [];
+    let seed = 17;
+    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    for (const serviceDate of ['2018-03-07', '2018-03-05', '2018-03-06']) {
+      for (let index = 0; index < 16; index += 1) {
+        const runs = Array.from({ length: 5 }, () => Math.round(60 + 1500 * next()));
+        trips.push(trip(`${serviceDate}-${index}`, serviceDate, index % 3 === 0 ? 'S' : 'R', Math.round(6 * 3600 + 40_000 * next()), ['A', 'B', 'C', 'D', 'E', 'F'], runs));
+      }
+    }
+
+    const parts = new PairHistory(trips).toParts();
+    const expected = plainBuild(trips, 45 * 60);
+
+    expect(parts.pairKeys).toEqual([...expected.keys()]);
+    parts.pairKeys.forEach((key, pair) => {
+      const rows = Array.from({ length: parts.pairStart[pair + 1]! - parts.pairStart[pair]! }, (_, offset) => parts.pairStart[pair]! + offset);
+      const seconds = rows.map((row) => parts.secondsOfDay[row]!);
+      expect(seconds, key).toEqual([...seconds].sort((a, b) => a - b));
+      const samples = rows.map((row) => `${parts.secondsOfDay[row]}/${parts.duration[row]}/${parts.dates[parts.date[row]!]!.serviceDate}`);
+      expect(samples.sort(), key).toEqual(expected.get(key)!.sort());
+    });
+  });
+
+  it.each([
+    ['within the packed range', 0],
+    ['beyond the packed range', 14 * 86_400],
+  ])('sorts pairs that arrive reversed, times of day %s', (_range, shiftS) => {
+    // Trip k leaves A 10·k s after the first and reaches B 20·k s sooner, so at B the trips come in
+    // reverse order. A day start 14 days before the trips gives times of day above 2^20 s.
+    const trips = Array.from({ length: 100 }, (_, k) => {
+      const built = trip(`t${k}`, '2018-03-05', 'R', 6 * 3600 + 10 * k, ['A', 'B', 'C'], [2000 - 20 * k, 60 + k]);
+      return { ...built, dayStart: built.dayStart - shiftS };
+    });
+
+    const samples = new PairHistory(trips).samples(pairKey('R', 0, 'B', 'C'));
+
+    expect(samples).toHaveLength(100);
+    expect(samples.map((sample) => sample.secondsOfDay)).toEqual(Array.from({ length: 100 }, (_, index) => shiftS + 6 * 3600 + 2000 - 10 * (99 - index)));
+    expect(samples.map((sample) => sample.duration)).toEqual(Array.from({ length: 100 }, (_, index) => 60 + 99 - index));
+  });
+
   it('keeps a window within its pair', () => {
     const history = new PairHistory(TRIPS);
     const key = pairKey('R', 0, 'A', 'B');
@@ -95,3 +139,21 @@ describe('median', () => {
     expect(median([5, 5])).toBe(5);
   });
 });
+
+/** Returns each pair's samples as `secondsOfDay/duration/serviceDate`, pairs in the order of their first sample, built the plain way. */
+function plainBuild(trips: readonly ObservedTrip[], maxRunS: number): Map<string, string[]> {
+  const byPair = new Map<string, string[]>();
+  for (const observed of trips) {
+    const { arrivals } = observed;
+    for (let i = 0; i < arrivals.length; i += 1) {
+      for (let j = i + 1; j < arrivals.length; j += 1) {
+        if (arrivals[j]!.time - arrivals[i]!.time > maxRunS) break;
+        const key = pairKey(observed.routeId, observed.directionId, arrivals[i]!.stopId, arrivals[j]!.stopId);
+        const samples = byPair.get(key) ?? [];
+        samples.push(`${arrivals[i]!.time - observed.dayStart}/${arrivals[j]!.time - arrivals[i]!.time}/${observed.serviceDate}`);
+        byPair.set(key, samples);
+      }
+    }
+  }
+  return byPair;
+}
