@@ -106,6 +106,52 @@ describe('PairHistory', () => {
     expect(new PairHistory(TRIPS).serviceDates).toEqual(['2018-03-05', '2018-03-06']);
     expect(new PairHistory([]).serviceDates).toEqual([]);
   });
+
+  it('matches a plain build on odd trips', () => {
+    // Trips of 0 to 7 arrivals, loop routes that visit a stop twice, stop and route ids with '|' and
+    // quotes, fractional times, times that stand still or go back, times before the day start and
+    // beyond the ±2^20 s that the packed sort keys cover, and maxRunS 0.
+    const stopIds = ['A', 'B', 'A|B', '"', '\\', '', 'A'];
+    const serviceDates = ['2018-03-05', '2018-03-06', '2018-03-10'];
+    const asTimeOfDay = (seconds: number): number => Int32Array.of(seconds)[0]!;
+    for (let seed = 1; seed <= 60; seed += 1) {
+      let state = seed;
+      const next = (): number => (state = (state * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+      const trips: ObservedTrip[] = Array.from({ length: Math.floor(next() * 30) }, (_, index) => {
+        const serviceDate = serviceDates[Math.floor(next() * serviceDates.length)]!;
+        const dayStart = 1_520_000_000 + Math.floor(next() * 3) * 86_400;
+        let time = dayStart + (next() - 0.2) * 86_400 * (next() < 0.1 ? 20 : 1);
+        const arrivals = Array.from({ length: Math.floor(next() * 8) }, () => {
+          const arrival = { stopId: stopIds[Math.floor(next() * stopIds.length)]!, time };
+          time += next() < 0.1 ? -30 : next() < 0.3 ? 0 : next() * 900;
+          return arrival;
+        });
+        return { id: `t${index}`, routeId: next() < 0.5 ? 'R' : 'R|0', directionId: Math.floor(next() * 2), vehicleId: 'v', serviceDate, dayType: dayTypeOf(serviceDate), dayStart, arrivals };
+      });
+
+      for (const maxRunS of [0, 600, 45 * 60]) {
+        const parts = new PairHistory(trips, maxRunS).toParts();
+        const expected = plainBuild(trips, maxRunS);
+        const context = `seed ${seed}, maxRunS ${maxRunS}`;
+
+        expect(parts.pairKeys, context).toEqual([...expected.keys()]);
+        parts.pairKeys.forEach((key, pair) => {
+          const seconds = Array.from(parts.secondsOfDay.subarray(parts.pairStart[pair]!, parts.pairStart[pair + 1]!));
+          expect(seconds, `${context}, ${key}`).toEqual([...seconds].sort((a, b) => a - b));
+          const samples = seconds.map((secondsOfDay, offset) => {
+            const row = parts.pairStart[pair]! + offset;
+            return `${secondsOfDay}/${parts.duration[row]}/${parts.dates[parts.date[row]!]!.serviceDate}`;
+          });
+          // The columns keep times of day as Int32, so the plain build's times are converted the same way.
+          const plain = expected.get(key)!.map((sample) => {
+            const [secondsOfDay, duration, serviceDate] = sample.split('/');
+            return `${asTimeOfDay(Number(secondsOfDay))}/${duration}/${serviceDate}`;
+          });
+          expect(samples.sort(), `${context}, ${key}`).toEqual(plain.sort());
+        });
+      }
+    }
+  });
 });
 
 describe('median', () => {
