@@ -16,6 +16,7 @@ import type { ObservedTrip } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
 import { type BandReport, ErrorTable } from './error-table.js';
 import { MAX_HORIZON_S } from './horizon-bands.js';
+import { requestAt } from './replay.js';
 import { BASELINE_WINDOW } from './suzhou-evaluation.js';
 import { TransitClockBaseline } from './transitclock-baseline.js';
 
@@ -93,17 +94,7 @@ export function evaluateGtfsAvl(inputs: GtfsAvlInputs): GtfsAvlEvaluation {
   for (const request of detectionRequests(detected)) {
     requests += 1;
     const { trip, index, now, targets } = request;
-    const modelRequest = {
-      routeId: trip.routeId,
-      directionId: trip.directionId,
-      tripId: trip.id,
-      vehicleId: trip.vehicleId,
-      dayType: trip.dayType,
-      dayStart: trip.dayStart,
-      arrivalsSoFar: trip.arrivals.slice(0, index + 1),
-      now: trip.arrivals[index]!.time,
-      targets: targets.map((target) => trip.arrivals[target]!.stopId),
-    };
+    const modelRequest = requestAt(trip, index, targets.map((target) => trip.arrivals[target]!.stopId));
     // The models predict travel from the arrival at the current stop, so the time since that arrival is subtracted.
     const elapsed = now - modelRequest.now;
     const referenceS = reference.predict(modelRequest, live);

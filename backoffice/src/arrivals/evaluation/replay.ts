@@ -22,6 +22,21 @@ export function tripsByDate(trips: readonly ObservedTrip[]): Map<string, Observe
   return byDate;
 }
 
+/** Returns the request a bus on a recorded trip makes at its arrival `index`, for the given later stops. */
+export function requestAt(trip: ObservedTrip, index: number, targets: readonly string[]): PredictionRequest {
+  return {
+    routeId: trip.routeId,
+    directionId: trip.directionId,
+    tripId: trip.id,
+    vehicleId: trip.vehicleId,
+    dayType: trip.dayType,
+    dayStart: trip.dayStart,
+    arrivalsSoFar: trip.arrivals.slice(0, index + 1),
+    now: trip.arrivals[index]!.time,
+    targets,
+  };
+}
+
 /** Selects the requests to replay, each named by its trip and the index of the arrival it is made at. */
 export type RequestFilter = (trip: ObservedTrip, index: number) => boolean;
 
@@ -49,21 +64,7 @@ export function* replayRequests(trips: readonly ObservedTrip[], maxHorizonS = MA
         actualS.push(arrival.time - now);
       }
       if (targets.length === 0) continue;
-      yield {
-        request: {
-          routeId: trip.routeId,
-          directionId: trip.directionId,
-          tripId: trip.id,
-          vehicleId: trip.vehicleId,
-          dayType: trip.dayType,
-          dayStart: trip.dayStart,
-          arrivalsSoFar: trip.arrivals.slice(0, index + 1),
-          now,
-          targets,
-        },
-        live,
-        actualS,
-      };
+      yield { request: requestAt(trip, index, targets), live, actualS };
     }
   }
 }

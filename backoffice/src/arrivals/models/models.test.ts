@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LiveDay } from '../live-day.js';
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { PairHistory } from '../travel-history.js';
-import type { PredictionRequest } from './arrival-model.js';
+import { requestAt } from '../evaluation/replay.js';
 import { HORIZON_BANDS, horizonBandOf } from '../evaluation/horizon-bands.js';
 import { BUSFARE_FEATURES, type BusfareFeature, BusfareModel, SHORT_HORIZON_TERMS, neutralCoefficients } from './busfare-model.js';
 import { fitBusfareSettings } from './busfare-fitting.js';
@@ -23,20 +23,6 @@ function trip(id: string, serviceDate: string, startHour: number, runS: number[]
     arrivals.push({ stopId: String.fromCharCode(66 + index), time });
   });
   return { id, routeId: 'R', directionId: 0, vehicleId: id, serviceDate, dayType: dayTypeOf(serviceDate), dayStart, arrivals };
-}
-
-function requestAt(current: ObservedTrip, index: number, targets: string[]): PredictionRequest {
-  return {
-    routeId: 'R',
-    directionId: 0,
-    tripId: current.id,
-    vehicleId: current.vehicleId,
-    dayType: current.dayType,
-    dayStart: current.dayStart,
-    arrivalsSoFar: current.arrivals.slice(0, index + 1),
-    now: current.arrivals[index]!.time,
-    targets,
-  };
 }
 
 // Three weekdays of history: A→B takes 100, 120 and 140 s at 08:00.

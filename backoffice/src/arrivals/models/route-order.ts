@@ -10,6 +10,7 @@
  */
 export function keepRouteOrder(travelS: number[]): void {
   let blocks = 0;
+  let merged = false;
   for (let index = 0; index < travelS.length; index += 1) {
     const value = travelS[index]!;
     if (!Number.isFinite(value)) continue;
@@ -24,9 +25,10 @@ export function keepRouteOrder(travelS: number[]): void {
       blockCount[blocks - 2]! += blockCount[blocks - 1]!;
       blockEnd[blocks - 2] = blockEnd[blocks - 1]!;
       blocks -= 1;
+      merged = true;
     }
   }
-  if (blocks === countFinite(travelS)) return;
+  if (!merged) return;
   let index = 0;
   for (let block = 0; block < blocks; block += 1) {
     const mean = blockSum[block]! / blockCount[block]!;
@@ -49,10 +51,4 @@ function ensureCapacity(size: number): void {
 function grown<T extends Float64Array | Int32Array>(from: T, to: T): T {
   to.set(from);
   return to;
-}
-
-function countFinite(values: readonly number[]): number {
-  let count = 0;
-  for (const value of values) if (Number.isFinite(value)) count += 1;
-  return count;
 }

@@ -137,11 +137,11 @@ describe('ArrivalPredictor models', () => {
       predictor.ingest(driveFixes({ vehicleId, start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } }).slice(0, 20));
     }
     const now = start + 19 * 15;
-    const asked: string[] = [];
+    const requested: string[] = [];
     const model: ArrivalModel = {
       name: 'busfare',
       predict: (request) => {
-        asked.push(request.vehicleId);
+        requested.push(request.vehicleId);
         return request.targets.map(() => 60);
       },
     };
@@ -150,9 +150,9 @@ describe('ArrivalPredictor models', () => {
     expect(predictor.warmUp(model, '2026-03-02', 0, 0, now)).toBe(1);
     expect(predictor.warmUp(model, '2026-03-02', 1, 0, now)).toBe(2);
     expect(predictor.warmUp(model, '2026-03-02', 2, 0, now)).toBeUndefined();
-    expect(asked).toEqual(['bus-1', 'bus-2', 'bus-3']);
+    expect(requested).toEqual(['bus-1', 'bus-2', 'bus-3']);
     expect(predictor.warmUp(model, '2026-03-03', 0, 1000, now)).toBeUndefined();
-    expect(asked).toHaveLength(3);
+    expect(requested).toHaveLength(3);
   });
 
   it('falls back when the learned model throws', () => {

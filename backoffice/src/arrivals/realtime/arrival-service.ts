@@ -9,6 +9,7 @@ import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
 import { InThreadModelBuilder, WorkerModelBuilder, bundledRecordedModelScript } from './recorded-model-thread.js';
 import { RecordedModels } from './recorded-models.js';
+import { RepeatedWarning } from './repeated-warning.js';
 import type { PositionFeed } from './sqlite-position-feed.js';
 
 /** GTFS-realtime consumers expect a feed no older than 30 s. */
@@ -40,8 +41,6 @@ export interface ArrivalServiceOptions extends PredictorOptions {
 
 /** Service dates a model learns from when a store is given without historyDays. The back office passes its config's value. */
 export const DEFAULT_HISTORY_DAYS = 28;
-/** Seconds between warnings while the detected-trip store keeps failing, or fixes keep coming from the future. */
-const STORE_WARNING_EVERY_S = 3600;
 /**
  * A fix dated more than this ahead of the back office's clock (s) is dropped. The tracker ignores
  * every fix older than a vehicle's latest, so one fix from a terminal whose clock runs days ahead
@@ -90,9 +89,10 @@ export class ArrivalService {
   private prunedFor = '';
   /** Writes to the detected-trip store that failed in a row, and when the last warning about them was logged (Unix seconds). */
   private failedWrites = 0;
-  private lastStoreWarningAt = Number.NEGATIVE_INFINITY;
+  private readonly storeWarning = new RepeatedWarning();
   /** Fixes dropped as dated ahead of the clock since the last warning about them, and when it was logged. */
-  private futureFixes = { dropped: 0, vehicles: new Set<string>(), warnedAt: Number.NEGATIVE_INFINITY };
+  private futureFixes = { dropped: 0, vehicles: new Set<string>() };
+  private readonly futureFixWarning = new RepeatedWarning();
 
   constructor(options: ArrivalServiceOptions) {
     const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -161,18 +161,13 @@ export class ArrivalService {
     });
   }
 
-  /**
-   * Logs the fixes dropped as dated ahead of the clock, at most once per STORE_WARNING_EVERY_S. A
-   * warning dated after now, because the clock was set back since, does not hold back the next one.
-   */
+  /** Logs the fixes dropped as dated ahead of the clock since the last warning, at most once an hour (RepeatedWarning). */
   private warnOfFutureFixes(): void {
     const future = this.futureFixes;
-    const now = this.now();
-    const sinceWarningS = now - future.warnedAt;
-    if (future.dropped === 0 || (sinceWarningS >= 0 && sinceWarningS < STORE_WARNING_EVERY_S)) return;
+    if (future.dropped === 0 || !this.futureFixWarning.due(this.now())) return;
     const vehicles = [...future.vehicles].sort();
     this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, vehicleCountCapped: vehicles.length >= MAX_COUNTED_VEHICLES, maxAheadS: MAX_FIX_AHEAD_S }, 'position fixes dated ahead of the clock dropped; check the clocks of those terminals and of this server');
-    this.futureFixes = { dropped: 0, vehicles: new Set(), warnedAt: now };
+    this.futureFixes = { dropped: 0, vehicles: new Set() };
   }
 
   /**
@@ -202,11 +197,9 @@ export class ArrivalService {
       if (this.failedWrites > 0) this.logger.info({ failedWrites: this.failedWrites, path: this.detectedTrips.path }, 'detected stop times stored again');
       this.failedWrites = 0;
     } catch (error) {
-      // A full disk fails every refresh, so the warning is logged once per STORE_WARNING_EVERY_S, with a count.
+      // A full disk fails every refresh, so the warning is logged at most once an hour, with a count.
       this.failedWrites += 1;
-      const now = this.now();
-      if (now - this.lastStoreWarningAt >= STORE_WARNING_EVERY_S) {
-        this.lastStoreWarningAt = now;
+      if (this.storeWarning.due(this.now())) {
         this.logger.warn({ err: error, stops: stops.length, failedWrites: this.failedWrites, path: this.detectedTrips?.path }, 'detected stop times not stored; later days learn without them');
       }
     }

@@ -5,7 +5,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BUSFARE_SETTINGS } from '../evaluation/gtfs-avl-evaluation.js';
 import { LiveDay } from '../live-day.js';
-import type { PredictionRequest } from '../models/arrival-model.js';
+import { requestAt } from '../evaluation/replay.js';
 import { fitBusfareSettings } from '../models/busfare-fitting.js';
 import { BusfareModel } from '../models/busfare-model.js';
 import { SignalPhases } from '../models/signal-phases.js';
@@ -57,18 +57,7 @@ function predictionsOf(model: BusfareModel): number[][] {
   today.forEach((trip, index) => {
     if (index % 3 !== 0) return;
     for (let at = 0; at < FIXTURE_STOPS.length - 1; at += 1) {
-      const request: PredictionRequest = {
-        routeId: trip.routeId,
-        directionId: trip.directionId,
-        tripId: trip.id,
-        vehicleId: trip.vehicleId,
-        dayType: trip.dayType,
-        dayStart: trip.dayStart,
-        arrivalsSoFar: trip.arrivals.slice(0, at + 1),
-        now: trip.arrivals[at]!.time,
-        targets: FIXTURE_STOPS.slice(at + 1),
-      };
-      result.push(model.predict(request, live));
+      result.push(model.predict(requestAt(trip, at, FIXTURE_STOPS.slice(at + 1)), live));
     }
   });
   return result;

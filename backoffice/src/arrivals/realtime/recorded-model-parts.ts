@@ -58,10 +58,10 @@ export interface RecordedModelCounts {
 export type RecordedModelBuild = ({ kind: 'model'; parts: RecordedModelParts } | { kind: 'too-few-dates' }) & RecordedModelCounts;
 
 /**
- * Reads the trips of the request's dates from the store on a read-only connection of its own and
- * builds the slow parts of their model: the settings, fitted unless the request gives them, the
- * pair history, each bus's history ratio and the signal phases. This is the work of the worker
- * thread, and of the refresh thread where no worker script exists.
+ * Reads the trips of the request's dates from the store, on a read-only connection of its own.
+ * Then builds the slow parts of their model: the settings (fitted unless the request gives them),
+ * the pair history, each bus's history ratio and the signal phases. The worker thread runs this,
+ * or the refresh thread where no worker script exists.
  */
 export function buildRecordedModelParts(request: RecordedModelRequest): RecordedModelBuild {
   const readStarted = performance.now();
