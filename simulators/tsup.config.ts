@@ -3,11 +3,11 @@ import { defineConfig } from 'tsup';
 // The CLI bundles the other busfare workspaces from their TypeScript sources (tsconfig paths),
 // so a workspace builds without waiting for the others; npm packages stay external.
 export default defineConfig({
-  // The back office starts its payload-check and learned-model worker threads from the scripts beside cli.js.
+  // The back office starts its payload-check and model worker threads from the scripts beside cli.js.
   entry: {
     cli: 'src/cli.ts',
     'payload-check-worker': '../backoffice/src/ingest/payload-check-worker.ts',
-    'recorded-model-worker': '../backoffice/src/arrivals/realtime/recorded-model-worker.ts',
+    'model-worker': '../backoffice/src/arrivals/realtime/model-worker.ts',
   },
   format: ['esm'],
   platform: 'node',

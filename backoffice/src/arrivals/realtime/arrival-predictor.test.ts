@@ -175,4 +175,32 @@ describe('ArrivalPredictor models', () => {
     expect(failures).toEqual(['2026-03-02: invalid pair index']);
     expect(() => unguarded.predict(now)).toThrow('invalid pair index');
   });
+
+  it('fills pairs the learned model never saw', () => {
+    const start = serviceDayStart('2026-03-02', schedule.timeZone) + 8 * 3600;
+    const fixes = driveFixes({ vehicleId: 'bus-1', start, directionId: 0, speedMps: 3, dwellS: 20, fixEveryS: 15, signOn: { routeId: '1', directionId: 0 } }).slice(0, 20);
+    // The learned model returns a time for the first target only, and the timetable model adds 10 s a stop.
+    const partial: ArrivalModel = { name: 'busfare', predict: (request) => request.targets.map((_, index) => (index === 0 ? 1 : Number.NaN)) };
+    const timetable: ArrivalModel = { name: 'busfare', predict: (request) => request.targets.map((_, index) => 400 + 10 * index) };
+    const predictors = {
+      learnedWithTimetable: new ArrivalPredictor(schedule, { recordedModel: () => partial, timetableModel: () => timetable }),
+      timetableOnly: new ArrivalPredictor(schedule, { timetableModel: () => timetable }),
+      learnedAlone: new ArrivalPredictor(schedule, { recordedModel: () => partial, timetableModel: () => undefined }),
+      runningTimesOnly: new ArrivalPredictor(schedule, { timetableModel: () => undefined }),
+    };
+    for (const predictor of Object.values(predictors)) predictor.ingest(fixes);
+    const now = fixes.at(-1)!.time;
+    const stopsOf = (predictor: ArrivalPredictor) => predictor.predict(now)[0]!.stops;
+    const learnedWithTimetable = stopsOf(predictors.learnedWithTimetable);
+    const timetableOnly = stopsOf(predictors.timetableOnly);
+    const learnedAlone = stopsOf(predictors.learnedAlone);
+    const runningTimesOnly = stopsOf(predictors.runningTimesOnly);
+
+    expect(learnedWithTimetable.length).toBeGreaterThan(2);
+    expect(learnedWithTimetable[0]!.predictedArrival).toBeLessThan(timetableOnly[0]!.predictedArrival);
+    expect(learnedWithTimetable.slice(1)).toStrictEqual(timetableOnly.slice(1));
+    expect(learnedAlone[0]!.predictedArrival).toBeLessThanOrEqual(runningTimesOnly[0]!.predictedArrival);
+    expect(learnedAlone.slice(1)).toStrictEqual(runningTimesOnly.slice(1));
+    expect(runningTimesOnly).not.toStrictEqual(timetableOnly);
+  });
 });

@@ -88,6 +88,12 @@ export interface PredictorOptions {
    */
   onRecordedModelError?: (serviceDate: string, error: unknown) => void;
   /**
+   * Returns the timetable model of a service date (TimetableModels), or undefined while it has
+   * none, and the date then predicts from the timetable's own running times. Without this option
+   * the predictor builds each date's timetable model per route, in this thread, on first use.
+   */
+  timetableModel?: (serviceDate: string) => ArrivalModel | undefined;
+  /**
    * Settings of the timetable models and of a given history's model, DEFAULT_BUSFARE_SETTINGS by
    * default. ArrivalService builds its learned models with them too when given, and otherwise fits
    * each learned model's own.
@@ -132,6 +138,7 @@ export class ArrivalPredictor {
   private readonly busfareSettings: BusfareSettings;
   private readonly recordedModel: ((serviceDate: string) => ArrivalModel | undefined) | undefined;
   private readonly onRecordedModelError: ((serviceDate: string, error: unknown) => void) | undefined;
+  private readonly timetableModel: ((serviceDate: string) => ArrivalModel | undefined) | undefined;
 
   constructor(
     readonly schedule: TripSchedule,
@@ -142,6 +149,7 @@ export class ArrivalPredictor {
     this.sharedModel = history !== undefined && history.length > 0 ? new BusfareModel(new PairHistory(history), this.busfareSettings, history) : undefined;
     this.recordedModel = options.recordedModel;
     this.onRecordedModelError = options.onRecordedModelError;
+    this.timetableModel = options.timetableModel;
   }
 
   /** Feeds fixes in time order per vehicle and returns the events they caused. */
@@ -286,12 +294,13 @@ export class ArrivalPredictor {
         recorded = undefined;
       }
     }
-    travel ??= this.timetableModelFor(serviceDate, trip.routeId).predict(request, day);
+    // Without a timetable model (its build still running) every target takes the running time below.
+    travel ??= this.timetableModelFor(serviceDate, trip.routeId)?.predict(request, day) ?? targets.map(() => Number.NaN);
     if (recorded && travel.some((travelS) => !Number.isFinite(travelS))) {
       // A stop pair the detected trips never ran (a new route, a rarely run direction) takes the
       // timetable model's travel time, which today's runs still correct.
-      const fromTimetable = this.timetableModelFor(serviceDate, trip.routeId).predict(request, day);
-      travel = travel.map((travelS, position) => (Number.isFinite(travelS) ? travelS : fromTimetable[position]!));
+      const fromTimetable = this.timetableModelFor(serviceDate, trip.routeId)?.predict(request, day);
+      if (fromTimetable) travel = travel.map((travelS, position) => (Number.isFinite(travelS) ? travelS : fromTimetable[position]!));
     }
     const predictions: StopPrediction[] = [];
     // The model keeps its own times in route order, but a pair filled from the timetable model
@@ -327,16 +336,19 @@ export class ArrivalPredictor {
 
   /**
    * Returns the busfare model of a service date and route: the shared model of a recorded history,
-   * or one built on first use from the week of timetable before the date. A date's first timetable
-   * model drops those of dates more than one day before, as dayOf() drops their arrivals.
+   * the `timetableModel` option's model (undefined while it has none), or one built on first use
+   * from the week of timetable before the date. A date's first timetable model drops those of
+   * dates more than one day before, as dayOf() drops their arrivals.
    * NOTE: that history keeps every stop pair within 45 minutes of every run of 7 days, so a route
-   * with a departure every 2 minutes each way gives over 3 million samples, built on the first
-   * refresh of the day in this thread. For the 25 routes of the `arrivals` benchmark's city that
-   * refresh took 6.0 s on a 2-core VM, and the models 1.1 GB of ArrayBuffers. The `arrivals`
-   * benchmark passes a recorded history instead.
+   * with a departure every 2 minutes each way gives over 3 million samples. Built here, on the
+   * first refresh of the day in this thread, the 25 routes of the `arrivals` benchmark's city took
+   * that refresh 6.0 to 7.8 s on a 2-core VM, and the models 1.1 GB of ArrayBuffers. ArrivalService
+   * therefore builds them in its model worker where a worker script exists (TimetableModels). The
+   * `arrivals` benchmark passes a recorded history instead.
    */
-  private timetableModelFor(serviceDate: string, routeId: string): ArrivalModel {
+  private timetableModelFor(serviceDate: string, routeId: string): ArrivalModel | undefined {
     if (this.sharedModel) return this.sharedModel;
+    if (this.timetableModel) return this.timetableModel(serviceDate);
     const key = `${serviceDate}|${routeId}`;
     let model = this.models.get(key);
     if (!model) {

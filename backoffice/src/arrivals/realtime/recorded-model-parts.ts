@@ -4,6 +4,7 @@ import { BusfareModel, type BusfareSettings, learnRecordedTerms } from '../model
 import { SignalPhases, type SignalPhasesParts } from '../models/signal-phases.js';
 import { PairHistory, type PairHistoryParts } from '../travel-history.js';
 import { readTripsBefore } from './detected-trip-store.js';
+import { ownBuffers } from './transfer-buffers.js';
 
 /** Fewest recorded service dates before a day's model learns from them rather than the timetable. */
 export const MIN_RECORDED_DATES = 2;
@@ -95,7 +96,7 @@ export function recordedModelBuffers(build: RecordedModelBuild): ArrayBuffer[] {
   const { history, vehicleLogRatios, signals } = build.parts;
   const arrays = [history.pairStart, history.secondsOfDay, history.duration, history.date, vehicleLogRatios];
   if (signals) arrays.push(signals.cycleS, signals.originS, signals.concentration, signals.densityStart, signals.density);
-  return [...new Set(arrays.map((array) => array.buffer))].filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer);
+  return ownBuffers(arrays);
 }
 
 /**

@@ -11,7 +11,7 @@ import { FIXTURE_TIME_ZONE, detectedStopsOf, fixtureTrips, randomSource } from '
 import { PairHistory } from '../travel-history.js';
 import { DetectedTripStore } from './detected-trip-store.js';
 import { type RecordedModelBuild, type RecordedModelRequest, buildRecordedModelParts } from './recorded-model-parts.js';
-import { BuilderClosedError, InThreadModelBuilder, type RecordedModelBuilder } from './recorded-model-thread.js';
+import { BuilderClosedError, InThreadModelBuilder, type ModelBuilder } from './model-thread.js';
 import { RETRY_AFTER_S, RecordedModels, type RecordedModelsOptions } from './recorded-models.js';
 
 const HISTORY_DATES = ['2026-03-02', '2026-03-03', '2026-03-04'];
@@ -26,7 +26,7 @@ interface LogLine {
 }
 
 /** A builder whose builds the test settles by hand. */
-class ControlledBuilder implements RecordedModelBuilder {
+class ControlledBuilder implements ModelBuilder<'recorded'> {
   readonly builds: { request: RecordedModelRequest; resolve: (build: RecordedModelBuild) => void; reject: (error: Error) => void }[] = [];
   closed = false;
 
@@ -62,7 +62,7 @@ beforeEach(() => {
   now = NOON;
 });
 
-function modelsWith(builder: RecordedModelBuilder, warm?: RecordedModelsOptions['warm']): RecordedModels {
+function modelsWith(builder: ModelBuilder<'recorded'>, warm?: RecordedModelsOptions['warm']): RecordedModels {
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as LogLine);
@@ -83,7 +83,7 @@ function errorsLogged(): LogLine[] {
 
 describe('RecordedModels in the calling thread', () => {
   it('predicts from the timetable until the model is built', async () => {
-    const models = modelsWith(new InThreadModelBuilder());
+    const models = modelsWith(new InThreadModelBuilder('recorded'));
 
     expect(models.modelFor(TODAY)).toBeUndefined();
     await models.idle();
@@ -95,7 +95,7 @@ describe('RecordedModels in the calling thread', () => {
   });
 
   it('builds the model of the stored trips', async () => {
-    const models = modelsWith(new InThreadModelBuilder());
+    const models = modelsWith(new InThreadModelBuilder('recorded'));
     const store = new DetectedTripStore(storePath);
     const trips = store.tripsBefore(TODAY, 28, FIXTURE_TIME_ZONE);
     store.close();
@@ -109,7 +109,7 @@ describe('RecordedModels in the calling thread', () => {
   });
 
   it('keeps a date with one recorded date on the timetable', async () => {
-    const models = modelsWith(new InThreadModelBuilder());
+    const models = modelsWith(new InThreadModelBuilder('recorded'));
 
     models.modelFor('2026-03-03');
     await models.idle();
@@ -121,7 +121,7 @@ describe('RecordedModels in the calling thread', () => {
   });
 
   it('starts no build after stop', async () => {
-    const builder = new InThreadModelBuilder();
+    const builder = new InThreadModelBuilder('recorded');
     const models = modelsWith(builder);
 
     models.modelFor(TODAY);

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type RecordedModelBuild, type RecordedModelRequest, buildRecordedModelParts } from './recorded-model-parts.js';
+import { type ModelBuild, type ModelKind, type ModelRequest, type ModelWorkerData, buildModelParts } from './model-builds.js';
 
 /** The worker's only message: the build, or the error that stopped it. */
-export type RecordedModelReply = { build: RecordedModelBuild } | { error: string };
+export type ModelReply = { build: ModelBuild<ModelKind> } | { error: string };
 
-/** Builds the parts of learned models, one build at a time. */
-export interface RecordedModelBuilder {
-  /** Reads and builds one service date's parts. Rejects when the build fails or the builder is closed. */
-  build(request: RecordedModelRequest): Promise<RecordedModelBuild>;
+/** Builds the parts of one kind of model, one build at a time. */
+export interface ModelBuilder<K extends ModelKind> {
+  /** Builds one service date's parts. Rejects when the build fails or the builder is closed. */
+  build(request: ModelRequest<K>): Promise<ModelBuild<K>>;
   /** Stops a running build, which then rejects, and every later one. */
   close(): Promise<void>;
 }
@@ -20,11 +20,11 @@ export class BuilderClosedError extends Error {
 }
 
 /**
- * Returns the built worker script beside the running bundle (the `recorded-model-worker` entry of
- * the tsup builds), or undefined when running from the TypeScript sources, where it does not exist.
+ * Returns the built worker script beside the running bundle (the `model-worker` entry of the tsup
+ * builds), or undefined when running from the TypeScript sources, where it does not exist.
  */
-export function bundledRecordedModelScript(): URL | undefined {
-  const script = new URL('./recorded-model-worker.js', import.meta.url);
+export function bundledModelScript(): URL | undefined {
+  const script = new URL('./model-worker.js', import.meta.url);
   return script.protocol === 'file:' && existsSync(fileURLToPath(script)) ? script : undefined;
 }
 
@@ -33,17 +33,21 @@ export function bundledRecordedModelScript(): URL | undefined {
  * and building take is freed with the thread. The parts arrive with their ArrayBuffers
  * transferred, not copied.
  */
-export class WorkerModelBuilder implements RecordedModelBuilder {
+export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> {
   private running: { worker: Worker; reject: (error: Error) => void } | undefined;
   private closed = false;
 
-  constructor(private readonly script: URL) {}
+  constructor(
+    private readonly script: URL,
+    private readonly kind: K,
+  ) {}
 
-  build(request: RecordedModelRequest): Promise<RecordedModelBuild> {
+  build(request: ModelRequest<K>): Promise<ModelBuild<K>> {
     if (this.closed) return Promise.reject(new BuilderClosedError('arrival model builder closed'));
     if (this.running) return Promise.reject(new Error(`arrival model build of ${request.serviceDate} requested while another build runs`));
-    return new Promise<RecordedModelBuild>((resolve, reject) => {
-      const worker = new Worker(this.script, { workerData: request });
+    return new Promise<ModelBuild<K>>((resolve, reject) => {
+      const workerData = { kind: this.kind, request } as ModelWorkerData;
+      const worker = new Worker(this.script, { workerData });
       let settled = false;
       const settle = (outcome: () => void): void => {
         if (settled) return;
@@ -52,7 +56,7 @@ export class WorkerModelBuilder implements RecordedModelBuilder {
         outcome();
       };
       this.running = { worker, reject: (error) => settle(() => reject(error)) };
-      worker.on('message', (reply: unknown) => settle(() => settleReply(reply, resolve, reject)));
+      worker.on('message', (reply: unknown) => settle(() => settleReply(reply, (build) => resolve(build as ModelBuild<K>), reject)));
       worker.on('error', (error) => settle(() => reject(error)));
       worker.on('exit', (code) => settle(() => reject(new Error(`arrival model worker exited with code ${code} before it replied`))));
     });
@@ -72,9 +76,9 @@ export class WorkerModelBuilder implements RecordedModelBuilder {
  * such as one from a worker script of another build, rejects too, because a throw in the message
  * listener would be an uncaught exception.
  */
-function settleReply(reply: unknown, resolve: (build: RecordedModelBuild) => void, reject: (error: Error) => void): void {
+function settleReply(reply: unknown, resolve: (build: ModelBuild<ModelKind>) => void, reject: (error: Error) => void): void {
   const fields = typeof reply === 'object' && reply !== null ? (reply as Partial<Record<'build' | 'error', unknown>>) : {};
-  if (typeof fields.build === 'object' && fields.build !== null) resolve(fields.build as RecordedModelBuild);
+  if (typeof fields.build === 'object' && fields.build !== null) resolve(fields.build as ModelBuild<ModelKind>);
   else if (typeof fields.error === 'string') reject(new Error(`arrival model build failed in the worker thread: ${fields.error}`));
   else reject(new Error(`invalid reply from the arrival model worker thread: ${describeReply(reply)}; expected a build or an error message`));
 }
@@ -89,17 +93,19 @@ function describeReply(reply: unknown): string {
  * requested it completes first. The build then blocks that thread for as long as it takes. For
  * unit tests and runs from the TypeScript sources, where no worker script is built.
  */
-export class InThreadModelBuilder implements RecordedModelBuilder {
+export class InThreadModelBuilder<K extends ModelKind> implements ModelBuilder<K> {
   private running: { timer: NodeJS.Immediate; reject: (error: Error) => void } | undefined;
   private closed = false;
 
-  build(request: RecordedModelRequest): Promise<RecordedModelBuild> {
+  constructor(private readonly kind: K) {}
+
+  build(request: ModelRequest<K>): Promise<ModelBuild<K>> {
     if (this.closed) return Promise.reject(new BuilderClosedError('arrival model builder closed'));
-    return new Promise<RecordedModelBuild>((resolve, reject) => {
+    return new Promise<ModelBuild<K>>((resolve, reject) => {
       const timer = setImmediate(() => {
         this.running = undefined;
         try {
-          resolve(buildRecordedModelParts(request));
+          resolve(buildModelParts({ kind: this.kind, request } as ModelWorkerData).build as ModelBuild<K>);
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
         }

@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { build } from 'esbuild';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importGtfsFeed } from '../../gtfs/gtfs-feed.js';
@@ -13,6 +12,7 @@ import { LiveDay } from '../live-day.js';
 import type { PredictionRequest } from '../models/arrival-model.js';
 import { type TripSchedule, buildTripSchedule } from '../matching/trip-patterns.js';
 import type { VehicleFix } from '../matching/vehicle-events.js';
+import { buildModelWorkerScript } from '../testing/model-worker-script.js';
 import { QueuedPositions } from '../testing/queued-positions.js';
 import { FIXTURE_STOPS, FIXTURE_TIME_ZONE, detectedStopsOf, fixtureTrips, randomSource } from '../testing/recorded-trips.js';
 import { driveFixes } from '../testing/synthetic-drive.js';
@@ -20,7 +20,8 @@ import { writeSyntheticFeed } from '../testing/synthetic-route.js';
 import { ArrivalService, type ArrivalServiceOptions } from './arrival-service.js';
 import { DetectedTripStore } from './detected-trip-store.js';
 import { type RecordedModelRequest, assembleRecordedModel, buildRecordedModelParts } from './recorded-model-parts.js';
-import { BuilderClosedError, WorkerModelBuilder, bundledRecordedModelScript } from './recorded-model-thread.js';
+import { BuilderClosedError, WorkerModelBuilder, bundledModelScript } from './model-thread.js';
+import { RETRY_AFTER_S } from './dated-models.js';
 
 /** 2026-03-02 08:00 in China Standard Time, when trip E0800 of the synthetic feed leaves. */
 const EIGHT_AM = Date.UTC(2026, 2, 2, 0, 0, 0) / 1000;
@@ -31,25 +32,9 @@ let directory: string;
 let script: URL;
 let fixtureStore: string;
 
-// The worker runs as built JavaScript, as in the tsup bundles, so the test builds it from the
-// sources first. better-sqlite3 stays external, as in the bundles, and resolves through a link to
-// the repository's node_modules.
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'busfare-model-worker-'));
-  symlinkSync(fileURLToPath(new URL('../../../../node_modules', import.meta.url)), join(directory, 'node_modules'), 'dir');
-  const outfile = join(directory, 'recorded-model-worker.js');
-  await build({
-    entryPoints: [fileURLToPath(new URL('./recorded-model-worker.ts', import.meta.url))],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['better-sqlite3'],
-    tsconfig: fileURLToPath(new URL('../../../../tsconfig.base.json', import.meta.url)),
-    logLevel: 'silent',
-  });
-  script = pathToFileURL(outfile);
+  script = await buildModelWorkerScript(directory);
 
   fixtureStore = join(directory, 'fixture.sqlite');
   const random = randomSource(3);
@@ -74,7 +59,7 @@ function scriptWith(name: string, source: string): URL {
 
 describe('WorkerModelBuilder', () => {
   it('builds the parts the calling thread builds', async () => {
-    const builder = new WorkerModelBuilder(script);
+    const builder = new WorkerModelBuilder(script, 'recorded');
     const inWorker = await builder.build(requestOf(fixtureStore));
     const inThread = buildRecordedModelParts(requestOf(fixtureStore));
     await builder.close();
@@ -90,28 +75,28 @@ describe('WorkerModelBuilder', () => {
   it('rejects a build from a corrupt store', async () => {
     const corrupt = join(directory, 'corrupt.sqlite');
     writeFileSync(corrupt, 'not a database, just text that is long enough to fill a header page');
-    const builder = new WorkerModelBuilder(script);
+    const builder = new WorkerModelBuilder(script, 'recorded');
 
     await expect(builder.build(requestOf(corrupt))).rejects.toThrow(/^arrival model build failed in the worker thread: DetectedTripStoreError: detected trips not read from .*corrupt\.sqlite: file is not a database$/);
     await builder.close();
   });
 
   it('rejects a build from a missing store', async () => {
-    const builder = new WorkerModelBuilder(script);
+    const builder = new WorkerModelBuilder(script, 'recorded');
 
     await expect(builder.build(requestOf(join(directory, 'missing.sqlite')))).rejects.toThrow(/DetectedTripStoreError: detected trips not read from .*missing\.sqlite/);
     await builder.close();
   });
 
   it('rejects a build whose worker fails to start', async () => {
-    const builder = new WorkerModelBuilder(scriptWith('broken-worker.mjs', "throw new Error('worker start-up failed');\n"));
+    const builder = new WorkerModelBuilder(scriptWith('broken-worker.mjs', "throw new Error('worker start-up failed');\n"), 'recorded');
 
     await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow('worker start-up failed');
     await builder.close();
   });
 
   it('rejects a build whose worker exits without a reply', async () => {
-    const builder = new WorkerModelBuilder(scriptWith('exiting-worker.mjs', 'process.exit(3);\n'));
+    const builder = new WorkerModelBuilder(scriptWith('exiting-worker.mjs', 'process.exit(3);\n'), 'recorded');
 
     await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow('arrival model worker exited with code 3 before it replied');
     await builder.close();
@@ -120,7 +105,7 @@ describe('WorkerModelBuilder', () => {
   it('rejects a reply of another shape', async () => {
     // A worker script of another build could reply with anything, and the build must reject rather than throw in the listener.
     for (const [name, reply] of [['null-reply', 'null'], ['text-reply', "'done'"], ['empty-build', '{ build: null }'], ['numeric-error', '{ error: 7 }']]) {
-      const builder = new WorkerModelBuilder(scriptWith(`${name}-worker.mjs`, `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage(${reply});\n`));
+      const builder = new WorkerModelBuilder(scriptWith(`${name}-worker.mjs`, `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage(${reply});\n`), 'recorded');
 
       await expect(builder.build(requestOf(fixtureStore)), name).rejects.toThrow(/^invalid reply from the arrival model worker thread: /);
       await builder.close();
@@ -130,7 +115,7 @@ describe('WorkerModelBuilder', () => {
   it('stops a running build on close', async () => {
     // The worker never replies, and appends to a file every 5 ms while it runs.
     const heartbeat = join(directory, 'heartbeat');
-    const builder = new WorkerModelBuilder(scriptWith('silent-worker.mjs', `import { appendFileSync } from 'node:fs';\nsetInterval(() => appendFileSync(${JSON.stringify(heartbeat)}, 'x'), 5);\n`));
+    const builder = new WorkerModelBuilder(scriptWith('silent-worker.mjs', `import { appendFileSync } from 'node:fs';\nsetInterval(() => appendFileSync(${JSON.stringify(heartbeat)}, 'x'), 5);\n`), 'recorded');
 
     const rejected = expect(builder.build(requestOf(fixtureStore))).rejects.toThrow(BuilderClosedError);
     while (!existsSync(heartbeat)) await delay(5);
@@ -144,7 +129,7 @@ describe('WorkerModelBuilder', () => {
   });
 
   it('finds no built script beside the sources', () => {
-    expect(bundledRecordedModelScript()).toBeUndefined();
+    expect(bundledModelScript()).toBeUndefined();
   });
 });
 
@@ -183,7 +168,7 @@ describe('arrival service with the model worker', () => {
     schedule = buildTripSchedule(importGtfsFeed(join(directory, 'feed')));
     storePath = join(directory, 'clearing-detected-trips.sqlite');
     // Two days on which bus-7 runs the whole trip at 3 m/s, well behind the timetable.
-    const recorder = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, recordedModelScript: null });
+    const recorder = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: null });
     for (const day of [0, 1]) {
       now = EIGHT_AM + day * DAY_S + 12 * 3600;
       recorder.positions.pending = drive(day, 3);
@@ -196,17 +181,22 @@ describe('arrival service with the model worker', () => {
 
   it('switches from the timetable to the learned model', async () => {
     const logs: { level: number; msg: string }[] = [];
-    const learned = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, recordedModelScript: script }, logs);
+    const learned = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: script }, logs);
     const timetable = serviceWith({});
+    const runningTimes = serviceWith({ modelScript: null, timetableModel: () => undefined });
 
     const expected = lastStop(timetable.service, timetable.positions, drive(2, 8, 300));
+    const fromRunningTimes = lastStop(runningTimes.service, runningTimes.positions, drive(2, 8, 300));
+    // The first refresh has neither model yet, so it predicts from the timetable's running times.
     const beforeBuild = lastStop(learned.service, learned.positions, drive(2, 8, 300));
     await learned.service.recordedModels!.idle();
+    await learned.service.timetableModels!.idle();
     const afterBuild = lastStop(learned.service, learned.positions, []);
     learned.service.stop();
     timetable.service.stop();
+    runningTimes.service.stop();
 
-    expect(beforeBuild).toStrictEqual(expected);
+    expect(beforeBuild).toStrictEqual(fromRunningTimes);
     expect(afterBuild.stopId).toBe(expected.stopId);
     expect(afterBuild.predictedArrival - expected.predictedArrival).toBeGreaterThan(120);
     expect(logs.map((line) => line.msg)).toContain('arrival model learned from detected trips');
@@ -214,12 +204,15 @@ describe('arrival service with the model worker', () => {
 
   it('keeps the timetable model when the worker fails', async () => {
     const logs: { level: number; msg: string; err?: { message: string }; serviceDate?: string }[] = [];
-    const failing = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, recordedModelScript: scriptWith('failing-worker.mjs', "throw new Error('worker start-up failed');\n") }, logs);
+    // The script fails the learned model's builds and builds the timetable models.
+    const failingScript = scriptWith('failing-recorded-worker.mjs', `import { workerData } from 'node:worker_threads';\nif (workerData.kind === 'recorded') throw new Error('worker start-up failed');\nawait import(${JSON.stringify(script.href)});\n`);
+    const failing = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: failingScript }, logs);
     const timetable = serviceWith({});
 
     const expected = lastStop(timetable.service, timetable.positions, drive(2, 8, 300));
     lastStop(failing.service, failing.positions, drive(2, 8, 300));
     await failing.service.recordedModels!.idle();
+    await failing.service.timetableModels!.idle();
     const afterFailure = lastStop(failing.service, failing.positions, []);
     failing.service.stop();
     timetable.service.stop();
@@ -234,7 +227,7 @@ describe('arrival service with the model worker', () => {
 
   it('stops the worker with the service', async () => {
     const logs: { level: number; msg: string }[] = [];
-    const stopping = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, recordedModelScript: scriptWith('endless-worker.mjs', 'setInterval(() => {}, 1000);\n') }, logs);
+    const stopping = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: scriptWith('endless-worker.mjs', 'setInterval(() => {}, 1000);\n') }, logs);
 
     lastStop(stopping.service, stopping.positions, drive(2, 8, 300));
     // The build starts after the refresh's event-loop turn.
@@ -245,5 +238,120 @@ describe('arrival service with the model worker', () => {
 
     expect(stopping.service.recordedModels!.modelFor('2026-03-04')).toBeUndefined();
     expect(logs.filter((line) => line.level >= 50)).toStrictEqual([]);
+  });
+
+  it('stops a timetable build with the service', async () => {
+    const logs: { level: number; msg: string }[] = [];
+    const stopping = serviceWith({ modelScript: scriptWith('endless-timetable-worker.mjs', 'setInterval(() => {}, 1000);\n') }, logs);
+
+    const beforeStop = lastStop(stopping.service, stopping.positions, drive(2, 8, 300));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logs.map((line) => line.msg).filter((message) => message.startsWith('building the timetable arrival model'))).toHaveLength(1);
+    stopping.service.stop();
+    await stopping.service.timetableModels!.idle();
+
+    expect(beforeStop.stopId).toBe('s9');
+    expect(stopping.service.timetableModels!.modelFor('2026-03-04')).toBeUndefined();
+    expect(logs.filter((line) => line.level >= 50)).toStrictEqual([]);
+  });
+
+  it('predicts from running times until the timetable model lands', async () => {
+    const logs: { level: number; msg: string }[] = [];
+    const worker = serviceWith({ modelScript: script }, logs);
+    const timetable = serviceWith({});
+    const runningTimes = serviceWith({ modelScript: null, timetableModel: () => undefined });
+
+    const expected = lastStop(timetable.service, timetable.positions, drive(2, 8, 300));
+    const fromRunningTimes = lastStop(runningTimes.service, runningTimes.positions, drive(2, 8, 300));
+    const beforeBuild = lastStop(worker.service, worker.positions, drive(2, 8, 300));
+    await worker.service.timetableModels!.idle();
+    const afterBuild = lastStop(worker.service, worker.positions, []);
+    worker.service.stop();
+    timetable.service.stop();
+    runningTimes.service.stop();
+
+    // The model corrects the running times by how bus-7 ran today, so the two predictions differ.
+    expect(fromRunningTimes.predictedArrival).not.toBe(expected.predictedArrival);
+    expect(beforeBuild).toStrictEqual(fromRunningTimes);
+    expect(afterBuild).toStrictEqual(expected);
+    expect(logs.map((line) => line.msg)).toContain('timetable arrival model built');
+  });
+
+  it('keeps the previous date\'s timetable model at a new date', async () => {
+    const logs: { level: number; msg: string }[] = [];
+    const worker = serviceWith({ modelScript: script }, logs);
+    const timetable = serviceWith({});
+    // Both services track bus-7 through the same days, so only their models can differ.
+    lastStop(timetable.service, timetable.positions, drive(2, 8, 300));
+    lastStop(worker.service, worker.positions, drive(2, 8, 300));
+    await worker.service.timetableModels!.idle();
+    const previousModel = worker.service.timetableModels!.modelFor('2026-03-04');
+
+    try {
+      now = EIGHT_AM + 3 * DAY_S + 300;
+      const expected = lastStop(timetable.service, timetable.positions, drive(3, 8, 300));
+      const atNewDate = lastStop(worker.service, worker.positions, drive(3, 8, 300));
+      const whileBuilding = worker.service.timetableModels!.modelFor('2026-03-05');
+      await worker.service.timetableModels!.idle();
+      const newModel = worker.service.timetableModels!.modelFor('2026-03-05');
+      const afterBuild = lastStop(worker.service, worker.positions, []);
+
+      expect(previousModel).toBeDefined();
+      expect(whileBuilding).toBe(previousModel);
+      expect(newModel).toBeDefined();
+      expect(newModel).not.toBe(previousModel);
+      // Every day of the synthetic feed has the same timetable, so both dates' models predict the same.
+      expect(atNewDate).toStrictEqual(expected);
+      expect(afterBuild).toStrictEqual(expected);
+    } finally {
+      now = EIGHT_AM + 2 * DAY_S + 300;
+      worker.service.stop();
+      timetable.service.stop();
+    }
+  });
+
+  it('retries a failed timetable build', async () => {
+    const logs: { level: number; msg: string; err?: { message: string }; serviceDate?: string }[] = [];
+    // The script fails its first timetable build and builds every later one.
+    const marker = join(directory, 'timetable-failed-once');
+    const failingOnce = scriptWith(
+      'failing-once-worker.mjs',
+      `import { existsSync, writeFileSync } from 'node:fs';\nimport { workerData } from 'node:worker_threads';\nif (workerData.kind === 'timetable' && !existsSync(${JSON.stringify(marker)})) {\n  writeFileSync(${JSON.stringify(marker)}, '');\n  throw new Error('timetable build failed');\n}\nawait import(${JSON.stringify(script.href)});\n`,
+    );
+    const retrying = serviceWith({ modelScript: failingOnce }, logs);
+    const runningTimes = serviceWith({ modelScript: null, timetableModel: () => undefined });
+    const buildsStarted = () => logs.filter((line) => line.msg.startsWith('building the timetable arrival model')).length;
+    const models = retrying.service.timetableModels!;
+
+    const expected = lastStop(runningTimes.service, runningTimes.positions, drive(2, 8, 300));
+    lastStop(retrying.service, retrying.positions, drive(2, 8, 300));
+    await models.idle();
+    const afterFailure = lastStop(retrying.service, retrying.positions, []);
+    const failedAt = now;
+    try {
+      now = failedAt + RETRY_AFTER_S - 1;
+      const beforeRetry = models.modelFor('2026-03-04');
+      await models.idle();
+      const buildsBeforeRetry = buildsStarted();
+      now = failedAt + RETRY_AFTER_S;
+      models.modelFor('2026-03-04');
+      await models.idle();
+
+      expect(afterFailure).toStrictEqual(expected);
+      const errors = logs.filter((line) => line.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.msg).toBe('timetable arrival model not built; the date predicts from the previous date\'s model or the running times');
+      expect(errors[0]!.serviceDate).toBe('2026-03-04');
+      expect(errors[0]!.err?.message).toBe('timetable build failed');
+      expect(beforeRetry).toBeUndefined();
+      expect(buildsBeforeRetry).toBe(1);
+      expect(buildsStarted()).toBe(2);
+      expect(models.modelFor('2026-03-04')).toBeDefined();
+      expect(logs.map((line) => line.msg)).toContain('timetable arrival model built');
+    } finally {
+      now = failedAt;
+      retrying.service.stop();
+      runningTimes.service.stop();
+    }
   });
 });
