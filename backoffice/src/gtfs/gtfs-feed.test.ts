@@ -6,7 +6,9 @@ import { routesBodySchema } from '@busfare/shared-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GtfsFeedError, importGtfsFeed } from './gtfs-feed.js';
 import { parseGtfsTime } from './gtfs-time.js';
+import type { GtfsFeed } from './gtfs-model.js';
 import { serviceRunsOn, tripDepartures } from './gtfs-service.js';
+import { GtfsStopTimes } from './gtfs-stop-times.js';
 import { routesBodyFromFeed } from './routes-from-feed.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -183,5 +185,48 @@ describe('importGtfsFeed', () => {
       expect(routesBodySchema.safeParse(routesBodyFromFeed(feed)).success, route).toBe(true);
       if (route === 'S2') expect(feed.ignoredFiles).toContain('t.txt');
     }
+  });
+});
+
+describe('serviceRunsOn', () => {
+  const feed = (): GtfsFeed => ({
+    agencies: [],
+    stops: new Map(),
+    routes: new Map(),
+    trips: new Map(),
+    stopTimes: new GtfsStopTimes(),
+    shapes: new Map(),
+    calendars: new Map([['WK', { serviceId: 'WK', days: [true, true, true, true, true, false, false], startDate: '20260101', endDate: '20261231' }]]),
+    calendarDates: [
+      { serviceId: 'WK', date: '20260302', exceptionType: 2 },
+      { serviceId: 'WK', date: '20260307', exceptionType: 1 },
+      { serviceId: 'WK', date: '20260307', exceptionType: 2 },
+      { serviceId: 'EXTRA', date: '20260308', exceptionType: 1 },
+    ],
+    frequencies: new Map(),
+    ignoredFiles: [],
+    warnings: [],
+  });
+
+  it('applies calendar_dates over calendar.txt', () => {
+    const withExceptions = feed();
+
+    expect(serviceRunsOn(withExceptions, 'WK', '20260302')).toBe(false);
+    expect(serviceRunsOn(withExceptions, 'WK', '20260303')).toBe(true);
+    expect(serviceRunsOn(withExceptions, 'WK', '20260308')).toBe(false);
+    expect(serviceRunsOn(withExceptions, 'EXTRA', '20260308')).toBe(true);
+    expect(serviceRunsOn(withExceptions, 'EXTRA', '20260309')).toBe(false);
+  });
+
+  it('takes the first row of a repeated date', () => {
+    expect(serviceRunsOn(feed(), 'WK', '20260307')).toBe(true);
+  });
+
+  it('reads rows appended after a call', () => {
+    const growing = feed();
+
+    expect(serviceRunsOn(growing, 'WK', '20260303')).toBe(true);
+    growing.calendarDates.push({ serviceId: 'WK', date: '20260303', exceptionType: 2 });
+    expect(serviceRunsOn(growing, 'WK', '20260303')).toBe(false);
   });
 });
