@@ -111,4 +111,14 @@ describe('bench city routes', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await response.text()).toContain(`1路 ${stopId.slice(2)}`);
   });
+
+  it('links a stop that the first bus reaches within the page\'s hour', async () => {
+    const stopId = city.sampleStopId()!;
+    await predictedVehicle('V001', 45_000);
+    const body = (await (await fetch(new URL(`/api/rider/stops/${stopId}`, city.office.consoleUrl))).json()) as { arrivals: { vehicleId: string; predictedArrival: string }[] };
+
+    const arrival = body.arrivals.find((entry) => entry.vehicleId === 'V001');
+    expect(arrival).toBeDefined();
+    expect(Date.parse(arrival!.predictedArrival) - Date.now()).toBeLessThan(30 * 60_000);
+  }, 60_000);
 });
