@@ -128,6 +128,21 @@ describe('WorkerModelBuilder', () => {
     await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow(BuilderClosedError);
   });
 
+  it('stops a worker that gives no reply in time', async () => {
+    const heartbeat = join(directory, 'hung-heartbeat');
+    const builder = new WorkerModelBuilder(scriptWith('hung-worker.mjs', `import { appendFileSync } from 'node:fs';\nsetInterval(() => appendFileSync(${JSON.stringify(heartbeat)}, 'x'), 5);\n`), 'recorded', 300);
+
+    await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow(/^arrival model worker gave no reply within 0.3 s; stopped$/);
+    await delay(100);
+    const beatsAfterStop = statSync(heartbeat).size;
+    await delay(100);
+
+    expect(statSync(heartbeat).size).toBe(beatsAfterStop);
+    // The slot is free again: the next build starts rather than being refused as concurrent.
+    await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow(/gave no reply/);
+    await builder.close();
+  });
+
   it('finds no built script beside the sources', () => {
     expect(bundledModelScript()).toBeUndefined();
   });

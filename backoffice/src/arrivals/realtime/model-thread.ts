@@ -20,6 +20,14 @@ export class BuilderClosedError extends Error {
 }
 
 /**
+ * Longest a worker may take to reply (ms). A learned model of 7 days of a 1,000-bus city took about
+ * 2 minutes to fit and build, so only a worker that hangs (a loop, a heap thrashing at its limit)
+ * reaches this. It is then stopped and its build fails, so the kind's one build slot is free again
+ * and the date is built again after the retry delay rather than never.
+ */
+export const BUILD_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
  * Returns the built worker script beside the running bundle (the `model-worker` entry of the tsup
  * builds), or undefined when running from the TypeScript sources, where it does not exist.
  */
@@ -40,6 +48,7 @@ export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> 
   constructor(
     private readonly script: URL,
     private readonly kind: K,
+    private readonly timeoutMs = BUILD_TIMEOUT_MS,
   ) {}
 
   build(request: ModelRequest<K>): Promise<ModelBuild<K>> {
@@ -52,9 +61,15 @@ export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> 
       const settle = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         this.running = undefined;
         outcome();
       };
+      const timer = setTimeout(() => {
+        settle(() => reject(new Error(`arrival model worker gave no reply within ${this.timeoutMs / 1000} s; stopped`)));
+        void worker.terminate();
+      }, this.timeoutMs);
+      timer.unref();
       this.running = { worker, reject: (error) => settle(() => reject(error)) };
       worker.on('message', (reply: unknown) => settle(() => settleReply(reply, (build) => resolve(build as ModelBuild<K>), reject)));
       worker.on('error', (error) => settle(() => reject(error)));
