@@ -47,15 +47,19 @@ async function connectAs(terminalId: string, overrides: Partial<IClientOptions> 
 /** Publishes one batch and resolves with its acknowledgement, or undefined when the connection closes first. */
 function sendBatch(client: MqttClient, terminalId: string, batchId: string, payload: string, options: { retain?: boolean } = {}): Promise<TransactionAck | undefined> {
   return new Promise((resolve) => {
+    const settle = (ack: TransactionAck | undefined) => {
+      client.off('message', onMessage);
+      client.off('close', onClose);
+      resolve(ack);
+    };
     const onMessage = (topic: string, message: Buffer) => {
       if (topic !== topics.acks(terminalId)) return;
       const ack = transactionAckSchema.parse(JSON.parse(message.toString('utf8')));
-      if (ack.batchId !== batchId) return;
-      client.off('message', onMessage);
-      resolve(ack);
+      if (ack.batchId === batchId) settle(ack);
     };
+    const onClose = () => settle(undefined);
     client.on('message', onMessage);
-    client.once('close', () => resolve(undefined));
+    client.once('close', onClose);
     client.publish(topics.transactions(terminalId), payload, { qos: 1, retain: options.retain ?? false });
   });
 }
