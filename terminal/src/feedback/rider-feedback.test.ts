@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { beepWav } from './beep-tones.js';
 import { EspeakRiderFeedback } from './espeak-rider-feedback.js';
@@ -59,9 +59,21 @@ describe('beepWav', () => {
   });
 });
 
+const cacheDirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of cacheDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function promptCacheDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'busfare-prompts-'));
+  cacheDirs.push(dir);
+  return dir;
+}
+
 describe.skipIf(!hasEspeak)('prompt audio with espeak-ng', () => {
   it('generates one WAV file per voice prompt', async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), 'busfare-prompts-'));
+    const cacheDir = promptCacheDir();
     const files = await generatePromptAudio({ cacheDir, languages: ['zh', 'en'] });
     expect(files.voices.size).toBe(voiceTexts().size);
     const insufficient = files.voices.get('v22-insufficient')!;
@@ -73,7 +85,7 @@ describe.skipIf(!hasEspeak)('prompt audio with espeak-ng', () => {
   });
 
   it('falls back to recording without a sound device', async () => {
-    const feedback = new EspeakRiderFeedback({ cacheDir: mkdtempSync(join(tmpdir(), 'busfare-prompts-')), logger, soundDevicePath: join(tmpdir(), 'no-such-sound-device') });
+    const feedback = new EspeakRiderFeedback({ cacheDir: promptCacheDir(), logger, soundDevicePath: join(tmpdir(), 'no-such-sound-device') });
     expect(await feedback.prepare()).toBe('no-sound-device');
     feedback.show({ promptId: 'card-type-senior', cardType: 'senior', amountFen: 0 });
     expect(feedback.lastDisplay?.lines.zh[0]).toBe('老年卡');
@@ -83,9 +95,10 @@ describe.skipIf(!hasEspeak)('prompt audio with espeak-ng', () => {
 
 describe('EspeakRiderFeedback', () => {
   it('records only when espeak-ng is missing', async () => {
-    const feedback = new EspeakRiderFeedback({ cacheDir: mkdtempSync(join(tmpdir(), 'busfare-prompts-')), logger, espeakPath: join(tmpdir(), 'no-such-espeak') });
+    const feedback = new EspeakRiderFeedback({ cacheDir: promptCacheDir(), logger, espeakPath: join(tmpdir(), 'no-such-espeak') });
     expect(await feedback.prepare()).toBe('no-prompts');
     feedback.show({ promptId: 'invalid-card' });
     expect(feedback.shown).toBe(1);
+    feedback.close();
   });
 });

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -33,7 +33,10 @@ afterEach(async () => {
 });
 
 async function startScreen() {
-  const store = ShiftStore.open(join(mkdtempSync(join(tmpdir(), 'busfare-screen-')), 'shifts.db'));
+  const dir = mkdtempSync(join(tmpdir(), 'busfare-screen-'));
+  // Cleanup runs in reverse order, so the folder goes after the server and the database close.
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = ShiftStore.open(join(dir, 'shifts.db'));
   const clock = new ManualClock();
   const shift = new DriverShift({ terminalId: 'T009', vehicleId: 'V009', store, clock, logger, lastSequence: () => 0, serviceChoices: () => serviceChoicesFromRoutes(ROUTES) });
   const runtime = new EventEmitter<TerminalRuntimeEvents>();

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,9 +11,11 @@ import { ShiftStore } from './shift-store.js';
 
 const logger = pino({ level: 'silent' });
 const stores: ShiftStore[] = [];
+const dirs: string[] = [];
 
 afterEach(() => {
   for (const store of stores.splice(0)) store.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function outcome(status: TapOutcome['status'], fields: Partial<TapOutcome> = {}): TapOutcome {
@@ -21,7 +23,11 @@ function outcome(status: TapOutcome['status'], fields: Partial<TapOutcome> = {})
 }
 
 function createShift(options: { dir?: string; lastSequence?: () => number; sent?: ShiftRecord[]; failSend?: () => boolean } = {}) {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'busfare-shift-'));
+  let dir = options.dir;
+  if (dir === undefined) {
+    dir = mkdtempSync(join(tmpdir(), 'busfare-shift-'));
+    dirs.push(dir);
+  }
   const store = ShiftStore.open(join(dir, 'shifts.db'));
   stores.push(store);
   const clock = new ManualClock(new Date('2026-03-02T06:00:00+08:00'));
