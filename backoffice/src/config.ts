@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Language, type ProblemText, cliTextEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
+import { type Language, type ProblemText, cliTextEntry, fileErrorEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 import { z } from 'zod';
 
 /** Paths of a PEM certificate chain and its private key, and optionally of a CA bundle. */
@@ -148,7 +148,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new ConfigError(source, [cliTextEntry('cli.fileUnreadable', { message: error instanceof Error ? error.message : String(error) })]);
+      throw new ConfigError(source, [fileErrorEntry('cli.fileUnreadable', error)]);
     }
     try {
       fileValue = JSON.parse(text);

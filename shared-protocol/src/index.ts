@@ -34,6 +34,7 @@ export * from './topics.js';
 export * from './messages/catalogue.js';
 export * from './messages/cli-language.js';
 export * from './messages/cli-usage.js';
+export * from './messages/file-error-text.js';
 export * from './messages/zod-issue-text.js';
 export * from './fare/index.js';
 export * from './cards/card-masking.js';

@@ -1,5 +1,6 @@
 import { LanguageOptionError, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
-import { RUN_USAGE, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
+import { RUN_USAGE, type RunSettings, UsageError, parseRunArgs, runBench } from './bench/run-command.js';
+import { portInUseText } from './port-in-use.js';
 import { benchmarkCommand } from './benchmarks/benchmark-command.js';
 import { tearingCommand } from './bench/tearing-command.js';
 
@@ -25,7 +26,15 @@ Run "busfare-bench COMMAND --help" for the options of a command.
 
 ${LANGUAGE_NOTE}`;
 
-async function runCommand(commandLine: string[]): Promise<number> {
+/** The command that main runs, for the help that an error points to and the ports it chose. */
+interface Invocation {
+  command?: string;
+  /** Arguments after the command name. */
+  args?: string[];
+  settings?: RunSettings;
+}
+
+async function runCommand(commandLine: string[], invocation: Invocation): Promise<number> {
   // The environment is not passed, so an invalid BUSFARE_LANG is ignored without a warning.
   const argv = takeLanguageOption(commandLine, undefined).args;
   const [first, ...rest] = argv;
@@ -35,6 +44,8 @@ async function runCommand(commandLine: string[]): Promise<number> {
   }
   const command = first === undefined || first.startsWith('-') ? 'run' : first;
   const args = command === first ? rest : argv;
+  invocation.command = command;
+  invocation.args = args;
   switch (command) {
     case 'run': {
       const settings = parseRunArgs(args);
@@ -42,6 +53,7 @@ async function runCommand(commandLine: string[]): Promise<number> {
         process.stdout.write(`${RUN_USAGE}\n${LANGUAGE_NOTE}`);
         return 0;
       }
+      invocation.settings = settings;
       return runBench(settings);
     }
     case 'tearing':
@@ -68,16 +80,19 @@ async function runCommand(commandLine: string[]): Promise<number> {
  * --lang and BUSFARE_LANG are accepted and ignored, because its texts are English only.
  */
 export async function main(argv: string[]): Promise<number> {
+  const invocation: Invocation = {};
   try {
-    return await runCommand(argv);
+    return await runCommand(argv, invocation);
   } catch (error) {
-    return reportFailure(error);
+    return reportFailure(error, invocation);
   }
 }
 
-function reportFailure(error: unknown): number {
-  // Node's own parseArgs messages ("Unknown option '--x'") are worded as the other programs' are.
-  const parseProblem = parseArgsErrorText(error, 'en', 'busfare-bench');
+function reportFailure(error: unknown, invocation: Invocation): number {
+  // Node's own parseArgs messages ("Unknown option '--x'") are worded as the other programs' are,
+  // and point to the help of the command whose options were parsed.
+  const helpProgram = invocation.command === undefined ? 'busfare-bench' : `busfare-bench ${invocation.command}`;
+  const parseProblem = parseArgsErrorText(error, 'en', helpProgram);
   if (parseProblem !== undefined) {
     process.stderr.write(`busfare-bench: ${parseProblem}\n`);
     return 2;
@@ -88,9 +103,7 @@ function reportFailure(error: unknown): number {
   }
   const failure = error as NodeJS.ErrnoException & { port?: number };
   if (failure.code === 'EADDRINUSE') {
-    process.stderr.write(
-      `busfare-bench: port ${failure.port ?? ''} on 127.0.0.1 is already in use: stop the program that holds it, or pass --port 0 to pick free ports (or --http-port, --mqtt-port, --screen-port)\n`,
-    );
+    process.stderr.write(`busfare-bench: ${portInUseText(failure.port, invocation.settings, invocation.args ?? [])}\n`);
     return 1;
   }
   process.stderr.write(`busfare-bench: ${(error as Error).stack ?? String(error)}\n`);

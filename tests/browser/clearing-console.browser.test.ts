@@ -178,6 +178,26 @@ describe.skipIf(!existsSync(CHROMIUM))('operators console in Chromium', () => {
     expect(items?.getRow(1).getCell(8).value).toBe('卡号');
   });
 
+  it('labels the details of a reconciliation finding', async () => {
+    await page.goto(`${baseUrl}/ops/reconciliation/${DAY}`);
+    const row = page.locator('#findings tbody tr', { hasText: '灰记录未处理' });
+    const details = (await row.locator('td').nth(1).textContent()) ?? '';
+
+    expect(details).toContain(`卡号 ${IN_DOUBT_CARD}`);
+    expect(details).toContain('金额（元） 2.00');
+    expect(details).toContain('卡交易序号 3');
+    expect(details).not.toMatch(/amountFen|cardCounter|=/);
+
+    await page.goto(`${baseUrl}/ops/reconciliation/${DAY}?lang=en`);
+    const english = (await page.locator('#findings tbody tr', { hasText: 'In-doubt record open' }).locator('td').nth(1).textContent()) ?? '';
+    expect(english).toContain('Amount (yuan) 2.00');
+    expect(english).toContain('Card counter 3');
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'reconciliation.png'), fullPage: true });
+    // The console keeps the chosen language, and the steps below click Chinese links.
+    await page.goto(`${baseUrl}/ops/reconciliation/${DAY}?lang=zh`);
+    expect(await page.locator('#findings thead th').first().textContent()).toBe('差异');
+  });
+
   it('blacklists a card copied from the exceptions page', async () => {
     await page.click('nav >> text=异常处理');
     const card = (await page.locator('#in-doubt-queue tbody td').nth(2).textContent()) ?? '';

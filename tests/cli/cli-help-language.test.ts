@@ -30,6 +30,7 @@ const HELP_COMMANDS: Array<[string, Runner, string[]]> = [
   ['busfare-terminal run', terminal, ['run']],
   ['busfare-terminal list-readers', terminal, ['list-readers']],
   ['busfare-terminal read-card', terminal, ['read-card']],
+  ['busfare-terminal version', terminal, ['version']],
 ];
 
 let output: CapturedOutput;

@@ -327,7 +327,11 @@ describe('busfare-bench language flags', () => {
   it('words option errors as the other programs do', async () => {
     const unknown = await run(bench, ['run', '--frob']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('busfare-bench: unknown option "--frob". Run "busfare-bench --help" to list the options.\n');
+    expect(unknown.stderr).toBe('busfare-bench: unknown option "--frob". Run "busfare-bench run --help" to list the options.\n');
+
+    const defaultCommand = await run(bench, ['--frob']);
+    expect(defaultCommand.code).toBe(2);
+    expect(defaultCommand.stderr).toBe('busfare-bench: unknown option "--frob". Run "busfare-bench run --help" to list the options.\n');
 
     const missing = await run(bench, ['run', '--duration']);
     expect(missing.code).toBe(2);

@@ -118,9 +118,9 @@ describe('serve config problems', () => {
     const config = join(directory, 'absent.json');
     const chinese = await output.run(backoffice, ['serve', '--config', config]);
     expect(chinese.code).toBe(2);
-    expect(chinese.stderr).toContain(`配置无效（${config}）：\n  无法读取文件：ENOENT`);
+    expect(chinese.stderr).toContain(`配置无效（${config}）：\n  无法读取文件：文件不存在，请检查路径`);
     const english = await output.run(backoffice, ['serve', '--config', config, '--lang', 'en']);
-    expect(english.stderr).toContain(`invalid configuration (${config}):\n  cannot read the file: ENOENT`);
+    expect(english.stderr).toContain(`invalid configuration (${config}):\n  cannot read the file: no such file; check the path`);
   });
 
   it('names invalid JSON in both languages', async () => {
@@ -247,9 +247,9 @@ describe('terminal run config problems', () => {
     const config = join(directory, 'absent.json');
     const chinese = await output.run(terminal, ['run', '--config', config]);
     expect(chinese.code).toBe(2);
-    expect(chinese.stderr).toContain(`终端配置无效（${config}）：\n  无法读取文件：ENOENT`);
+    expect(chinese.stderr).toContain(`终端配置无效（${config}）：\n  无法读取文件：文件不存在，请检查路径`);
     const english = await output.run(terminal, ['run', '--config', config, '--lang', 'en']);
-    expect(english.stderr).toContain(`invalid terminal configuration (${config}):\n  cannot read the file: ENOENT`);
+    expect(english.stderr).toContain(`invalid terminal configuration (${config}):\n  cannot read the file: no such file; check the path`);
   });
 });
 
@@ -288,7 +288,7 @@ describe('fare table problems', () => {
     const taps = join(directory, 'absent.csv');
     const result = await output.run(backoffice, ['params', 'dry-run', '--table', table, '--taps', taps]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`文件无效（${taps}）：\n  无法读取刷卡记录：ENOENT`);
+    expect(result.stderr).toContain(`文件无效（${taps}）：\n  无法读取刷卡记录：文件不存在，请检查路径`);
   });
 
   it('publish words set problems in both languages', async () => {
@@ -395,9 +395,9 @@ describe('arrivals-eval flag errors', () => {
     const events = join(directory, 'absent.csv');
     const chinese = await output.run(backoffice, ['arrivals-eval', '--format', 'suzhou', '--events', events]);
     expect(chinese.code).toBe(1);
-    expect(chinese.stderr).toContain(`busfare-backoffice: 无法读取 --events ${events}：ENOENT`);
+    expect(chinese.stderr).toContain(`busfare-backoffice: 无法读取 --events ${events}：文件不存在，请检查路径`);
     const english = await output.run(backoffice, ['arrivals-eval', '--format', 'suzhou', '--events', events, '--lang', 'en']);
-    expect(english.stderr).toContain(`busfare-backoffice: cannot read --events ${events}: ENOENT`);
+    expect(english.stderr).toContain(`busfare-backoffice: cannot read --events ${events}: no such file; check the path`);
   });
 });
 
@@ -408,14 +408,14 @@ describe('parameter signing key errors', () => {
     const key = join(directory, 'absent.key');
     const result = await output.run(backoffice, blacklistAdd(key));
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^busfare-backoffice params: 无法读取参数签名密钥 ${key}：ENOENT.*；请用 "busfare-backoffice params keygen" 生成\\n$`));
+    expect(result.stderr).toMatch(new RegExp(`^busfare-backoffice params: 无法读取参数签名密钥 ${key}：文件不存在，请检查路径；请用 "busfare-backoffice params keygen" 生成\\n$`));
   });
 
   it('names a missing key file in English', async () => {
     const key = join(directory, 'absent.key');
     const result = await output.run(backoffice, [...blacklistAdd(key), '--lang', 'en']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^busfare-backoffice params: parameter signing key ${key}: cannot read the file: ENOENT.*; create one with "busfare-backoffice params keygen"\\n$`));
+    expect(result.stderr).toMatch(new RegExp(`^busfare-backoffice params: parameter signing key ${key}: cannot read the file: no such file; check the path; create one with "busfare-backoffice params keygen"\\n$`));
   });
 
   it('names a key others can read in both languages', async () => {
@@ -442,6 +442,6 @@ describe('parameter signing key errors', () => {
     const config = writeJson('office.json', { db: join(directory, 'office.db'), parameterSigningKey: key });
     const result = await output.run(backoffice, ['serve', '--config', config]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`配置无效（${config}）：\n  parameterSigningKey: 无法读取参数签名密钥 ${key}：ENOENT`);
+    expect(result.stderr).toContain(`配置无效（${config}）：\n  parameterSigningKey: 无法读取参数签名密钥 ${key}：文件不存在，请检查路径`);
   });
 });

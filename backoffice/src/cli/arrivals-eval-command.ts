@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, cliHelp, cliText, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, cliHelp, cliText, fileErrorText, takeLanguageOption } from '@busfare/shared-protocol';
 import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
 import { evaluateGtfsAvl } from '../arrivals/evaluation/gtfs-avl-evaluation.js';
 import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
@@ -91,7 +91,7 @@ function readInput(flag: string, path: string, language: Language): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ArrivalDataError(cliText('cli.arrivals.inputUnreadable', language, { flag, path, message: error instanceof Error ? error.message : String(error) }));
+    throw new ArrivalDataError(cliText('cli.arrivals.inputUnreadable', language, { flag, path, message: fileErrorText(error, language) }));
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, cliText, cliTextEntry, parameterKeyId, parameterKindSchema, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, type ParameterKind, cliHelp, cliText, cliTextEntry, fileErrorEntry, parameterKeyId, parameterKindSchema, parseArgsErrorText, takeLanguageOption } from '@busfare/shared-protocol';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { databaseFolderProblem, missingDatabaseProblem } from '../config-paths-check.js';
 import { ParameterAuthoring } from '../params/authoring.js';
@@ -153,7 +153,7 @@ function readBody(path: string, kind: ParameterKind): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ParameterFileError(path, [cliTextEntry('cli.fileUnreadable', { message: (error as Error).message })]);
+    throw new ParameterFileError(path, [fileErrorEntry('cli.fileUnreadable', error)]);
   }
   let parsed: unknown;
   try {

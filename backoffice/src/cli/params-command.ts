@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, cliTextEntry, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup, zodIssueEntries } from '@busfare/shared-protocol';
+import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, fileErrorEntry, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup, zodIssueEntries } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
 import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
 import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
@@ -83,7 +83,7 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
   try {
     csv = readFileSync(values.taps);
   } catch (error) {
-    throw new ParameterFileError(values.taps, [cliTextEntry('cli.params.tapsUnreadable', { message: (error as Error).message })]);
+    throw new ParameterFileError(values.taps, [fileErrorEntry('cli.params.tapsUnreadable', error)]);
   }
   io.stdout(dryRunTaps(table, csv, routeStops));
   return EXIT_OK;
@@ -95,7 +95,7 @@ function readRouteStops(path: string): RouteStopLookup {
   try {
     isFolder = statSync(path).isDirectory();
   } catch (error) {
-    throw new ParameterFileError(path, [cliTextEntry('cli.params.routesUnreadable', { message: (error as Error).message })]);
+    throw new ParameterFileError(path, [fileErrorEntry('cli.params.routesUnreadable', error)]);
   }
   if (isFolder) return routeStopLookupFromRoutes(routesBodyFromFeed(importGtfsFeed(path)));
 
@@ -103,7 +103,7 @@ function readRouteStops(path: string): RouteStopLookup {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ParameterFileError(path, [cliTextEntry('cli.params.routesUnreadable', { message: (error as Error).message })]);
+    throw new ParameterFileError(path, [fileErrorEntry('cli.params.routesUnreadable', error)]);
   }
   const candidate = parsed as { kind?: unknown; body?: unknown };
   const body = typeof parsed === 'object' && parsed !== null && candidate.kind === 'routes' ? candidate.body : parsed;

@@ -145,7 +145,7 @@ describe('key file', () => {
 
   it('rejects a missing key file', () => {
     const error = keyFileErrorOf(join(directory, 'absent.json'));
-    expect(error.problemsIn('en')[0]).toMatch(/^cannot read the file: ENOENT/);
-    expect(error.problemsIn('zh')[0]).toMatch(/^无法读取文件：ENOENT/);
+    expect(error.problemsIn('en')[0]).toMatch(/^cannot read the file: no such file; check the path$/);
+    expect(error.problemsIn('zh')[0]).toMatch(/^无法读取文件：文件不存在，请检查路径$/);
   });
 });

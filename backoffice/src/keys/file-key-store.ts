@@ -5,7 +5,7 @@ import {
   type ProblemText,
   type ValidationTextId,
   catalogueEntryFrom,
-  cliTextEntry,
+  fileErrorEntry,
   fromHex,
   problemTextsIn,
   validationText,
@@ -67,7 +67,7 @@ export function loadKeyFile(path: string, logger: Logger, options: { allowTestKe
     mode = statSync(path).mode;
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new KeyFileError(path, [cliTextEntry('cli.fileUnreadable', { message: error instanceof Error ? error.message : String(error) })]);
+    throw new KeyFileError(path, [fileErrorEntry('cli.fileUnreadable', error)]);
   }
   if ((mode & 0o077) !== 0) {
     logger.warn({ path, mode: (mode & 0o777).toString(8) }, 'key file is readable or writable by group or others; run chmod 600 on it');

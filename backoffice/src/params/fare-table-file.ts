@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Language, type ProblemText, cliTextEntry, fareTableBodySchema, type FareTableBody, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
+import { type Language, type ProblemText, cliTextEntry, fareTableBodySchema, type FareTableBody, fileErrorEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 
 /** A file that cannot be used, with every problem found in it. */
 export class ParameterFileError extends Error {
@@ -30,7 +30,7 @@ export function readFareTableFile(path: string): FareTableBody {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ParameterFileError(path, [cliTextEntry('cli.params.fareTableUnreadable', { message: (error as Error).message })]);
+    throw new ParameterFileError(path, [fileErrorEntry('cli.params.fareTableUnreadable', error)]);
   }
   const candidate = parsed as { kind?: unknown; body?: unknown };
   const isSet = typeof parsed === 'object' && parsed !== null && 'body' in candidate && 'kind' in candidate;

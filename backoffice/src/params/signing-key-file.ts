@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type CatalogueEntry, TranslatedError, cliTextEntry, generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
+import { type CatalogueEntry, TranslatedError, catalogueEntryFrom, cliText, cliTextEntry, fileErrorText, generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
 
 /** The signing key file is missing, readable by others, or not an Ed25519 private key. */
 export class SigningKeyError extends TranslatedError {
@@ -18,26 +18,31 @@ export class SigningKeyError extends TranslatedError {
  * Generates a parameter-signing key pair: the private key (PKCS #8 PEM) to `privatePath` with
  * mode 0600, the public key (SPKI PEM) that terminals pin to `publicPath`. Refuses to overwrite
  * an existing file, because terminals pinned to the old key would reject every new set.
- * Both folders are checked before either file is written, so a missing one leaves no half pair.
+ * Both folders and both paths are checked before either file is written, so a missing folder or
+ * an existing file leaves no half pair.
  */
 export function writeSigningKeyPair(privatePath: string, publicPath: string): { keyId: string } {
   for (const path of [privatePath, publicPath]) {
     const folder = dirname(resolve(path));
     if (!existsSync(folder)) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.folderMissing', { path, folder }));
+    if (existsSync(path)) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.exists', { path }));
   }
   const { privateKey, publicKey } = generateParameterSigningKeys();
-  try {
-    writeFileSync(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    throw new SigningKeyError(privatePath, cliTextEntry('cli.signingKey.cannotCreate', { path: privatePath, message: (error as Error).message }));
-  }
+  writeKeyFile(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600);
   chmodSync(privatePath, 0o600);
-  try {
-    writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644, flag: 'wx' });
-  } catch (error) {
-    throw new SigningKeyError(publicPath, cliTextEntry('cli.signingKey.cannotCreate', { path: publicPath, message: (error as Error).message }));
-  }
+  writeKeyFile(publicPath, publicKey.export({ type: 'spki', format: 'pem' }), 0o644);
   return { keyId: parameterKeyId(publicKey) };
+}
+
+/** Creates a key file that must not exist yet (flag wx), and words a failure in both languages. */
+function writeKeyFile(path: string, pem: string | Buffer, mode: number): void {
+  try {
+    writeFileSync(path, pem, { mode, flag: 'wx' });
+  } catch (error) {
+    // Another process can create the file between the check above and this write.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new SigningKeyError(path, cliTextEntry('cli.signingKey.exists', { path }));
+    throw new SigningKeyError(path, catalogueEntryFrom((language) => cliText('cli.signingKey.cannotCreate', language, { path, message: fileErrorText(error, language) })));
+  }
 }
 
 /**
@@ -49,7 +54,7 @@ export function loadSigningKey(path: string): KeyObject {
   try {
     mode = statSync(path).mode;
   } catch (error) {
-    throw new SigningKeyError(path, cliTextEntry('cli.signingKey.unreadable', { path, message: (error as Error).message }));
+    throw new SigningKeyError(path, catalogueEntryFrom((language) => cliText('cli.signingKey.unreadable', language, { path, message: fileErrorText(error, language) })));
   }
   if ((mode & 0o077) !== 0) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.tooOpen', { path, mode: (mode & 0o777).toString(8).padStart(4, '0') }));
   try {

@@ -3,6 +3,7 @@ import type { Finding, ReconciliationReport } from '../clearing/reconciliation.j
 import type { SettlementLine, SettlementReport } from '../clearing/settlement-report.js';
 import type { RejectedQueueItem } from '../clearing/exception-service.js';
 import type { InDoubtExceptionRow } from '../store/exception-store.js';
+import { findingDetailParts } from './finding-details.js';
 import { escapeHtml, formatLocalTime } from './html.js';
 import { catalogueLabel, table, textFor } from './ops-layout.js';
 
@@ -102,7 +103,7 @@ export function reconciliationBody(language: Language, report: ReconciliationRep
     if (finding.sequences) parts.push(`${t('console.sequence')} ${finding.sequences.from}${finding.sequences.to !== finding.sequences.from ? `–${finding.sequences.to}` : ''}`);
     if (finding.asn) parts.push(`${t('console.card')} ${escapeHtml(finding.asn)}`);
     if (finding.shiftId) parts.push(escapeHtml(finding.shiftId));
-    parts.push(escapeHtml(Object.entries(finding.details).map(([key, value]) => `${key}=${value}`).join(' ')));
+    parts.push(...findingDetailParts(finding.details, language));
     return parts.join(' · ');
   };
   return `<p id="reconcile-checked">${t('ops.reconcile.checked', c)}</p>

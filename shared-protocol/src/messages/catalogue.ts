@@ -287,6 +287,27 @@ export const UI_TEXT = {
   'reconcile.action.card-counter-repeat': { zh: "同一笔扣款清分两次：核实后为乘客退款", en: "One debit cleared twice: check it and refund the rider" },
   'reconcile.action.card-counter-backwards': { zh: "疑似复制卡或终端时钟错误：核查并考虑将该卡列入黑名单", en: "Possible cloned card or wrong terminal clock: investigate and consider blacklisting the card" },
   'reconcile.action.card-counter-gap': { zh: "该卡在本系统外有交易或记录缺失：留意该卡后续记录", en: "The card was used outside this system or a record is missing: watch its next records" },
+  'reconcile.detail.count': { zh: "笔数", en: "Count" },
+  'reconcile.detail.batchId': { zh: "批次号", en: "Batch" },
+  'reconcile.detail.duplicates': { zh: "重复记录", en: "Copies" },
+  'reconcile.detail.stored': { zh: "新存记录", en: "Stored" },
+  'reconcile.detail.rejectedId': { zh: "拒收编号", en: "Rejection" },
+  'reconcile.detail.category': { zh: "类别", en: "Category" },
+  'reconcile.detail.reason': { zh: "原因", en: "Reason" },
+  'reconcile.detail.amountFen': { zh: "金额（元）", en: "Amount (yuan)" },
+  'reconcile.detail.cardCounter': { zh: "卡交易序号", en: "Card counter" },
+  'reconcile.detail.counter': { zh: "卡交易序号", en: "Card counter" },
+  'reconcile.detail.field': { zh: "统计项", en: "Counter" },
+  'reconcile.detail.terminal': { zh: "终端统计", en: "Terminal's count" },
+  'reconcile.detail.records': { zh: "记录统计", en: "Count from records" },
+  'reconcile.detail.previousTerminal': { zh: "上一笔的终端", en: "Previous terminal" },
+  'reconcile.detail.previousSequence': { zh: "上一笔的流水号", en: "Previous sequence" },
+  'reconcile.detail.previousCounter': { zh: "上一笔的卡交易序号", en: "Previous card counter" },
+  'reconcile.detail.shiftId': { zh: "班次", en: "Shift" },
+  'reconcile.field.accepted': { zh: "扣款笔数", en: "Debits" },
+  'reconcile.field.inDoubt': { zh: "灰记录笔数", en: "In-doubt records" },
+  'reconcile.field.amountFen': { zh: "金额", en: "Amount" },
+  'reconcile.field.cardTypeAmount': { zh: "{cardType}金额", en: "{cardType} amount" },
   'ops.exceptions.rejected': { zh: "拒收记录", en: "Rejected records" },
   'ops.exceptions.inDoubt': { zh: "灰记录", en: "In-doubt records" },
   'ops.exceptions.category': { zh: "类别", en: "Category" },
@@ -1090,6 +1111,29 @@ Exit status: 0 when the card was read, 1 when no card came, the card could not b
 unavailable, 2 on invalid arguments.
 `,
   },
+  'terminal.version': {
+    zh: `用法：busfare-terminal version
+
+在 stdout 上输出读卡终端软件的版本号，例如 0.1.0。"busfare-terminal --version" 输出相同内容。
+
+选项：
+  --lang zh|en   帮助的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
+  -h, --help     显示本帮助
+
+退出码：0。
+`,
+    en: `Usage: busfare-terminal version
+
+Prints the version of the terminal software on stdout, for example 0.1.0.
+"busfare-terminal --version" prints the same.
+
+Options:
+  --lang zh|en   language of this help (default: BUSFARE_LANG, else zh)
+  -h, --help     show this help
+
+Exit status: 0.
+`,
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type CliHelpId = keyof typeof CLI_HELP;
@@ -1176,6 +1220,10 @@ export const CLI_TEXT = {
   'cli.params.gtfsInvalid': { zh: 'GTFS 数据无效（{folder}）：', en: 'invalid GTFS feed {folder}:' },
   'cli.params.csvInvalid': { zh: 'CSV 无效：{problem}', en: 'invalid CSV: {problem}' },
   'cli.fileUnreadable': { zh: '无法读取文件：{message}', en: 'cannot read the file: {message}' },
+  'cli.fileError.notFound': { zh: '文件不存在，请检查路径', en: 'no such file; check the path' },
+  'cli.fileError.exists': { zh: '文件已存在', en: 'the file already exists' },
+  'cli.fileError.accessDenied': { zh: '没有访问权限，请检查文件及其所在文件夹的权限', en: 'permission denied; check the permissions of the file and its folder' },
+  'cli.fileError.isFolder': { zh: '这是一个文件夹，应为文件', en: 'this is a folder, expected a file' },
   'cli.jsonInvalid': { zh: 'JSON 格式无效：{message}', en: 'invalid JSON: {message}' },
   'cli.params.setInvalid': { zh: '参数集无效：', en: 'invalid parameter set:' },
   'cli.params.kindMismatch': { zh: 'kind: 文件中是 "{found}" 参数集，应为 "{kind}"', en: 'kind: the file contains a "{found}" set, expected "{kind}"' },
@@ -1214,6 +1262,10 @@ export const CLI_TEXT = {
   'cli.signingKey.tooOpen': { zh: '参数签名密钥 {path} 的权限为 {mode}，其他用户可以读取；请运行 "chmod 600 {path}"', en: 'parameter signing key {path}: mode {mode} lets other users read it; run "chmod 600 {path}"' },
   'cli.signingKey.invalid': { zh: '参数签名密钥 {path} 无效：{message}；应为 PEM（PKCS #8）格式的 Ed25519 私钥', en: 'parameter signing key {path}: {message}; expected an Ed25519 private key in PEM (PKCS #8)' },
   'cli.signingKey.cannotCreate': { zh: '无法创建参数签名密钥文件 {path}：{message}', en: 'parameter signing key {path}: cannot create the file: {message}' },
+  'cli.signingKey.exists': {
+    zh: '参数签名密钥文件 {path} 已存在，keygen 未做任何改动。终端信任现有的公钥，换用新密钥后，终端会拒收此后发布的参数集，因此请继续使用现有密钥。确需生成新密钥对时，先把旧文件移走（例如 "mv {path} {path}.old"），或用 --private 和 --public 指定其他路径；keygen 没有覆盖已有文件的选项',
+    en: 'parameter signing key {path}: the file already exists, and keygen changed nothing. Terminals trust the existing public key and would reject sets signed with a new one, so keep using the existing key. To make a new pair anyway, move the old file away first (for example "mv {path} {path}.old") or pass other paths with --private and --public; keygen has no option to overwrite a file.',
+  },
   'cli.signingKey.folderMissing': {
     zh: '无法创建密钥文件 {path}：文件夹 {folder} 不存在；请先创建它（例如 "mkdir -p {folder}"），或换一个已有文件夹中的路径',
     en: 'cannot create the key file {path}: folder {folder} does not exist, so create it first (for example "mkdir -p {folder}") or choose a path in an existing folder',
@@ -1318,6 +1370,10 @@ export const CLI_TEXT = {
   'cli.pcsc.unavailable': {
     zh: '无法加载 PC/SC 读卡器所需的 nfc-pcsc：{message}。请安装 libpcsclite-dev（Debian：apt-get install libpcsclite-dev pcscd），然后运行 "npm rebuild @pokusew/pcsclite" 或重新安装 nfc-pcsc',
     en: 'cannot load nfc-pcsc for the PC/SC reader: {message}. Install libpcsclite-dev (Debian: apt-get install libpcsclite-dev pcscd), then run "npm rebuild @pokusew/pcsclite" or reinstall nfc-pcsc.',
+  },
+  'cli.pcsc.serviceDownHint': {
+    zh: '请启动 pcscd 服务（systemctl start pcscd.socket；没有 systemd 时以 root 身份运行 pcscd）。Debian 上若未安装，先运行 apt-get install pcscd',
+    en: 'Start the pcscd service (systemctl start pcscd.socket, or run pcscd as root where there is no systemd). On Debian, install it first if missing: apt-get install pcscd.',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -1,4 +1,4 @@
-import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, cliText, takeLanguageOption } from '@busfare/shared-protocol';
+import { LANGUAGE_VARIABLE, type Language, LanguageOptionError, type LanguageSelection, cliText, labelled, takeLanguageOption, uiText } from '@busfare/shared-protocol';
 import type { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 
 /** Invalid command-line arguments; the command prints the message and exits with status 2. */
@@ -38,4 +38,9 @@ export function parseSeconds(name: string, value: string | undefined, fallback: 
 export function pcscUnavailableText(error: PcscUnavailableError, language: Language): string {
   const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
   return cliText('cli.pcsc.unavailable', language, { message: cause });
+}
+
+/** Words "pcscd is not running" with the socket path and how to start or install it, in the language. */
+export function pcscdDownText(socketPath: string, language: Language): string {
+  return `${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n${cliText('cli.pcsc.serviceDownHint', language)}`;
 }

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, labelled, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, parseArgsErrorText, uiText } from '@busfare/shared-protocol';
 import { createLogger } from '../logger.js';
 import type { NfcPcscReader } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscService, pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
 import { readerModelOf } from '../readers/pcsc/reader-models.js';
-import { UsageError, parseSeconds, pcscUnavailableText, takeCommandLanguage } from './cli-options.js';
+import { UsageError, parseSeconds, pcscUnavailableText, pcscdDownText, takeCommandLanguage } from './cli-options.js';
 
 interface ListedReader {
   name: string;
@@ -48,7 +48,7 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
 
   const socketPath = pcscdSocketPath();
   if (!(await probePcscd(socketPath))) {
-    process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
+    process.stderr.write(`${pcscdDownText(socketPath, language)}\n`);
     return 1;
   }
   const logger = createLogger('list-readers', process.env.BUSFARE_LOG_LEVEL ?? 'warn');
@@ -73,7 +73,7 @@ export async function listReadersCommand(args: string[], parentLanguage?: Langua
   try {
     await service.start();
     if (!service.isUp) {
-      process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
+      process.stderr.write(`${pcscdDownText(socketPath, language)}\n`);
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));

@@ -115,9 +115,24 @@ describe('nmea command', () => {
   });
 
   it('exits 1 when the file cannot be read', async () => {
-    const { code, stderr } = await runCommand([join(workDir, 'missing.nmea')]);
+    const missing = join(workDir, 'missing.nmea');
+    const { code, stderr } = await runCommand([missing]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/failed to read .*missing\.nmea: ENOENT/);
+    expect(stderr).toContain(`busfare-terminal nmea: failed to read ${missing}: no such file; check the path\n`);
+    expect(stderr).not.toContain('ENOENT');
+  });
+
+  it('words a missing file in Chinese', async () => {
+    const missing = join(workDir, 'missing.nmea');
+    const { code, stderr } = await runCommand(['--lang', 'zh', missing]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`busfare-terminal nmea: 读取 ${missing} 失败：文件不存在，请检查路径\n`);
+  });
+
+  it('words a folder given as FILE', async () => {
+    const { code, stderr } = await runCommand([workDir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`failed to read ${workDir}: this is a folder, expected a file\n`);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type Language, cliHelp, cliText, parseArgsErrorText } from '@busfare/shared-protocol';
+import { type Language, cliHelp, cliText, fileErrorText, parseArgsErrorText } from '@busfare/shared-protocol';
 import { BUILD_DATE } from '../build-info.js';
 import { DEFAULT_MAX_HDOP, DEFAULT_MIN_SATELLITES } from '../gnss/nmea/fix-filter.js';
 import { NmeaFixPipeline, type NmeaEvent } from '../gnss/nmea/fix-pipeline.js';
@@ -136,7 +136,7 @@ export async function nmeaCommand(args: string[], io: Partial<NmeaCommandIo> = {
     for (const event of events) counts[event.kind] += 1;
     await writeLines(stdout, events);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = fileErrorText(error, selection.language);
     stderr.write(`busfare-terminal nmea: ${cliText('cli.nmea.readFailed', selection.language, { input: input === '-' ? 'stdin' : input, message })}\n`);
     return 1;
   }

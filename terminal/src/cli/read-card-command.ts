@@ -7,7 +7,7 @@ import { CardIoError, type CardSession, ReaderIoError } from '../ports/card-read
 import { PcscUnavailableError } from '../readers/pcsc/nfc-pcsc-module.js';
 import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
 import { pcscdSocketPath, probePcscd } from '../readers/pcsc/pcsc-service.js';
-import { UsageError, parseSeconds, pcscUnavailableText, takeCommandLanguage } from './cli-options.js';
+import { UsageError, parseSeconds, pcscUnavailableText, pcscdDownText, takeCommandLanguage } from './cli-options.js';
 
 /**
  * Runs `busfare-terminal read-card`; returns the exit status. `parentLanguage`, the language that
@@ -47,7 +47,7 @@ export async function readCardCommand(args: string[], parentLanguage?: Language)
 
   const socketPath = pcscdSocketPath();
   if (!(await probePcscd(socketPath))) {
-    process.stderr.write(`${labelled(language, uiText('listReaders.serviceDown', language), socketPath)}\n`);
+    process.stderr.write(`${pcscdDownText(socketPath, language)}\n`);
     return 1;
   }
   const logger = createLogger('read-card', process.env.BUSFARE_LOG_LEVEL ?? 'warn');

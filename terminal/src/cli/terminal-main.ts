@@ -1,5 +1,4 @@
 import { cliHelp, cliText } from '@busfare/shared-protocol';
-import { SOFTWARE_VERSION } from '../build-info.js';
 import { takeCommandLanguage } from './cli-options.js';
 
 /**
@@ -20,9 +19,10 @@ export async function terminalMain(argv: string[]): Promise<number> {
       process.stdout.write(cliHelp('terminal.main', language));
       return command === undefined ? 2 : 0;
     case 'version':
-    case '--version':
-      process.stdout.write(`${SOFTWARE_VERSION}\n`);
-      return 0;
+    case '--version': {
+      const { versionCommand } = await import('./version-command.js');
+      return versionCommand(args, language);
+    }
     case 'nmea': {
       const { nmeaCommand } = await import('./nmea-command.js');
       return nmeaCommand(args, {}, language);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Language, type ProblemText, cliTextEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
+import { type Language, type ProblemText, cliTextEntry, fileErrorEntry, problemTextsIn, zodIssueEntries } from '@busfare/shared-protocol';
 import { z } from 'zod';
 import { DEFAULT_PARAMETER_GRACE_MINUTES, DEFAULT_PARAMETER_MAX_OFFLINE_HOURS } from '../params/outdated-parameter-check.js';
 import { DEFAULT_DRIVER_SCREEN_PORT } from '../screen/driver-screen-server.js';
@@ -219,7 +219,7 @@ export function loadTerminalConfig(path: string): TerminalConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new TerminalConfigError(path, [cliTextEntry('cli.fileUnreadable', { message: (error as Error).message })]);
+    throw new TerminalConfigError(path, [fileErrorEntry('cli.fileUnreadable', error)]);
   }
   let value: unknown;
   try {
