@@ -1,18 +1,24 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DaysBenchReport, runDaysBench } from '@busfare/simulators';
 
 describe('multi-day bench', () => {
   let dir: string | undefined;
   afterEach(() => {
+    vi.restoreAllMocks();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('settles every simulated day without mismatch', { timeout: 240_000 }, async () => {
     dir = mkdtempSync(join(tmpdir(), 'busfare-days-'));
     const reportPath = join(dir, 'report.json');
+    const stderr: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr.push(String(chunk));
+      return true;
+    });
     const code = await runDaysBench({
       days: 2,
       tapsPerBusPerDay: 48,
@@ -40,5 +46,7 @@ describe('multi-day bench', () => {
     // The last bus lost its link for the first day's final hour, so those records settle late.
     expect(report.days[1]?.lateCount).toBeGreaterThan(0);
     expect(code).toBe(0);
+    // The console closes with the run, so the last lines say how to serve the kept database again.
+    expect(stderr.join('')).toContain(`Browse the settled days: npx --no-install busfare-backoffice serve --db ${join(dir, 'backoffice.db')} --mqtt-port 0 --http-port 0\n`);
   });
 });

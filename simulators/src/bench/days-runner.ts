@@ -75,7 +75,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
   try {
     await city.start();
     cityStarted = true;
-    process.stderr.write(`控制台 Console: ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
+    process.stderr.write(`控制台（运行期间） Console (while running): ${city.office.consoleUrl}ops\n数据目录 Data: ${city.dataDir}\n日志 Log: ${logFile}\n`);
     const random = new SeededRandom(settings.seed);
     const pool = new CardPool<PopulationDevice>(city.cards.map((entry) => entry.card));
 
@@ -138,6 +138,8 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
       days: summaries,
     };
     if (settings.reportPath) writeFileSync(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    // The console closes with the run; the data folder stays, and the back office can serve it again.
+    process.stderr.write(`查看已结算的业务日 Browse the settled days: npx --no-install busfare-backoffice serve --db ${join(dataDir, 'backoffice.db')} --mqtt-port 0 --http-port 0\n`);
     process.stderr.write(
       `台架报告 bench report: settledDays ${report.settledDays}, settlementMismatch ${report.settlementMismatch}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}\n`,
     );
