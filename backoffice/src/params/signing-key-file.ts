@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type CatalogueEntry, TranslatedError, catalogueEntryFrom, cliText, cliTextEntry, fileErrorText, generateParameterSigningKeys, parameterKeyId, parseParameterPrivateKey } from '@busfare/shared-protocol';
 
@@ -18,10 +18,11 @@ export class SigningKeyError extends TranslatedError {
  * Generates a parameter-signing key pair: the private key (PKCS #8 PEM) to `privatePath` with
  * mode 0600, the public key (SPKI PEM) that terminals pin to `publicPath`. Refuses to overwrite
  * an existing file, because terminals pinned to the old key would reject every new set.
- * Both folders and both paths are checked before either file is written, so a missing folder or
- * an existing file leaves no half pair.
+ * Both folders and both paths are checked before either file is written, and the private key is
+ * removed again when the public key cannot be created, so a failure leaves no half pair.
  */
 export function writeSigningKeyPair(privatePath: string, publicPath: string): { keyId: string } {
+  if (resolve(privatePath) === resolve(publicPath)) throw new SigningKeyError(publicPath, cliTextEntry('cli.signingKey.samePath', { path: publicPath }));
   for (const path of [privatePath, publicPath]) {
     const folder = dirname(resolve(path));
     if (!existsSync(folder)) throw new SigningKeyError(path, cliTextEntry('cli.signingKey.folderMissing', { path, folder }));
@@ -30,7 +31,13 @@ export function writeSigningKeyPair(privatePath: string, publicPath: string): { 
   const { privateKey, publicKey } = generateParameterSigningKeys();
   writeKeyFile(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600);
   chmodSync(privatePath, 0o600);
-  writeKeyFile(publicPath, publicKey.export({ type: 'spki', format: 'pem' }), 0o644);
+  try {
+    writeKeyFile(publicPath, publicKey.export({ type: 'spki', format: 'pem' }), 0o644);
+  } catch (error) {
+    // A private key without its public key is a half pair, and it would block the next keygen.
+    rmSync(privatePath, { force: true });
+    throw error;
+  }
   return { keyId: parameterKeyId(publicKey) };
 }
 

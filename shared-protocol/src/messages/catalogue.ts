@@ -1266,6 +1266,7 @@ export const CLI_TEXT = {
     zh: '参数签名密钥文件 {path} 已存在，keygen 未做任何改动。终端信任现有的公钥，换用新密钥后，终端会拒收此后发布的参数集，因此请继续使用现有密钥。确需生成新密钥对时，先把旧文件移走（例如 "mv {path} {path}.old"），或用 --private 和 --public 指定其他路径；keygen 没有覆盖已有文件的选项',
     en: 'parameter signing key {path}: the file already exists, and keygen changed nothing. Terminals trust the existing public key and would reject sets signed with a new one, so keep using the existing key. To make a new pair anyway, move the old file away first (for example "mv {path} {path}.old") or pass other paths with --private and --public; keygen has no option to overwrite a file.',
   },
+  'cli.signingKey.samePath': { zh: '--private 和 --public 指向同一个文件 {path}；请为私钥和公钥指定不同的路径', en: '--private and --public both name {path}; pass a different path for each key' },
   'cli.signingKey.folderMissing': {
     zh: '无法创建密钥文件 {path}：文件夹 {folder} 不存在；请先创建它（例如 "mkdir -p {folder}"），或换一个已有文件夹中的路径',
     en: 'cannot create the key file {path}: folder {folder} does not exist, so create it first (for example "mkdir -p {folder}") or choose a path in an existing folder',

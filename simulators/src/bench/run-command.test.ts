@@ -14,6 +14,19 @@ describe('bench run arguments', () => {
     expect(() => parseRunArgs(['--port', '5000'])).toThrow(UsageError);
     expect(() => parseRunArgs(['--port', '5000'])).toThrow(/only --port 0 .* --mqtt-port, --http-port and --screen-port/);
   });
+
+  it('rejects one port for broker and console', () => {
+    expect(() => parseRunArgs(['--mqtt-port', '9000', '--http-port', '9000'])).toThrow(/--mqtt-port and --http-port/);
+  });
+
+  it('rejects a console port among screen ports', () => {
+    // Bus 2 of 3 would take 8080, the default console port.
+    expect(() => parseRunArgs(['--screen-port', '8079', '--buses', '3'])).toThrow(/--http-port and --screen-port/);
+  });
+
+  it('accepts screen ports next to the console', () => {
+    expect(() => parseRunArgs(['--screen-port', '8081', '--buses', '3'])).not.toThrow();
+  });
 });
 
 describe('bench run help', () => {

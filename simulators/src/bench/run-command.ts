@@ -96,7 +96,7 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
   if (values.help) return 'help';
   if (values.port !== undefined && values.port !== '0') throw new UsageError(`invalid --port "${values.port}": only --port 0 (free ports for all) is accepted; choose ports with --mqtt-port, --http-port and --screen-port`);
   const port = values.port === undefined ? undefined : 0;
-  return {
+  const settings: RunSettings = {
     durationS: values.duration === undefined ? undefined : number('--duration', values.duration, 1, 7 * 24 * 3600),
     reportPath: values.report,
     buses: values.buses === undefined ? 3 : integer('--buses', values.buses, 1, 50),
@@ -112,6 +112,27 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
     days: values.days === undefined ? undefined : integer('--days', values.days, 1, 366),
     tapsPerDay: values['taps-per-day'] === undefined ? 300 : integer('--taps-per-day', values['taps-per-day'], 16, 100_000),
   };
+  checkPortsDistinct(settings);
+  return settings;
+}
+
+/**
+ * Rejects settings in which two of the bench's own servers would take one port, because the second
+ * would fail with "port in use" against the bench itself. Port 0 picks a free port and never collides.
+ */
+function checkPortsDistinct(settings: RunSettings): void {
+  const { mqttPort, httpPort, screenPort, buses } = settings;
+  if (mqttPort !== 0 && mqttPort === httpPort) {
+    throw new UsageError(`--mqtt-port and --http-port are both ${mqttPort}: the broker and the console need different ports`);
+  }
+  if (screenPort === 0) return;
+  // Bus i serves its driver page on screenPort + i.
+  const lastScreenPort = screenPort + buses - 1;
+  for (const [option, value] of [['--mqtt-port', mqttPort], ['--http-port', httpPort]] as const) {
+    if (value !== 0 && value >= screenPort && value <= lastScreenPort) {
+      throw new UsageError(`${option} and --screen-port overlap: the ${buses} driver pages take ports ${screenPort}-${lastScreenPort}, which include ${value}; choose ports outside that range`);
+    }
+  }
 }
 
 export class UsageError extends Error {
