@@ -99,11 +99,14 @@ describe('busfare-backoffice command line', () => {
       stderr += String(chunk);
       return true;
     });
+    // The back office's structured log goes to file descriptor 2, past the spies; these tests read only the messages.
+    vi.stubEnv('BUSFARE_LOG_LEVEL', 'silent');
     try {
       return { code: await main([...args, '--lang', 'en']), stdout, stderr };
     } finally {
       out.mockRestore();
       err.mockRestore();
+      vi.unstubAllEnvs();
     }
   }
 

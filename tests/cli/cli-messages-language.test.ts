@@ -24,6 +24,8 @@ let directory: string;
 beforeEach(() => {
   output = captureOutput();
   vi.stubEnv('BUSFARE_LANG', '');
+  // The back office's structured log goes to file descriptor 2, past the captured output; these tests read only the messages.
+  vi.stubEnv('BUSFARE_LOG_LEVEL', 'silent');
   directory = mkdtempSync(join(tmpdir(), 'busfare-cli-messages-'));
 });
 
