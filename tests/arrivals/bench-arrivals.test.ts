@@ -96,6 +96,11 @@ describe('bench city routes', () => {
     expect(stops.next).toMatch(/^1路 \d+$/);
   }, 40_000);
 
+  it('start-up lines name both GTFS-realtime feeds', () => {
+    const line = addressLines(city, '/tmp/bench.log').find((entry) => entry.startsWith('到站预测 Arrivals: '));
+    expect(line).toContain(` GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', city.office.consoleUrl).href} ${new URL('/gtfs-rt/vehicle-positions', city.office.consoleUrl).href}`);
+  });
+
   it('start-up lines link a stop page that exists', async () => {
     const line = addressLines(city, '/tmp/bench.log').find((entry) => entry.startsWith('站点页面 Stop page: '));
     expect(line).toBeDefined();

@@ -31,7 +31,7 @@ export function addressLines(city: BenchCity, logFile: string): string[] {
   ];
   const stopId = city.sampleStopId();
   if (stopId !== undefined) {
-    lines.push(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', consoleUrl).href}`);
+    lines.push(`到站预测 Arrivals: ${new URL('/api/rider/vehicles/V001', consoleUrl).href}  GTFS-realtime: ${new URL('/gtfs-rt/trip-updates', consoleUrl).href} ${new URL('/gtfs-rt/vehicle-positions', consoleUrl).href}`);
     lines.push(`站点页面 Stop page: ${new URL(`/rider/stops/${encodeURIComponent(stopId)}`, consoleUrl).href}`);
   }
   lines.push(`数据目录 Data: ${city.dataDir}`, `日志 Log: ${logFile}`);
