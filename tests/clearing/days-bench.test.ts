@@ -46,7 +46,7 @@ describe('multi-day bench', () => {
     // The last bus lost its link for the first day's final hour, so those records settle late.
     expect(report.days[1]?.lateCount).toBeGreaterThan(0);
     expect(code).toBe(0);
-    // The console closes with the run, so the last lines say how to serve the kept database again.
+    // The console closes with the run, so the last lines give the command that serves the kept database again.
     expect(stderr.join('')).toContain(`Browse the settled days: npx --no-install busfare-backoffice serve --db ${join(dir, 'backoffice.db')} --mqtt-port 0 --http-port 0 (运营控制台 /ops: admin; 密码 password: ${join(dir, 'backoffice.db.admin-password')})\n`);
   });
 });

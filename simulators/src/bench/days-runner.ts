@@ -138,7 +138,7 @@ export async function runDaysBench(settings: DaysBenchSettings): Promise<number>
       days: summaries,
     };
     if (settings.reportPath) writeFileSync(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    // The console closes with the run; the data folder stays, and the back office can serve it again.
+    // The console closes with the run. The data folder stays, so the back office can serve it again.
     process.stderr.write(`查看已结算的业务日 Browse the settled days: npx --no-install busfare-backoffice serve --db ${join(dataDir, 'backoffice.db')} --mqtt-port 0 --http-port 0 (运营控制台 /ops: admin; 密码 password: ${join(dataDir, 'backoffice.db.admin-password')})\n`);
     process.stderr.write(
       `台架报告 bench report: settledDays ${report.settledDays}, settlementMismatch ${report.settlementMismatch}, lost ${report.lost}, duplicates ${report.duplicates}, cardLedgerMismatch ${report.cardLedgerMismatch}, inDoubtOpen ${report.inDoubtOpen}\n`,

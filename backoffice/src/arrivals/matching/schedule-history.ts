@@ -14,15 +14,10 @@ export function scheduleHistoryTrips(schedule: TripSchedule, routeIds: ReadonlyS
     const serviceDate = addDays(beforeDate, -back);
     const compactDate = serviceDate.replaceAll('-', '');
     const dayStart = serviceDayStart(serviceDate, schedule.timeZone);
-    const running = new Map<string, boolean>();
+    const runs = serviceRunningOn(schedule.feed, compactDate);
     for (const routeId of routeIds) {
       for (const trip of schedule.tripsByRoute.get(routeId) ?? []) {
-        let runs = running.get(trip.serviceId);
-        if (runs === undefined) {
-          runs = serviceRunsOn(schedule.feed, trip.serviceId, compactDate);
-          running.set(trip.serviceId, runs);
-        }
-        if (!runs) continue;
+        if (!runs(trip.serviceId)) continue;
         trips.push({
           id: `${serviceDate}/schedule/${trip.id}`,
           routeId: trip.routeId,
@@ -37,4 +32,17 @@ export function scheduleHistoryTrips(schedule: TripSchedule, routeIds: ReadonlyS
     }
   }
   return trips;
+}
+
+/** Returns whether each service runs on a date (YYYYMMDD), remembering the answer per service id, since many trips share one. */
+export function serviceRunningOn(feed: TripSchedule['feed'], compactDate: string): (serviceId: string) => boolean {
+  const running = new Map<string, boolean>();
+  return (serviceId) => {
+    let runs = running.get(serviceId);
+    if (runs === undefined) {
+      runs = serviceRunsOn(feed, serviceId, compactDate);
+      running.set(serviceId, runs);
+    }
+    return runs;
+  };
 }

@@ -20,7 +20,7 @@ export class BuilderClosedError extends Error {
 }
 
 /**
- * Longest a worker may take to reply (ms). A learned model of 7 days of a 1,000-bus city took about
+ * Maximum time a worker may take to reply (ms). A learned model of 7 days of a 1,000-bus city took about
  * 2 minutes to fit and build, so only a worker that hangs (a loop, a heap thrashing at its limit)
  * reaches this. It is then stopped and its build fails, so the kind's one build slot is free again
  * and the date is built again after the retry delay rather than never.
@@ -66,7 +66,7 @@ export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> 
         outcome();
       };
       const timer = setTimeout(() => {
-        settle(() => reject(new Error(`arrival model worker gave no reply within ${this.timeoutMs / 1000} s; stopped`)));
+        settle(() => reject(new Error(`arrival model worker timed out after ${this.timeoutMs / 1000} s without a reply and was stopped`)));
         void worker.terminate();
       }, this.timeoutMs);
       timer.unref();

@@ -1,5 +1,5 @@
-import { serviceRunsOn } from '../../gtfs/gtfs-service.js';
 import { addDays, serviceDayStart } from '../local-time.js';
+import { serviceRunningOn } from '../matching/schedule-history.js';
 import type { ScheduledTrip, TripSchedule } from '../matching/trip-patterns.js';
 import { type ObservedTrip, dayTypeOf } from '../observed-trip.js';
 import { PairHistory, type PairHistoryParts } from '../travel-history.js';
@@ -74,16 +74,10 @@ export class TimetableRequests {
     const days: TimetableDay[] = [];
     for (let back = this.days; back >= 1; back -= 1) {
       const date = addDays(serviceDate, -back);
-      const compactDate = date.replaceAll('-', '');
-      const running = new Map<string, boolean>();
+      const runs = serviceRunningOn(this.schedule.feed, date.replaceAll('-', ''));
       const trips: number[] = [];
       this.serviceIds.forEach((serviceId, trip) => {
-        let runs = running.get(serviceId);
-        if (runs === undefined) {
-          runs = serviceRunsOn(this.schedule.feed, serviceId, compactDate);
-          running.set(serviceId, runs);
-        }
-        if (runs) trips.push(trip);
+        if (runs(serviceId)) trips.push(trip);
       });
       days.push({ serviceDate: date, dayStart: serviceDayStart(date, this.schedule.timeZone), trips: Int32Array.from(trips) });
     }
