@@ -19,5 +19,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // As root, installs the system packages and addons the tests need, as `npm test` does.
+    globalSetup: ['./scripts/vitest-global-setup.mjs'],
   },
 });
