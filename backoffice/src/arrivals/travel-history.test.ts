@@ -107,6 +107,14 @@ describe('PairHistory', () => {
     expect(new PairHistory([]).serviceDates).toEqual([]);
   });
 
+  it('rejects more than 65,536 service dates', () => {
+    const first = Date.parse('1900-01-01T00:00:00Z');
+    const trips = Array.from({ length: 65_537 }, (_, day) => trip(`t${day}`, new Date(first + day * 86_400_000).toISOString().slice(0, 10), 'R', 8 * 3600, ['A', 'B'], [60]));
+
+    expect(() => new PairHistory(trips.slice(0, 65_536))).not.toThrow();
+    expect(() => new PairHistory(trips)).toThrow('invalid travel history: more than 65,536 service dates (from 2079-06-07); build it from fewer days');
+  });
+
   it('matches a plain build on odd trips', () => {
     // Trips of 0 to 7 arrivals, loop routes that visit a stop twice, stop and route ids with '|' and
     // quotes, fractional times, times that stand still or go back, times before the day start and

@@ -8,6 +8,7 @@ import type { VehicleEvent, VehicleFix } from '../matching/vehicle-events.js';
 import { ArrivalPredictor, type PredictorOptions, type VehiclePrediction, isCountedStopTime } from './arrival-predictor.js';
 import { type DetectedStop, DetectedTripStore } from './detected-trip-store.js';
 import { type RealtimeFeeds, encodeRealtimeFeeds } from './gtfs-realtime-feed.js';
+import { BuildSlot } from './build-slot.js';
 import { InThreadModelBuilder, WorkerModelBuilder, bundledModelScript } from './model-thread.js';
 import { RecordedModels } from './recorded-models.js';
 import { TimetableRequests } from './timetable-model-parts.js';
@@ -81,6 +82,8 @@ export class ArrivalService {
    * predictor builds them itself, and with a recorded history given, whose model replaces them.
    */
   readonly timetableModels: TimetableModels | undefined;
+  /** The slot that the builds of both kinds of model share, so one model worker runs at a time. */
+  private readonly buildSlot = new BuildSlot();
   readonly schedule: TripSchedule;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -241,16 +244,19 @@ export class ArrivalService {
   /**
    * Starts the source of the models each service date learns from the stored detected trips. A
    * date's model is read and built in a worker thread (in this thread, between refreshes, where no
-   * worker script is built) while the date predicts from the timetable model.
+   * worker script is built) while the date predicts from the timetable model. The build shares
+   * one build slot with the timetable builds and gets it after the date's timetable build.
    * NOTE: two days of the `arrivals` benchmark's city with a trip every 2 minutes are 1.6 million
-   * stop times. On a 2-core VM the worker took 37 s to read them, fit the settings and build the
-   * parts, with the process at 2.6 GiB peak resident memory. Refreshes took at most 139 ms
-   * meanwhile. 28 days of such a fleet would take a worker minutes and far more memory (an
-   * estimate).
+   * stop times. On a 2-core VM the worker took 41 to 55 s to read them, fit the settings and build
+   * the parts (six builds), and refreshes took at most 182 ms meanwhile. The process peaked at
+   * 2,736 MiB resident on the first date and 4,527 MiB across a date change, where the build runs
+   * while both dates' timetable models are held. 28 days of such a fleet would take a worker
+   * minutes and far more memory (an estimate).
    */
   private startRecordedModels(script: URL | undefined, options: ArrivalServiceOptions): RecordedModels {
     return new RecordedModels({
       builder: script ? new WorkerModelBuilder(script, 'recorded') : new InThreadModelBuilder('recorded'),
+      slot: this.buildSlot,
       storePath: () => this.detectedTrips?.path,
       historyDays: this.historyDays,
       timeZone: this.schedule.timeZone,
@@ -263,18 +269,20 @@ export class ArrivalService {
 
   /**
    * Starts the source of the timetable models, one per service date for every route, each built in
-   * a worker thread from the week of timetable before its date.
+   * a worker thread from the week of timetable before its date. Its builds go first in the
+   * build slot shared with the learned models.
    * NOTE: the `arrivals` benchmark's city has 189,350 timetable trips in the week and 82 million
-   * samples. On a 2-core VM the worker took 5.4 to 7.7 s, and the model was in place 7.5 to 9.3 s
-   * after the first refresh of its date. Refreshes took at most 118 ms meanwhile, except the first
-   * refresh of a new date whose buses all appeared at once: the previous date's model computed
-   * every bus's medians for the new times of day, 581 ms. Built this way, the process peaked at
-   * 3.1 GiB resident across a date change, against 2.5 GiB built in the refresh thread, because
-   * the worker keeps the week's trips as objects while it builds.
+   * samples. On a 2-core VM the worker took 3.1 to 3.7 s, and the model was in place 5.5 to 6.8 s
+   * after the first refresh of its date (two runs, no learned models). Refreshes took at most
+   * 113 ms meanwhile. The exception is the first refresh of a new date whose buses all appeared at
+   * once, 743 and 897 ms, because the previous date's model computed every bus's medians for the
+   * new times of day. The process peaked at 1,604 MiB resident on the first date and 2,990 MiB
+   * across a date change.
    */
   private startTimetableModels(script: URL, options: ArrivalServiceOptions): TimetableModels {
     return new TimetableModels({
       builder: new WorkerModelBuilder(script, 'timetable'),
+      slot: this.buildSlot,
       requests: new TimetableRequests(this.schedule, SCHEDULE_HISTORY_DAYS),
       settings: options.busfareSettings ?? DEFAULT_BUSFARE_SETTINGS,
       logger: this.logger,

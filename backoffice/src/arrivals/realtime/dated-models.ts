@@ -2,6 +2,7 @@ import type { Logger } from '../../logger.js';
 import { addDays } from '../local-time.js';
 import type { ArrivalModel } from '../models/arrival-model.js';
 import type { ModelBuild, ModelKind, ModelRequest } from './model-builds.js';
+import type { BuildSlot } from './build-slot.js';
 import { BuilderClosedError, type ModelBuilder } from './model-thread.js';
 
 /**
@@ -14,6 +15,8 @@ export const RETRY_AFTER_S = 30 * 60;
 
 export interface DatedModelsOptions<K extends ModelKind> {
   builder: ModelBuilder<K>;
+  /** Slot shared with the builds of the other kind of model. Without it, only this kind's builds take turns. */
+  slot?: BuildSlot;
   logger: Logger;
   /** Wall clock in Unix seconds. */
   now: () => number;
@@ -33,10 +36,11 @@ export interface PlacingTimes {
 
 /**
  * One model per service date, built by a ModelBuilder one build at a time, outside the refresh
- * that requests it. Until a date's model arrives, modelFor() returns undefined and the date
- * predicts from its fallback. Models of dates more than one day before the newest requested date
- * are dropped, and a build that completes for such a date is not applied. Subclasses make each
- * date's request, assemble its model and log.
+ * that requests it. With a BuildSlot, a build also waits for the builds of the other kind to end.
+ * Until a date's model arrives, modelFor() returns undefined and the date predicts from its
+ * fallback. Models of dates more than one day before the newest requested date are dropped, and a
+ * build that completes for such a date is not applied. Subclasses make each date's request,
+ * assemble its model and log.
  */
 export abstract class DatedModels<K extends ModelKind> {
   /** Built models by service date; null where the date has none (too few dates recorded). */
@@ -46,9 +50,12 @@ export abstract class DatedModels<K extends ModelKind> {
   /** Dates requested since the last build started, to build once it ends. */
   private readonly wanted = new Set<string>();
   private newest = '';
-  private building: { serviceDate: string; done: Promise<void> } | undefined;
+  /** The build that runs or waits for the slot. Its date is undefined while it waits. */
+  private building: { serviceDate: string | undefined; done: Promise<void> } | undefined;
   private startTimer: NodeJS.Immediate | undefined;
   private stopped = false;
+  /** Aborted by stop(), which withdraws a build waiting for the slot. */
+  private readonly stopping = new AbortController();
 
   constructor(protected readonly options: DatedModelsOptions<K>) {}
 
@@ -83,14 +90,18 @@ export abstract class DatedModels<K extends ModelKind> {
     }
   }
 
-  /** Stops the running build, if any, and starts no more. */
+  /** Stops the running build, if any, and starts no more, not even one that waits for the slot. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.startTimer) clearImmediate(this.startTimer);
     this.startTimer = undefined;
     this.wanted.clear();
+    this.stopping.abort();
     await this.options.builder.close();
   }
+
+  /** The kind of model built, which sets this kind's turn in a shared BuildSlot. */
+  protected abstract readonly kind: K;
 
   /** Returns the request of a date's build and logs its start, or returns undefined while the date cannot be built. */
   protected abstract startRequest(serviceDate: string): ModelRequest<K> | undefined;
@@ -117,25 +128,52 @@ export abstract class DatedModels<K extends ModelKind> {
     });
   }
 
-  /** Starts the build of the newest requested date that is still current. */
+  /** Waits for the slot, if shared, and then starts the build of the newest requested date that is still current. */
   private startNext(): void {
+    const building: { serviceDate: string | undefined; done: Promise<void> } = { serviceDate: undefined, done: Promise.resolve() };
+    building.done = this.buildNewest(building).finally(() => {
+      this.building = undefined;
+      // Dates requested during the build start theirs now rather than at the next refresh.
+      if (this.wanted.size > 0) this.scheduleStart();
+    });
+    this.building = building;
+  }
+
+  /**
+   * Builds the newest requested date once the slot is free, and frees the slot when the builder's
+   * build ends, before its model is assembled and warmed. The date is chosen after the wait, so a
+   * date requested meanwhile goes first.
+   */
+  private async buildNewest(building: { serviceDate: string | undefined }): Promise<void> {
+    const release = this.options.slot ? await this.options.slot.acquire(this.kind, this.stopping.signal) : () => {};
+    if (release === undefined) return;
     const serviceDate = [...this.wanted].sort().at(-1);
     this.wanted.clear();
-    if (this.stopped || serviceDate === undefined || serviceDate < this.oldestCurrent() || this.models.has(serviceDate)) return;
-    const request = this.startRequest(serviceDate);
-    if (request === undefined) return;
-
-    // A build that rejects or that apply() cannot read is logged, never left as a rejected promise.
-    const done = this.options.builder
-      .build(request)
-      .then((build) => this.apply(serviceDate, request, build))
-      .catch((error: unknown) => this.fail(serviceDate, request, error))
-      .finally(() => {
-        this.building = undefined;
-        // Dates requested during the build start theirs now rather than at the next refresh.
-        if (this.wanted.size > 0) this.scheduleStart();
-      });
-    this.building = { serviceDate, done };
+    if (this.stopped || serviceDate === undefined || serviceDate < this.oldestCurrent() || this.models.has(serviceDate)) {
+      release();
+      return;
+    }
+    building.serviceDate = serviceDate;
+    let request: ModelRequest<K> | undefined;
+    let build: ModelBuild<K>;
+    try {
+      request = this.startRequest(serviceDate);
+      if (request === undefined) return;
+      build = await this.options.builder.build(request);
+    } catch (error) {
+      // A startRequest() that throws is a programming error, so it is not logged and retried as a failed build.
+      if (request === undefined) throw error;
+      // A build that rejects is logged, never left as a rejected promise.
+      this.fail(serviceDate, request, error);
+      return;
+    } finally {
+      release();
+    }
+    try {
+      await this.apply(serviceDate, request, build);
+    } catch (error) {
+      this.fail(serviceDate, request, error);
+    }
   }
 
   private async apply(serviceDate: string, request: ModelRequest<K>, build: ModelBuild<K>): Promise<void> {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -49,6 +49,10 @@ afterAll(() => {
 
 function requestOf(path: string): RecordedModelRequest {
   return { path, serviceDate: TODAY, historyDays: 28, timeZone: FIXTURE_TIME_ZONE, settings: DEFAULT_BUSFARE_SETTINGS };
+}
+
+async function nextTurns(count: number): Promise<void> {
+  for (let turn = 0; turn < count; turn += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function scriptWith(name: string, source: string): URL {
@@ -140,6 +144,19 @@ describe('WorkerModelBuilder', () => {
     expect(statSync(heartbeat).size).toBe(beatsAfterStop);
     // The slot is free again, so the next build starts rather than being rejected as concurrent.
     await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow(/timed out/);
+    await builder.close();
+  });
+
+  it('settles a build once its worker has exited', async () => {
+    // The worker replies and then keeps running, appending to a file every 5 ms.
+    const heartbeat = join(directory, 'replied-heartbeat');
+    const builder = new WorkerModelBuilder(scriptWith('lingering-worker.mjs', `import { appendFileSync } from 'node:fs';\nimport { parentPort } from 'node:worker_threads';\nappendFileSync(${JSON.stringify(heartbeat)}, 'x');\nparentPort.postMessage({ error: 'no model' });\nsetInterval(() => appendFileSync(${JSON.stringify(heartbeat)}, 'x'), 5);\n`), 'recorded');
+
+    await expect(builder.build(requestOf(fixtureStore))).rejects.toThrow('arrival model build failed in the worker thread: no model');
+    const beatsAtReply = statSync(heartbeat).size;
+    await delay(100);
+
+    expect(statSync(heartbeat).size).toBe(beatsAtReply);
     await builder.close();
   });
 
@@ -242,12 +259,16 @@ describe('arrival service with the model worker', () => {
 
   it('stops the worker with the service', async () => {
     const logs: { level: number; msg: string }[] = [];
-    const stopping = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: scriptWith('endless-worker.mjs', 'setInterval(() => {}, 1000);\n') }, logs);
+    // The script never replies to the learned model's build and builds the timetable models.
+    const endlessRecorded = scriptWith('endless-recorded-worker.mjs', `import { workerData } from 'node:worker_threads';\nif (workerData.kind === 'recorded') setInterval(() => {}, 1000);\nelse await import(${JSON.stringify(script.href)});\n`);
+    const stopping = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: endlessRecorded }, logs);
+    const learnedBuilds = () => logs.map((line) => line.msg).filter((message) => message.startsWith('building the arrival model'));
 
     lastStop(stopping.service, stopping.positions, drive(2, 8, 300));
-    // The build starts after the refresh's event-loop turn.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(logs.map((line) => line.msg).filter((message) => message.startsWith('building the arrival model'))).toHaveLength(1);
+    // The learned build starts once the timetable build has freed the build slot.
+    await stopping.service.timetableModels!.idle();
+    for (let turn = 0; turn < 100 && learnedBuilds().length === 0; turn += 1) await delay(5);
+    expect(learnedBuilds()).toHaveLength(1);
     stopping.service.stop();
     await stopping.service.recordedModels!.idle();
 
@@ -255,12 +276,34 @@ describe('arrival service with the model worker', () => {
     expect(logs.filter((line) => line.level >= 50)).toStrictEqual([]);
   });
 
+  it('runs one model worker at a time', async () => {
+    const logs: { level: number; msg: string }[] = [];
+    // Each worker notes its start and end, 200 ms apart, in a file, and then fails its build.
+    const notes = join(directory, 'worker-notes');
+    writeFileSync(notes, '');
+    const noting = scriptWith(
+      'noting-worker.mjs',
+      `import { appendFileSync } from 'node:fs';\nimport { setTimeout } from 'node:timers/promises';\nimport { parentPort, workerData } from 'node:worker_threads';\nappendFileSync(${JSON.stringify(notes)}, \`start \${workerData.kind}\\n\`);\nawait setTimeout(200);\nappendFileSync(${JSON.stringify(notes)}, \`end \${workerData.kind}\\n\`);\nparentPort.postMessage({ error: 'no model' });\n`,
+    );
+    const both = serviceWith({ detectedTrips: new DetectedTripStore(storePath), historyDays: 28, modelScript: noting }, logs);
+
+    lastStop(both.service, both.positions, drive(2, 8, 300));
+    await both.service.timetableModels!.idle();
+    await both.service.recordedModels!.idle();
+    both.service.stop();
+
+    expect(readFileSync(notes, 'utf8').trim().split('\n')).toStrictEqual(['start timetable', 'end timetable', 'start recorded', 'end recorded']);
+    // A failed build frees the slot too.
+    expect(logs.filter((line) => line.level >= 50)).toHaveLength(2);
+  });
+
   it('stops a timetable build with the service', async () => {
     const logs: { level: number; msg: string }[] = [];
     const stopping = serviceWith({ modelScript: scriptWith('endless-timetable-worker.mjs', 'setInterval(() => {}, 1000);\n') }, logs);
 
     const beforeStop = lastStop(stopping.service, stopping.positions, drive(2, 8, 300));
-    await new Promise((resolve) => setImmediate(resolve));
+    // The build requests the slot after the refresh's event-loop turn and gets it a turn later.
+    await nextTurns(2);
     expect(logs.map((line) => line.msg).filter((message) => message.startsWith('building the timetable arrival model'))).toHaveLength(1);
     stopping.service.stop();
     await stopping.service.timetableModels!.idle();

@@ -38,8 +38,9 @@ export function bundledModelScript(): URL | undefined {
 
 /**
  * Runs each build in a new worker thread, which exits after it replies, so the heap that reading
- * and building take is freed with the thread. The parts arrive with their ArrayBuffers
- * transferred, not copied.
+ * and building take is freed with the thread. A build settles only once its thread has exited,
+ * so the next worker of a shared BuildSlot starts after that heap is gone. The parts arrive with
+ * their ArrayBuffers transferred, not copied.
  */
 export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> {
   private running: { worker: Worker; reject: (error: Error) => void } | undefined;
@@ -71,9 +72,16 @@ export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> 
       }, this.timeoutMs);
       timer.unref();
       this.running = { worker, reject: (error) => settle(() => reject(error)) };
-      worker.on('message', (reply: unknown) => settle(() => settleReply(reply, (build) => resolve(build as ModelBuild<K>), reject)));
-      worker.on('error', (error) => settle(() => reject(error)));
-      worker.on('exit', (code) => settle(() => reject(new Error(`arrival model worker exited with code ${code} before it replied`))));
+      let replied: (() => void) | undefined;
+      worker.on('message', (reply: unknown) => {
+        replied ??= () => settleReply(reply, (build) => resolve(build as ModelBuild<K>), reject);
+        void worker.terminate();
+      });
+      // An error after the reply, while the thread ends, does not undo the build.
+      worker.on('error', (error) => {
+        if (!replied) settle(() => reject(error));
+      });
+      worker.on('exit', (code) => settle(replied ?? (() => reject(new Error(`arrival model worker exited with code ${code} before it replied`)))));
     });
   }
 

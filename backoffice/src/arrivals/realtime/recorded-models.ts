@@ -20,6 +20,7 @@ export interface RecordedModelsOptions extends DatedModelsOptions<'recorded'> {
  * date predicts with the timetable model.
  */
 export class RecordedModels extends DatedModels<'recorded'> {
+  protected readonly kind = 'recorded';
   protected readonly droppedMessage = 'arrival model built for a date no longer current; dropped';
 
   constructor(private readonly recordedOptions: RecordedModelsOptions) {

@@ -79,6 +79,27 @@ describe('timetable model parts', () => {
     }
   });
 
+  it('build the pair history of the rebuilt trips', () => {
+    for (const serviceDate of DATES) {
+      const request = new TimetableRequests(schedule, DAYS).requestFor(serviceDate);
+      const fromTrips = new PairHistory(timetableObservedTrips(request)).toParts();
+
+      const build = buildTimetableModelParts(request);
+      const fromColumns = build.history;
+
+      expect(fromTrips.secondsOfDay.length, serviceDate).toBeGreaterThan(0);
+      expect(build.trips, serviceDate).toBe(timetableObservedTrips(request).length);
+      expect(fromColumns.pairKeys, serviceDate).toStrictEqual(fromTrips.pairKeys);
+      expect(fromColumns.dates, serviceDate).toStrictEqual(fromTrips.dates);
+      expect(fromColumns.pairStart, serviceDate).toStrictEqual(fromTrips.pairStart);
+      expect(fromColumns.secondsOfDay, serviceDate).toStrictEqual(fromTrips.secondsOfDay);
+      expect(fromColumns.duration, serviceDate).toStrictEqual(fromTrips.duration);
+      expect(fromColumns.date, serviceDate).toStrictEqual(fromTrips.date);
+      // Compared byte for byte, so a 0 against a −0 in the durations fails too.
+      expect(Buffer.from(fromColumns.duration.buffer).equals(Buffer.from(fromTrips.duration.buffer)), serviceDate).toBe(true);
+    }
+  });
+
   it('copy the times out of the shared blocks', () => {
     const { columns } = new TimetableRequests(schedule, DAYS).requestFor(DATES[0]!);
 

@@ -17,6 +17,7 @@ export interface TimetableModelsOptions extends DatedModelsOptions<'timetable'> 
  * timetable's own running times.
  */
 export class TimetableModels extends DatedModels<'timetable'> {
+  protected readonly kind = 'timetable';
   protected readonly droppedMessage = 'timetable arrival model built for a date no longer current; dropped';
 
   constructor(private readonly timetableOptions: TimetableModelsOptions) {
