@@ -18,12 +18,13 @@ export interface DriveDatabase {
   remove(): void;
 }
 
-export function createDriveDatabase(prefix: string): DriveDatabase {
+/** Creates the folder and the database. `now` sets the repository's clock, which dates each stored batch's receive time. */
+export function createDriveDatabase(prefix: string, now?: () => Date): DriveDatabase {
   const directory = mkdtempSync(join(tmpdir(), prefix));
   writeSyntheticFeed(join(directory, 'feed'));
   const schedule = buildTripSchedule(importGtfsFeed(join(directory, 'feed')));
   const databasePath = join(directory, 'clearing.db');
-  const repository = new SqliteClearingRepository({ path: databasePath });
+  const repository = new SqliteClearingRepository({ path: databasePath, ...(now ? { now } : {}) });
   return {
     directory,
     databasePath,

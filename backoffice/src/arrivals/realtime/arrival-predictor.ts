@@ -195,6 +195,29 @@ export class ArrivalPredictor {
     return day;
   }
 
+  /**
+   * Drops the trackers whose latest fix is dated after `latestValid` (Unix seconds), with their
+   * vehicles' live trips, and returns how many. Such a tracker remains after the caller's clock
+   * steps back, and it would ignore every fix of its bus until the clock passed that latest fix.
+   * The bus's next fix starts a fresh match. The arrivals already in the LiveDay stay. LiveDay
+   * queries return no arrival later than their `now`, so those dated ahead stay hidden until then.
+   */
+  forgetTrackersAfter(latestValid: number): number {
+    const forgotten = new Set<string>();
+    for (const [vehicleId, tracker] of this.trackers) {
+      const fix = tracker.lastFix;
+      if (fix === undefined || fix.time <= latestValid) continue;
+      this.trackers.delete(vehicleId);
+      this.knownByVehicle.delete(vehicleId);
+      forgotten.add(vehicleId);
+    }
+    // A live trip's recorded stop indexes would make the fresh match skip its stops up to them.
+    if (forgotten.size > 0) {
+      for (const [id, entry] of this.liveTrips) if (forgotten.has(entry.trip.vehicleId)) this.liveTrips.delete(id);
+    }
+    return forgotten.size;
+  }
+
   /** Predicts every active vehicle as of now (Unix seconds). */
   predict(now: number): VehiclePrediction[] {
     const result: VehiclePrediction[] = [];

@@ -14,7 +14,8 @@ import { RecordedModels } from './recorded-models.js';
 import { TimetableRequests } from './timetable-model-parts.js';
 import { TimetableModels } from './timetable-models.js';
 import { RepeatedWarning } from './repeated-warning.js';
-import type { PositionFeed } from './sqlite-position-feed.js';
+import { FLEET_CLOCK_WINDOW_S, FleetClock, type FleetClockEstimate, MIN_AGREEING_TERMINALS } from './fleet-clock.js';
+import type { PositionFeed, PositionFix } from './sqlite-position-feed.js';
 
 /** GTFS-realtime consumers expect a feed no older than 30 s. */
 export const MAX_REFRESH_MS = 30_000;
@@ -47,12 +48,21 @@ export interface ArrivalServiceOptions extends PredictorOptions {
 /** Service dates a model learns from when a store is given without historyDays. The back office passes its config's value. */
 export const DEFAULT_HISTORY_DAYS = 28;
 /**
- * A fix dated more than this ahead of the back office's clock (s) is dropped. The tracker ignores
- * every fix older than a vehicle's latest, so one fix from a terminal whose clock runs days ahead
- * would freeze that bus until the clock caught up, and start a service date that drops today's
- * detected arrivals.
+ * A fix dated more than this ahead of the fleet's time (s) is dropped. The tracker ignores every
+ * fix older than a vehicle's latest, so one fix from a terminal whose clock runs days ahead would
+ * freeze that bus until the clock caught up, and start a service date that drops today's detected
+ * arrivals. The fleet's time is the back office's clock, unless the terminals' consensus
+ * (FleetClock) differs from it by more than this limit and at most MAX_CLOCK_CORRECTION_S.
  */
 export const MAX_FIX_AHEAD_S = 300;
+/**
+ * Largest difference (s) between the back office's clock and the fleet's consensus that the
+ * consensus corrects. A day covers a server clock set in the wrong time zone (up to 14 hours) or
+ * restored from a snapshot of the day before. A larger difference may instead come from a fault
+ * that the terminals' firmware shares. Accepting their fixes would then freeze every bus once
+ * their clocks came back, so the difference is only logged.
+ */
+export const MAX_CLOCK_CORRECTION_S = 86_400;
 /** Most distinct vehicles a warning about such fixes counts, so that a terminal sending many ids cannot grow the set without bound. */
 const MAX_COUNTED_VEHICLES = 1000;
 /** Time a new model's cache warm-up may take between two yields to the event loop (ms). */
@@ -105,6 +115,18 @@ export class ArrivalService {
   /** Fixes dropped as dated ahead of the clock since the last warning about them, and when it was logged. */
   private futureFixes = { dropped: 0, vehicles: new Set<string>() };
   private readonly futureFixWarning = new RepeatedWarning();
+  private readonly fleetClock = new FleetClock();
+  private clockEstimate: FleetClockEstimate | undefined;
+  /**
+   * Seconds added to the back office's clock to get the fleet's time: the consensus offset while
+   * it differs from the back office's clock by more than MAX_FIX_AHEAD_S (half of it once
+   * corrected) and at most MAX_CLOCK_CORRECTION_S, and 0 otherwise.
+   */
+  private clockCorrectionS = 0;
+  /** Whether the latest refresh logged, or would have logged, the back office's clock as wrong. */
+  private clockWrong = false;
+  private readonly clockError = new RepeatedWarning();
+  private readonly clockRestored = new RepeatedWarning();
 
   constructor(options: ArrivalServiceOptions) {
     const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -152,15 +174,22 @@ export class ArrivalService {
   /** Reads new positions and rebuilds the snapshot; errors are logged and the previous snapshot kept. */
   refresh(): ArrivalSnapshot {
     try {
-      const latestValid = this.now() + MAX_FIX_AHEAD_S;
       for (;;) {
         const page = this.positions.readAfter(this.cursor, READ_PAGE);
         this.cursor = page.cursor;
+        // A page's offsets count before its fixes are judged, so that a back office whose clock
+        // runs behind the whole fleet does not drop the very fixes that show it.
+        this.updateClockCorrection(page.fixes);
+        const latestValid = this.fleetNow() + MAX_FIX_AHEAD_S;
+        this.forgetTrackersAfter(latestValid);
         this.keep(this.predictor.ingest(this.withoutFutureFixes(page.fixes, latestValid)));
         if (page.fixes.length < READ_PAGE) break;
       }
       this.warnOfFutureFixes();
-      const now = Math.floor(this.now());
+      this.logClockCorrection();
+      // The fixes are dated in the fleet's time, so the predictions, the feeds' timestamps and the
+      // rider API's minutes to arrival count from it.
+      const now = Math.floor(this.fleetNow());
       const vehicles = this.predictor.predict(now);
       this.latest = { vehicles, feeds: encodeRealtimeFeeds(vehicles, now), refreshedAt: now };
     } catch (error) {
@@ -185,8 +214,60 @@ export class ArrivalService {
     const future = this.futureFixes;
     if (future.dropped === 0 || !this.futureFixWarning.due(this.now())) return;
     const vehicles = [...future.vehicles].sort();
-    this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, vehicleCountCapped: vehicles.length >= MAX_COUNTED_VEHICLES, maxAheadS: MAX_FIX_AHEAD_S }, 'position fixes dated ahead of the clock dropped; check the clocks of those terminals and of this server');
+    this.logger.warn({ dropped: future.dropped, vehicles: vehicles.slice(0, 20), vehicleCount: vehicles.length, vehicleCountCapped: vehicles.length >= MAX_COUNTED_VEHICLES, maxAheadS: MAX_FIX_AHEAD_S, clockCorrectionS: Math.round(this.clockCorrectionS) }, 'position fixes dated ahead of the clock dropped; check the clocks of those terminals and of this server');
     this.futureFixes = { dropped: 0, vehicles: new Set() };
+  }
+
+  /**
+   * Adds the fixes' offsets to the fleet's consensus and sets the correction from it. Without a
+   * consensus the back office's clock is used as it is. A correction starts above MAX_FIX_AHEAD_S
+   * and ends only at half of it, so that an offset near the limit does not switch it on and off,
+   * each switch-off dropping the trackers it let run ahead (forgetTrackersAfter).
+   */
+  private updateClockCorrection(fixes: readonly PositionFix[]): void {
+    for (const fix of fixes) {
+      if (fix.terminalId !== undefined && fix.receivedAt !== undefined) this.fleetClock.add(fix.terminalId, fix.time, fix.receivedAt);
+    }
+    this.clockEstimate = this.fleetClock.estimate(this.now());
+    const offsetS = Math.abs(this.clockEstimate?.offsetS ?? 0);
+    const threshold = this.clockCorrectionS === 0 ? MAX_FIX_AHEAD_S : MAX_FIX_AHEAD_S / 2;
+    this.clockCorrectionS = offsetS > threshold && offsetS <= MAX_CLOCK_CORRECTION_S ? this.clockEstimate!.offsetS : 0;
+  }
+
+  /** Drops the trackers whose latest fix is dated after latestValid, as left after the fleet's time stepped back. */
+  private forgetTrackersAfter(latestValid: number): void {
+    const forgotten = this.predictor.forgetTrackersAfter(latestValid);
+    if (forgotten > 0) this.logger.info({ vehicles: forgotten, clockCorrectionS: Math.round(this.clockCorrectionS) }, "trackers whose latest fix is dated ahead of the fleet's time dropped after that time stepped back; their buses are matched afresh");
+  }
+
+  /** Returns the fleet's time in Unix seconds: the back office's clock plus the correction. */
+  private fleetNow(): number {
+    return this.now() + this.clockCorrectionS;
+  }
+
+  /**
+   * Logs an error at most once an hour while the fleet's consensus corrects the back office's clock
+   * or differs from it by more than MAX_FIX_AHEAD_S, and a line when that ends (also at most once
+   * an hour).
+   */
+  private logClockCorrection(): void {
+    const estimate = this.clockEstimate;
+    if (estimate && (this.clockCorrectionS !== 0 || Math.abs(estimate.offsetS) > MAX_FIX_AHEAD_S)) {
+      this.clockWrong = true;
+      if (!this.clockError.due(this.now())) return;
+      const offsetS = Math.round(estimate.offsetS);
+      const corrected = this.clockCorrectionS !== 0;
+      const fields = { clockOffsetS: offsetS, corrected, terminals: estimate.terminals, agreeing: estimate.agreeing, maxAheadS: MAX_FIX_AHEAD_S, maxCorrectionS: MAX_CLOCK_CORRECTION_S };
+      const finding = `this server's clock runs about ${Math.abs(offsetS)} s ${offsetS > 0 ? 'behind' : 'ahead of'} the GPS time of ${estimate.agreeing} terminals`;
+      if (corrected) this.logger.error(fields, `${finding}; predictions use the terminals' time until it is fixed. Check this server's time sync (NTP): the terminals' clocks agree with each other`);
+      else this.logger.error(fields, `${finding}, more than the ${MAX_CLOCK_CORRECTION_S} s the arrival service corrects, so fixes are still judged against this server's clock. Check this server's time sync (NTP), then the terminals' clocks if this server's is right`);
+      return;
+    }
+    if (!this.clockWrong) return;
+    this.clockWrong = false;
+    if (!this.clockRestored.due(this.now())) return;
+    if (estimate) this.logger.info({ clockOffsetS: Math.round(estimate.offsetS), terminals: estimate.terminals }, "this server's clock agrees with the terminals' GPS time again");
+    else this.logger.warn({ minAgreeing: MIN_AGREEING_TERMINALS, windowS: FLEET_CLOCK_WINDOW_S }, "the terminals' GPS times no longer agree (at least minAgreeing terminals and more than half of those heard within windowS must); position fixes are judged against this server's clock again");
   }
 
   /**
@@ -206,8 +287,12 @@ export class ArrivalService {
       if (this.detectedTrips.isDetached()) this.reopenDetectedTrips();
       if (!this.detectedTrips) return;
       this.detectedTrips.append(stops);
-      // The clock's local date caps the newest date, so a bus whose clock runs days ahead cannot delete the history.
-      const today = this.predictor.serviceDateOf(this.now());
+      // The newest date is capped by the local date of the earlier of the back office's clock and
+      // the fleet's time. A bus whose clock runs days ahead moves neither, so it cannot delete the
+      // history. Neither can one wrong side alone: a fleet whose clocks all run ahead meets the
+      // back office's clock, and a back office clock that runs ahead meets the fleet's time. A
+      // clock that runs behind only delays the pruning.
+      const today = this.predictor.serviceDateOf(Math.min(this.now(), this.fleetNow()));
       const newest = stops.reduce((latest, stop) => (stop.serviceDate > latest && stop.serviceDate <= today ? stop.serviceDate : latest), this.prunedFor);
       if (newest > this.prunedFor) {
         this.prunedFor = newest;
