@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultFareTable } from '@busfare/backoffice';
 import { BENCH_ISSUERS, BENCH_LOCAL_CITY_CODE, type ApduCard } from '@busfare/simulators';
-import { computeTac, cipherFamilyOf, diversifyKey, asnFactor, fromHex, toHex } from '@busfare/shared-protocol';
+import { TRANSACTION_TYPE, computeTac, cipherFamilyOf, diversifyKey, asnFactor, encodePurseLogRecord, fromHex, toHex } from '@busfare/shared-protocol';
 import { makeCard } from './cards.js';
 import { PSAM_TERMINAL_NUMBER, createTapFixture } from './tap-fixture.js';
 
@@ -145,6 +145,36 @@ describe('tap processor against hostile cards', () => {
     expect(fixture.store.listOpenInDoubt()).toHaveLength(0);
   });
 
+  const failedLogReads: { name: string; answer: Uint8Array }[] = [
+    ...[0x6f00, 0x6581, 0x6982].map((sw) => ({ name: `status ${sw.toString(16)}`, answer: Uint8Array.of(sw >> 8, sw & 0xff) })),
+    { name: 'an empty 9000 answer', answer: Uint8Array.of(0x90, 0x00) },
+  ];
+  for (const failed of failedLogReads) {
+    it(`keeps a torn debit in doubt when its purse log read returns ${failed.name}`, async () => {
+      const fixture = await createTapFixture();
+      const inner = makeCard();
+      const garbledDebit = hostileCard(inner, (c, real) => {
+        const answer = real();
+        return ins(c) === 0x54 ? answer.subarray(0, 3) : answer;
+      });
+      expect((await fixture.tap(garbledDebit)).status).toBe('in-doubt');
+      expect(inner.balanceFen).toBe(800);
+
+      // Only "record not found" means an empty purse log. Any other failure leaves the debit's outcome unknown.
+      const failingLog = hostileCard(inner, (c, real) => (ins(c) === 0xb2 && c[3] === ((0x18 << 3) | 4) ? failed.answer : real()));
+      const retry = await fixture.tap(failingLog);
+      expect(retry.status).toBe('in-doubt');
+      expect(retry.promptId).toBe('tap-again');
+      expect(inner.balanceFen).toBe(800);
+      expect(fixture.store.listOpenInDoubt()).toHaveLength(1);
+
+      const recovered = await fixture.tap(inner);
+      expect(recovered.status).toBe('recovered');
+      expect(inner.balanceFen).toBe(800);
+      expect(fixture.store.listOpenInDoubt()).toHaveLength(0);
+    });
+  }
+
   it('voids the attempt when DEBIT is refused with 9302', async () => {
     const fixture = await createTapFixture();
     const inner = makeCard();
@@ -158,6 +188,79 @@ describe('tap processor against hostile cards', () => {
       ['in-doubt', undefined],
       ['resolution', 'not-debited'],
     ]);
+  });
+});
+
+describe('tap processor torn debit after a load', () => {
+  const EF18_READ_P2 = (0x18 << 3) | 4;
+  /** DEBIT is the fourth card APDU of a flat-fare tap: PPSE, SELECT, INIT, DEBIT. */
+  const DEBIT_APDU = 3;
+
+  /**
+   * The card as a kiosk leaves it after a load: the load is the newest purse log record, and it
+   * carries the purse's online counter, which INIT FOR PURCHASE does not return.
+   */
+  function loadedAtKiosk(inner: ApduCard, onlineCounter: number): ApduCard {
+    const load = encodePurseLogRecord({
+      serial: onlineCounter,
+      overdraftLimitFen: 0,
+      amountFen: 5000,
+      transactionType: TRANSACTION_TYPE.load,
+      terminalNumber: 'AABBCCDDEEFF',
+      dateTime: '20260302083000',
+    });
+    return {
+      atr: inner.atr,
+      protocol: inner.protocol,
+      uid: inner.uid,
+      label: `loaded ${inner.label}`,
+      process: (command) => {
+        if (command[1] !== 0xb2 || command[3] !== EF18_READ_P2) return inner.process(command);
+        if (command[2] === 1) return Uint8Array.from([...load, 0x90, 0x00]);
+        return inner.process(Uint8Array.of(command[0]!, command[1]!, command[2]! - 1, ...command.subarray(3)));
+      },
+    };
+  }
+
+  for (const onlineCounter of [0, 1, 2, 40]) {
+    it(`recovers a debit behind a load with online counter ${onlineCounter}`, async () => {
+      const fixture = await createTapFixture();
+      const inner = makeCard();
+      expect((await fixture.tap(inner)).status).toBe('accepted');
+      expect((await fixture.tap(inner, { apduIndex: DEBIT_APDU, phase: 'after-card' })).status).toBe('in-doubt');
+      expect(inner.balanceFen).toBe(600);
+
+      const retry = await fixture.tap(loadedAtKiosk(inner, onlineCounter));
+      expect(retry.status).toBe('recovered');
+      expect(inner.balanceFen).toBe(600);
+      expect(fixture.store.listOpenInDoubt()).toHaveLength(0);
+    });
+
+    it(`voids a torn attempt behind a load with online counter ${onlineCounter}`, async () => {
+      const fixture = await createTapFixture();
+      const inner = makeCard();
+      expect((await fixture.tap(inner)).status).toBe('accepted');
+      expect((await fixture.tap(inner, { apduIndex: DEBIT_APDU, phase: 'before-card' })).status).toBe('in-doubt');
+      expect(inner.balanceFen).toBe(800);
+
+      const retry = await fixture.tap(loadedAtKiosk(inner, onlineCounter));
+      expect(retry.status).toBe('accepted');
+      expect(inner.balanceFen).toBe(600);
+      const resolutions = fixture.store.readReady(0, 10).flatMap((record) => (record.kind === 'resolution' ? [record] : []));
+      expect(resolutions).toHaveLength(1);
+      expect(resolutions[0]?.outcome).toBe('not-debited');
+    });
+  }
+
+  it('voids a first torn attempt behind a load', async () => {
+    const fixture = await createTapFixture();
+    const inner = makeCard();
+    expect((await fixture.tap(inner, { apduIndex: DEBIT_APDU, phase: 'before-card' })).status).toBe('in-doubt');
+
+    const retry = await fixture.tap(loadedAtKiosk(inner, 1));
+    expect(retry.status).toBe('accepted');
+    expect(inner.balanceFen).toBe(800);
+    expect(fixture.store.listOpenInDoubt()).toHaveLength(0);
   });
 });
 

@@ -6,12 +6,13 @@ const MAX_CHAINED_RESPONSES = 8;
 
 /**
  * Sends a command and follows the ISO 7816-4 transport rules: 61xx fetches the rest with GET
- * RESPONSE (contact PSAMs under T=0), 6Cxx reissues the command once with the Le the card gave.
+ * RESPONSE (contact PSAMs under T=0), 6Cxx reissues a command that carries Le once with the Le
+ * the card gave. A command without Le (a write) is never reissued, because its last byte is data.
  * Counts each APDU on the wire in `counter` when given.
  */
 export async function exchange(transport: ApduTransport, command: Uint8Array, counter?: { apdus: number }): Promise<ResponseApdu> {
   let response = splitResponse(await send(transport, command, counter));
-  if ((response.sw & 0xff00) === 0x6c00 && command.length >= 5) {
+  if ((response.sw & 0xff00) === 0x6c00 && carriesLe(command)) {
     const retry = Uint8Array.from(command);
     retry[retry.length - 1] = response.sw & 0xff;
     response = splitResponse(await send(transport, retry, counter));
@@ -32,4 +33,10 @@ export async function exchange(transport: ApduTransport, command: Uint8Array, co
 async function send(transport: ApduTransport, command: Uint8Array, counter?: { apdus: number }): Promise<Uint8Array> {
   if (counter) counter.apdus += 1;
   return transport.transmit(command);
+}
+
+/** Returns whether a short command APDU ends with Le: header and Le alone, or header, Lc, data and Le. */
+function carriesLe(command: Uint8Array): boolean {
+  if (command.length === 5) return true;
+  return command.length > 5 && command.length === 6 + (command[4] ?? 0);
 }

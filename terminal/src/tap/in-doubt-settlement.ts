@@ -33,6 +33,7 @@ export async function settleInDoubt(session: CardSession, counter: { apdus: numb
   const keepInDoubt = (reason: string): TapResult => ({ status: 'in-doubt', promptId: 'tap-again', reason, asn: open.record.card.asn, sequence: open.sequence });
 
   const verdict = await context.step(() => findLoggedTransaction(session, counter, provedCounter, debit));
+  if (verdict === 'unreadable') return keepInDoubt('purse log unreadable');
   const occurredAt = context.now().toISOString();
   if (verdict === 'not-debited') {
     store.appendResolution(open.sequence, 'not-debited', { occurredAt });
