@@ -174,6 +174,47 @@ describe('runtime section-route fares', () => {
     expect(bus.runtime.tripContext().stopId).toBe('S4');
   });
 
+  it('ignores a one-fix GPS jump ahead', async () => {
+    const bus = await startBus(ROUTES);
+    bus.positions.at(0, bus.clock);
+    bus.clock.advance(3 * 60_000);
+    bus.positions.at(1, bus.clock);
+
+    // One fix 3.3 km ahead a second later, as multipath in a street canyon can give.
+    bus.clock.advance(1_000);
+    bus.positions.at(4, bus.clock);
+    expect(bus.runtime.tripContext().stopId).toBe('S2');
+    bus.clock.advance(1_000);
+    bus.positions.at(1, bus.clock);
+    expect(bus.runtime.tripContext().stopId).toBe('S2');
+
+    const card = makeCard({ balanceFen: 1000 });
+    expect((await bus.tap(card)).promptId).toBe('please-tap-off');
+    bus.clock.advance(15 * 60_000);
+    bus.positions.at(5, bus.clock);
+    // S2 to S6 is 4 stops, the second band.
+    expect(await bus.tap(card)).toMatchObject({ status: 'accepted', amountFen: 300, balanceFen: 700 });
+  });
+
+  it('takes fares after a fix off the globe', async () => {
+    const bus = await startBus(ROUTES);
+    bus.positions.at(1, bus.clock);
+    // The gpsd adapter passes on any finite latitude, and a tap record with latitude 95 fails its schema.
+    bus.positions.emit('fix', { time: bus.clock.now(), lat: 95, lon: 120, talker: 'gpsd' });
+
+    const card = makeCard({ balanceFen: 1000 });
+    expect(await bus.tap(card)).toMatchObject({ status: 'accepted', promptId: 'please-tap-off' });
+    expect(bus.runtime.tripContext()).toMatchObject({ stopId: 'S2', lat: STOPS[1]!.lat, lon: STOPS[1]!.lon });
+  });
+
+  it('takes a far fix after a long GPS outage', async () => {
+    const bus = await startBus(ROUTES);
+    bus.positions.at(0, bus.clock);
+    bus.clock.advance(6 * 60_000);
+    bus.positions.at(4, bus.clock);
+    expect(bus.runtime.tripContext().stopId).toBe('S5');
+  });
+
   it('follows a loop route through its terminus and into the next lap', async () => {
     const loop = routesBodySchema.parse({
       stops: STOPS.slice(0, 3),

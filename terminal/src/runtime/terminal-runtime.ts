@@ -12,6 +12,7 @@ import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS, type Driv
 import { type BlacklistSource, type FareTableSource, TapProcessor } from '../tap/tap-processor.js';
 import type { TapOutcome } from '../tap/tap-outcome.js';
 import { ServiceStops } from '../trip/service-stops.js';
+import { hasValidPosition, positionReportOf } from './position-report.js';
 import type { StopProgress } from '../trip/stop-tracker.js';
 
 /** The part of the uplink the runtime drives. */
@@ -76,6 +77,10 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   private readonly processor: TapProcessor;
   private readonly stops: ServiceStops;
   private lastFix?: GnssFix;
+  /** False while fixes jump, so that a run of jumps logs one warning. */
+  private trackingFixes = true;
+  /** Fixes dropped for a position off the globe, counted so that the log warns once per 100. */
+  private invalidFixes = 0;
   private readonly pendingFixes: PositionFix[] = [];
   private flushTimer?: NodeJS.Timeout;
   private queue: Promise<void> = Promise.resolve();
@@ -235,22 +240,22 @@ export class TerminalRuntime extends EventEmitter<TerminalRuntimeEvents> {
   }
 
   private acceptFix(fix: GnssFix): void {
+    // A position off the globe would fail every tap record that carries it, so the fix is dropped.
+    if (!hasValidPosition(fix)) {
+      this.invalidFixes += 1;
+      if (this.invalidFixes % 100 === 1) this.options.logger.warn({ lat: fix.lat, lon: fix.lon, invalidFixes: this.invalidFixes }, 'GPS fix with a latitude or longitude out of range ignored');
+      return;
+    }
     this.lastFix = fix;
-    this.stops.update(this.options.service ?? {}, fix.lat, fix.lon);
+    const tracked = this.stops.update(this.options.service ?? {}, fix.lat, fix.lon, fix.time);
+    if (!tracked && this.trackingFixes) {
+      this.options.logger.warn({ lat: fix.lat, lon: fix.lon, time: fix.time?.toISOString() }, 'GPS fix jumps farther than a bus can travel, so the stop tracking ignores it');
+    }
+    this.trackingFixes = tracked;
     this.emit('fix', fix);
-    if (!fix.time) return;
-    const service = this.options.service ?? {};
-    this.pendingFixes.push({
-      time: fix.time.toISOString(),
-      lat: fix.lat,
-      lon: fix.lon,
-      speedMps: fix.speedMps,
-      courseDeg: fix.courseDeg,
-      hdop: fix.hdop,
-      satellites: fix.satellites,
-      route: service.route,
-      direction: service.direction,
-    });
+    const report = positionReportOf(fix, this.options.service ?? {});
+    if (!report) return;
+    this.pendingFixes.push(report);
     if (this.pendingFixes.length > 600) this.pendingFixes.splice(0, this.pendingFixes.length - 600);
   }
 

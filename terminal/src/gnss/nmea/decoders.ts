@@ -1,7 +1,7 @@
 import {
   InvalidFieldError,
   parseDdmmyy,
-  parseDecimal,
+  parseDecimalInRange,
   parseInteger,
   parseLatitude,
   parseLetter,
@@ -99,8 +99,8 @@ function decodeRmc(talker: Talker, f: string[]): RmcRecord {
     status: parseLetter(f[1]!, 'AV', 'RMC status') as 'A' | 'V' | undefined,
     lat: parseLatitude(f[2]!, f[3]!),
     lon: parseLongitude(f[4]!, f[5]!),
-    speedKnots: parseDecimal(f[6]!, 'speed'),
-    courseDeg: parseDecimal(f[7]!, 'course'),
+    speedKnots: parseDecimalInRange(f[6]!, 'speed', 0, Number.POSITIVE_INFINITY),
+    courseDeg: parseDecimalInRange(f[7]!, 'course', 0, 360),
     date: parseDdmmyy(f[8]!),
     mode: f[11] === undefined ? undefined : parseLetter(f[11], MODE_LETTERS, 'mode'),
     navStatus: f[12] === undefined ? undefined : parseLetter(f[12], NAV_STATUS_LETTERS, 'navigational status'),
@@ -118,7 +118,7 @@ function decodeGga(talker: Talker, f: string[]): GgaRecord {
     lon: parseLongitude(f[3]!, f[4]!),
     quality,
     satellites: parseInteger(f[6]!, 'satellite count'),
-    hdop: parseDecimal(f[7]!, 'HDOP'),
+    hdop: parseDecimalInRange(f[7]!, 'HDOP', 0, Number.POSITIVE_INFINITY),
   };
 }
 
@@ -135,7 +135,7 @@ function decodeGns(talker: Talker, f: string[]): GnsRecord {
     lon: parseLongitude(f[3]!, f[4]!),
     modes: modes === '' ? undefined : modes,
     satellites: parseInteger(f[6]!, 'satellite count'),
-    hdop: parseDecimal(f[7]!, 'HDOP'),
+    hdop: parseDecimalInRange(f[7]!, 'HDOP', 0, Number.POSITIVE_INFINITY),
     navStatus: f[12] === undefined ? undefined : parseLetter(f[12], NAV_STATUS_LETTERS, 'navigational status'),
   };
 }
@@ -145,16 +145,16 @@ function decodeGsa(talker: Talker, f: string[]): GsaRecord {
   const fixType = parseInteger(f[1]!, 'GSA fix type');
   if (fixType !== undefined && (fixType < 1 || fixType > 3)) throw new InvalidFieldError(`invalid GSA fix type "${f[1]}"`);
   // Field 18 (system id, NMEA 4.11) is not used; some receivers put a non-standard number there.
-  return { type: 'GSA', talker, fixType, hdop: parseDecimal(f[15]!, 'HDOP') };
+  return { type: 'GSA', talker, fixType, hdop: parseDecimalInRange(f[15]!, 'HDOP', 0, Number.POSITIVE_INFINITY) };
 }
 
 function decodeVtg(talker: Talker, f: string[]): VtgRecord {
   return {
     type: 'VTG',
     talker,
-    courseDeg: parseDecimal(f[0]!, 'course'),
-    speedKnots: parseDecimal(f[4]!, 'speed'),
-    speedKmh: parseDecimal(f[6]!, 'speed'),
+    courseDeg: parseDecimalInRange(f[0]!, 'course', 0, 360),
+    speedKnots: parseDecimalInRange(f[4]!, 'speed', 0, Number.POSITIVE_INFINITY),
+    speedKmh: parseDecimalInRange(f[6]!, 'speed', 0, Number.POSITIVE_INFINITY),
     mode: f[8] === undefined ? undefined : parseLetter(f[8], MODE_LETTERS, 'mode'),
   };
 }

@@ -117,6 +117,13 @@ export function parseDecimal(field: string, name: string): number | undefined {
   return Number(field);
 }
 
+/** Parses a decimal field that must lie from `min` to `max`, such as a speed (never negative) or a course in degrees. */
+export function parseDecimalInRange(field: string, name: string, min: number, max: number): number | undefined {
+  const value = parseDecimal(field, name);
+  if (value !== undefined && (value < min || value > max)) throw new InvalidFieldError(`invalid ${name} "${field}" (out of range)`);
+  return value;
+}
+
 export function parseInteger(field: string, name: string): number | undefined {
   if (field === '') return undefined;
   if (!INTEGER_FIELD.test(field)) throw new InvalidFieldError(`invalid ${name} "${field}"`);

@@ -67,6 +67,11 @@ export class NmeaFixPipeline {
     return this.assembler.hasOpenEpoch;
   }
 
+  /** Sentences in the open epoch. */
+  get openEpochRecords(): number {
+    return this.assembler.openRecords;
+  }
+
   private processLine(line: SplitLine, events: NmeaEvent[]): void {
     if (line.droppedBytes !== undefined) {
       events.push({

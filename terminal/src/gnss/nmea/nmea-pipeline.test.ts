@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { MAX_EPOCH_RECORDS } from './epoch-assembler.js';
 import { NmeaFixPipeline, type NmeaEvent, type NmeaFixPipelineOptions } from './fix-pipeline.js';
 import { applyWeekRolloverRule, GPS_WEEK_ROLLOVER_MS } from './gps-date.js';
 import { LineSplitter } from './line-splitter.js';
@@ -141,6 +142,28 @@ describe('NmeaFixPipeline epochs', () => {
       sentence('GPRMC,,V,,,,,,,,,,N'),
     ];
     expect(reasons(run(lines.join('\n')))).toEqual(['ignored 4: no fix: RMC status V', 'ignored 6: no fix: RMC status V']);
+  });
+
+  it('closes each time-less no-fix epoch on its next RMC', () => {
+    // A receiver without a fix (an underground depot) may send RMC and GGA with empty time fields for hours.
+    const noFix = [sentence('GPRMC,,V,,,,,,,,,,N'), sentence('GPGGA,,,,,,0,00,99.99,,,,,,'), sentence('GPGSA,A,1,,,,,,,,,,,,,99.99,99.99,99.99')];
+    const pipeline = new NmeaFixPipeline(OLD_RECORDINGS);
+    const events: NmeaEvent[] = [];
+    for (let second = 0; second < 1000; second++) events.push(...pipeline.push(`${noFix.join('\r\n')}\r\n`));
+
+    expect(events).toHaveLength(999);
+    expect(events[0]).toEqual({ kind: 'ignored', line: 1, reason: 'no fix: RMC status V' });
+    expect(events[998]).toEqual({ kind: 'ignored', line: 2995, reason: 'no fix: RMC status V' });
+  });
+
+  it('closes an epoch that never changes time', () => {
+    const pipeline = new NmeaFixPipeline(OLD_RECORDINGS);
+    const events: NmeaEvent[] = [];
+    for (let repeat = 0; repeat < 10_000; repeat++) events.push(...pipeline.push(`${sentence('GPGSA,A,1,,,,,,,,,,,,,99.99,99.99,99.99')}\n`));
+
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((event) => event.kind === 'ignored')).toBe(true);
+    expect(pipeline.openEpochRecords).toBeLessThanOrEqual(MAX_EPOCH_RECORDS);
   });
 
   it('ignores an epoch that repeats the previous time', () => {
