@@ -72,7 +72,8 @@ export function buildForwardingFile(senderCity: string, partnerCity: string, day
 /**
  * Parses a partner's answer file: a header `A|BF-TU-1|partnerCity|senderCity|YYYYMMDD|fileName`,
  * one line `R|terminalId|sequence|code|reason` per record (code `00` confirmed, anything else
- * refused with that code), and a trailer `T|count`. Throws a ClearingError listing every bad line.
+ * refused with that code), and a trailer `T|count`. Throws a ClearingError listing every bad line,
+ * including a second line for a record already answered.
  */
 export function parseVerdictFile(content: string): { partnerCity: string; forwardedFile: string; verdicts: IssuerVerdictInput[] } {
   const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/).filter((line) => line.length > 0);
@@ -82,6 +83,8 @@ export function parseVerdictFile(content: string): { partnerCity: string; forwar
     throw new ClearingError('invalid', `invalid answer file: line 1 must be "A|${FORWARDING_FORMAT_VERSION}|partnerCity|senderCity|YYYYMMDD|fileName"`);
   }
   const verdicts: IssuerVerdictInput[] = [];
+  /** Line of each record's verdict, so that a record answered twice fails the whole file. */
+  const answeredOn = new Map<string, number>();
   let trailerCount: number | undefined;
   lines.slice(1).forEach((line, index) => {
     const fields = line.split('|');
@@ -95,6 +98,13 @@ export function parseVerdictFile(content: string): { partnerCity: string; forwar
       problems.push(`line ${lineNumber}: expected "R|terminalId|sequence|code|reason"`);
       return;
     }
+    const key = `${fields[1]}#${sequence}`;
+    const firstLine = answeredOn.get(key);
+    if (firstLine !== undefined) {
+      problems.push(`line ${lineNumber}: record ${key} is answered twice (first on line ${firstLine})`);
+      return;
+    }
+    answeredOn.set(key, lineNumber);
     const code = fields[3] as string;
     verdicts.push({ terminalId: fields[1] as string, sequence, verdict: code === '00' ? 'confirmed' : 'refused', reason: code === '00' ? undefined : `${code} ${fields.slice(4).join('|')}`.trim() });
   });

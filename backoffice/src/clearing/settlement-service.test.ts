@@ -98,6 +98,18 @@ describe('SettlementService', () => {
     expect(() => fixture.centre.importVerdicts(answer, 'alice')).toThrow(/await no answer: T9#5/);
   });
 
+  it('rejects an answer naming one record twice', () => {
+    fixture = openClearingFixture(AFTER_DAY_6);
+    fixture.ingest('T1', 'b1', [fakeRecord({ sequence: 1, occurredAt: onDay6(0), issuerId: OUT_OF_TOWN_ISSUER, asn: '12340000000000000001' })]);
+    const [file] = fixture.centre.forwardingFiles('2025-05-06', 'alice');
+    const header = `A|BF-TU-1|1234|9900|20250506|${file!.fileName}`;
+    const contradicting = `${header}\r\nR|T1|1|51|TAC invalid\r\nR|T1|1|00|\r\nT|2\r\n`;
+
+    expect(() => fixture.centre.importVerdicts(contradicting, 'alice')).toThrow(/line 3: record T1#1 is answered twice/);
+    expect(fixture.centre.stores.settlement.awaitingIssuer('9999-12-31')).toHaveLength(1);
+    expect(fixture.centre.importVerdicts(`${header}\r\nR|T1|1|00|\r\nT|1\r\n`, 'alice')).toEqual({ confirmed: 1, refused: 0 });
+  });
+
   it('rejects a malformed answer file', () => {
     fixture = openClearingFixture(AFTER_DAY_6);
     const cases = ['', 'X|BF-TU-1|1234|9900|20250506|f\r\nT|0\r\n', 'A|BF-TU-1|1234|9900|20250506|f\r\nR|T1|x|00|\r\nT|1\r\n', 'A|BF-TU-1|1234|9900|20250506|f\r\nR|T1|1|00|\r\n'];

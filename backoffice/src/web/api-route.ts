@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ClearingError } from '../clearing/clearing-error.js';
 import type { OperatorAccounts, OperatorIdentity } from '../operators/operator-accounts.js';
 import type { OperatorRole } from '../store/operator-store.js';
+import { isStorageFullError } from '../store/storage-full.js';
 import { describeIssues } from '../zod-issues.js';
 import { requireOperator } from './ops-session.js';
 
@@ -74,6 +75,10 @@ export function registerApiRoutes(app: FastifyInstance, routes: readonly ApiRout
           if (reply.sent) return reply;
           return result;
         } catch (error) {
+          if (isStorageFullError(error)) {
+            request.log.error({ err: error, url: request.url, operator: request.operator?.username }, 'clearing request failed because the database disk is full');
+            return reply.code(507).send({ error: 'the disk of the clearing database is full, so the request did not finish: free disk space and repeat it' });
+          }
           if (!(error instanceof ClearingError) && !(error instanceof RangeError)) throw error;
           request.log.info({ url: request.url, operator: request.operator?.username, reason: error.message }, 'clearing request rejected');
           return reply.code(error instanceof ClearingError ? HTTP_STATUS[error.code] : 400).send({ error: error.message });

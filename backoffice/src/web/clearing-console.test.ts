@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeRecord } from '../testing/fake-terminal.js';
@@ -90,6 +91,22 @@ describe('clearing console HTTP API', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/settlements/06-05-2025', headers: { cookie } })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: '/api/v1/settlements/2025-02-30', headers: { cookie } })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: '/api/v1/settlements/2025-05-06/export?format=pdf', headers: { cookie } })).statusCode).toBe(400);
+  });
+
+  it('returns 507 on a full disk', async () => {
+    const cookie = await login('operator1');
+    // Enough items that settling needs new database pages.
+    for (const batch of [0, 1]) {
+      fixture.ingest('T2', `b${batch}`, Array.from({ length: 500 }, (_, index) => fakeRecord({ sequence: batch * 500 + index + 1, occurredAt: onDay6(10) })));
+    }
+    const db = fixture.repository['db'] as Database.Database;
+    db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+    const response = await app.inject({ method: 'POST', url: '/api/v1/settlements/2025-05-06/settle', headers: { cookie } });
+
+    expect(response.statusCode).toBe(507);
+    expect(response.json().error).toMatch(/disk of the clearing database is full/);
+    db.pragma('max_page_count = 1073741823');
+    expect((await app.inject({ method: 'POST', url: '/api/v1/settlements/2025-05-06/settle', headers: { cookie } })).statusCode).toBe(200);
   });
 
   it('resolves an in-doubt record and logs it', async () => {

@@ -1,4 +1,5 @@
 import { TERMINAL_STATUS_SCHEMA } from '@busfare/shared-protocol';
+import type Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeRecord } from '../testing/fake-terminal.js';
@@ -157,6 +158,24 @@ describe('console pages in the operator language', () => {
     const page = await get(response.headers.location as string);
 
     expect(flashOf(page.body)).toBe('操作失败：日期无效：请写成 年-月-日，例如 2025-05-06');
+  });
+
+  it('reports a full disk at settlement in Chinese', async () => {
+    // Enough items that settling needs new database pages.
+    for (const batch of [0, 1]) {
+      fixture.ingest('T2', `b${batch}`, Array.from({ length: 500 }, (_, index) => fakeRecord({ sequence: batch * 500 + index + 1, occurredAt: onDay6(10) })));
+    }
+    const db = fixture.repository['db'] as Database.Database;
+    db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+    const page = await postAndFollow('/ops/settlement/2025-05-06/settle', {});
+
+    expect(flashOf(page.body)).toBe('操作失败：清分数据库所在的磁盘已满，本次操作未完成：请释放磁盘空间后重试');
+    expect(fixture.centre.stores.settlement.settledDay('2025-05-06')).toBeUndefined();
+
+    db.pragma('max_page_count = 1073741823');
+    const retry = await post('/ops/settlement/2025-05-06/settle', {});
+    expect(retry.statusCode).toBe(303);
+    expect(fixture.centre.stores.settlement.settledDay('2025-05-06')?.recordCount).toBe(1001);
   });
 
   it('labels the resolve form inputs', async () => {

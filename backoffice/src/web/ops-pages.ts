@@ -6,6 +6,7 @@ import { hasRole } from '../operators/operator-accounts.js';
 import type { ParameterAuthoring } from '../params/authoring.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import type { OperatorRole } from '../store/operator-store.js';
+import { isStorageFullError } from '../store/storage-full.js';
 import { dashboardFigures, transactionQuerySchema } from './clearing-api.js';
 import { ConsoleInputError, cardNumberOf, yuanToFen } from './console-input.js';
 import { type FlashMessage, FlashStore, flashText } from './ops-flash.js';
@@ -81,6 +82,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
   const errorFlash = (error: unknown): Omit<FlashMessage, 'kind'> | undefined => {
     if (error instanceof ConsoleInputError) return { messageId: error.messageId, params: error.params, ...(error.detail === undefined ? {} : { detail: error.detail }) };
     if (error instanceof ClearingError || error instanceof RangeError) return { detail: error.message };
+    if (isStorageFullError(error)) return { messageId: 'ops.error.storageFull' };
     return undefined;
   };
 
@@ -99,6 +101,7 @@ export function registerOpsPages(app: FastifyInstance, options: OpsPagesOptions)
       } catch (error) {
         const flash = errorFlash(error);
         if (flash === undefined) throw error;
+        if (isStorageFullError(error)) request.log.error({ err: error, url: request.url, operator: request.operator?.username }, 'console action failed because the database disk is full');
         return redirectWithError(request, reply, target, flash);
       }
     },

@@ -400,6 +400,7 @@ export const UI_TEXT = {
   'alert.record-quarantined': { zh: '有交易记录损坏，已隔离保存：请报修', en: 'A stored record was damaged and set aside: report it' },
   'ops.audit.operator': { zh: '操作员', en: 'Operator' },
   'ops.error.detail': { zh: '操作失败：{message}（{detail}）', en: 'Failed: {message} ({detail})' },
+  'ops.error.storageFull': { zh: '清分数据库所在的磁盘已满，本次操作未完成：请释放磁盘空间后重试', en: 'The disk of the clearing database is full, so the action did not finish: free disk space and try again' },
   'ops.input.cardNumber': { zh: '卡号“{value}”无效：请输入 8 至 20 位数字或十六进制字符，例如页面上显示的完整卡号', en: 'Invalid card number "{value}": enter 8 to 20 digits or hex digits, such as the full card number the pages show' },
   'ops.input.amount': { zh: '金额“{value}”无效：请以元为单位，最多两位小数，例如 2.50', en: 'Invalid amount "{value}": enter yuan with up to two decimals, for example 2.50' },
   'ops.input.matchedRecord': { zh: '匹配记录“{value}”无效：请写成 终端#流水号，例如 T001#42', en: 'Invalid matching record "{value}": write it as terminal#sequence, for example T001#42' },
@@ -572,6 +573,7 @@ backoffice/examples/backoffice.json 是配置示例。打开任何文件之前�
   --db FILE          SQLite 数据库文件（默认 busfare-backoffice.db）
   --mqtt-port N      内置 MQTT 服务器在 127.0.0.1 上的 TCP 端口（默认 1883；0 表示任选空闲端口）
   --http-port N      运营控制台在 127.0.0.1 上的 TCP 端口（默认 8080；0 表示任选空闲端口）
+  --port 0           MQTT 服务器和控制台都任选空闲端口（同 --mqtt-port 0 --http-port 0）
   --broker-url URL   改用此外部 MQTT 服务器（mqtt://host:port），不启动内置服务器
   --keys FILE        发卡机构 TAC 主密钥的 JSON 文件（权限须为 chmod 600）
   --lang zh|en       帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
@@ -613,6 +615,7 @@ Options:
   --db FILE          SQLite database file (default busfare-backoffice.db)
   --mqtt-port N      TCP port of the embedded broker on 127.0.0.1 (default 1883; 0 = any free port)
   --http-port N      TCP port of the operator console on 127.0.0.1 (default 8080; 0 = any free port)
+  --port 0           Free ports for both the broker and the console (--mqtt-port 0 --http-port 0)
   --broker-url URL   Use this external broker (mqtt://host:port) in place of the embedded one
   --keys FILE        JSON file of issuer TAC master keys (keep it chmod 600)
   --lang zh|en       Language of help, messages and errors (default: BUSFARE_LANG, else zh)
@@ -733,7 +736,10 @@ Run "busfare-backoffice params <command> --help" for the options of a command.
                   direction,stop,tapKind（time：带时区偏移的 ISO 8601 时间；balanceFen：单位为分，
                   留空则沿用该卡上一条记录的余额；tapKind：on、off 或 single）
   --routes PATH   上下车分段计价线路的线路数据：GTFS 目录，或包含 routes 参数集（或其本体）的
-                  JSON 文件。不指定时只使用票价表内的站点列表。
+                  JSON 文件。不指定时使用清分数据库中当前生效的线路参数集；默认数据库文件
+                  不存在或其中没有生效的线路参数集时，只使用票价表内的站点列表。
+  --config FILE   后台 JSON 配置文件（db），不给出 --routes 时从中取清分数据库
+  --db FILE       清分数据库，代替配置中的 db（默认 busfare-backoffice.db）；指定的文件必须存在
   --lang zh|en    帮助、提示和错误信息的语言（默认取环境变量 BUSFARE_LANG，未设置时为 zh）
   -h, --help      显示本帮助
 
@@ -750,8 +756,12 @@ Options:
                   direction,stop,tapKind (time: ISO 8601 with offset; balanceFen: fen, empty
                   to carry the card's previous balance; tapKind: on, off or single)
   --routes PATH   Route data for tap-on/tap-off routes: a GTFS folder, or a JSON file with a
-                  routes parameter set or body. Without it, only stop lists inside the fare
-                  table are used.
+                  routes parameter set or body. Without it, the routes parameter set in effect
+                  in the clearing database is used; where the default database file does not
+                  exist or contains no routes set in effect, only stop lists inside the fare table.
+  --config FILE   Back-office JSON config (db), for the clearing database without --routes
+  --db FILE       Clearing database, in place of the config's db (default
+                  busfare-backoffice.db); a database named here must exist
   --lang zh|en    Language of help, messages and errors (default: BUSFARE_LANG, else zh)
   -h, --help      Show this help
 
@@ -1170,6 +1180,10 @@ export const CLI_TEXT = {
   'cli.serve.console': { zh: '后台控制台：{url}', en: 'Back office console: {url}' },
   'cli.serve.ops': { zh: '运营控制台（需登录）：{url}', en: 'Operator console (login required): {url}' },
   'cli.serve.broker': { zh: 'MQTT 服务器：{url}', en: 'MQTT broker: {url}' },
+  'cli.serve.portOnlyZero': {
+    zh: '--port 的值 "{value}" 无效：只接受 --port 0（MQTT 服务器和控制台都任选空闲端口）；指定端口请用 --mqtt-port 和 --http-port',
+    en: 'invalid --port "{value}": only --port 0 (free ports for the broker and the console) is accepted; choose ports with --mqtt-port and --http-port',
+  },
   'cli.serve.adminCreated': {
     zh: '已创建首个管理员 {username}，其密码在文件 {file} 中（权限 0600），首次登录后请修改密码',
     en: 'First administrator {username} created: its password is in {file} (mode 0600); change it after the first login',
@@ -1179,6 +1193,11 @@ export const CLI_TEXT = {
   'cli.terminals.removed': { zh: '终端 {terminalId} 的凭据已注销', en: 'terminal {terminalId} removed' },
   'cli.params.unknownCommand': { zh: '未知的 params 命令 "{command}"，运行 "busfare-backoffice params --help" 查看可用命令', en: 'unknown params command "{command}". Run "busfare-backoffice params --help" to list the commands.' },
   'cli.params.missingTable': { zh: '缺少 --table FILE（票价表 JSON）', en: 'missing --table FILE (the fare table JSON)' },
+  'cli.params.dryRunRoutesSet': { zh: '未给出 --routes：使用 {db} 中当前生效的线路参数集（版本 {version}）', en: 'no --routes: using the routes parameter set in effect in {db} (version {version})' },
+  'cli.params.dryRunNoRoutesSet': {
+    zh: '未给出 --routes，{db} 中也没有当前生效的线路参数集：只使用票价表内的站点列表',
+    en: 'no --routes, and {db} contains no routes parameter set in effect: only the stop lists inside the fare table are used',
+  },
   'cli.params.missingTaps': { zh: '缺少 --taps FILE.csv（样例刷卡记录）', en: 'missing --taps FILE.csv (the sample taps)' },
   'cli.params.missingPrivate': { zh: '缺少 --private FILE（私钥的写入位置）', en: 'missing --private FILE (where to write the private key)' },
   'cli.params.missingPublic': { zh: '缺少 --public FILE（公钥的写入位置）', en: 'missing --public FILE (where to write the public key)' },
@@ -1236,6 +1255,7 @@ export const CLI_TEXT = {
   'cli.terminals.notRegistered': { zh: '终端 {terminalId} 未登记', en: 'terminal {terminalId} is not registered' },
   'cli.arrivals.flagNeeded': { zh: '使用 --format {format} 时必须给出 --{flag}', en: '--format {format} needs --{flag}' },
   'cli.arrivals.formatMissing': { zh: 'arrivals-eval：缺少 --format（suzhou 或 gtfs-avl）', en: 'arrivals-eval: missing --format (suzhou or gtfs-avl)' },
+  'cli.arrivals.invalidTimeZone': { zh: '--tz 的值 "{value}" 无效：应为 IANA 时区名，例如 America/New_York', en: 'invalid --tz "{value}": expected an IANA time zone name such as America/New_York' },
   'cli.arrivals.invalidFormat': { zh: '--format 的值 "{value}" 无效：应为 suzhou 或 gtfs-avl', en: 'invalid --format "{value}": expected suzhou or gtfs-avl' },
   'cli.arrivals.inputUnreadable': { zh: '无法读取 --{flag} {path}：{message}', en: 'cannot read --{flag} {path}: {message}' },
   'cli.arrivals.suzhouSummary': {

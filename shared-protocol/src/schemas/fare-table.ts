@@ -120,8 +120,17 @@ export const fareTableBodySchema = z.object({
   /** Route-specific flat fares, by route id; other routes pay flatFareFen. */
   routeFareFen: z.record(z.string(), fenSchema).default({}),
   cardTypes: z.partialRecord(cardTypeSchema, cardTypeRuleSchema),
-  /** Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. */
-  cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema),
+  /**
+   * Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. The code is one
+   * byte, looked up as its decimal text, so a key with a leading zero or above 255 would never match.
+   */
+  cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema).superRefine((codes, ctx) => {
+    for (const code of Object.keys(codes)) {
+      if (String(Number(code)) !== code || Number(code) > 255) {
+        ctx.addIssue({ code: 'custom', path: [code], message: `card-type code "${code}" matches no card: write a byte value from 0 to 255 without leading zeros` });
+      }
+    }
+  }),
   /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */
   localIssuerPrefixes: z.array(z.string().regex(/^[0-9A-F]{2,16}$/)).min(1),
   /**

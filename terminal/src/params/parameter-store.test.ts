@@ -126,6 +126,19 @@ describe('ParameterStore', () => {
     expect(problems.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('rejects card-type codes no card carries', () => {
+    // The card carries one byte and the fare engine looks it up as String(byte), so "03" or "256" would never match.
+    for (const code of ['03', '003', '256', '999']) {
+      const body = fareTableBody();
+      body.cardTypeByCode[code] = 'student';
+      expectRejected(fareTableSet(2, '2026-01-02T00:00:00+08:00', body), [new RegExp(`^body\\.cardTypeByCode\\.${code}`)]);
+    }
+    const body = fareTableBody();
+    body.cardTypeByCode['0'] = 'ordinary';
+    body.cardTypeByCode['255'] = 'student';
+    expect(store.accept(fareTableSet(2, '2026-01-02T00:00:00+08:00', body))).toEqual({ ok: true });
+  });
+
   it('lists every envelope problem', () => {
     const set = fareTableSet(0, 'yesterday');
     set.schema = 'busfare.parameters/0';
