@@ -57,6 +57,7 @@ async function serve(args: string[], language: Language): Promise<number> {
     db: { type: 'string' },
     'mqtt-port': { type: 'string' },
     'http-port': { type: 'string' },
+    port: { type: 'string' },
     'broker-url': { type: 'string' },
     keys: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -66,12 +67,7 @@ async function serve(args: string[], language: Language): Promise<number> {
     return EXIT_OK;
   }
 
-  const overrides: ConfigOverrides = {};
-  if (typeof values.db === 'string') overrides.db = values.db;
-  if (typeof values.keys === 'string') overrides.keys = values.keys;
-  if (typeof values['broker-url'] === 'string') overrides.brokerUrl = values['broker-url'];
-  if (typeof values['mqtt-port'] === 'string') overrides.mqttPort = parsePort('--mqtt-port', values['mqtt-port'], language);
-  if (typeof values['http-port'] === 'string') overrides.httpPort = parsePort('--http-port', values['http-port'], language);
+  const overrides = serveOverrides(values, language);
   const configPath = typeof values.config === 'string' ? values.config : undefined;
   const config = loadConfig(configPath, overrides);
   const checked = checkConfiguredPaths(config, configPath ?? 'defaults');
@@ -89,6 +85,36 @@ async function serve(args: string[], language: Language): Promise<number> {
   logger.info('back office stopped');
   logger.flush();
   return EXIT_OK;
+}
+
+/** Option values of `serve` that override the config file. */
+export interface ServeOptionValues {
+  db?: string | boolean | undefined;
+  keys?: string | boolean | undefined;
+  'broker-url'?: string | boolean | undefined;
+  'mqtt-port'?: string | boolean | undefined;
+  'http-port'?: string | boolean | undefined;
+  port?: string | boolean | undefined;
+}
+
+/**
+ * Turns the options of `serve` into config overrides. `--port 0` picks free ports for the broker
+ * and the console, and --mqtt-port or --http-port still choose their own port beside it. Throws a
+ * usage error for any other --port value, since one port cannot serve both.
+ */
+export function serveOverrides(values: ServeOptionValues, language: Language): ConfigOverrides {
+  const overrides: ConfigOverrides = {};
+  if (typeof values.db === 'string') overrides.db = values.db;
+  if (typeof values.keys === 'string') overrides.keys = values.keys;
+  if (typeof values['broker-url'] === 'string') overrides.brokerUrl = values['broker-url'];
+  if (typeof values.port === 'string') {
+    if (values.port !== '0') throw new UsageError(cliText('cli.serve.portOnlyZero', language, { value: values.port }));
+    overrides.mqttPort = 0;
+    overrides.httpPort = 0;
+  }
+  if (typeof values['mqtt-port'] === 'string') overrides.mqttPort = parsePort('--mqtt-port', values['mqtt-port'], language);
+  if (typeof values['http-port'] === 'string') overrides.httpPort = parsePort('--http-port', values['http-port'], language);
+  return overrides;
 }
 
 /** Formats the lines serve prints once it listens: console, /ops and broker URLs, and a new administrator's password file. */

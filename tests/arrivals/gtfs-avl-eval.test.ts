@@ -187,10 +187,19 @@ describe('arrivals-eval --format gtfs-avl', () => {
       const avl = writeAvl('day.csv', '2026-03-02', 8);
       expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', join(directory, 'none.csv'), '--tz', SHANGHAI, '--lang', 'en'])).toBe(1);
       expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', join(directory, 'no-feed'), '--avl', avl, '--tz', SHANGHAI])).toBe(1);
-      expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', avl, '--tz', 'Nowhere/City'])).toBe(1);
       const text = stderr.mock.calls.map((call) => String(call[0])).join('');
       expect(text).toContain('cannot read --avl');
-      expect(text).toContain('invalid time zone "Nowhere/City"');
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it('exits 2 on an unknown --tz', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const avl = writeAvl('day.csv', '2026-03-02', 8);
+      expect(await main(['arrivals-eval', '--format', 'gtfs-avl', '--gtfs', feedFolder, '--avl', avl, '--tz', 'Nowhere/City', '--lang', 'en'])).toBe(2);
+      expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain('invalid --tz "Nowhere/City"');
     } finally {
       stderr.mockRestore();
     }

@@ -5,6 +5,7 @@ import { LANGUAGE_VARIABLE, type Language, cliHelp, cliText, fileErrorText, take
 import { ArrivalDataError } from '../arrivals/arrival-data-error.js';
 import { evaluateGtfsAvl } from '../arrivals/evaluation/gtfs-avl-evaluation.js';
 import { evaluateSuzhou } from '../arrivals/evaluation/suzhou-evaluation.js';
+import { checkTimeZone } from '../arrivals/local-time.js';
 
 /** A command-line mistake: the caller prints the message and exits with the usage code. */
 export class ArrivalsEvalUsageError extends Error {}
@@ -53,6 +54,7 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     for (const flag of ['gtfs', 'avl', 'tz'] as const) {
       if (typeof values[flag] !== 'string') throw new ArrivalsEvalUsageError(cliText('cli.arrivals.flagNeeded', textLanguage, { format: 'gtfs-avl', flag }));
     }
+    if (!isTimeZone(values.tz!)) throw new ArrivalsEvalUsageError(cliText('cli.arrivals.invalidTimeZone', textLanguage, { value: values.tz! }));
     runGtfsAvl({ gtfs: values.gtfs!, avl: values.avl!, tz: values.tz!, baseline: values.baseline, history: values.history }, writeOut, writeLog, textLanguage);
     return;
   }
@@ -84,6 +86,15 @@ export function runArrivalsEval(args: string[], writeOut: (text: string) => void
     carry: result.fit.settings.signalCarry,
   });
   writeLog(`${summary}\n${signals}\n${cliText('cli.arrivals.settings', textLanguage, { settings: JSON.stringify(result.fit.settings) })}\n`);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    checkTimeZone(zone);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads the file of an input flag. An unreadable file throws ArrivalDataError worded in the language. */

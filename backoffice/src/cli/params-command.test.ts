@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateParameterSigningKeys } from '@busfare/shared-protocol';
+import { ParameterAuthoring } from '../params/authoring.js';
+import { ParameterRepository } from '../params/parameter-repository.js';
 import { paramsCommand } from './params-command.js';
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
@@ -150,6 +153,55 @@ describe('params dry-run', () => {
     const result = await run(['dry-run', '--table', example('fare-table-sections.json'), '--taps', taps]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/invalid CSV/);
+  });
+
+  describe('without --routes', () => {
+    const SECTION_TABLE = `{"currency":"CNY","flatFareFen":100,"cardTypes":{"ordinary":{"allowed":true,"ratePercent":100}},"cardTypeByCode":{"1":"ordinary"},"localIssuerPrefixes":["9900"],"lowBalanceWarningFen":0,"sectionRoutes":{"A":{"bands":[{"maxStops":2,"fareFen":100},{"maxStops":50,"fareFen":300}]}}}`;
+    const ROUTES = {
+      stops: ['S1', 'S2', 'S3', 'S4'].map((id, index) => ({ id, name: id, lat: 31.3, lon: 120.6 + index / 1000 })),
+      routes: [{ id: 'A', shortName: 'A', longName: 'A line', patterns: [{ direction: 0, stops: ['S1', 'S2', 'S3', 'S4'] }] }],
+    };
+
+    function sectionTaps(): string {
+      return file('taps.csv', `${HEADER}\n2026-01-05T08:00:00+08:00,V1,C1,ordinary,1000,A,0,S1,on\n2026-01-05T08:10:00+08:00,V1,C1,ordinary,,A,0,S4,off\n`);
+    }
+
+    function databaseWithRoutes(effectiveFrom: string): string {
+      const db = join(dir, 'clearing.db');
+      const repository = new ParameterRepository(db);
+      try {
+        const authoring = new ParameterAuthoring({ repository, signingKey: generateParameterSigningKeys().privateKey, maxEffectiveAgeMs: 10 * 365 * 86_400_000 });
+        authoring.create({ kind: 'routes', body: ROUTES, effectiveFrom });
+      } finally {
+        repository.close();
+      }
+      return db;
+    }
+
+    it('uses the routes set in effect', async () => {
+      const db = databaseWithRoutes('2026-01-01T00:00:00+08:00');
+      const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', db]);
+      expect(result.code).toBe(0);
+      expect(rows(result.stdout).map((row) => [row.fareFen, row.promptId])).toEqual([
+        ['0', 'please-tap-off'],
+        ['300', 'fare-paid'],
+      ]);
+      expect(result.stderr).toContain('routes parameter set in effect');
+    });
+
+    it('skips a routes set not yet in effect', async () => {
+      const db = databaseWithRoutes('2099-01-01T00:00:00+08:00');
+      const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', db]);
+      expect(result.code).toBe(0);
+      expect(rows(result.stdout)[0]).toMatchObject({ promptId: 'stop-unknown' });
+      expect(result.stderr).toContain('contains no routes parameter set in effect');
+    });
+
+    it('rejects a missing --db', async () => {
+      const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', join(dir, 'none.db')]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+    });
   });
 
   it('rejects a missing GTFS folder', async () => {

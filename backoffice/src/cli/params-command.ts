@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, fileErrorEntry, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup, zodIssueEntries } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
@@ -6,7 +6,9 @@ import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
 import { routesBodyFromFeed } from '../gtfs/routes-from-feed.js';
 import { TapFileError, dryRunTaps } from '../params/dry-run.js';
 import { ParameterFileError, readFareTableFile } from '../params/fare-table-file.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { missingDatabaseProblem } from '../config-paths-check.js';
+import { ParameterRepository } from '../params/parameter-repository.js';
 import { ParameterAuthoringError } from '../params/authoring.js';
 import { SigningKeyError } from '../params/signing-key-file.js';
 import { blacklistCommand, keygenCommand, publishCommand, statusCommand, UsageError, type CommandIo } from './params-authoring-commands.js';
@@ -63,7 +65,7 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
   try {
     ({ values } = parseArgs({
       args,
-      options: { table: { type: 'string' }, taps: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { table: { type: 'string' }, taps: { type: 'string' }, routes: { type: 'string' }, config: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: false,
       strict: true,
     }));
@@ -78,7 +80,7 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
   if (values.taps === undefined) throw new UsageError(cliText('cli.params.missingTaps', language));
 
   const table = readFareTableFile(values.table);
-  const routeStops = values.routes === undefined ? undefined : readRouteStops(values.routes);
+  const routeStops = values.routes === undefined ? activeRouteStops(values.config, values.db, io, language) : readRouteStops(values.routes);
   let csv: Buffer;
   try {
     csv = readFileSync(values.taps);
@@ -87,6 +89,36 @@ function dryRun(args: string[], io: CommandIo, language: Language): number {
   }
   io.stdout(dryRunTaps(table, csv, routeStops));
   return EXIT_OK;
+}
+
+/**
+ * Loads the routes parameter set in effect now from the clearing database: --db, else the config's
+ * db, else the default database file. Returns undefined, so that only the fare table's stop lists
+ * apply, when the default file does not exist or the database contains no routes set in effect. A
+ * database named by --db or --config must exist.
+ */
+function activeRouteStops(configPath: string | undefined, db: string | undefined, io: CommandIo, language: Language): RouteStopLookup | undefined {
+  const config = loadConfig(configPath, db === undefined ? {} : { db });
+  const named = configPath !== undefined || db !== undefined;
+  if (!named && !existsSync(config.db)) return undefined;
+  const databaseProblem = missingDatabaseProblem(config.db);
+  if (databaseProblem !== undefined) throw new UsageError(databaseProblem[language]);
+
+  const repository = new ParameterRepository(config.db);
+  let active;
+  try {
+    active = repository.active('routes', new Date());
+  } finally {
+    repository.close();
+  }
+  if (active === undefined) {
+    io.stderr(`busfare-backoffice params: ${cliText('cli.params.dryRunNoRoutesSet', language, { db: config.db })}\n`);
+    return undefined;
+  }
+  const result = routesBodySchema.safeParse(active.set.body);
+  if (!result.success) throw new ParameterFileError(config.db, zodIssueEntries(result.error.issues));
+  io.stderr(`busfare-backoffice params: ${cliText('cli.params.dryRunRoutesSet', language, { db: config.db, version: active.set.version })}\n`);
+  return routeStopLookupFromRoutes(result.data);
 }
 
 /** Loads route data from a GTFS folder or a routes JSON file (a parameter set or its body). */

@@ -55,6 +55,7 @@ export class ParameterRepository {
       ),
       latest: this.db.prepare<[string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? ORDER BY version DESC LIMIT 1`),
       find: this.db.prepare<[string, number], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? AND version = ?`),
+      newestFirst: this.db.prepare<[string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? ORDER BY version DESC`),
       latestOfMode: this.db.prepare<[string, string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? AND mode = ? ORDER BY version DESC LIMIT 1`),
       unpublished: this.db.prepare<[], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE published_at IS NULL ORDER BY created_at, kind, version`),
       markPublished: this.db.prepare<[string, string, number]>('UPDATE parameter_publications SET published_at = ? WHERE kind = ? AND version = ?'),
@@ -79,6 +80,15 @@ export class ParameterRepository {
 
   find(kind: ParameterKind, version: number): StoredPublication | undefined {
     return toPublication(this.statements.find.get(kind, version));
+  }
+
+  /** The highest version of `kind` whose effectiveFrom is at or before `now`, the set a terminal applies then. */
+  active(kind: ParameterKind, now: Date): StoredPublication | undefined {
+    for (const row of this.statements.newestFirst.iterate(kind)) {
+      const publication = toPublication(row)!;
+      if (Date.parse(publication.set.effectiveFrom) <= now.getTime()) return publication;
+    }
+    return undefined;
   }
 
   /** The newest full blacklist, the base of every later delta. */

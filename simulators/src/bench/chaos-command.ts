@@ -17,6 +17,7 @@ import { ChaosBus } from './chaos-bus.js';
 import { DuplicateDelivery, FaultSchedule, RestartableBroker, sleep } from './chaos-faults.js';
 import { RiderFlow } from './rider-flow.js';
 import { DRAINING_LINE } from './run-console.js';
+import { reportPathProblem } from './report-path.js';
 
 export const CHAOS_USAGE = `Usage: busfare-bench chaos [--duration SECONDS] [--report FILE] [options]
 
@@ -72,6 +73,8 @@ export function parseChaosArgs(args: string[]): ChaosSettings | 'help' {
     },
   });
   if (values.help) return 'help';
+  const reportProblem = values.report === undefined ? undefined : reportPathProblem(values.report);
+  if (reportProblem !== undefined) throw new ChaosUsageError(reportProblem);
   const number = (flag: string, text: string | undefined, fallback: number, min: number): number => {
     if (text === undefined) return fallback;
     const value = Number(text);

@@ -14,6 +14,7 @@ import { DRAINING_LINE, addressLines, cityProgress, reportLine, summaryLine } fr
 import { cityLedgerReport } from './city-report.js';
 import { runDaysBench } from './days-runner.js';
 import { RiderFlow } from './rider-flow.js';
+import { reportPathProblem } from './report-path.js';
 
 export const RUN_USAGE = `Usage: busfare-bench run [options]
 
@@ -94,6 +95,8 @@ export function parseRunArgs(args: string[]): RunSettings | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
+  const reportProblem = values.report === undefined ? undefined : reportPathProblem(values.report);
+  if (reportProblem !== undefined) throw new UsageError(reportProblem);
   if (values.port !== undefined && values.port !== '0') throw new UsageError(`invalid --port "${values.port}": only --port 0 (free ports for all) is accepted; choose ports with --mqtt-port, --http-port and --screen-port`);
   const port = values.port === undefined ? undefined : 0;
   const settings: RunSettings = {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.js';
 import { UsageError } from './run-command.js';
 import { runTearingSweep } from './tearing-sweep.js';
+import { reportPathProblem } from './report-path.js';
 
 export const TEARING_USAGE = `Usage: busfare-bench tearing [options]
 
@@ -41,6 +42,8 @@ export async function tearingCommand(args: string[]): Promise<number> {
     process.stdout.write(TEARING_USAGE);
     return 0;
   }
+  const reportProblem = values.report === undefined ? undefined : reportPathProblem(values.report);
+  if (reportProblem !== undefined) throw new UsageError(reportProblem);
   const rounds = wholeNumber('--rounds', values.rounds ?? '6', 1, 1_000);
   const seed = wholeNumber('--seed', values.seed ?? '2026', 0, 2 ** 31);
   const logger = createLogger('busfare-bench');
