@@ -175,6 +175,28 @@ describe('tap processor against hostile cards', () => {
     });
   }
 
+  it('stops asking to tap again when the purse log stays unreadable', async () => {
+    const fixture = await createTapFixture();
+    const inner = makeCard();
+    const garbledDebit = hostileCard(inner, (c, real) => {
+      const answer = real();
+      return ins(c) === 0x54 ? answer.subarray(0, 3) : answer;
+    });
+    expect((await fixture.tap(garbledDebit)).status).toBe('in-doubt');
+    expect(inner.balanceFen).toBe(800);
+
+    // A card that refuses its purse log on every read: the retry at once stays in doubt.
+    const failingLog = hostileCard(inner, (c, real) => (ins(c) === 0xb2 && c[3] === ((0x18 << 3) | 4) ? Uint8Array.of(0x6a, 0x82) : real()));
+    expect((await fixture.tap(failingLog)).status).toBe('in-doubt');
+
+    // Later the card pays again, and the torn record stays open for clearing.
+    fixture.clock.advance(10 * 60_000);
+    const later = await fixture.tap(failingLog);
+    expect(later.status).toBe('accepted');
+    expect(inner.balanceFen).toBe(600);
+    expect(fixture.store.listOpenInDoubt()).toHaveLength(1);
+  });
+
   it('voids the attempt when DEBIT is refused with 9302', async () => {
     const fixture = await createTapFixture();
     const inner = makeCard();

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateParameterSigningKeys } from '@busfare/shared-protocol';
@@ -201,6 +202,31 @@ describe('params dry-run', () => {
       const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', join(dir, 'none.db')]);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
+    });
+
+    it('names a --db that is no database', async () => {
+      const db = file('notes.db', 'plain text, long enough to fill the header page of a database file');
+      const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', db]);
+
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(db);
+      expect(result.stderr).toContain('file is not a database');
+    });
+
+    it('leaves the --db file unchanged', async () => {
+      const db = join(dir, 'other.db');
+      const other = new Database(db);
+      other.exec('CREATE TABLE notes (text TEXT)');
+      other.close();
+      const before = readFileSync(db);
+
+      const result = await run(['dry-run', '--table', file('table.json', SECTION_TABLE), '--taps', sectionTaps(), '--db', db]);
+
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('contains no routes parameter set in effect');
+      expect(readFileSync(db).equals(before)).toBe(true);
+      expect(existsSync(`${db}-wal`)).toBe(false);
     });
   });
 

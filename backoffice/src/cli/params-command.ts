@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { DEFAULT_LANGUAGE, FareInputError, LANGUAGE_VARIABLE, type Language, LanguageOptionError, cliHelp, cliText, fileErrorEntry, parseArgsErrorText, problemListText, routeStopLookupFromRoutes, takeLanguageOption, routesBodySchema, type RouteStopLookup, zodIssueEntries } from '@busfare/shared-protocol';
 import { readCsvTableError } from '../csv/csv-errors.js';
 import { GtfsFeedError, importGtfsFeed } from '../gtfs/gtfs-feed.js';
@@ -8,7 +10,7 @@ import { TapFileError, dryRunTaps } from '../params/dry-run.js';
 import { ParameterFileError, readFareTableFile } from '../params/fare-table-file.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { missingDatabaseProblem } from '../config-paths-check.js';
-import { ParameterRepository } from '../params/parameter-repository.js';
+import { readActivePublication } from '../params/parameter-repository.js';
 import { ParameterAuthoringError } from '../params/authoring.js';
 import { SigningKeyError } from '../params/signing-key-file.js';
 import { blacklistCommand, keygenCommand, publishCommand, statusCommand, UsageError, type CommandIo } from './params-authoring-commands.js';
@@ -104,12 +106,13 @@ function activeRouteStops(configPath: string | undefined, db: string | undefined
   const databaseProblem = missingDatabaseProblem(config.db);
   if (databaseProblem !== undefined) throw new UsageError(databaseProblem[language]);
 
-  const repository = new ParameterRepository(config.db);
   let active;
   try {
-    active = repository.active('routes', new Date());
-  } finally {
-    repository.close();
+    active = readActivePublication(config.db, 'routes', new Date());
+  } catch (error) {
+    // A file that is no SQLite database, or a damaged one, is a wrong --db or config db.
+    if (!(error instanceof Database.SqliteError)) throw error;
+    throw new UsageError(cliText('cli.db.unreadable', language, { db: resolve(config.db), reason: error.message }));
   }
   if (active === undefined) {
     io.stderr(`busfare-backoffice params: ${cliText('cli.params.dryRunNoRoutesSet', language, { db: config.db })}\n`);

@@ -33,6 +33,27 @@ interface PublicationRow {
 }
 
 /**
+ * Returns the highest version of `kind` whose effectiveFrom is at or before `now`, the set a
+ * terminal applies then, from the clearing database at `path`. The file is opened read-only and
+ * left as it is, so a database without the publications table has no such set.
+ */
+export function readActivePublication(path: string, kind: ParameterKind, now: Date): StoredPublication | undefined {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parameter_publications'").get();
+    if (table === undefined) return undefined;
+    const rows = db.prepare<[string], PublicationRow>('SELECT set_json, chunks, chunk_sizes, created_at, published_at FROM parameter_publications WHERE kind = ? ORDER BY version DESC');
+    for (const row of rows.iterate(kind)) {
+      const publication = toPublication(row)!;
+      if (Date.parse(publication.set.effectiveFrom) <= now.getTime()) return publication;
+    }
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * Every parameter set the back office has signed, in the clearing database. It is the outbox of
  * the publication service: authoring (CLI or console) inserts a set, and the running back office
  * publishes each set not yet published and marks it.
@@ -55,7 +76,6 @@ export class ParameterRepository {
       ),
       latest: this.db.prepare<[string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? ORDER BY version DESC LIMIT 1`),
       find: this.db.prepare<[string, number], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? AND version = ?`),
-      newestFirst: this.db.prepare<[string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? ORDER BY version DESC`),
       latestOfMode: this.db.prepare<[string, string], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE kind = ? AND mode = ? ORDER BY version DESC LIMIT 1`),
       unpublished: this.db.prepare<[], PublicationRow>(`SELECT ${columns} FROM parameter_publications WHERE published_at IS NULL ORDER BY created_at, kind, version`),
       markPublished: this.db.prepare<[string, string, number]>('UPDATE parameter_publications SET published_at = ? WHERE kind = ? AND version = ?'),
@@ -80,15 +100,6 @@ export class ParameterRepository {
 
   find(kind: ParameterKind, version: number): StoredPublication | undefined {
     return toPublication(this.statements.find.get(kind, version));
-  }
-
-  /** The highest version of `kind` whose effectiveFrom is at or before `now`, the set a terminal applies then. */
-  active(kind: ParameterKind, now: Date): StoredPublication | undefined {
-    for (const row of this.statements.newestFirst.iterate(kind)) {
-      const publication = toPublication(row)!;
-      if (Date.parse(publication.set.effectiveFrom) <= now.getTime()) return publication;
-    }
-    return undefined;
   }
 
   /** The newest full blacklist, the base of every later delta. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,31 @@ describe('--report checked before a run', () => {
 
   it('rejects a folder as the file', () => {
     expect(reportPathProblem(directory)).toMatch(/it is a folder/);
+  });
+
+  it('names the missing folder of a symlink target', () => {
+    const link = join(directory, 'report.json');
+    symlinkSync(join(directory, 'missing', 'report.json'), link);
+
+    expect(reportPathProblem(link)).toMatch(/folder .*missing does not exist/);
+  });
+
+  it('accepts a symlink to a new file', () => {
+    const link = join(directory, 'report.json');
+    symlinkSync('target.json', link);
+
+    expect(reportPathProblem(link)).toBeUndefined();
+  });
+
+  it('accepts /dev/stdout', () => {
+    expect(reportPathProblem('/dev/stdout')).toBeUndefined();
+  });
+
+  it('rejects a symlink loop', () => {
+    const link = join(directory, 'report.json');
+    symlinkSync('report.json', link);
+
+    expect(reportPathProblem(link)).toMatch(/symlink loop/);
   });
 
   it('run rejects a missing folder', () => {

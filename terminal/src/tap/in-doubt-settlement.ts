@@ -5,6 +5,14 @@ import { exchange } from './apdu-exchange.js';
 import { findLoggedTransaction } from './purse-log.js';
 import type { TapResult } from './tap-outcome.js';
 
+/**
+ * Time after a torn debit (ms) during which a purse log that the card refuses keeps the card in
+ * doubt, so its retries get "请重刷" and no debit. Later taps leave the record open for clearing
+ * and charge afresh, as when the log no longer reaches back to the debit.
+ * NOTE: 10 minutes is an estimate of how long a rider keeps retrying at the same bus.
+ */
+export const UNREADABLE_LOG_WAIT_MS = 10 * 60_000;
+
 export interface SettlementContext {
   store: TransactionStore;
   now: () => Date;
@@ -22,9 +30,10 @@ export interface SettlementContext {
  * When another transaction took that counter, or the counter has not moved, no debit happened:
  * the record is resolved `not-debited` and the caller runs a fresh purchase (undefined). The log
  * check matters because a card keeps only its last proof: after a torn tap here and a purchase
- * elsewhere, the proof for counter + 1 belongs to the other terminal. Whenever the outcome stays
- * unknown the tap ends with "请重刷" and no debit, so a card is never debited twice while its
- * record is open.
+ * elsewhere, the proof for counter + 1 belongs to the other terminal. While the outcome stays
+ * unknown the tap ends with "请重刷" and no debit. Two cases differ: a log that no longer reaches
+ * back to that counter, and one that stays unreadable past UNREADABLE_LOG_WAIT_MS. There the
+ * record is left open for clearing and the caller runs a fresh purchase.
  */
 export async function settleInDoubt(session: CardSession, counter: { apdus: number }, open: OpenInDoubt, context: SettlementContext): Promise<TapResult | undefined> {
   const { store } = context;
@@ -33,7 +42,12 @@ export async function settleInDoubt(session: CardSession, counter: { apdus: numb
   const keepInDoubt = (reason: string): TapResult => ({ status: 'in-doubt', promptId: 'tap-again', reason, asn: open.record.card.asn, sequence: open.sequence });
 
   const verdict = await context.step(() => findLoggedTransaction(session, counter, provedCounter, debit));
-  if (verdict === 'unreadable') return keepInDoubt('purse log unreadable');
+  if (verdict === 'unreadable') {
+    if (context.now().getTime() - Date.parse(open.record.occurredAt) < UNREADABLE_LOG_WAIT_MS) return keepInDoubt('purse log unreadable');
+    // A card that refuses its purse log on every read would otherwise be asked to tap again for good.
+    context.warn({ sequence: open.sequence, asn: open.record.card.asn, occurredAt: open.record.occurredAt }, 'in-doubt record cannot be settled on the card because its purse log stays unreadable; left for clearing');
+    return undefined;
+  }
   const occurredAt = context.now().toISOString();
   if (verdict === 'not-debited') {
     store.appendResolution(open.sequence, 'not-debited', { occurredAt });

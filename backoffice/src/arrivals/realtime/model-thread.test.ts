@@ -160,6 +160,31 @@ describe('WorkerModelBuilder', () => {
     await builder.close();
   });
 
+  it('keeps a reply when the timeout fires before exit', async () => {
+    // The worker replies and then blocks for 3 s in a child process, which terminate() cannot cut
+    // short, so the 1.5 s timeout fires after the reply and before the thread exits.
+    const blocking = join(directory, 'blocking');
+    const source = [
+      "import { execFileSync } from 'node:child_process';",
+      "import { writeFileSync } from 'node:fs';",
+      "import { parentPort } from 'node:worker_threads';",
+      "parentPort.postMessage({ error: 'no model' });",
+      `writeFileSync(${JSON.stringify(blocking)}, '');`,
+      "execFileSync('sleep', ['3']);",
+    ].join('\n');
+    const builder = new WorkerModelBuilder(scriptWith('slow-exit-worker.mjs', source), 'recorded', 1500);
+
+    const built = builder.build(requestOf(fixtureStore));
+    // The reply is handled only once the worker blocks, so terminate() comes too late to stop it.
+    const deadline = Date.now() + 1000;
+    while (!existsSync(blocking) && Date.now() < deadline);
+    const settleBy = Date.now() + 50;
+    while (Date.now() < settleBy);
+
+    await expect(built).rejects.toThrow('arrival model build failed in the worker thread: no model');
+    await builder.close();
+  });
+
   it('finds no built script beside the sources', () => {
     expect(bundledModelScript()).toBeUndefined();
   });

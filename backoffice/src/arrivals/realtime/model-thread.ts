@@ -38,9 +38,10 @@ export function bundledModelScript(): URL | undefined {
 
 /**
  * Runs each build in a new worker thread, which exits after it replies, so the heap that reading
- * and building take is freed with the thread. A build settles only once its thread has exited,
- * so the next worker of a shared BuildSlot starts after that heap is gone. The parts arrive with
- * their ArrayBuffers transferred, not copied.
+ * and building take is freed with the thread. A build settles once its thread has exited, so the
+ * next worker of a shared BuildSlot starts after that heap is gone, unless an uncaught error in
+ * the thread, the timeout or close() ends it first. The parts arrive with their ArrayBuffers
+ * transferred, not copied.
  */
 export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> {
   private running: { worker: Worker; reject: (error: Error) => void } | undefined;
@@ -66,13 +67,14 @@ export class WorkerModelBuilder<K extends ModelKind> implements ModelBuilder<K> 
         this.running = undefined;
         outcome();
       };
+      let replied: (() => void) | undefined;
+      // A reply that came before the timeout counts even when the thread has not exited yet.
       const timer = setTimeout(() => {
-        settle(() => reject(new Error(`arrival model worker timed out after ${this.timeoutMs / 1000} s without a reply and was stopped`)));
+        settle(replied ?? (() => reject(new Error(`arrival model worker timed out after ${this.timeoutMs / 1000} s without a reply and was stopped`))));
         void worker.terminate();
       }, this.timeoutMs);
       timer.unref();
       this.running = { worker, reject: (error) => settle(() => reject(error)) };
-      let replied: (() => void) | undefined;
       worker.on('message', (reply: unknown) => {
         replied ??= () => settleReply(reply, (build) => resolve(build as ModelBuild<K>), reject);
         void worker.terminate();

@@ -2,6 +2,7 @@ import {
   InvalidFieldError,
   parseDdmmyy,
   parseDecimalInRange,
+  parseDecimalOrOmit,
   parseInteger,
   parseLatitude,
   parseLetter,
@@ -99,8 +100,10 @@ function decodeRmc(talker: Talker, f: string[]): RmcRecord {
     status: parseLetter(f[1]!, 'AV', 'RMC status') as 'A' | 'V' | undefined,
     lat: parseLatitude(f[2]!, f[3]!),
     lon: parseLongitude(f[4]!, f[5]!),
-    speedKnots: parseDecimalInRange(f[6]!, 'speed', 0, Number.POSITIVE_INFINITY),
-    courseDeg: parseDecimalInRange(f[7]!, 'course', 0, 360),
+    // RMC carries the date that dates the epoch's fix, so an out-of-range speed or course is left
+    // out rather than the whole sentence.
+    speedKnots: parseDecimalOrOmit(f[6]!, 'speed', 0, Number.POSITIVE_INFINITY),
+    courseDeg: parseDecimalOrOmit(f[7]!, 'course', 0, 360),
     date: parseDdmmyy(f[8]!),
     mode: f[11] === undefined ? undefined : parseLetter(f[11], MODE_LETTERS, 'mode'),
     navStatus: f[12] === undefined ? undefined : parseLetter(f[12], NAV_STATUS_LETTERS, 'navigational status'),

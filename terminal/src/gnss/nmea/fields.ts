@@ -117,6 +117,12 @@ export function parseDecimal(field: string, name: string): number | undefined {
   return Number(field);
 }
 
+/** Parses a decimal field, or returns undefined when it lies outside `min` to `max`. Text that is not a decimal still throws. */
+export function parseDecimalOrOmit(field: string, name: string, min: number, max: number): number | undefined {
+  const value = parseDecimal(field, name);
+  return value !== undefined && (value < min || value > max) ? undefined : value;
+}
+
 /** Parses a decimal field that must lie from `min` to `max`, such as a speed (never negative) or a course in degrees. */
 export function parseDecimalInRange(field: string, name: string, min: number, max: number): number | undefined {
   const value = parseDecimal(field, name);

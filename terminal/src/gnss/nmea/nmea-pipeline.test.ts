@@ -156,6 +156,17 @@ describe('NmeaFixPipeline epochs', () => {
     expect(events[998]).toEqual({ kind: 'ignored', line: 2995, reason: 'no fix: RMC status V' });
   });
 
+  it('keeps the dated fix of an RMC with an out-of-range speed or course', () => {
+    for (const [speed, course] of [['-0.1', '90.0'], ['10.0', '400.0']]) {
+      const lines = [sentence(`GPRMC,120000,A,3114.8770,N,12135.2463,E,${speed},${course},110922,,,A`), sentence('GPGGA,120000,3114.8770,N,12135.2463,E,1,08,1.2,10.0,M,8.3,M,,')];
+      const found = fixes(run(lines.join('\n')));
+
+      expect(found, `${speed} ${course}`).toHaveLength(1);
+      expect(found[0]!.time, `${speed} ${course}`).toEqual(new Date('2022-09-11T12:00:00Z'));
+      expect(found[0]!.lat, `${speed} ${course}`).toBeCloseTo(31.24795, 5);
+    }
+  });
+
   it('closes an epoch that never changes time', () => {
     const pipeline = new NmeaFixPipeline(OLD_RECORDINGS);
     const events: NmeaEvent[] = [];

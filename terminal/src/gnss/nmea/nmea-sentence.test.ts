@@ -106,8 +106,6 @@ describe('decodeSentence', () => {
     ['missing hemisphere', 'GPGGA,120000,3114.8770,,12135.2463,E,1,08,1.2,10.0,M,8.3,M,,', 'GGA: invalid latitude hemisphere ""'],
     ['non-numeric HDOP', 'GPGGA,120000,3114.8770,N,12135.2463,E,1,08,x,10.0,M,8.3,M,,', 'GGA: invalid HDOP "x"'],
     ['negative HDOP', 'GPGGA,120000,3114.8770,N,12135.2463,E,1,08,-1.0,10.0,M,8.3,M,,', 'GGA: invalid HDOP "-1.0" (out of range)'],
-    ['negative speed', 'GPRMC,120000,A,3114.8770,N,12135.2463,E,-5.0,90.0,110922,,', 'RMC: invalid speed "-5.0" (out of range)'],
-    ['course above 360', 'GPRMC,120000,A,3114.8770,N,12135.2463,E,1.0,400.0,110922,,', 'RMC: invalid course "400.0" (out of range)'],
     ['negative VTG course', 'GPVTG,-10.0,T,,M,1.0,N,1.9,K,A', 'VTG: invalid course "-10.0" (out of range)'],
     ['quality above 8', 'GPGGA,120000,3114.8770,N,12135.2463,E,9,08,1.2,10.0,M,8.3,M,,', 'GGA: invalid fix quality "9"'],
     ['invalid GNS mode', 'GNGNS,191503.01,3645.876324,N,03124.670280,E,AXN,08,1.3,-6.7,32.0,,,V', 'GNS: invalid GNS mode "AXN"'],
@@ -125,6 +123,15 @@ describe('decodeSentence', () => {
     expect(record.time?.msOfDay).toBe(86_399_500);
     expect(record.date).toEqual({ year: 2005, month: 9, day: 25, twoDigitYear: true });
     expect(record.speedKnots).toBe(45.1);
+  });
+
+  it('leaves out an out-of-range RMC speed and course', () => {
+    const result = decode('GPRMC,120000,A,3114.8770,N,12135.2463,E,-5.0,400.0,110922,,');
+    const record = (result as { record: RmcRecord }).record;
+    expect(result.ok).toBe(true);
+    expect(record.speedKnots).toBeUndefined();
+    expect(record.courseDeg).toBeUndefined();
+    expect(record.date).toEqual({ year: 2022, month: 9, day: 11, twoDigitYear: true });
   });
 
   it('decodes a leap second as 23:59:59.999', () => {
