@@ -1,5 +1,6 @@
 import type { CardType, CardTypeRule, FareTableBody, DayType } from '../schemas/fare-table.js';
 import type { RiderPromptId } from '../messages/catalogue.js';
+import { cardTypeOfCode } from './card-type-code.js';
 import type { CardFacts } from './fare-input.js';
 import type { LocalTime } from './local-time.js';
 import { dayTypeOf, inClockRange } from './local-time.js';
@@ -21,7 +22,7 @@ export function resolveCardType(card: CardFacts, table: FareTableBody): CardType
   const issuerId = card.issuerId ?? '';
   const local = table.localIssuerPrefixes.some((prefix) => issuerId.startsWith(prefix));
   if (!local) return 'tunion-out-of-town';
-  const cardType = card.typeCode === undefined ? undefined : table.cardTypeByCode[String(card.typeCode)];
+  const cardType = card.typeCode === undefined ? undefined : cardTypeOfCode(table.cardTypeByCode, card.typeCode);
   return cardType ?? { promptId: 'invalid-card', reason: `unknown card type code ${card.typeCode ?? '(none)'}` };
 }
 

@@ -6,3 +6,4 @@ export { farePrompt, cardTypePrompt } from './fare-prompt.js';
 export { routeStopLookupFromRoutes } from './route-stop-lookup.js';
 export { MAX_BOARDING_CLOCK_AHEAD_MS, isBoardingAfterTap } from './clock-drift.js';
 export { acquirerCityCode } from './acquirer-city.js';
+export { cardTypeOfCode } from './card-type-code.js';

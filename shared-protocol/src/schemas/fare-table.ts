@@ -122,13 +122,20 @@ export const fareTableBodySchema = z.object({
   cardTypes: z.partialRecord(cardTypeSchema, cardTypeRuleSchema),
   /**
    * Card-type code from the card (EF15 byte 28 on T-Union cards) to card type. The code is one
-   * byte, looked up as its decimal text, so a key with a leading zero or above 255 would never match.
+   * byte in decimal, so a key above 255 would never match. "03" names the same byte as "3", and a
+   * table may not name one byte twice.
    */
   cardTypeByCode: z.record(z.string().regex(/^\d{1,3}$/), cardTypeSchema).superRefine((codes, ctx) => {
+    const keyOfByte = new Map<number, string>();
     for (const code of Object.keys(codes)) {
-      if (String(Number(code)) !== code || Number(code) > 255) {
-        ctx.addIssue({ code: 'custom', path: [code], message: `card-type code "${code}" matches no card: write a byte value from 0 to 255 without leading zeros` });
+      const byte = Number(code);
+      if (byte > 255) {
+        ctx.addIssue({ code: 'custom', path: [code], message: `card-type code "${code}" matches no card: write a byte value from 0 to 255` });
+        continue;
       }
+      const other = keyOfByte.get(byte);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: [code], message: `card-type code "${code}" names the same byte as "${other}": keep one of them` });
+      keyOfByte.set(byte, code);
     }
   }),
   /** Cards issued outside these issuer-id prefixes are out-of-town T-Union cards. */

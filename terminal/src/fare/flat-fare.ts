@@ -1,4 +1,4 @@
-import { type CardType, type FareTableBody, type RiderPromptId, cardTypePrompt } from '@busfare/shared-protocol';
+import { type CardType, type FareTableBody, type RiderPromptId, cardTypeOfCode, cardTypePrompt } from '@busfare/shared-protocol';
 
 export interface FlatFareInput {
   fareTable: FareTableBody;
@@ -24,7 +24,7 @@ export type FareDecision =
 export function decideFlatFare(input: FlatFareInput): FareDecision {
   const { fareTable } = input;
   const local = fareTable.localIssuerPrefixes.some((prefix) => input.issuerId.startsWith(prefix));
-  const cardType: CardType | undefined = local ? fareTable.cardTypeByCode[String(input.cardTypeCode)] : 'tunion-out-of-town';
+  const cardType: CardType | undefined = local ? cardTypeOfCode(fareTable.cardTypeByCode, input.cardTypeCode) : 'tunion-out-of-town';
   if (!cardType) return { kind: 'refuse', promptId: 'invalid-card', reason: `unknown card type code ${input.cardTypeCode}` };
 
   if (/^\d{8}$/.test(input.startDate) && input.startDate !== '00000000' && input.today < input.startDate) {

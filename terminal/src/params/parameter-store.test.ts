@@ -127,8 +127,8 @@ describe('ParameterStore', () => {
   });
 
   it('rejects card-type codes no card carries', () => {
-    // The card carries one byte and the fare engine looks it up as String(byte), so "03" or "256" would never match.
-    for (const code of ['03', '003', '256', '999']) {
+    // The card carries one byte, so a code above 255 never matches.
+    for (const code of ['256', '999']) {
       const body = fareTableBody();
       body.cardTypeByCode[code] = 'student';
       expectRejected(fareTableSet(2, '2026-01-02T00:00:00+08:00', body), [new RegExp(`^body\\.cardTypeByCode\\.${code}`)]);
@@ -136,6 +136,19 @@ describe('ParameterStore', () => {
     const body = fareTableBody();
     body.cardTypeByCode['0'] = 'ordinary';
     body.cardTypeByCode['255'] = 'student';
+    expect(store.accept(fareTableSet(2, '2026-01-02T00:00:00+08:00', body))).toEqual({ ok: true });
+  });
+
+  it('rejects two keys for one card-type byte', () => {
+    const body = fareTableBody();
+    body.cardTypeByCode['3'] = 'student';
+    body.cardTypeByCode['03'] = 'ordinary';
+    expectRejected(fareTableSet(2, '2026-01-02T00:00:00+08:00', body), [/^body\.cardTypeByCode\.03/]);
+  });
+
+  it('accepts a card-type code with leading zeros', () => {
+    const body = fareTableBody();
+    body.cardTypeByCode['003'] = 'student';
     expect(store.accept(fareTableSet(2, '2026-01-02T00:00:00+08:00', body))).toEqual({ ok: true });
   });
 
