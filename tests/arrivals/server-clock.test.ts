@@ -188,6 +188,42 @@ describe('back-office clock judged by the fleet', () => {
     expect(lines.filter((line) => line.msg.includes('agrees with the terminals'))).toHaveLength(0);
   });
 
+  it('keeps the correction while fewer buses report', () => {
+    serverNow = NOW - 1200;
+    storeFleet([FLEET[0]!, FLEET[2]!, FLEET[3]!], NOW);
+    const { lines, logger } = logged();
+    const arrivals = service(logger);
+    arrivals.refresh();
+
+    // Eleven minutes later bus-3 has ended its trip, and two buses are too few for a consensus.
+    serverNow += 660;
+    storeFleet([FLEET[0]!, FLEET[3]!], NOW + 660);
+    const snapshot = arrivals.refresh();
+    arrivals.stop();
+
+    expect(snapshot.vehicles.map((bus) => bus.vehicleId).sort()).toEqual(['bus-1', 'bus-4']);
+    expect(snapshot.refreshedAt).toBeGreaterThan(NOW + 645);
+    expect(drops(lines)).toHaveLength(0);
+  });
+
+  it('ends a correction that fewer buses contradict', () => {
+    serverNow = NOW - 1200;
+    storeFleet([FLEET[0]!, FLEET[2]!, FLEET[3]!], NOW);
+    const { lines, logger } = logged();
+    const arrivals = service(logger);
+    arrivals.refresh();
+
+    // Eleven minutes later NTP has set the server's clock right, and two buses still report.
+    serverNow = NOW + 660;
+    storeFleet([FLEET[0]!, FLEET[3]!], NOW + 660);
+    const snapshot = arrivals.refresh();
+    arrivals.stop();
+
+    expect(snapshot.refreshedAt).toBe(NOW + 660);
+    expect(snapshot.vehicles.map((bus) => bus.vehicleId).sort()).toEqual(['bus-1', 'bus-4']);
+    expect(lines.filter((line) => line.msg.includes('no longer agree'))).toHaveLength(1);
+  });
+
   it('leaves an offset beyond the cap uncorrected', () => {
     serverNow = NOW - MAX_CLOCK_CORRECTION_S - 3600;
     storeFleet(FLEET, NOW);

@@ -229,6 +229,9 @@ export class ArrivalService {
       if (fix.terminalId !== undefined && fix.receivedAt !== undefined) this.fleetClock.add(fix.terminalId, fix.time, fix.receivedAt);
     }
     this.clockEstimate = this.fleetClock.estimate(this.now());
+    // At night fewer terminals report than a consensus needs. A correction they all still confirm
+    // stays, and one of them disagreeing (this server's clock set right, say) ends it.
+    if (this.clockEstimate === undefined && this.clockCorrectionS !== 0 && this.fleetClock.confirms(this.clockCorrectionS, this.now())) return;
     const offsetS = Math.abs(this.clockEstimate?.offsetS ?? 0);
     const threshold = this.clockCorrectionS === 0 ? MAX_FIX_AHEAD_S : MAX_FIX_AHEAD_S / 2;
     this.clockCorrectionS = offsetS > threshold && offsetS <= MAX_CLOCK_CORRECTION_S ? this.clockEstimate!.offsetS : 0;

@@ -105,4 +105,25 @@ describe('FleetClock', () => {
 
     expect(clock.estimate(NOW)).toBeUndefined();
   });
+
+  it('confirms an offset all terminals share', () => {
+    const clock = new FleetClock();
+    addUploads(clock, { 'T-1': 1200, 'T-2': 1230 });
+
+    expect(clock.confirms(1200, NOW)).toBe(true);
+  });
+
+  it('confirms no offset one terminal contradicts', () => {
+    const clock = new FleetClock();
+    addUploads(clock, { 'T-1': 1200, 'T-2': 0 });
+
+    expect(clock.confirms(1200, NOW)).toBe(false);
+  });
+
+  it('confirms nothing without terminals', () => {
+    const clock = new FleetClock();
+    addUploads(clock, { 'T-1': 1200 }, NOW - FLEET_CLOCK_WINDOW_S - 1);
+
+    expect(clock.confirms(1200, NOW)).toBe(false);
+  });
 });
