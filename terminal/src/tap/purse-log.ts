@@ -5,6 +5,9 @@ import { exchange } from './apdu-exchange.js';
 /** Records of the cyclic purse log a reader searches; cards keep 10 as a rule. */
 const MAX_LOG_RECORDS = 10;
 
+/** The offline counter is two bytes and wraps from FFFF to 0000. */
+const COUNTER_MODULUS = 0x10000;
+
 /** READ RECORD status for a record never written (ISO 7816-4 "record not found"). */
 const RECORD_NOT_FOUND = 0x6a83;
 
@@ -39,11 +42,20 @@ export async function findLoggedTransaction(
     const entry = parsePurseLogRecord(response.data);
     if (!OFFLINE_COUNTER_TYPES.has(entry.transactionType)) continue;
     purchasesSeen += 1;
-    if (entry.serial < postDebitCounter) return 'not-debited';
+    if (counterIsBefore(entry.serial, postDebitCounter)) return 'not-debited';
     if (entry.serial === postDebitCounter) {
       const ours = entry.terminalNumber === debit.psamTerminalNumber && entry.dateTime === debit.cardDateTime && entry.amountFen === debit.amountFen;
       return ours ? 'debited' : 'not-debited';
     }
   }
   return 'unknown';
+}
+
+/**
+ * Tells whether counter `a` comes before `b`, across the wrap from FFFF to 0000: a log holds a few
+ * records, so two counters within half the range of each other are compared by their distance.
+ */
+export function counterIsBefore(a: number, b: number): boolean {
+  const distance = (b - a + COUNTER_MODULUS) % COUNTER_MODULUS;
+  return distance !== 0 && distance < COUNTER_MODULUS / 2;
 }
