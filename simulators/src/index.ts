@@ -22,6 +22,7 @@ export * from './psam/software-psam.js';
 export * from './psam/psam-transport.js';
 export * from './reader/link-latency.js';
 export * from './reader/in-process-reader.js';
+export * from './reader/pn532-emulator.js';
 export * from './cards/run-purchase.js';
 export * from './gps/index.js';
 export * from './bench/bench-report.js';

@@ -38,6 +38,7 @@ export * from './shift/index.js';
 export * from './screen/index.js';
 export * from './trip/index.js';
 export * from './readers/socket/index.js';
+export * from './readers/serial/index.js';
 export * from './runtime/terminal-config.js';
 export * from './store/outbox-snapshot.js';
 export * from './runtime/clock-check.js';

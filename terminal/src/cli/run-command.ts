@@ -23,6 +23,7 @@ import { PcscApduTransport } from '../readers/pcsc/pcsc-apdu-transport.js';
 import { PcscCardReader } from '../readers/pcsc/pcsc-card-reader.js';
 import { PcscService } from '../readers/pcsc/pcsc-service.js';
 import { DriverScreenServiceAlert } from '../readers/pcsc/service-alert.js';
+import { SerialCardReader } from '../readers/serial/serial-card-reader.js';
 import { SocketReaderLink } from '../readers/socket/socket-reader-link.js';
 import { AlertingPsam } from '../runtime/alerting-psam.js';
 import { ClockCheck } from '../runtime/clock-check.js';
@@ -176,7 +177,7 @@ export async function startTerminal(config: TerminalConfig, logger: Logger): Pro
     service: config.service,
     routes: () => parameters.active('routes', clock.now())?.body as RoutesBody | undefined,
     utcOffsetMinutes: config.utcOffsetMinutes,
-    samStartup: config.reader.kind === 'pcsc' ? 'retry' : 'required',
+    samStartup: config.reader.kind === 'socket' ? 'required' : 'retry',
     driverCards: config.driverCards,
   });
   const driver = new DriverScreenService({
@@ -280,7 +281,8 @@ class DeviceLinks {
   readonly psam: ApduTransport;
   readonly socketLink: SocketReaderLink | undefined;
   gpsHealth: DeviceHealth | undefined;
-  private readonly pcsc: { service: PcscService; reader: PcscCardReader; slot: PcscApduTransport } | undefined;
+  /** The PC/SC side: always the PSAM slot, and also the card reader unless the cards are read by a serial module. */
+  private readonly pcsc: { service: PcscService; reader: CardReader; slot: PcscApduTransport } | undefined;
   private readerHealth: DeviceHealth = 'unknown';
   private samResetListener: ((reason: string) => void) | undefined;
   private armed = false;
@@ -299,14 +301,19 @@ class DeviceLinks {
     }
     const pcscLogger = logger.child({ component: 'pcsc' });
     const service = new PcscService({ logger: pcscLogger });
-    const cardReader = new PcscCardReader({
-      logger: pcscLogger,
-      service,
-      serviceAlert: new DriverScreenServiceAlert({ screen }),
-      ...(reader.readerName === undefined ? {} : { readerName: parseReaderNameFilter(reader.readerName) }),
-    });
+    const cardReader: CardReader =
+      reader.kind === 'serial'
+        ? new SerialCardReader({ path: reader.path, ...(reader.baudRate === undefined ? {} : { baudRate: reader.baudRate }), logger: logger.child({ component: 'serial-reader' }) })
+        : new PcscCardReader({
+            logger: pcscLogger,
+            service,
+            serviceAlert: new DriverScreenServiceAlert({ screen }),
+            ...(reader.readerName === undefined ? {} : { readerName: parseReaderNameFilter(reader.readerName) }),
+          });
     const slot = new PcscApduTransport({ logger: pcscLogger, service, ...(reader.psamReaderName === undefined ? {} : { readerName: parseReaderNameFilter(reader.psamReaderName) }) });
-    cardReader.on('health', (health) => this.readerHealthChanged(health));
+    // A PC/SC reader coming back means its SAM slot was powered again too. A serial module has no SAM slot.
+    if (reader.kind === 'pcsc') cardReader.on('health', (health) => this.readerHealthChanged(health));
+    else cardReader.on('health', (health) => (this.readerHealth = health));
     // Registered after the slot's own listener, so the slot has adopted its reader when this runs.
     service.on('reader', (pcscReader: NfcPcscReader) => {
       if (pcscReader.name !== slot.name) return;

@@ -29,7 +29,7 @@ export interface CardReaderEvents {
   error: [Error];
 }
 
-/** A contactless reader. Adapters: in-process simulator, socket-attached simulator, PC/SC. */
+/** A contactless reader. Adapters: in-process simulator, socket-attached simulator, PC/SC, PN532 module on a serial line. */
 export interface CardReader extends EventEmitter<CardReaderEvents> {
   readonly name: string;
   start(): Promise<void>;

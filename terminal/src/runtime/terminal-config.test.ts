@@ -88,6 +88,17 @@ describe('loadTerminalConfig', () => {
     expect(loadTerminalConfig(write({ ...valid, gps: { kind: 'nmea-file', path: 'trip.nmea', speed: 10, loop: true } })).gps?.kind).toBe('nmea-file');
   });
 
+  it('accepts a serial reader module with its path, baud rate and PSAM slot', () => {
+    const config = loadTerminalConfig(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: 115200, psamReaderName: 'SAM' } }));
+    expect(config.reader).toEqual({ kind: 'serial', path: '/dev/ttyS1', baudRate: 115200, psamReaderName: 'SAM' });
+  });
+
+  it('rejects a serial reader module without a path, with a bad baud rate or with a PC/SC reader name', () => {
+    expect(problemsOf(write({ ...valid, reader: { kind: 'serial' } }))).toEqual([expect.stringMatching(/^reader\.path:/)]);
+    expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: 1200 } }))).toEqual([expect.stringMatching(/^reader\.baudRate:/)]);
+    expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', readerName: 'ACR' } })).join('\n')).toMatch(/reader: .*readerName/);
+  });
+
   it('rejects a socket path on a PC/SC reader', () => {
     expect(problemsOf(write({ ...valid, reader: { kind: 'pcsc', path: 'x' } })).join('\n')).toMatch(/reader: .*path/);
   });

@@ -52,6 +52,16 @@ export const terminalConfigSchema = z.strictObject({
       /** The PSAM slot, in the same form. Default: the first contact slot. */
       psamReaderName: readerNameFilter.optional(),
     }),
+    z.strictObject({
+      /** A PN532 reader module on a serial line (HSU, 8N1) for the cards, and a PSAM in a contact slot through pcscd. */
+      kind: z.literal('serial'),
+      /** Device path of the module; prefer a stable /dev/serial/by-id/... name. */
+      path: z.string().min(1),
+      /** Default 115200, the PN532's rate after power-on. */
+      baudRate: z.number().int().min(9600).max(1_288_000).optional(),
+      /** The PSAM slot: a part of its PC/SC name, or /pattern/flags. Default: the first contact slot. */
+      psamReaderName: readerNameFilter.optional(),
+    }),
   ]),
   /** The GPS/BeiDou receiver; without it taps carry no position. */
   gps: z
