@@ -111,6 +111,36 @@ describe.skipIf(Boolean(socatMissing))('serial PN532 reader over a socat pty, wi
     expect(card.debits).toHaveLength(1);
   });
 
+  it('ends the session of a swapped CPU card', async () => {
+    const { module, sessions, removed } = await setUp();
+    const first = makeCard();
+    const second = makeCard();
+    expect(second.uid).not.toEqual(first.uid);
+    module.emulator.present(first);
+    await waitFor(() => sessions.length === 1, 'the first card on the serial reader', 3_000);
+
+    // The second card replaces the first between two polls, with no empty field in between.
+    module.emulator.present(second);
+    await expect(sessions[0]!.transmit(Uint8Array.of(0x00, 0xa4, 0x04, 0x00, 0x00))).rejects.toBeInstanceOf(CardIoError);
+    await waitFor(() => sessions.length === 2, 'a new session for the second card', 3_000);
+    expect(removed).toContain(sessions[0]);
+    expect(sessions[1]!.uid).toEqual(second.uid);
+  });
+
+  it('ends the session of a swapped M1 card', async () => {
+    const { module, sessions, removed } = await setUp();
+    const first = makeM1Card();
+    const second = makeM1Card();
+    module.emulator.present(first);
+    await waitFor(() => sessions.length === 1, 'the first card on the serial reader', 3_000);
+
+    module.emulator.present(second);
+    await waitFor(() => sessions.length === 2, 'a new session for the second card', 3_000);
+    expect(removed).toContain(sessions[0]);
+    expect(sessions[1]!.uid).toEqual(second.uid);
+    await expect(sessions[0]!.transmit(Uint8Array.of(0xff, 0xca, 0x00, 0x00, 0x00))).rejects.toBeInstanceOf(CardIoError);
+  });
+
   it('maps a pulled card and a mute module', async () => {
     const { module, reader, sessions, removed, health } = await setUp();
     const card = makeCard();

@@ -66,8 +66,35 @@ describe('Pn532Emulator with the serial reader MIFARE translation', () => {
   it('reports time-out after a tear', async () => {
     const { link, emulator } = joined();
     emulator.present(m1Card());
+    expect((await link.command(PN532_COMMAND.InListPassiveTarget, Uint8Array.of(1, 0)))[0]).toBe(1);
     emulator.tearAt((command) => command[0] === 0x30, 'before-card');
     expect(await link.command(PN532_COMMAND.InDataExchange, Uint8Array.of(1, 0x30, 4))).toEqual(Uint8Array.of(0x01));
     expect(await link.command(PN532_COMMAND.InListPassiveTarget, Uint8Array.of(1, 0))).toEqual(Uint8Array.of(0));
+  });
+
+  it('keeps a new card silent until InListPassiveTarget', async () => {
+    const { link, emulator } = joined();
+    emulator.present(m1Card());
+    expect(await link.command(PN532_COMMAND.InDataExchange, Uint8Array.of(1, 0x30, 4))).toEqual(Uint8Array.of(0x01));
+    expect((await link.command(PN532_COMMAND.InListPassiveTarget, Uint8Array.of(1, 0)))[0]).toBe(1);
+    expect(await link.command(0x00, Uint8Array.of(0x06))).toEqual(Uint8Array.of(0x00));
+
+    // A card put in the field in place of the listed one is idle again.
+    emulator.present(m1Card());
+    expect(await link.command(PN532_COMMAND.InDataExchange, Uint8Array.of(1, 0x30, 0))).toEqual(Uint8Array.of(0x01));
+    expect(await link.command(0x00, Uint8Array.of(0x06))).toEqual(Uint8Array.of(0x01));
+  });
+
+  it('refuses authentication with another UID', async () => {
+    const { link, emulator } = joined();
+    const card = m1Card();
+    emulator.present(card);
+    expect((await link.command(PN532_COMMAND.InListPassiveTarget, Uint8Array.of(1, 0)))[0]).toBe(1);
+    const block = M1_LAYOUT.primaryValueBlock;
+    const key = m1SectorKey(BENCH_M1_ISSUER.sectorMasterKey, card.uid, Math.floor(block / 4));
+    const authenticate = (uid: Uint8Array) => link.command(PN532_COMMAND.InDataExchange, Uint8Array.from([1, 0x60, block, ...key, ...uid]));
+
+    expect(await authenticate(Uint8Array.of(0x5a, 0x01, 0x02, 0x04))).toEqual(Uint8Array.of(0x14));
+    expect(await authenticate(card.uid)).toEqual(Uint8Array.of(0x00));
   });
 });

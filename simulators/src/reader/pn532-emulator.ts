@@ -42,13 +42,17 @@ interface PendingValueOperation {
  * last response. InListPassiveTarget lists the card. InDataExchange passes APDUs to an ISO-DEP card
  * unchanged and turns MIFARE commands into the PC/SC pseudo-APDUs the virtual M1 card implements.
  * Once the card is taken away, or torn away by `tearAt`, InDataExchange returns status 01
- * (time-out), as a PN532 does when the card is silent.
+ * (time-out), as a PN532 does when the card is silent. A card put in the field stays idle until
+ * InListPassiveTarget activates it, so a card swapped in during a session does not respond to
+ * that session's exchanges, just as a real card in the ISO/IEC 14443-3 idle state ignores them.
  * NOTE: every MIFARE operation the card rejects returns status 14, the authentication error.
  * A real PN532 may report a NAK to READ or WRITE with another code.
  */
 export class Pn532Emulator {
   private readonly decoder = new Pn532FrameDecoder();
   private card: ApduCard | undefined;
+  /** Whether InListPassiveTarget has activated the card in the field since it entered. */
+  private activated = false;
   private lastResponse: Uint8Array | undefined;
   private pendingValue: PendingValueOperation | undefined;
   private tear: { matches: TearMatcher; phase: TearPhase } | undefined;
@@ -56,15 +60,17 @@ export class Pn532Emulator {
 
   constructor(private readonly write: (bytes: Uint8Array) => void) {}
 
-  /** Puts a card in the field, replacing any card there. */
+  /** Puts a card in the field, replacing any card there. The card responds once InListPassiveTarget has activated it. */
   present(card: ApduCard): void {
     this.card = card;
+    this.activated = false;
     this.pendingValue = undefined;
   }
 
   /** Takes the card out of the field. */
   remove(): void {
     this.card = undefined;
+    this.activated = false;
   }
 
   get cardInField(): ApduCard | undefined {
@@ -113,10 +119,11 @@ export class Pn532Emulator {
       case PN532_COMMAND.InListPassiveTarget:
         return this.listTarget(params);
       case PN532_COMMAND.InRelease:
+        this.activated = false;
         return Uint8Array.of(0x00);
       case DIAGNOSE:
         if (params[0] !== 0x06) return undefined;
-        return Uint8Array.of(this.card ? PN532_STATUS.ok : PN532_STATUS.timeout);
+        return Uint8Array.of(this.card && this.activated ? PN532_STATUS.ok : PN532_STATUS.timeout);
       case PN532_COMMAND.InDataExchange:
         return this.dataExchange(params);
       default:
@@ -129,6 +136,7 @@ export class Pn532Emulator {
     const card = this.card;
     if (!card) return Uint8Array.of(0x00);
     this.pendingValue = undefined;
+    this.activated = true;
     // Anticollision starts a new presentation: the M1 card drops its authentication on GET UID.
     if (card.protocol === 'mifare-classic') card.process(mifare.getUid());
     return Uint8Array.from([0x01, ...encodeTypeATarget(targetOf(card))]);
@@ -136,7 +144,7 @@ export class Pn532Emulator {
 
   private dataExchange(params: Uint8Array): Uint8Array {
     const card = this.card;
-    if (params[0] !== 0x01 || !card) return Uint8Array.of(PN532_STATUS.timeout);
+    if (params[0] !== 0x01 || !card || !this.activated) return Uint8Array.of(PN532_STATUS.timeout);
     const command = params.subarray(1);
     const tear = this.tear?.matches(command) ? this.tear : undefined;
     if (tear) {
@@ -160,6 +168,9 @@ export class Pn532Emulator {
       case MIFARE_CMD.authA:
       case MIFARE_CMD.authB: {
         if (command.length < 12) return Uint8Array.of(PN532_STATUS.invalidParameter);
+        // Crypto1 starts from the UID bytes in the command, so a card fails an authentication that
+        // names other bytes than the last four of its UID.
+        if (!Buffer.from(command.subarray(8, 12)).equals(Buffer.from(targetOf(card).uid.subarray(-4)))) return refused;
         run(mifare.loadKey(0, command.subarray(2, 8)));
         return run(mifare.authenticate(block, command[0] === MIFARE_CMD.authA ? 'A' : 'B', 0)) ? Uint8Array.of(PN532_STATUS.ok) : refused;
       }

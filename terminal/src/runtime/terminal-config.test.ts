@@ -96,7 +96,16 @@ describe('loadTerminalConfig', () => {
   it('rejects a serial reader module without a path, with a bad baud rate or with a PC/SC reader name', () => {
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial' } }))).toEqual([expect.stringMatching(/^reader\.path:/)]);
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: 1200 } }))).toEqual([expect.stringMatching(/^reader\.baudRate:/)]);
+    expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: '115200' } }))).toEqual([expect.stringMatching(/^reader\.baudRate:/)]);
+    expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baud: 115200 } })).join('\n')).toMatch(/reader: .*baud/);
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', readerName: 'ACR' } })).join('\n')).toMatch(/reader: .*readerName/);
+  });
+
+  it('rejects a serial baud rate the PN532 does not support', () => {
+    for (const baudRate of [100_000, 250_000, 1_000_000]) {
+      expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate } }))).toEqual([expect.stringMatching(/^reader\.baudRate: must be a PN532 HSU rate: 9600, .*1288000/)]);
+    }
+    expect(loadTerminalConfig(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: 921_600 } })).reader).toMatchObject({ baudRate: 921_600 });
   });
 
   it('rejects a socket path on a PC/SC reader', () => {

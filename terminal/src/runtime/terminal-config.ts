@@ -3,6 +3,7 @@ import { type Language, type ProblemText, cliTextEntry, fileErrorEntry, problemT
 import { z } from 'zod';
 import { DEFAULT_PARAMETER_GRACE_MINUTES, DEFAULT_PARAMETER_MAX_OFFLINE_HOURS } from '../params/outdated-parameter-check.js';
 import { DEFAULT_DRIVER_SCREEN_PORT } from '../screen/driver-screen-server.js';
+import { PN532_HSU_BAUD_RATES } from '../readers/serial/pn532-commands.js';
 import { DEFAULT_CLOCK_CONSECUTIVE_FIXES, DEFAULT_CLOCK_MAX_OFFSET_SECONDS } from './clock-check.js';
 import { DEFAULT_DRIVER_CARD_TYPE_CODES, DEFAULT_DRIVER_NUMBER_DIGITS } from '../tap/driver-card.js';
 
@@ -57,8 +58,12 @@ export const terminalConfigSchema = z.strictObject({
       kind: z.literal('serial'),
       /** Device path of the module; prefer a stable /dev/serial/by-id/... name. */
       path: z.string().min(1),
-      /** Default 115200, the PN532's rate after power-on. */
-      baudRate: z.number().int().min(9600).max(1_288_000).optional(),
+      /** Default 115200, the PN532's rate after power-on. Only the rates the PN532 HSU supports are accepted. */
+      baudRate: z
+        .number()
+        .int()
+        .refine((value) => PN532_HSU_BAUD_RATES.includes(value), `must be a PN532 HSU rate: ${PN532_HSU_BAUD_RATES.join(', ')}`)
+        .optional(),
       /** The PSAM slot: a part of its PC/SC name, or /pattern/flags. Default: the first contact slot. */
       psamReaderName: readerNameFilter.optional(),
     }),

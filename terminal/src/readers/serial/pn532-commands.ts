@@ -19,6 +19,12 @@ export const MIFARE_CMD = {
   transfer: 0xb0,
 } as const;
 
+/**
+ * The HSU baud rates a PN532 supports, as the SetSerialBaudRate command of UM0701-02 lists them. The
+ * module starts at 115200 after power-on or reset.
+ */
+export const PN532_HSU_BAUD_RATES: readonly number[] = [9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600, 1_288_000];
+
 /** InListPassiveTarget BrTy for 106 kbps ISO/IEC 14443 type A. */
 export const BRTY_106_TYPE_A = 0x00;
 

@@ -69,7 +69,9 @@ describe('Pn532FrameDecoder', () => {
   it('reports a bad data checksum', () => {
     const decoder = new Pn532FrameDecoder();
     const frames = decoder.push(hex('00 00 FF 05 FB D5 15 01 14 01 02 00'));
-    expect(frames[0]).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/data checksum/) });
+    expect(frames[0]).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/data checksum/), tfi: 0xd5, code: 0x15 });
+    const [lengthFailure] = new Pn532FrameDecoder().push(hex('00 00 FF 05 FA D5 15 01 14 01 02 00'));
+    expect(lengthFailure).toEqual({ kind: 'invalid', reason: expect.stringMatching(/length checksum/) });
   });
 
   it('rejects an oversize extended length', () => {

@@ -32,8 +32,11 @@ export type Pn532Frame =
   /** The PN532 found a syntax error in the host's frame: LEN 1, TFI 7F, DCS 81. */
   | { kind: 'error' }
   | { kind: 'info'; tfi: number; data: Uint8Array }
-  /** A frame that started with a valid start code but failed a checksum or a length rule. */
-  | { kind: 'invalid'; reason: string };
+  /**
+   * A frame that started with a valid start code but failed a checksum or a length rule. When only
+   * the data checksum failed, `tfi` and `code` are its first two data bytes as received.
+   */
+  | { kind: 'invalid'; reason: string; tfi?: number; code?: number };
 
 /** Encodes one information frame; `data` is the command or response code and its parameters. */
 export function encodeFrame(tfi: number, data: Uint8Array): Uint8Array {
@@ -128,7 +131,10 @@ export class Pn532FrameDecoder {
     if (buffer.length < body + length + 2) return this.keepFrom(start);
     const payload = buffer.subarray(body, body + length);
     const dcs = buffer[body + length]!;
-    if (((sum(payload) + dcs) & 0xff) !== 0) return this.drop(start, `data checksum fails over ${length} bytes`);
+    if (((sum(payload) + dcs) & 0xff) !== 0) {
+      const damaged = this.drop(start, `data checksum fails over ${length} bytes`);
+      return length >= 2 ? { ...damaged, tfi: payload[0]!, code: payload[1]! } : damaged;
+    }
     const tfi = payload[0]!;
     const data = payload.slice(1);
     const frame: Pn532Frame = tfi === TFI_ERROR && length === 1 ? { kind: 'error' } : { kind: 'info', tfi, data };
@@ -146,7 +152,7 @@ export class Pn532FrameDecoder {
     return frame;
   }
 
-  private drop(start: number, reason: string): Pn532Frame {
+  private drop(start: number, reason: string): Pn532Frame & { kind: 'invalid' } {
     this.buffer = this.buffer.subarray(start + 2);
     return { kind: 'invalid', reason };
   }

@@ -48,6 +48,30 @@ describe('Pn532Link', () => {
     expect(written).toHaveLength(2);
   });
 
+  it('sends no NACK for noise before the response', async () => {
+    // The module is still working when noise with a start code arrives. A module that got a NACK
+    // now would resend its previous response, here that of an earlier InDataExchange.
+    const previous = encodeFrame(TFI_PN532_TO_HOST, hex('41 00 11 22 90 00'));
+    const current = encodeFrame(TFI_PN532_TO_HOST, hex('41 00 33 44 90 00'));
+    const written: Uint8Array[] = [];
+    const link: Pn532Link = new Pn532Link(
+      {
+        write: (bytes) => {
+          written.push(bytes.slice());
+          if (Buffer.from(bytes).equals(Buffer.from(NACK_FRAME))) {
+            setImmediate(() => link.receive(previous));
+            return;
+          }
+          setImmediate(() => link.receive(Uint8Array.from([...ACK_FRAME, ...hex('00 FF 00 00'), ...hex('00 FF 03 FD 12 34 56 00')])));
+          setTimeout(() => link.receive(current), 30);
+        },
+      },
+      { ackTimeoutMs: 50, responseTimeoutMs: 200 },
+    );
+    expect(await link.command(0x40, hex('01 80 54 01 00 0F'))).toEqual(hex('00 33 44 90 00'));
+    expect(written).toHaveLength(1);
+  });
+
   it('skips a late foreign response', async () => {
     const { link } = scriptedLink(() => [ACK_FRAME, encodeFrame(TFI_PN532_TO_HOST, hex('4B 00')), encodeFrame(TFI_PN532_TO_HOST, hex('41 00 90 00'))]);
     expect(await link.command(0x40, hex('01 00'))).toEqual(hex('00 90 00'));

@@ -29,9 +29,10 @@ const MAX_RESPONSE_RETRIES = 2;
 /**
  * Command and response exchange with a PN532 over a byte pipe. It sends one command at a time and
  * waits for the module's ACK and then its response. After a NACK from the module it resends the
- * command once. When a response fails its checksum, it sends a NACK so that the module resends
- * the response, as the manual allows. A missing ACK or response raises ReaderIoError, and the link
- * aborts the command with an ACK so that the module is ready for the next one.
+ * command once. When a frame that carries the awaited response code fails its data checksum, it
+ * sends a NACK so that the module resends the response, as the manual allows. A missing ACK or
+ * response raises ReaderIoError, and the link aborts the command with an ACK so that the module
+ * is ready for the next one.
  */
 export class Pn532Link {
   private readonly decoder = new Pn532FrameDecoder();
@@ -145,13 +146,17 @@ export class Pn532Link {
 
 /**
  * Checks whether a frame is the one the link waits for. A response frame for another command is a
- * late response to an aborted command, so it is skipped. A damaged frame or an error frame ends
- * the wait, so that the link can request the response again or give up.
+ * late response to an aborted command, so it is skipped. An error frame ends the wait. A damaged
+ * frame ends it only when its header and its first bytes (TFI D5, the expected response code)
+ * show it is the awaited response, so that the link requests that response again. Other damaged
+ * frames are line noise. A NACK sent for noise while the module is still working could make the
+ * module resend its previous response, which the link would then take as this command's response.
  */
 function matches(frame: Pn532Frame, expect: 'ack' | 'response', code: number): boolean {
   if (expect === 'ack') return frame.kind === 'ack' || frame.kind === 'nack' || frame.kind === 'error';
   if (frame.kind === 'info') return frame.tfi === TFI_PN532_TO_HOST && frame.data[0] === code + 1;
-  return frame.kind === 'invalid' || frame.kind === 'error';
+  if (frame.kind === 'invalid') return frame.tfi === TFI_PN532_TO_HOST && frame.code === code + 1;
+  return frame.kind === 'error';
 }
 
 function hexByte(value: number): string {

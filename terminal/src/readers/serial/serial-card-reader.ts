@@ -95,6 +95,8 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
   private queue: Promise<unknown> = Promise.resolve();
   /** UID of a card of a kind the terminal cannot use, so that it is logged once per presentation. */
   private ignoredUid: string | undefined;
+  /** Failed attempts to open and configure the module since it was last ready, so that an outage is logged at warn once. */
+  private failedConnects = 0;
 
   constructor(options: SerialCardReaderOptions) {
     super();
@@ -207,11 +209,16 @@ export class SerialCardReader extends EventEmitter<CardReaderEvents> implements 
       // One passive activation retry, so that InListPassiveTarget returns "no card" instead of waiting for one.
       await link.command(RF_CONFIGURATION, Uint8Array.of(RF_ITEM_MAX_RETRIES, 0xff, 0x01, 0x01));
       this.ready = true;
-      this.options.logger?.info({ path: this.options.path, baudRate: this.options.baudRate }, 'serial reader module ready');
+      this.options.logger?.info({ path: this.options.path, baudRate: this.options.baudRate, failedAttempts: this.failedConnects }, 'serial reader module ready');
+      this.failedConnects = 0;
       this.emit('health', 'ok');
       this.schedule(0);
     } catch (error) {
-      this.options.logger?.warn({ err: error, path: this.options.path }, 'serial reader module not answering, retrying');
+      // Logged at warn once per outage, then at debug on each retry, every reconnectMs.
+      const details = { err: error, path: this.options.path, failedAttempts: this.failedConnects + 1 };
+      if (this.failedConnects === 0) this.options.logger?.warn(details, 'serial reader module not answering, retrying');
+      else this.options.logger?.debug(details, 'serial reader module still not answering');
+      this.failedConnects += 1;
       this.closePort('module not answering');
       this.emit('health', 'down');
       this.schedule(this.options.reconnectMs, true);
