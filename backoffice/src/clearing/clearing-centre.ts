@@ -7,7 +7,7 @@ import { type ClearingCentreStores, openClearingCentreStores } from '../store/cl
 import { SqliteConsoleQueries } from '../store/console-queries.js';
 import type { SqliteClearingRepository } from '../store/sqlite-clearing-repository.js';
 import { describeIssues } from '../zod-issues.js';
-import { type AuditRecorder, auditRecorder } from './audit.js';
+import { type Atomic, type AuditRecorder, auditRecorder } from './audit.js';
 import { assertBusinessDay, businessDayOf } from './business-days.js';
 import { ClearingError } from './clearing-error.js';
 import { type BlacklistLookup, CustomerService } from './customer-service.js';
@@ -46,6 +46,8 @@ export class ClearingCentre {
   readonly stores: ClearingCentreStores;
   readonly queries: SqliteConsoleQueries;
   readonly audit: AuditRecorder;
+  /** Runs a change and its audit entry in one transaction of the clearing database. */
+  readonly atomic: Atomic;
   readonly settlement: SettlementService;
   readonly exceptions: ExceptionService;
   readonly customerService: CustomerService;
@@ -57,11 +59,15 @@ export class ClearingCentre {
     this.stores = openClearingCentreStores(options.repository.database, this.now);
     this.queries = new SqliteConsoleQueries(options.repository.database);
     this.audit = auditRecorder(this.stores.operators);
-    this.settlement = new SettlementService({ store: this.stores.settlement, rule: options.rule, localIssuerPrefixes: options.localIssuerPrefixes, audit: this.audit, now: this.now });
-    this.exceptions = new ExceptionService({ store: this.stores.exceptions, repository: options.repository, ingestor: options.ingestor, audit: this.audit, now: this.now });
+    const database = options.repository.database;
+    this.atomic = <T>(work: () => T): T => database.transaction(work)();
+    const atomic = this.atomic;
+    this.settlement = new SettlementService({ store: this.stores.settlement, rule: options.rule, localIssuerPrefixes: options.localIssuerPrefixes, audit: this.audit, atomic, now: this.now });
+    this.exceptions = new ExceptionService({ store: this.stores.exceptions, repository: options.repository, ingestor: options.ingestor, audit: this.audit, atomic, now: this.now });
     this.customerService = new CustomerService({
       store: this.stores.exceptions,
       audit: this.audit,
+      atomic,
       rule: options.rule,
       // Until a lookup is given (startBackOffice gives the published blacklist) no card counts as
       // blacklisted, so balance transfers are refused.
@@ -149,8 +155,10 @@ export class ClearingCentre {
     const files: ForwardingFile[] = [];
     for (const [partner, rows] of [...byPartner.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       const file = buildForwardingFile(this.cityCode, partner, day, rows);
-      this.stores.settlement.markForwarded(file.keys, partner, file.fileName);
-      this.audit(operator, 'forwarding.export', file.fileName, { partnerCity: partner, count: file.recordCount, amountFen: file.amountFen });
+      this.atomic(() => {
+        this.stores.settlement.markForwarded(file.keys, partner, file.fileName);
+        this.audit(operator, 'forwarding.export', file.fileName, { partnerCity: partner, count: file.recordCount, amountFen: file.amountFen });
+      });
       files.push(file);
     }
     return files;
@@ -173,10 +181,12 @@ export class ClearingCentre {
       const listed = unknown.slice(0, 5).map((verdict) => `${verdict.terminalId}#${verdict.sequence}`).join(', ');
       throw new ClearingError('invalid', `answer file ${answer.forwardedFile} names ${unknown.length} record(s) of partner ${answer.partnerCity} that await no answer: ${listed}`);
     }
-    this.stores.settlement.recordVerdicts(answer.verdicts, answer.forwardedFile);
     const confirmed = answer.verdicts.filter((verdict) => verdict.verdict === 'confirmed').length;
     const refused = answer.verdicts.length - confirmed;
-    this.audit(operator, 'forwarding.import-answer', answer.forwardedFile, { partnerCity: answer.partnerCity, confirmed, refused });
+    this.atomic(() => {
+      this.stores.settlement.recordVerdicts(answer.verdicts, answer.forwardedFile);
+      this.audit(operator, 'forwarding.import-answer', answer.forwardedFile, { partnerCity: answer.partnerCity, confirmed, refused });
+    });
     return { confirmed, refused };
   }
 }

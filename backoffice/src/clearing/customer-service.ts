@@ -1,6 +1,6 @@
 import type { BusinessDayRule } from '../ingest/business-day.js';
 import type { AdjustmentRow, SqliteExceptionStore } from '../store/exception-store.js';
-import type { AuditRecorder } from './audit.js';
+import { type Atomic, type AuditRecorder, withoutTransaction } from './audit.js';
 import { businessDayOf } from './business-days.js';
 import { ClearingError } from './clearing-error.js';
 
@@ -12,6 +12,8 @@ export interface CustomerServiceOptions {
   audit: AuditRecorder;
   rule: BusinessDayRule;
   isBlacklisted: BlacklistLookup;
+  /** Joins each change and its audit entry; without it they are written one after the other. */
+  atomic?: Atomic;
   now?: () => Date;
 }
 
@@ -26,7 +28,11 @@ const MAX_ADJUSTMENT_FEN = 1_000_000;
  * replacement card receives at its next top-up.
  */
 export class CustomerService {
-  constructor(private readonly options: CustomerServiceOptions) {}
+  private readonly atomic: Atomic;
+
+  constructor(private readonly options: CustomerServiceOptions) {
+    this.atomic = options.atomic ?? withoutTransaction;
+  }
 
   /** Replaces the blacklist lookup, once the published parameter sets are open. */
   useBlacklist(lookup: BlacklistLookup): void {
@@ -69,8 +75,10 @@ export class CustomerService {
     if (row.state !== 'pending') throw new ClearingError('conflict', `customer-service item ${id} is already ${row.state}`);
     if (row.requestedBy === approver) throw new ClearingError('forbidden', 'the operator who requested an item cannot approve or decline it');
     const day = businessDayOf((this.options.now?.() ?? new Date()).toISOString(), this.options.rule);
-    this.options.store.decideAdjustment(id, decision, approver, day);
-    this.options.audit(approver, `customer-service.${decision === 'approved' ? 'approve' : 'decline'}`, `adjustment:${id}`, { kind: row.kind, asn: row.asn, amountFen: row.amountFen });
+    this.atomic(() => {
+      this.options.store.decideAdjustment(id, decision, approver, day);
+      this.options.audit(approver, `customer-service.${decision === 'approved' ? 'approve' : 'decline'}`, `adjustment:${id}`, { kind: row.kind, asn: row.asn, amountFen: row.amountFen });
+    });
     return this.options.store.findAdjustment(id) as AdjustmentRow;
   }
 
@@ -81,9 +89,11 @@ export class CustomerService {
   private request(input: Pick<AdjustmentRow, 'kind' | 'asn' | 'targetAsn' | 'amountFen' | 'reason'>, operator: string): AdjustmentRow {
     if (input.reason.trim().length === 0) throw new ClearingError('invalid', 'a reason is required');
     // A balance transfer moves money between two cards of the same rider, so it settles as zero.
-    const row = this.options.store.insertAdjustment({ ...input, requestedBy: operator });
-    this.options.audit(operator, `customer-service.request-${input.kind}`, `adjustment:${row.id}`, { asn: input.asn, targetAsn: input.targetAsn, amountFen: input.amountFen, reason: input.reason });
-    return row;
+    return this.atomic(() => {
+      const row = this.options.store.insertAdjustment({ ...input, requestedBy: operator });
+      this.options.audit(operator, `customer-service.request-${input.kind}`, `adjustment:${row.id}`, { asn: input.asn, targetAsn: input.targetAsn, amountFen: input.amountFen, reason: input.reason });
+      return row;
+    });
   }
 }
 

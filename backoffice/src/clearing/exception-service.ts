@@ -2,7 +2,7 @@ import { TX_BATCH_SCHEMA, canonicalJson, topics } from '@busfare/shared-protocol
 import type { TransactionIngestor } from '../ingest/transaction-ingest.js';
 import type { ClearingRepository } from '../store/clearing-repository.js';
 import type { InDoubtExceptionRow, RejectedExceptionRow, SqliteExceptionStore } from '../store/exception-store.js';
-import type { AuditRecorder } from './audit.js';
+import { type Atomic, type AuditRecorder, withoutTransaction } from './audit.js';
 import { ClearingError } from './clearing-error.js';
 import { type RejectionCategory, categoryOfReason } from './rejection-category.js';
 
@@ -30,6 +30,8 @@ export interface ExceptionServiceOptions {
   repository: ClearingRepository;
   ingestor: TransactionIngestor;
   audit: AuditRecorder;
+  /** Joins each decision and its audit entry; without it they are written one after the other. */
+  atomic?: Atomic;
   now?: () => Date;
 }
 
@@ -39,7 +41,11 @@ export interface ExceptionServiceOptions {
  * transaction of the same card or by hand, or write either off; the audit log keeps every action.
  */
 export class ExceptionService {
-  constructor(private readonly options: ExceptionServiceOptions) {}
+  private readonly atomic: Atomic;
+
+  constructor(private readonly options: ExceptionServiceOptions) {
+    this.atomic = options.atomic ?? withoutTransaction;
+  }
 
   rejected(open = true, limit = 500): RejectedQueueItem[] {
     return this.options.store.rejected({ open, limit }).map((row) => ({ ...row, category: categoryOfReason(row.reason) }));
@@ -73,8 +79,10 @@ export class ExceptionService {
     const reason = outcome.kind === 'batch' ? (outcome.ack.rejected[0]?.reason ?? 'stored') : outcome.reason;
 
     if (stored || alreadyStored) {
-      this.options.store.recordAction('rejected', String(id), 'reprocessed', 'stored after re-processing', operator, { terminalId: row.terminalId, sequence: row.sequence });
-      this.options.audit(operator, 'exception.reprocess', `rejected:${id}`, { outcome: 'stored', terminalId: row.terminalId, sequence: row.sequence });
+      this.atomic(() => {
+        this.options.store.recordAction('rejected', String(id), 'reprocessed', 'stored after re-processing', operator, { terminalId: row.terminalId, sequence: row.sequence });
+        this.options.audit(operator, 'exception.reprocess', `rejected:${id}`, { outcome: 'stored', terminalId: row.terminalId, sequence: row.sequence });
+      });
       return { outcome: 'stored' };
     }
     this.options.audit(operator, 'exception.reprocess', `rejected:${id}`, { outcome: 'rejected-again', reason });
@@ -86,8 +94,10 @@ export class ExceptionService {
     const row = this.requireRejected(id);
     if (row.lastAction === 'reprocessed' || row.lastAction === 'written-off') throw new ClearingError('conflict', `rejected item ${id} is already ${row.lastAction}`);
     requireReason(reason);
-    this.options.store.recordAction('rejected', String(id), 'written-off', reason, operator, { terminalId: row.terminalId, sequence: row.sequence });
-    this.options.audit(operator, 'exception.write-off', `rejected:${id}`, { reason, terminalId: row.terminalId, sequence: row.sequence });
+    this.atomic(() => {
+      this.options.store.recordAction('rejected', String(id), 'written-off', reason, operator, { terminalId: row.terminalId, sequence: row.sequence });
+      this.options.audit(operator, 'exception.write-off', `rejected:${id}`, { reason, terminalId: row.terminalId, sequence: row.sequence });
+    });
   }
 
   /**
@@ -108,11 +118,14 @@ export class ExceptionService {
     }
     if (outcome === undefined) throw new ClearingError('invalid', 'give an outcome (debited or not-debited) or a matched later record');
 
-    const decided = this.options.store.decideInDoubt({ terminalId: row.terminalId, sequence: row.sequence, outcome, reason: input.reason, decidedBy: operator, matched: input.matched });
-    if (!decided) throw new ClearingError('conflict', `in-doubt record ${row.terminalId}#${row.sequence} is already decided`);
-    const key = `${row.terminalId}#${row.sequence}`;
-    this.options.store.recordAction('in-doubt', key, 'resolved', input.reason, operator, { outcome, matched: input.matched ?? null });
-    this.options.audit(operator, 'exception.resolve-in-doubt', `in-doubt:${key}`, { outcome, reason: input.reason, matched: input.matched ?? null, amountFen: row.amountFen });
+    const decidedOutcome = outcome;
+    this.atomic(() => {
+      const decided = this.options.store.decideInDoubt({ terminalId: row.terminalId, sequence: row.sequence, outcome: decidedOutcome, reason: input.reason, decidedBy: operator, matched: input.matched });
+      if (!decided) throw new ClearingError('conflict', `in-doubt record ${row.terminalId}#${row.sequence} is already decided`);
+      const key = `${row.terminalId}#${row.sequence}`;
+      this.options.store.recordAction('in-doubt', key, 'resolved', input.reason, operator, { outcome: decidedOutcome, matched: input.matched ?? null });
+      this.options.audit(operator, 'exception.resolve-in-doubt', `in-doubt:${key}`, { outcome: decidedOutcome, reason: input.reason, matched: input.matched ?? null, amountFen: row.amountFen });
+    });
     return outcome;
   }
 
@@ -120,8 +133,10 @@ export class ExceptionService {
     requireReason(reason);
     const row = this.requireOpenInDoubt(terminalId, sequence);
     const key = `${row.terminalId}#${row.sequence}`;
-    this.options.store.recordAction('in-doubt', key, 'written-off', reason, operator, { amountFen: row.amountFen });
-    this.options.audit(operator, 'exception.write-off', `in-doubt:${key}`, { reason, amountFen: row.amountFen });
+    this.atomic(() => {
+      this.options.store.recordAction('in-doubt', key, 'written-off', reason, operator, { amountFen: row.amountFen });
+      this.options.audit(operator, 'exception.write-off', `in-doubt:${key}`, { reason, amountFen: row.amountFen });
+    });
   }
 
   private outcomeFromLaterRecord(row: InDoubtExceptionRow, terminalId: string, sequence: number): 'debited' | 'not-debited' {

@@ -127,4 +127,30 @@ describe('SettlementService', () => {
     expect(entry?.operator).toBe('alice');
     expect(entry?.target).toBe('2025-05-06');
   });
+
+  describe('a failed audit write', () => {
+    /** Makes every audit entry fail to write, as a full disk would. */
+    const failAuditWrites = (): void => {
+      fixture.repository.database.exec("CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    };
+
+    it('leaves the day unsettled', () => {
+      fixture = openClearingFixture(AFTER_DAY_6);
+      fixture.ingest('T1', 'b1', [fakeRecord({ sequence: 1, occurredAt: onDay6(0) })]);
+      failAuditWrites();
+
+      expect(() => fixture.centre.settlement.settle('2025-05-06', 'alice')).toThrow(/disk is full/);
+      expect(fixture.centre.settlement.isSettled('2025-05-06')).toBe(false);
+    });
+
+    it('leaves the answers unrecorded', () => {
+      fixture = openClearingFixture(AFTER_DAY_6);
+      fixture.ingest('T1', 'b1', [fakeRecord({ sequence: 1, occurredAt: onDay6(0), issuerId: OUT_OF_TOWN_ISSUER, asn: '12340000000000000001' })]);
+      const [file] = fixture.centre.forwardingFiles('2025-05-06', 'alice');
+      failAuditWrites();
+
+      expect(() => fixture.centre.importVerdicts(confirmAllAnswer(file!, '9900', '2025-05-06'), 'alice')).toThrow(/disk is full/);
+      expect(fixture.centre.stores.settlement.awaitingIssuer('9999-12-31')).toHaveLength(1);
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import type { BusinessDayRule } from '../ingest/business-day.js';
 import type { SqliteSettlementStore } from '../store/settlement-store.js';
-import type { AuditRecorder } from './audit.js';
+import { type Atomic, type AuditRecorder, withoutTransaction } from './audit.js';
 import { assertBusinessDay, businessDayEnd } from './business-days.js';
 import { ClearingError } from './clearing-error.js';
 import { type SettlementReport, buildSettlementReport } from './settlement-report.js';
@@ -10,6 +10,8 @@ export interface SettlementServiceOptions {
   rule: BusinessDayRule;
   localIssuerPrefixes: readonly string[];
   audit: AuditRecorder;
+  /** Joins the saved day and its audit entry; without it they are written one after the other. */
+  atomic?: Atomic;
   now?: () => Date;
 }
 
@@ -64,8 +66,10 @@ export class SettlementService {
 
     const items = store.unsettledItems(day);
     const report: SettlementReport = { ...this.preview(day), state: 'settled', settledAt: this.now().toISOString(), settledBy: operator };
-    store.saveSettlement(day, items, report, operator);
-    this.options.audit(operator, 'settlement.settle', day, { count: report.totals.count, amountFen: report.totals.amountFen, late: report.late.count });
+    (this.options.atomic ?? withoutTransaction)(() => {
+      store.saveSettlement(day, items, report, operator);
+      this.options.audit(operator, 'settlement.settle', day, { count: report.totals.count, amountFen: report.totals.amountFen, late: report.late.count });
+    });
     return report;
   }
 
