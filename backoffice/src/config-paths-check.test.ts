@@ -184,8 +184,8 @@ describe('database path checks', () => {
   it('names a missing database and --db', () => {
     const db = join(directory, 'absent.db');
 
-    expect(missingDatabaseProblem(db)?.en).toBe(`database ${resolve(db)} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database`);
-    expect(missingDatabaseProblem(db)?.zh).toBe(`数据库 ${resolve(db)} 不存在；请用 --db FILE（或在 --config FILE 中设置 "db"）指定清分数据库`);
+    expect(missingDatabaseProblem(db)?.en).toBe(`database ${resolve(db)} does not exist: check the path, or name an existing clearing database with --db FILE (or "db" in --config FILE)`);
+    expect(missingDatabaseProblem(db)?.zh).toBe(`数据库 ${resolve(db)} 不存在；请检查路径，或用 --db FILE（或在 --config FILE 中设置 "db"）指定已有的清分数据库`);
   });
 
   it('accepts an existing database', () => {

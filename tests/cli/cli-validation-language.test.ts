@@ -320,9 +320,9 @@ describe('clearing database problems', () => {
     const db = join(directory, 'absent.db');
     const chinese = await output.run(backoffice, ['params', 'status', '--db', db]);
     expect(chinese.code).toBe(2);
-    expect(chinese.stderr).toBe(`busfare-backoffice params: 数据库 ${db} 不存在；请用 --db FILE（或在 --config FILE 中设置 "db"）指定清分数据库\n`);
+    expect(chinese.stderr).toBe(`busfare-backoffice params: 数据库 ${db} 不存在；请检查路径，或用 --db FILE（或在 --config FILE 中设置 "db"）指定已有的清分数据库\n`);
     const english = await output.run(backoffice, ['params', 'status', '--db', db, '--lang', 'en']);
-    expect(english.stderr).toBe(`busfare-backoffice params: database ${db} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database\n`);
+    expect(english.stderr).toBe(`busfare-backoffice params: database ${db} does not exist: check the path, or name an existing clearing database with --db FILE (or "db" in --config FILE)\n`);
   });
 
   it('params blacklist names an invalid ASN in both languages', async () => {

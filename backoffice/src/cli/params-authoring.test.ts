@@ -135,7 +135,7 @@ describe('params authoring commands', () => {
   it('status needs an existing database', async () => {
     const result = await run(['status', '--db', db]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`database ${db} does not exist, so pass --db FILE`);
+    expect(result.stderr).toContain(`database ${db} does not exist: check the path, or name an existing clearing database with --db FILE`);
     expect(existsSync(db)).toBe(false);
   });
 

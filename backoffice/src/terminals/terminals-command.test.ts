@@ -55,7 +55,7 @@ describe('busfare-backoffice terminals', () => {
     for (const args of [['list'], ['remove', 'T001']]) {
       stderr = [];
       expect(await terminalsCommand([...args, '--db', db, '--lang', 'en']), args[0]).toBe(2);
-      expect(stderr.join(''), args[0]).toContain(`database ${db} does not exist, so pass --db FILE`);
+      expect(stderr.join(''), args[0]).toContain(`database ${db} does not exist: check the path, or name an existing clearing database with --db FILE`);
     }
     expect(readdirSync(directory)).toEqual([]);
   });

@@ -497,7 +497,8 @@ export function formatYuan(fen: number): string {
 
 /** The config fields in the English `busfare-terminal run --help`. */
 const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
-                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
+                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName}
+                      | {kind: "serial", path, baudRate, psamReaderName},
                   gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
                       | {kind: "nmea-file", path, speed, loop},
                   service, driverCards {typeCodes, driverNumberDigits},
@@ -512,7 +513,8 @@ const TERMINAL_RUN_CONFIG_FIELDS = `                  parameterPublicKeyFile,
 
 /** The config fields in the Chinese `busfare-terminal run --help`: the same field names, defaults and ranges. */
 const TERMINAL_RUN_CONFIG_FIELDS_ZH = `                  parameterPublicKeyFile,
-                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName},
+                  reader {kind: "socket", path} | {kind: "pcsc", readerName, psamReaderName}
+                      | {kind: "serial", path, baudRate, psamReaderName},
                   gps {kind: "serial", path, baudRate, rescanPattern} | {kind: "gpsd", host, port}
                       | {kind: "nmea-file", path, speed, loop},
                   service, driverCards {typeCodes, driverNumberDigits},
@@ -725,7 +727,8 @@ Run "busfare-backoffice params <command> --help" for the options of a command.
 `,
   },
   'backoffice.params.dryRun': {
-    zh: `用法：busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+    zh: `用法：busfare-backoffice params dry-run --table FILE --taps FILE.csv
+      [--routes PATH | --db FILE | --config FILE]
 
 按顺序处理 FILE.csv 中的刷卡记录，计价方式与终端完全相同，并在 stdout 上输出同样的 CSV，
 末尾追加 fareFen、balanceAfterFen、promptId 和 reason 列。发现的问题输出到 stderr。
@@ -745,7 +748,8 @@ Run "busfare-backoffice params <command> --help" for the options of a command.
 
 退出码：试算完成为 0，故障为 1，选项、票价表、刷卡记录或线路数据无效为 2。
 `,
-    en: `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv [--routes DIR]
+    en: `Usage: busfare-backoffice params dry-run --table FILE --taps FILE.csv
+       [--routes PATH | --db FILE | --config FILE]
 
 Applies the taps in FILE.csv in order, exactly as terminals would, and prints the same CSV on
 stdout with fareFen, balanceAfterFen, promptId and reason appended. Problems go to stderr.
@@ -1328,8 +1332,8 @@ export const CLI_TEXT = {
   'cli.db.notFile': { zh: 'db: {db} 不是文件；请把 db（--db）设为 SQLite 数据库文件', en: 'db: {db} is not a file, so set db (--db) to an SQLite database file' },
   'cli.db.notReadWrite': { zh: 'db: 当前用户不能读写数据库 {db}；请修正其权限', en: 'db: database {db} is not readable and writable by this user, so fix its permissions' },
   'cli.db.missing': {
-    zh: '数据库 {db} 不存在；请用 --db FILE（或在 --config FILE 中设置 "db"）指定清分数据库',
-    en: 'database {db} does not exist, so pass --db FILE (or --config FILE with "db") to name the clearing database',
+    zh: '数据库 {db} 不存在；请检查路径，或用 --db FILE（或在 --config FILE 中设置 "db"）指定已有的清分数据库',
+    en: 'database {db} does not exist: check the path, or name an existing clearing database with --db FILE (or "db" in --config FILE)',
   },
   'cli.db.unreadable': { zh: '无法读取数据库 {db}（{reason}）；请修正其权限，或用 --db FILE 指定', en: 'failed to read the database {db} ({reason}), so fix its permissions or pass --db FILE' },
   'cli.db.missingNotFile': { zh: '数据库 {db} 不是文件；请用 --db FILE 指定清分数据库', en: 'database {db} is not a file, so pass --db FILE to name the clearing database' },
