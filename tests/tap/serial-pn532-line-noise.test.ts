@@ -14,8 +14,8 @@ const NOISE = Uint8Array.of(0x00, 0xff, 0x00, 0x00);
 const WORK_MS = 50;
 
 /**
- * The emulated module behind an in-memory serial port, slowed down for one command: it sends the
- * ACK, then line noise, and the response only WORK_MS later. While it works, a NACK makes it
+ * Creates the emulated module behind an in-memory serial port, slowed down for one command: it sends
+ * the ACK, then line noise, and the response only WORK_MS later. While it works, a NACK makes it
  * resend the last response it sent, which belongs to the previous command.
  */
 function slowModuleWithNoise(isSlowCommand: (data: Uint8Array) => boolean) {

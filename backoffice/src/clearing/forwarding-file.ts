@@ -73,7 +73,7 @@ export function buildForwardingFile(senderCity: string, partnerCity: string, day
  * Parses a partner's answer file: a header `A|BF-TU-1|partnerCity|senderCity|YYYYMMDD|fileName`,
  * one line `R|terminalId|sequence|code|reason` per record (code `00` confirmed, anything else
  * refused with that code), and a trailer `T|count`. Throws a ClearingError listing every bad line,
- * including a second line for a record already answered.
+ * including a second verdict line for the same record.
  */
 export function parseVerdictFile(content: string): { partnerCity: string; forwardedFile: string; verdicts: IssuerVerdictInput[] } {
   const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/).filter((line) => line.length > 0);
@@ -83,7 +83,7 @@ export function parseVerdictFile(content: string): { partnerCity: string; forwar
     throw new ClearingError('invalid', `invalid answer file: line 1 must be "A|${FORWARDING_FORMAT_VERSION}|partnerCity|senderCity|YYYYMMDD|fileName"`);
   }
   const verdicts: IssuerVerdictInput[] = [];
-  /** Line of each record's verdict, so that a record answered twice fails the whole file. */
+  /** Line of each record's verdict, so that a second verdict for one record fails the whole file. */
   const answeredOn = new Map<string, number>();
   let trailerCount: number | undefined;
   lines.slice(1).forEach((line, index) => {

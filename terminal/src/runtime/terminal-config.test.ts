@@ -93,7 +93,7 @@ describe('loadTerminalConfig', () => {
     expect(config.reader).toEqual({ kind: 'serial', path: '/dev/ttyS1', baudRate: 115200, psamReaderName: 'SAM' });
   });
 
-  it('rejects a serial reader module without a path, with a bad baud rate or with a PC/SC reader name', () => {
+  it('rejects invalid serial reader settings', () => {
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial' } }))).toEqual([expect.stringMatching(/^reader\.path:/)]);
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: 1200 } }))).toEqual([expect.stringMatching(/^reader\.baudRate:/)]);
     expect(problemsOf(write({ ...valid, reader: { kind: 'serial', path: '/dev/ttyS1', baudRate: '115200' } }))).toEqual([expect.stringMatching(/^reader\.baudRate:/)]);

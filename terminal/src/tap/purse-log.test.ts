@@ -5,7 +5,7 @@ import { counterIsBefore, findLoggedTransaction } from './purse-log.js';
 const OURS = { psamTerminalNumber: '000000000001', cardDateTime: '20261206080000', amountFen: 200 };
 const DEBIT = OURS as unknown as DebitEvidence;
 
-/** A card whose purse log holds `serials` as purchases, newest first; ours is the one at `oursAt`. */
+/** Creates a card whose purse log contains `serials` as purchases, newest first, with ours at `oursAt`. */
 function cardWithLog(serials: number[], oursAt: number): { transmit: (command: Uint8Array) => Promise<Uint8Array> } {
   return {
     transmit(command: Uint8Array): Promise<Uint8Array> {

@@ -18,12 +18,13 @@ const RECORD_NOT_FOUND = 0x6a83;
 const OFFLINE_COUNTER_TYPES: ReadonlySet<number> = new Set([TRANSACTION_TYPE.purchase, TRANSACTION_TYPE.compositePurchase]);
 
 /**
- * Looks in the purse log (EF18, newest record first) for the purchase that took
- * `postDebitCounter`, the offline counter a debit leaves behind, passing over loads. Returns 'debited' when that record
- * carries this debit's PSAM terminal number, date-time and amount; 'not-debited' when another
- * transaction took the counter or the card never got that far; 'unknown' when the log no longer
- * reaches back to it; 'unreadable' when the card refuses a READ RECORD with a status other than
- * "record not found", or returns 9000 with less than a record, which tells nothing about the debit.
+ * Searches the purse log (EF18, newest record first) for the purchase that took `postDebitCounter`,
+ * the offline counter a debit leaves behind, passing over loads. Returns 'debited' when that record
+ * carries this debit's PSAM terminal number, date-time and amount, and 'not-debited' when another
+ * transaction took the counter or the card never got that far. Returns 'unknown' when the log no
+ * longer reaches back to it. Returns 'unreadable' when the card rejects a READ RECORD with a status
+ * other than "record not found", or returns 9000 with less than a record, because neither shows
+ * whether the debit happened.
  */
 export async function findLoggedTransaction(
   card: ApduTransport,
@@ -52,7 +53,7 @@ export async function findLoggedTransaction(
 }
 
 /**
- * Tells whether counter `a` comes before `b`, across the wrap from FFFF to 0000: a log holds a few
+ * Returns whether counter `a` comes before `b`, across the wrap from FFFF to 0000. A log contains a few
  * records, so two counters within half the range of each other are compared by their distance.
  */
 export function counterIsBefore(a: number, b: number): boolean {

@@ -88,7 +88,7 @@ export class ServiceStops {
   }
 }
 
-/** Tells whether `to` lies farther from `from` than a bus could travel between their receiver times. */
+/** Returns whether `to` lies farther from `from` than a bus could travel between their receiver times. */
 function jumps(from: TimedFix, to: TimedFix): boolean {
   // NOTE: a wrong first fix has nothing to be compared with, so a later stop it lies at stays reached.
   if (!from.time || !to.time) return false;

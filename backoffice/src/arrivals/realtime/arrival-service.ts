@@ -123,6 +123,8 @@ export class ArrivalService {
    * corrected) and at most MAX_CLOCK_CORRECTION_S, and 0 otherwise.
    */
   private clockCorrectionS = 0;
+  /** Latest fix time the previous page accepted (Unix seconds). A tracker runs ahead only when it falls. */
+  private latestValidSeen = -Infinity;
   /** Whether the latest refresh logged, or would have logged, the back office's clock as wrong. */
   private clockWrong = false;
   private readonly clockError = new RepeatedWarning();
@@ -237,8 +239,14 @@ export class ArrivalService {
     this.clockCorrectionS = offsetS > threshold && offsetS <= MAX_CLOCK_CORRECTION_S ? this.clockEstimate!.offsetS : 0;
   }
 
-  /** Drops the trackers whose latest fix is dated after latestValid, as left after the fleet's time stepped back. */
+  /**
+   * Drops the trackers whose latest fix is dated after latestValid, as left after the fleet's time
+   * stepped back. Trackers are scanned only then, because the refresh calls this for every page.
+   */
   private forgetTrackersAfter(latestValid: number): void {
+    const steppedBack = latestValid < this.latestValidSeen;
+    this.latestValidSeen = latestValid;
+    if (!steppedBack) return;
     const forgotten = this.predictor.forgetTrackersAfter(latestValid);
     if (forgotten > 0) this.logger.info({ vehicles: forgotten, clockCorrectionS: Math.round(this.clockCorrectionS) }, "trackers whose latest fix is dated ahead of the fleet's time dropped after that time stepped back; their buses are matched afresh");
   }

@@ -97,18 +97,18 @@ export class FleetClock {
   }
 
   /**
-   * Tells whether at least one terminal was heard from in the window at `now` and every such
+   * Returns whether at least one terminal was heard from in the window at `now` and every such
    * terminal's offset lies within FLEET_CLOCK_AGREEMENT_S of `offsetS`. Fewer terminals than a
    * consensus needs can confirm an offset found before, but cannot set one.
    */
   confirms(offsetS: number, now: number): boolean {
-    let heard = 0;
+    let inWindow = 0;
     for (const latest of this.terminals.values()) {
       if (latest.receivedAt < now - FLEET_CLOCK_WINDOW_S || latest.receivedAt > now + RECEIVED_AHEAD_TOLERANCE_S) continue;
       if (Math.abs(latest.offsetS - offsetS) > FLEET_CLOCK_AGREEMENT_S) return false;
-      heard += 1;
+      inWindow += 1;
     }
-    return heard > 0;
+    return inWindow > 0;
   }
 }
 

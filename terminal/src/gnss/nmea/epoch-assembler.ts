@@ -30,7 +30,7 @@ function recordTime(record: NmeaRecord): number | undefined {
  * Groups decoded sentences into epochs. Receivers send an epoch's sentences in their own order, so
  * an epoch ends when a sentence carries a different time, on `flush()` (idle line or end of stream).
  * Sentences without a time (GSA, VTG, RMC/GGA during no fix) belong to the epoch already open,
- * unless the epoch already contains a time-less RMC, GGA or GNS of the same talker: a receiver
+ * unless the epoch already contains a time-less RMC, GGA or GNS of the same talker. A receiver
  * without a fix sends those every epoch, so the repeat starts the next epoch. An epoch that
  * reaches MAX_EPOCH_RECORDS sentences is closed too.
  */

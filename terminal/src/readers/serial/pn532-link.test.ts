@@ -99,15 +99,17 @@ describe('InListPassiveTarget targets', () => {
     expect(historicalBytes(target!.ats!)).toEqual(hex('4A 43 4F 50 33'));
     const identity = identifyTarget(target!);
     expect(identity.protocol).toBe('iso14443-4');
+    if (identity.protocol === undefined) throw new Error(identity.reason);
     // 3B 85 80 01 + historical + TCK (XOR of 85 80 01 4A 43 4F 50 33).
-    expect(identity.protocol && Buffer.from(identity.atr).toString('hex').toUpperCase()).toBe('3B8580014A434F503321');
+    expect(Buffer.from(identity.atr).toString('hex').toUpperCase()).toBe('3B8580014A434F503321');
   });
 
   it('classifies MIFARE Classic 1K by SAK', () => {
     const [target] = parseTypeATargets(hex('01 01 0004 08 04 5A000001'));
     const identity = identifyTarget(target!);
     expect(identity.protocol).toBe('mifare-classic');
-    expect(identity.protocol && Buffer.from(identity.atr).toString('hex').toUpperCase()).toBe('3B8F8001804F0CA000000306030001000000006A');
+    if (identity.protocol === undefined) throw new Error(identity.reason);
+    expect(Buffer.from(identity.atr).toString('hex').toUpperCase()).toBe('3B8F8001804F0CA000000306030001000000006A');
   });
 
   it('rejects unknown SAK and truncation', () => {

@@ -28,8 +28,8 @@ function captureLogger() {
 }
 
 /**
- * A module behind a port that fails to open while `plugged` is false. Once open, it replies to each
- * command frame with an ACK and an empty response, and to InListPassiveTarget with "no target".
+ * Creates a module behind a port that fails to open while `plugged` is false. Once open, it replies
+ * to each command frame with an ACK and an empty response, and to InListPassiveTarget with "no target".
  */
 function moduleBehindPort() {
   const state = { plugged: false, opens: 0 };
